@@ -1,0 +1,20 @@
+//! scamtrail's schema, as sea-orm migrations that run unchanged on SQLite and PostgreSQL.
+//!
+//! The server applies pending migrations at start (`scamtrail serve`) and on demand
+//! (`scamtrail migrate`). A migration, once released, is never edited: change the schema with a new
+//! one. Instants are BIGINT microseconds since the Unix epoch and vocabularies are their stable
+//! lower-case names, so both databases store the same values.
+
+use sea_orm_migration::prelude::*;
+
+mod m0001_reports;
+
+/// Every migration, in the order they apply.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_reports::Migration)]
+    }
+}
