@@ -5,6 +5,7 @@
 //! one. Instants are BIGINT microseconds since the Unix epoch and vocabularies are their stable
 //! lower-case names, so both databases store the same values.
 
+pub use sea_orm_migration::MigratorTrait;
 use sea_orm_migration::prelude::*;
 
 mod m0001_reports;

@@ -50,7 +50,8 @@ enum Payments {
     RecallRequested,
 }
 
-/// One row per identifier a victim typed: in a payment (`payment_position` set) or not.
+/// One row per identifier a victim typed (in a payment when `payment_position` is set) or that was
+/// found in the narrative (`suggested`), with its normalised key or the reason it has none.
 #[derive(DeriveIden)]
 enum ReportIdentifiers {
     Table,
@@ -61,6 +62,17 @@ enum ReportIdentifiers {
     Raw,
     Role,
     KindHint,
+    Suggested,
+    Kind,
+    Key,
+    Display,
+    Country,
+    BankCode,
+    PhoneType,
+    Chain,
+    ChecksumVerified,
+    UnverifiedReason,
+    UnverifiedMessage,
 }
 
 #[async_trait::async_trait]
@@ -149,6 +161,17 @@ impl MigrationTrait for Migration {
                     .col(text(ReportIdentifiers::Raw))
                     .col(string_len_null(ReportIdentifiers::Role, 32))
                     .col(string_len_null(ReportIdentifiers::KindHint, 32))
+                    .col(boolean(ReportIdentifiers::Suggested))
+                    .col(string_len_null(ReportIdentifiers::Kind, 16))
+                    .col(text_null(ReportIdentifiers::Key))
+                    .col(text_null(ReportIdentifiers::Display))
+                    .col(string_len_null(ReportIdentifiers::Country, 2))
+                    .col(string_len_null(ReportIdentifiers::BankCode, 32))
+                    .col(string_len_null(ReportIdentifiers::PhoneType, 32))
+                    .col(string_len_null(ReportIdentifiers::Chain, 32))
+                    .col(boolean(ReportIdentifiers::ChecksumVerified))
+                    .col(string_len_null(ReportIdentifiers::UnverifiedReason, 64))
+                    .col(text_null(ReportIdentifiers::UnverifiedMessage))
                     .foreign_key(
                         ForeignKey::create()
                             .from(ReportIdentifiers::Table, ReportIdentifiers::ReportId)
@@ -166,6 +189,15 @@ impl MigrationTrait for Migration {
                     .col(ReportIdentifiers::ReportId)
                     .col(ReportIdentifiers::PaymentPosition)
                     .col(ReportIdentifiers::Position)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("report_identifiers_key")
+                    .table(ReportIdentifiers::Table)
+                    .col(ReportIdentifiers::Key)
                     .to_owned(),
             )
             .await?;

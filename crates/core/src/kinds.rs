@@ -1,5 +1,5 @@
 //! The closed vocabularies of a report: category, contact channel, payment method, identifier
-//! role and kind hint, age band. Each has a stable lower-case name, which is what the store keeps,
+//! role, age band (the kind hint is normalize's `KindHint`). Each has a stable lower-case name, which is what the store keeps,
 //! so that the database reads the same to a person as the API does.
 
 /// A name that is not in a vocabulary.
@@ -144,42 +144,6 @@ vocabulary!(
 );
 
 vocabulary!(
-    /// The kind of an identifier as the victim or frontend states it.
-    KindHint, "identifier kind" {
-        /// An IBAN.
-        Iban = "iban",
-        /// A BIC.
-        Bic = "bic",
-        /// A national bank account.
-        BankAccount = "bank_account",
-        /// A payment card number.
-        Card = "card",
-        /// A telephone number.
-        Phone = "phone",
-        /// An e-mail address.
-        Email = "email",
-        /// A website, URL or domain.
-        Website = "website",
-        /// A crypto wallet address.
-        CryptoWallet = "crypto_wallet",
-        /// A crypto transaction hash.
-        CryptoTransaction = "crypto_transaction",
-        /// A Telegram handle.
-        Telegram = "telegram",
-        /// A WhatsApp number.
-        WhatsApp = "whatsapp",
-        /// An Instagram handle.
-        Instagram = "instagram",
-        /// A TikTok handle.
-        TikTok = "tiktok",
-        /// A Facebook profile.
-        Facebook = "facebook",
-        /// An X handle.
-        X = "x",
-    }
-);
-
-vocabulary!(
     /// The victim's age band.
     AgeBand, "age band" {
         /// Under 18.
@@ -211,7 +175,6 @@ mod tests {
         round_trips(ContactChannel::ALL, ContactChannel::as_str);
         round_trips(PaymentMethod::ALL, PaymentMethod::as_str);
         round_trips(IdentifierRole::ALL, IdentifierRole::as_str);
-        round_trips(KindHint::ALL, KindHint::as_str);
         round_trips(AgeBand::ALL, AgeBand::as_str);
     }
 

@@ -6,13 +6,18 @@
 //! the wire. Later parts of the domain (clusters, merge and split rules, triage scoring) live here
 //! too, for the same reason: they are rules, not plumbing.
 
+mod currency;
+mod identifier;
 mod kinds;
 pub mod limits;
 mod reference;
 mod report;
 mod time;
 
-pub use kinds::{AgeBand, Category, ContactChannel, IdentifierRole, KindHint, PaymentMethod, UnknownName};
+pub use kinds::{AgeBand, Category, ContactChannel, IdentifierRole, PaymentMethod, UnknownName};
+pub use scamtrail_normalize::{Country, KindHint};
 pub use reference::{Reference, ReferenceError};
-pub use report::{NewPayment, NewReport, ReportedIdentifier, StoredReport, Victim};
+pub use currency::{CRYPTO_TICKERS, is_known_currency};
+pub use identifier::{IdentifierOutcome, NormalizedIdentifier, ReportedIdentifier, Unverified};
+pub use report::{NewPayment, NewReport, StoredReport, Victim};
 pub use time::UnixMicros;

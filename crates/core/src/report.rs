@@ -1,17 +1,6 @@
 //! A report as validated for storage (`NewReport`) and as read back (`StoredReport`).
 
-use crate::{AgeBand, Category, ContactChannel, IdentifierRole, KindHint, PaymentMethod, Reference, UnixMicros};
-
-/// One scammer-side identifier as the victim typed it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReportedIdentifier {
-    /// The value exactly as typed.
-    pub raw: String,
-    /// The part it played, if stated.
-    pub role: Option<IdentifierRole>,
-    /// The kind the victim or frontend says it is, if stated.
-    pub kind_hint: Option<KindHint>,
-}
+use crate::{AgeBand, Category, ContactChannel, Country, PaymentMethod, Reference, ReportedIdentifier, UnixMicros};
 
 /// One payment the victim made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +31,7 @@ pub struct Victim {
     /// Telephone number (empty when not given).
     pub phone: String,
     /// ISO 3166-1 alpha-2 country, upper case, if given.
-    pub country: Option<String>,
+    pub country: Option<Country>,
     /// Age band, if given.
     pub age_band: Option<AgeBand>,
     /// Whether the victim declared themselves vulnerable.
@@ -68,8 +57,10 @@ pub struct NewReport {
     pub narrative: String,
     /// Payments made.
     pub payments: Vec<NewPayment>,
-    /// Identifiers not tied to a payment.
+    /// Identifiers not tied to a payment, typed by the victim.
     pub identifiers: Vec<ReportedIdentifier>,
+    /// Identifiers found in the narrative, stored as suggestions (they never link on their own).
+    pub suggested: Vec<ReportedIdentifier>,
     /// The victim.
     pub victim: Victim,
     /// Whether the scammers are still in contact.

@@ -1,0 +1,143 @@
+//! scamtrail's server: the tonic services, the wire mapping, configuration and start-up.
+//!
+//! Only this crate knows gRPC. It maps requests to `scamtrail-core` types ([`wire`]), rejects
+//! bad input with every bad field named ([`violations`], [`error`]), and calls the store. The
+//! `scamtrail` binary (`main.rs`) is a thin command-line layer over [`serve`].
+
+pub mod card_key;
+pub mod error;
+pub mod intake;
+pub mod triage;
+pub mod violations;
+pub mod wire;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use http::{HeaderName, HeaderValue};
+use scamtrail_core::limits;
+use scamtrail_normalize::{Normalizer, NormalizerConfig};
+use scamtrail_proto::v1::intake_service_server::IntakeServiceServer;
+use scamtrail_proto::v1::triage_service_server::TriageServiceServer;
+use scamtrail_store::{Store, StoreConfig};
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+/// Everything `scamtrail serve` needs.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The database.
+    pub store: StoreConfig,
+    /// Browser origins allowed to call over gRPC-Web (CORS); empty allows none but same-origin.
+    pub cors_origins: Vec<String>,
+    /// The file holding the secret key of card MACs; created on first start.
+    pub card_key_file: PathBuf,
+    /// How long in-flight calls may run after a shutdown signal.
+    pub shutdown_grace: Duration,
+}
+
+/// Runs the server until `shutdown` resolves, then lets in-flight calls finish.
+pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let store = Store::open(&config.store).await?;
+    let card_mac_key = card_key::load_or_create(&config.card_key_file)?;
+    let normalizer = Normalizer::new(NormalizerConfig { card_mac_key });
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<IntakeServiceServer<intake::IntakeApi>>().await;
+    health.set_serving::<TriageServiceServer<triage::TriageApi>>().await;
+
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(scamtrail_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    // grpcurl before 1.9 speaks only v1alpha.
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(scamtrail_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+
+    let intake = IntakeServiceServer::new(intake::IntakeApi::new(store.clone(), normalizer))
+        .max_decoding_message_size(limits::MESSAGE_MAX_BYTES);
+    let triage =
+        TriageServiceServer::new(triage::TriageApi::new(store.clone())).max_decoding_message_size(limits::MESSAGE_MAX_BYTES);
+
+    let listener = TcpListener::bind(config.listen).await?;
+    let local = listener.local_addr()?;
+    tracing::info!(address = %local, database = %redact_url(&config.store.database_url), "scamtrail listening");
+
+    let (drained_tx, drained_rx) = tokio::sync::oneshot::channel::<()>();
+    let grace = config.shutdown_grace;
+    let signal = async move {
+        shutdown.await;
+        tracing::info!(grace_seconds = grace.as_secs(), "shutting down: finishing in-flight calls");
+        let _ = drained_tx.send(());
+    };
+    let server = tonic::transport::Server::builder()
+        .accept_http1(true)
+        .layer(cors(&config.cors_origins)?)
+        .layer(tonic_web::GrpcWebLayer::new())
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(intake)
+        .add_service(triage)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => result?,
+        () = async {
+            let _ = drained_rx.await;
+            tokio::time::sleep(grace).await;
+        } => tracing::warn!("grace period over; closing remaining calls"),
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// CORS for gRPC-Web callers: the configured origins, the headers gRPC-Web sends and reads.
+fn cors(origins: &[String]) -> anyhow::Result<CorsLayer> {
+    let origins = origins.iter().map(|o| HeaderValue::from_str(o)).collect::<Result<Vec<_>, _>>()?;
+    let header = HeaderName::from_static;
+    Ok(CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([http::Method::POST, http::Method::OPTIONS])
+        .allow_headers([
+            header("content-type"),
+            header("x-grpc-web"),
+            header("x-user-agent"),
+            header("grpc-timeout"),
+            header("authorization"),
+        ])
+        .expose_headers([header("grpc-status"), header("grpc-message"), header("grpc-status-details-bin")])
+        .max_age(Duration::from_secs(86_400)))
+}
+
+/// The database URL without its password, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &credentials[..colon], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_never_reach_the_log() {
+        assert_eq!(redact_url("postgres://app:s3cret@db:5432/st"), "postgres://app:***@db:5432/st");
+        assert_eq!(redact_url("postgres://app@db/st"), "postgres://app@db/st");
+        assert_eq!(redact_url("sqlite://scamtrail.db"), "sqlite://scamtrail.db");
+    }
+}

@@ -1,0 +1,366 @@
+//! The mapping between the wire (generated proto types) and the domain (`scamtrail-core`), in
+//! both directions. Going in, it validates: every bad field is collected, none is silently dropped.
+
+use prost_types::Timestamp;
+use scamtrail_core::{
+    AgeBand, Category, ContactChannel, Country, IdentifierRole, KindHint, NewPayment, NewReport, NormalizedIdentifier,
+    ReportedIdentifier, StoredReport, UnixMicros, Unverified, Victim, is_known_currency, limits,
+};
+use scamtrail_normalize::{Hint, Normalizer};
+use scamtrail_proto::v1 as pb;
+
+use crate::violations::{Violation, Violations};
+
+/// Declares the correspondence between a proto enum and a domain enum, both ways.
+/// The proto's UNSPECIFIED maps to `None`; a number the proto does not define is an error.
+macro_rules! enum_map {
+    ($to_core:ident, $to_wire:ident, $wire:ty, $core:ty { $($w:ident => $c:ident),+ $(,)? }) => {
+        /// Wire number to domain value: `Ok(None)` for UNSPECIFIED, `Err(())` for an unknown number.
+        pub fn $to_core(value: i32) -> Result<Option<$core>, ()> {
+            match <$wire>::try_from(value) {
+                Ok(<$wire>::Unspecified) => Ok(None),
+                $(Ok(<$wire>::$w) => Ok(Some(<$core>::$c)),)+
+                Err(_) => Err(()),
+            }
+        }
+
+        /// Domain value to wire number.
+        pub fn $to_wire(value: Option<$core>) -> i32 {
+            match value {
+                None => <$wire>::Unspecified as i32,
+                $(Some(<$core>::$c) => <$wire>::$w as i32,)+
+            }
+        }
+    };
+}
+
+enum_map!(category_in, category_out, pb::ScamCategory, Category {
+    Investment => Investment, CryptoInvestment => CryptoInvestment, TechSupport => TechSupport, Refund => Refund,
+    Romance => Romance, Shopping => Shopping, AdvanceFee => AdvanceFee, Impersonation => Impersonation,
+    Recovery => Recovery, Task => Task, Sextortion => Sextortion, Other => Other,
+});
+enum_map!(channel_in, channel_out, pb::ContactChannel, ContactChannel {
+    PhoneCall => PhoneCall, Sms => Sms, Whatsapp => WhatsApp, Telegram => Telegram,
+    SocialMediaAd => SocialMediaAd, Website => Website, Email => Email, Popup => Popup,
+});
+enum_map!(method_in, method_out, pb::PaymentMethod, scamtrail_core::PaymentMethod {
+    BankTransfer => BankTransfer, InstantTransfer => InstantTransfer, Card => Card, Crypto => Crypto,
+    GiftCard => GiftCard, MoneyTransferService => MoneyTransferService, Cash => Cash,
+});
+enum_map!(role_in, role_out, pb::IdentifierRole, IdentifierRole {
+    BeneficiaryAccount => BeneficiaryAccount, CallerNumber => CallerNumber, Website => Website, Wallet => Wallet,
+    Email => Email, MessagingHandle => MessagingHandle, Other => Other,
+});
+enum_map!(kind_in, kind_out, pb::IdentifierKind, KindHint {
+    Iban => Iban, Bic => Bic, BankAccount => BankAccount, Card => Card, Phone => Phone, Email => Email,
+    Website => Website, CryptoWallet => CryptoWallet, CryptoTransaction => CryptoTransaction,
+    Telegram => Telegram, Whatsapp => WhatsApp, Instagram => Instagram, Tiktok => TikTok,
+    Facebook => Facebook, X => X,
+});
+enum_map!(age_in, age_out, pb::AgeBand, AgeBand {
+    Under18 => Under18, AgeBand18To29 => From18To29, AgeBand30To49 => From30To49,
+    AgeBand50To69 => From50To69, AgeBand70Plus => From70,
+});
+
+/// Reads an enum field, recording `UNKNOWN_VALUE` for a number the API does not define.
+fn read_enum<T>(v: &mut Violations, field: &str, value: i32, map: fn(i32) -> Result<Option<T>, ()>) -> Option<T> {
+    map(value).unwrap_or_else(|()| {
+        v.add(field, "UNKNOWN_VALUE", format!("{value} is not a defined value"));
+        None
+    })
+}
+
+/// Reads a timestamp that must be a valid instant not in the future.
+fn read_past_instant(v: &mut Violations, field: &str, ts: Option<&Timestamp>, now: UnixMicros) -> Option<UnixMicros> {
+    let ts = ts?;
+    match UnixMicros::from_seconds_nanos(ts.seconds, ts.nanos) {
+        None => {
+            v.add(field, "INVALID_TIMESTAMP", "not a valid instant");
+            None
+        }
+        Some(t) if t > now.plus_seconds(limits::CLOCK_SKEW_SECONDS) => {
+            v.add(field, "IN_FUTURE", "must not be in the future");
+            None
+        }
+        Some(t) => Some(t),
+    }
+}
+
+/// Everything `SubmitReport` needs to turn a request into a report.
+pub struct Intake<'a> {
+    /// Normalises identifiers.
+    pub normalizer: &'a Normalizer,
+    /// The present, for "not in the future".
+    pub now: UnixMicros,
+}
+
+impl Intake<'_> {
+    /// Validates a request and builds the report, normalising every identifier; or names every bad field.
+    pub fn report(&self, req: &pb::SubmitReportRequest) -> Result<NewReport, Vec<Violation>> {
+        let mut v = Violations::default();
+        let client_request_id = req.client_request_id.trim();
+        v.max_chars("client_request_id", client_request_id, limits::CLIENT_REQUEST_ID_MAX_CHARS);
+        if !client_request_id.chars().all(|c| c.is_ascii_graphic()) {
+            v.add("client_request_id", "INVALID_CHARACTERS", "only printable ASCII characters without spaces");
+        }
+        let Some(r) = req.report.as_ref() else {
+            v.required("report");
+            return Err(v.into_violations());
+        };
+        let category = read_enum(&mut v, "report.category", r.category, category_in);
+        if category.is_none() && r.category == 0 {
+            v.required("report.category");
+        }
+        let first = read_past_instant(&mut v, "report.first_contact_at", r.first_contact_at.as_ref(), self.now);
+        let last = read_past_instant(&mut v, "report.last_contact_at", r.last_contact_at.as_ref(), self.now);
+        if let (Some(f), Some(l)) = (first, last)
+            && l < f
+        {
+            v.add("report.last_contact_at", "BEFORE_FIRST_CONTACT", "last contact must not be before first contact");
+        }
+        v.max_items("report.contact_channels", r.contact_channels.len(), limits::CONTACT_CHANNELS_MAX);
+        let mut contact_channels = Vec::new();
+        for (i, &c) in r.contact_channels.iter().enumerate() {
+            let field = format!("report.contact_channels[{i}]");
+            match read_enum(&mut v, &field, c, channel_in) {
+                Some(c) if !contact_channels.contains(&c) => contact_channels.push(c),
+                Some(_) => {}
+                None if c == 0 => v.add(field, "UNKNOWN_VALUE", "UNSPECIFIED is not a contact channel"),
+                None => {}
+            }
+        }
+        if r.narrative.trim().is_empty() {
+            v.required("report.narrative");
+        }
+        v.max_chars("report.narrative", &r.narrative, limits::NARRATIVE_MAX_CHARS);
+
+        let victim = self.victim(&mut v, r.victim.as_ref());
+        let hint_country = victim.country;
+
+        v.max_items("report.payments", r.payments.len(), limits::PAYMENTS_MAX);
+        let payments: Vec<NewPayment> = r
+            .payments
+            .iter()
+            .take(limits::PAYMENTS_MAX)
+            .enumerate()
+            .map(|(i, p)| self.payment(&mut v, &format!("report.payments[{i}]"), p, hint_country))
+            .collect();
+        v.max_items("report.identifiers", r.identifiers.len(), limits::IDENTIFIERS_MAX);
+        let identifiers = r
+            .identifiers
+            .iter()
+            .take(limits::IDENTIFIERS_MAX)
+            .enumerate()
+            .map(|(i, id)| self.identifier(&mut v, &format!("report.identifiers[{i}]"), id, hint_country))
+            .collect();
+        let suggested = self
+            .normalizer
+            .extract(&r.narrative, hint_country)
+            .into_iter()
+            .map(|found| {
+                let raw = r.narrative.get(found.start..found.end).map(str::to_owned).unwrap_or_else(|| found.identifier.display.clone());
+                ReportedIdentifier::new(&raw, None, None, &Ok(found.identifier))
+            })
+            .collect();
+        v.finish(()).map(|()| NewReport {
+            category: category.unwrap_or(Category::Other),
+            first_contact_at: first,
+            last_contact_at: last,
+            contact_channels,
+            narrative: r.narrative.clone(),
+            payments,
+            identifiers,
+            suggested,
+            victim,
+            contact_ongoing: r.contact_ongoing,
+            client_request_id: (!client_request_id.is_empty()).then(|| client_request_id.to_owned()),
+        })
+    }
+
+    fn victim(&self, v: &mut Violations, victim: Option<&pb::Victim>) -> Victim {
+        let Some(p) = victim else { return Victim::default() };
+        v.max_chars("report.victim.name", &p.name, limits::VICTIM_NAME_MAX_CHARS);
+        v.max_chars("report.victim.email", &p.email, limits::VICTIM_EMAIL_MAX_CHARS);
+        v.max_chars("report.victim.phone", &p.phone, limits::VICTIM_PHONE_MAX_CHARS);
+        v.max_chars("report.victim.vulnerability_note", &p.vulnerability_note, limits::VULNERABILITY_NOTE_MAX_CHARS);
+        let country = if p.country.trim().is_empty() {
+            None
+        } else {
+            let parsed = Country::parse(&p.country);
+            if parsed.is_none() {
+                v.add("report.victim.country", "COUNTRY_UNKNOWN", "not an ISO 3166-1 alpha-2 country code, e.g. GB");
+            }
+            parsed
+        };
+        Victim {
+            name: p.name.trim().to_owned(),
+            email: p.email.trim().to_owned(),
+            phone: p.phone.trim().to_owned(),
+            country,
+            age_band: read_enum(v, "report.victim.age_band", p.age_band, age_in),
+            declared_vulnerable: p.declared_vulnerable,
+            vulnerability_note: p.vulnerability_note.clone(),
+            consent_to_share_with_police: p.consent_to_share_with_police,
+        }
+    }
+
+    fn payment(&self, v: &mut Violations, field: &str, p: &pb::Payment, country: Option<Country>) -> NewPayment {
+        if p.amount_minor <= 0 {
+            v.add(format!("{field}.amount_minor"), "NOT_POSITIVE", "the amount must be greater than zero");
+        }
+        let currency = p.currency.trim().to_ascii_uppercase();
+        if currency.is_empty() {
+            v.required(format!("{field}.currency"));
+        } else if !is_known_currency(&currency) {
+            v.add(format!("{field}.currency"), "CURRENCY_UNKNOWN", "not an ISO 4217 currency code or a known crypto ticker");
+        }
+        v.max_chars(format!("{field}.transaction_hash"), &p.transaction_hash, limits::TRANSACTION_HASH_MAX_CHARS);
+        v.max_items(format!("{field}.beneficiaries"), p.beneficiaries.len(), limits::BENEFICIARIES_MAX);
+        let beneficiaries = p
+            .beneficiaries
+            .iter()
+            .take(limits::BENEFICIARIES_MAX)
+            .enumerate()
+            .map(|(i, b)| self.identifier(v, &format!("{field}.beneficiaries[{i}]"), b, country))
+            .collect();
+        NewPayment {
+            amount_minor: p.amount_minor,
+            currency,
+            method: read_enum(v, &format!("{field}.method"), p.method, method_in),
+            paid_at: read_past_instant(v, &format!("{field}.paid_at"), p.paid_at.as_ref(), self.now),
+            beneficiaries,
+            transaction_hash: p.transaction_hash.trim().to_owned(),
+            recall_requested: p.recall_requested,
+        }
+    }
+
+    /// Checks the shape of one identifier and normalises it. A value that does not normalise is
+    /// not a violation: it is kept as unverified with its reason.
+    fn identifier(
+        &self,
+        v: &mut Violations,
+        field: &str,
+        id: &pb::ScammerIdentifier,
+        country: Option<Country>,
+    ) -> ReportedIdentifier {
+        if id.value.trim().is_empty() {
+            v.required(format!("{field}.value"));
+        }
+        v.max_chars(format!("{field}.value"), &id.value, limits::IDENTIFIER_VALUE_MAX_CHARS);
+        let role = read_enum(v, &format!("{field}.role"), id.role, role_in);
+        let kind_hint = read_enum(v, &format!("{field}.kind_hint"), id.kind_hint, kind_in);
+        let result = self.normalizer.normalize(&id.value, &Hint { kind: kind_hint, country });
+        ReportedIdentifier::new(&id.value, role, kind_hint, &result)
+    }
+}
+
+/// A timestamp for the wire.
+pub fn timestamp(t: UnixMicros) -> Timestamp {
+    let (seconds, nanos) = t.to_seconds_nanos();
+    Timestamp { seconds, nanos }
+}
+
+/// One identifier's outcome for the wire.
+pub fn outcome_out(id: &ReportedIdentifier) -> pb::IdentifierOutcome {
+    let result = match &id.outcome {
+        Ok(n) => pb::identifier_outcome::Result::Normalized(normalized_out(n)),
+        Err(u) => pb::identifier_outcome::Result::Unverified(unverified_out(u, Vec::new())),
+    };
+    pb::IdentifierOutcome { raw: id.raw.clone(), result: Some(result) }
+}
+
+fn normalized_out(n: &NormalizedIdentifier) -> pb::NormalizedIdentifier {
+    pb::NormalizedIdentifier {
+        kind: n.kind.clone(),
+        key: n.key.clone(),
+        display: n.display.clone(),
+        country: n.country.clone().unwrap_or_default(),
+        bank_code: n.bank_code.clone().unwrap_or_default(),
+        phone_type: n.phone_type.clone().unwrap_or_default(),
+        chain: n.chain.clone().unwrap_or_default(),
+        checksum_verified: n.checksum_verified,
+    }
+}
+
+fn unverified_out(u: &Unverified, candidates: Vec<String>) -> pb::IdentifierRejection {
+    pb::IdentifierRejection { reason: u.reason.clone(), message: u.message.clone(), candidates }
+}
+
+/// A normalisation result for `NormalizeIdentifiers`, with the candidates of an ambiguous value.
+pub fn preview_out(raw: &str, result: &Result<scamtrail_normalize::Identifier, scamtrail_normalize::Rejection>) -> pb::IdentifierOutcome {
+    let result = match result {
+        Ok(id) => pb::identifier_outcome::Result::Normalized(normalized_out(&NormalizedIdentifier::from(id))),
+        Err(r) => pb::identifier_outcome::Result::Unverified(unverified_out(
+            &Unverified::from(r),
+            r.candidates.iter().map(|k| k.as_str().to_owned()).collect(),
+        )),
+    };
+    pb::IdentifierOutcome { raw: raw.to_owned(), result: Some(result) }
+}
+
+fn identifier_out(id: &ReportedIdentifier) -> pb::ScammerIdentifier {
+    pb::ScammerIdentifier { value: id.raw.clone(), role: role_out(id.role), kind_hint: kind_out(id.kind_hint) }
+}
+
+/// Every identifier's outcome in request order: beneficiaries of each payment, then the report's own.
+pub fn submitted_outcomes(r: &NewReport) -> Vec<pb::IdentifierOutcome> {
+    r.payments.iter().flat_map(|p| &p.beneficiaries).chain(&r.identifiers).map(outcome_out).collect()
+}
+
+/// A stored report for the wire.
+pub fn stored_report_out(s: &StoredReport) -> pb::StoredReport {
+    let r = &s.report;
+    let report = pb::Report {
+        category: category_out(Some(r.category)),
+        first_contact_at: r.first_contact_at.map(timestamp),
+        last_contact_at: r.last_contact_at.map(timestamp),
+        contact_channels: r.contact_channels.iter().map(|&c| channel_out(Some(c))).collect(),
+        narrative: r.narrative.clone(),
+        payments: r
+            .payments
+            .iter()
+            .map(|p| pb::Payment {
+                amount_minor: p.amount_minor,
+                currency: p.currency.clone(),
+                method: method_out(p.method),
+                paid_at: p.paid_at.map(timestamp),
+                beneficiaries: p.beneficiaries.iter().map(identifier_out).collect(),
+                transaction_hash: p.transaction_hash.clone(),
+                recall_requested: p.recall_requested,
+            })
+            .collect(),
+        identifiers: r.identifiers.iter().map(identifier_out).collect(),
+        victim: Some(pb::Victim {
+            name: r.victim.name.clone(),
+            email: r.victim.email.clone(),
+            phone: r.victim.phone.clone(),
+            country: r.victim.country.map(|c| c.as_str().to_owned()).unwrap_or_default(),
+            age_band: age_out(r.victim.age_band),
+            declared_vulnerable: r.victim.declared_vulnerable,
+            vulnerability_note: r.victim.vulnerability_note.clone(),
+            consent_to_share_with_police: r.victim.consent_to_share_with_police,
+        }),
+        contact_ongoing: r.contact_ongoing,
+    };
+    let stored = |id: &ReportedIdentifier, payment_index: Option<i32>, suggested: bool| pb::StoredIdentifier {
+        outcome: Some(outcome_out(id)),
+        role: role_out(id.role),
+        kind_hint: kind_out(id.kind_hint),
+        payment_index,
+        suggested,
+    };
+    let mut identifiers = Vec::new();
+    for (i, p) in r.payments.iter().enumerate() {
+        identifiers.extend(p.beneficiaries.iter().map(|b| stored(b, Some(i as i32), false)));
+    }
+    identifiers.extend(r.identifiers.iter().map(|id| stored(id, None, false)));
+    identifiers.extend(r.suggested.iter().map(|id| stored(id, None, true)));
+    pb::StoredReport {
+        report_id: s.id,
+        reference: s.reference.to_string(),
+        received_at: Some(timestamp(s.received_at)),
+        client_request_id: r.client_request_id.clone().unwrap_or_default(),
+        report: Some(report),
+        identifiers,
+    }
+}

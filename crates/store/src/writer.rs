@@ -1,0 +1,142 @@
+//! The single writer: one task owns every report insert, so that many reports share one
+//! transaction (group commit) and concurrent writers never fight over SQLite's one write lock.
+//!
+//! The task takes the first waiting job, then whatever else is already queued (up to the batch
+//! size), writes them all in one transaction and answers each caller after the commit. If a batch
+//! fails (a rare reference collision, a concurrent instance inserting the same client request id
+//! on PostgreSQL), each job is retried alone so that one bad job never fails its neighbours.
+
+use std::collections::HashMap;
+
+use scamtrail_core::{NewReport, Reference, UnixMicros};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::entity::{payment, report, report_identifier, report_victim};
+use crate::rows::{Place, identifier_row, payment_row, report_row, victim_row};
+use crate::{StoreError, Submitted};
+
+/// A report waiting to be written, and where to send the answer.
+pub(crate) struct Job {
+    pub report: NewReport,
+    pub reply: oneshot::Sender<Result<Submitted, StoreError>>,
+}
+
+/// Starts the writer task; it ends when every sender is dropped and the queue is drained.
+pub(crate) fn spawn(db: DatabaseConnection, max_batch: usize) -> mpsc::Sender<Job> {
+    let (tx, rx) = mpsc::channel(max_batch.max(1) * 4);
+    tokio::spawn(run(db, rx, max_batch.max(1)));
+    tx
+}
+
+async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
+    let mut batch = Vec::with_capacity(max_batch);
+    while rx.recv_many(&mut batch, max_batch).await > 0 {
+        let reports: Vec<&NewReport> = batch.iter().map(|j| &j.report).collect();
+        match write_batch(&db, &reports).await {
+            Ok(answers) => {
+                for (job, answer) in batch.drain(..).zip(answers) {
+                    let _ = job.reply.send(Ok(answer));
+                }
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, size = batch.len(), "batch failed; writing its reports one by one");
+                for job in batch.drain(..) {
+                    let answer = write_batch(&db, &[&job.report]).await.map(|mut a| a.remove(0));
+                    if let Err(e) = &answer {
+                        tracing::error!(error = %e, "report not stored");
+                    }
+                    let _ = job.reply.send(answer.map_err(StoreError::from));
+                }
+            }
+        }
+    }
+}
+
+async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    // IMMEDIATE takes SQLite's write lock at BEGIN, so the transaction never fails half-way on
+    // a lock upgrade; PostgreSQL ignores the option.
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
+
+/// Writes reports in one transaction and returns one answer per report, in order.
+async fn write_batch(db: &DatabaseConnection, reports: &[&NewReport]) -> Result<Vec<Submitted>, DbErr> {
+    let txn = begin(db).await?;
+    let received_at = UnixMicros::now();
+    let mut answers = Vec::with_capacity(reports.len());
+    let mut in_batch: HashMap<&str, usize> = HashMap::new();
+    let mut victims = Vec::with_capacity(reports.len());
+    let mut payments = Vec::new();
+    let mut identifiers = Vec::new();
+    for &new in reports {
+        if let Some(key) = new.client_request_id.as_deref() {
+            if let Some(&earlier) = in_batch.get(key) {
+                let first: &Submitted = &answers[earlier];
+                answers.push(Submitted { replayed: true, ..first.clone() });
+                continue;
+            }
+            if let Some(existing) = find_by_client_request_id(&txn, key).await? {
+                in_batch.insert(key, answers.len());
+                answers.push(existing);
+                continue;
+            }
+            in_batch.insert(key, answers.len());
+        }
+        let reference = Reference::generate(&mut rand::rng());
+        let inserted = report::Entity::insert(report_row(new, reference.as_str(), received_at)).exec(&txn).await?;
+        let id = inserted.last_insert_id;
+        victims.push(victim_row(id, &new.victim));
+        for (pos, p) in new.payments.iter().enumerate() {
+            payments.push(payment_row(id, pos, p));
+            for (bpos, b) in p.beneficiaries.iter().enumerate() {
+                let place = Place { payment_position: Some(pos), position: bpos, suggested: false };
+                identifiers.push(identifier_row(id, place, b));
+            }
+        }
+        for (list, suggested) in [(&new.identifiers, false), (&new.suggested, true)] {
+            for (pos, i) in list.iter().enumerate() {
+                identifiers.push(identifier_row(id, Place { payment_position: None, position: pos, suggested }, i));
+            }
+        }
+        answers.push(Submitted { report_id: id, reference, received_at, replayed: false });
+    }
+    insert_chunked::<report_victim::Entity, _>(&txn, victims).await?;
+    insert_chunked::<payment::Entity, _>(&txn, payments).await?;
+    insert_chunked::<report_identifier::Entity, _>(&txn, identifiers).await?;
+    txn.commit().await?;
+    Ok(answers)
+}
+
+/// Inserts rows in chunks that stay under SQLite's and PostgreSQL's bound-parameter limits.
+async fn insert_chunked<E, A>(txn: &DatabaseTransaction, rows: Vec<A>) -> Result<(), DbErr>
+where
+    E: EntityTrait,
+    A: sea_orm::ActiveModelTrait<Entity = E> + Send,
+{
+    const ROWS_PER_STATEMENT: usize = 500; // at most 18 columns: 9,000 parameters
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<A> = rows.by_ref().take(ROWS_PER_STATEMENT).collect();
+        E::insert_many(chunk).exec_without_returning(txn).await?;
+    }
+    Ok(())
+}
+
+async fn find_by_client_request_id(txn: &DatabaseTransaction, key: &str) -> Result<Option<Submitted>, DbErr> {
+    let row = report::Entity::find().filter(report::Column::ClientRequestId.eq(key)).one(txn).await?;
+    Ok(row.and_then(|r| {
+        Some(Submitted {
+            report_id: r.id,
+            reference: Reference::parse(&r.reference).ok()?,
+            received_at: UnixMicros(r.received_at),
+            replayed: true,
+        })
+    }))
+}
