@@ -50,15 +50,16 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
     health.set_serving::<IntakeServiceServer<intake::IntakeApi>>().await;
     health.set_serving::<TriageServiceServer<triage::TriageApi>>().await;
 
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(scamtrail_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
+    // Error details (google.rpc) are registered so that grpcurl can decode BadRequest.
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(scamtrail_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection().build_v1()?;
     // grpcurl before 1.9 speaks only v1alpha.
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(scamtrail_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()?;
+    let reflection_v1alpha = reflection().build_v1alpha()?;
 
     let intake = IntakeServiceServer::new(intake::IntakeApi::new(store.clone(), normalizer))
         .max_decoding_message_size(limits::MESSAGE_MAX_BYTES);

@@ -1,0 +1,267 @@
+//! Test harness for end-to-end tests: runs the real `scamtrail` binary on 127.0.0.1 against a
+//! real database (a fresh SQLite file, or a fresh database in the PostgreSQL server that
+//! `make test` starts), and hands out real gRPC clients.
+//!
+//! The binary is `SCAMTRAIL_BIN` or `target/debug/scamtrail` (`make test` builds it first); the
+//! PostgreSQL server is `SCAMTRAIL_TEST_POSTGRES_URL` (`scripts/pg-test-server`).
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use prost_types::Timestamp;
+use scamtrail_proto::v1 as pb;
+use scamtrail_proto::v1::intake_service_client::IntakeServiceClient;
+use scamtrail_proto::v1::triage_service_client::TriageServiceClient;
+use tonic::transport::Channel;
+
+/// Which database a test server uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file in a temp dir (the embedded default).
+    Sqlite,
+    /// A fresh database in the test PostgreSQL server.
+    Postgres,
+}
+
+/// Both backends: every storage-touching test runs on each.
+pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
+
+/// The `scamtrail` binary under test.
+pub fn binary() -> PathBuf {
+    std::env::var_os("SCAMTRAIL_BIN").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/debug/scamtrail")
+    })
+}
+
+fn postgres_server_url() -> anyhow::Result<String> {
+    std::env::var("SCAMTRAIL_TEST_POSTGRES_URL")
+        .context("SCAMTRAIL_TEST_POSTGRES_URL is not set: run the tests with `make test`, which starts PostgreSQL")
+}
+
+fn psql(url: &str, sql: &str) -> anyhow::Result<()> {
+    let out = Command::new("psql").args([url, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql]).output()?;
+    if !out.status.success() {
+        bail!("psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(())
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A running `scamtrail serve` with its own database, stopped and cleaned up on drop.
+pub struct TestServer {
+    child: Option<Child>,
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+    /// The database URL it uses.
+    pub database_url: String,
+    dir: tempfile::TempDir,
+    extra_args: Vec<String>,
+    pg_database: Option<(String, String)>,
+}
+
+impl TestServer {
+    /// Starts a server on a fresh database of `backend`.
+    pub async fn start(backend: Backend) -> anyhow::Result<Self> {
+        Self::start_with(backend, &[]).await
+    }
+
+    /// Starts a server with extra `serve` arguments.
+    pub async fn start_with(backend: Backend, extra: &[&str]) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let (database_url, pg_database) = match backend {
+            Backend::Sqlite => (format!("sqlite://{}", dir.path().join("scamtrail.db").display()), None),
+            Backend::Postgres => {
+                let server = postgres_server_url()?;
+                let name = format!("st_test_{}_{}", std::process::id(), rand_suffix());
+                psql(&server, &format!("CREATE DATABASE {name}"))?;
+                let base = server.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or(server.clone());
+                (format!("{base}/{name}"), Some((server, name)))
+            }
+        };
+        let mut server = Self {
+            child: None,
+            addr: String::new(),
+            database_url,
+            dir,
+            extra_args: extra.iter().map(|s| s.to_string()).collect(),
+            pg_database,
+        };
+        server.launch().await?;
+        Ok(server)
+    }
+
+    async fn launch(&mut self) -> anyhow::Result<()> {
+        let port = free_port()?;
+        self.addr = format!("127.0.0.1:{port}");
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path())?;
+        let child = Command::new(binary())
+            .arg("serve")
+            .args(["--listen", &self.addr, "--database-url", &self.database_url])
+            .arg("--card-key-file")
+            .arg(self.dir.path().join("card.key"))
+            .args(&self.extra_args)
+            .env("SCAMTRAIL_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("starting {} (run `make test`, which builds it)", binary().display()))?;
+        self.child = Some(child);
+        self.wait_ready().await
+    }
+
+    async fn wait_ready(&mut self) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                bail!("server exited with {status}; log:\n{}", self.log());
+            }
+            if let Ok(channel) = Channel::from_shared(format!("http://{}", self.addr))?.connect().await {
+                let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+                let req = tonic_health::pb::HealthCheckRequest { service: String::new() };
+                if health.check(req).await.is_ok() {
+                    return Ok(());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        bail!("server did not become ready; log:\n{}", self.log())
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join("server.log")
+    }
+
+    /// What the server has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// A channel to the server.
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.addr)).expect("valid uri").connect().await.expect("connect")
+    }
+
+    /// An intake client.
+    pub async fn intake(&self) -> IntakeServiceClient<Channel> {
+        IntakeServiceClient::new(self.channel().await).max_decoding_message_size(8 << 20).max_encoding_message_size(8 << 20)
+    }
+
+    /// A triage client.
+    pub async fn triage(&self) -> TriageServiceClient<Channel> {
+        TriageServiceClient::new(self.channel().await)
+    }
+
+    /// Sends SIGTERM and waits for the process to exit; returns whether it exited cleanly.
+    pub fn terminate(&mut self) -> anyhow::Result<bool> {
+        let mut child = self.child.take().context("not running")?;
+        Command::new("kill").args(["-TERM", &child.id().to_string()]).status()?;
+        Ok(child.wait()?.success())
+    }
+
+    /// Kills the process with SIGKILL, as a crash would.
+    pub fn kill9(&mut self) -> anyhow::Result<()> {
+        if let Some(mut child) = self.child.take() {
+            child.kill()?;
+            child.wait()?;
+        }
+        Ok(())
+    }
+
+    /// Starts the server again on the same database.
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        self.kill9()?;
+        self.launch().await
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.kill9();
+        if let Some((server, name)) = &self.pg_database {
+            let _ = psql(server, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
+
+fn rand_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    format!("{}_{}", nanos, NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Decodes the `google.rpc.BadRequest` field violations of a status as (field, reason) pairs.
+pub fn violations(status: &tonic::Status) -> Vec<(String, String)> {
+    use tonic_types::StatusExt;
+    status
+        .get_details_bad_request()
+        .map(|b| b.field_violations.into_iter().map(|v| (v.field, v.reason)).collect())
+        .unwrap_or_default()
+}
+
+/// Seconds since the epoch now.
+pub fn now_seconds() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+/// A timestamp `seconds_ago` before now.
+pub fn ts(seconds_ago: i64) -> Option<Timestamp> {
+    Some(Timestamp { seconds: now_seconds() - seconds_ago, nanos: 0 })
+}
+
+/// A scammer identifier.
+pub fn id(value: &str, role: pb::IdentifierRole, kind: pb::IdentifierKind) -> pb::ScammerIdentifier {
+    pb::ScammerIdentifier { value: value.into(), role: role as i32, kind_hint: kind as i32 }
+}
+
+/// A realistic investment-fraud report with a payment, identifiers and victim data.
+pub fn sample_report() -> pb::Report {
+    pb::Report {
+        category: pb::ScamCategory::Investment as i32,
+        first_contact_at: ts(20 * 86_400),
+        last_contact_at: ts(3_600),
+        contact_channels: vec![pb::ContactChannel::PhoneCall as i32, pb::ContactChannel::Whatsapp as i32],
+        narrative: "A 'broker' called me from 020 7946 0958 and showed me profits on trade-fx.co.uk.".into(),
+        payments: vec![pb::Payment {
+            amount_minor: 250_000,
+            currency: "GBP".into(),
+            method: pb::PaymentMethod::BankTransfer as i32,
+            paid_at: ts(7_200),
+            beneficiaries: vec![id(
+                "GB82 WEST 1234 5698 7654 32",
+                pb::IdentifierRole::BeneficiaryAccount,
+                pb::IdentifierKind::Unspecified,
+            )],
+            transaction_hash: String::new(),
+            recall_requested: false,
+        }],
+        identifiers: vec![
+            id("+44 20 7946 0958", pb::IdentifierRole::CallerNumber, pb::IdentifierKind::Phone),
+            id("hxxps://trade-fx[.]co.uk/login", pb::IdentifierRole::Website, pb::IdentifierKind::Unspecified),
+            id("DE89 3704 0044 0532 0130 01", pb::IdentifierRole::Other, pb::IdentifierKind::Iban),
+        ],
+        victim: Some(pb::Victim {
+            name: "Ada Example".into(),
+            email: "ada@example.org".into(),
+            phone: "07700 900123".into(),
+            country: "gb".into(),
+            age_band: pb::AgeBand::AgeBand70Plus as i32,
+            declared_vulnerable: true,
+            vulnerability_note: "recently bereaved".into(),
+            consent_to_share_with_police: true,
+        }),
+        contact_ongoing: true,
+    }
+}
+
+/// A submit request.
+pub fn request(report: pb::Report, client_request_id: &str) -> pb::SubmitReportRequest {
+    pb::SubmitReportRequest { report: Some(report), client_request_id: client_request_id.into() }
+}
+
