@@ -31,9 +31,9 @@ pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
 
 /// The `scamtrail` binary under test.
 pub fn binary() -> PathBuf {
-    std::env::var_os("SCAMTRAIL_BIN").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/debug/scamtrail")
-    })
+    std::env::var_os("SCAMTRAIL_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/debug/scamtrail"))
 }
 
 fn postgres_server_url() -> anyhow::Result<String> {
@@ -149,7 +149,9 @@ impl TestServer {
 
     /// An intake client.
     pub async fn intake(&self) -> IntakeServiceClient<Channel> {
-        IntakeServiceClient::new(self.channel().await).max_decoding_message_size(8 << 20).max_encoding_message_size(8 << 20)
+        IntakeServiceClient::new(self.channel().await)
+            .max_decoding_message_size(8 << 20)
+            .max_encoding_message_size(8 << 20)
     }
 
     /// A triage client.
@@ -192,7 +194,8 @@ impl Drop for TestServer {
 fn rand_suffix() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     format!("{}_{}", nanos, NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
@@ -264,4 +267,3 @@ pub fn sample_report() -> pb::Report {
 pub fn request(report: pb::Report, client_request_id: &str) -> pb::SubmitReportRequest {
     pb::SubmitReportRequest { report: Some(report), client_request_id: client_request_id.into() }
 }
-

@@ -99,7 +99,10 @@ async fn the_same_client_request_id_stores_one_report_even_when_sent_concurrentl
         let first = client.clone().submit_report(request(sample_report(), "retry-me")).await.unwrap().into_inner();
         let again = client.clone().submit_report(request(sample_report(), "retry-me")).await.unwrap().into_inner();
         assert!(again.replayed);
-        assert_eq!((again.report_id, &again.reference, again.received_at), (first.report_id, &first.reference, first.received_at));
+        assert_eq!(
+            (again.report_id, &again.reference, again.received_at),
+            (first.report_id, &first.reference, first.received_at)
+        );
 
         // 16 concurrent calls with one new key: one report, one id for all.
         let calls = (0..16).map(|_| {

@@ -21,9 +21,21 @@ fn cases() -> Vec<Case> {
         ("category missing", |r| report(r).category = 0, vec![pair("report.category", "REQUIRED")]),
         ("category unknown", |r| report(r).category = 99, vec![pair("report.category", "UNKNOWN_VALUE")]),
         ("narrative blank", |r| report(r).narrative = " \n ".into(), vec![pair("report.narrative", "REQUIRED")]),
-        ("narrative too long", |r| report(r).narrative = "é".repeat(20_001), vec![pair("report.narrative", "TOO_LONG")]),
-        ("first contact in future", |r| report(r).first_contact_at = ts(-86_400), vec![pair("report.first_contact_at", "IN_FUTURE")]),
-        ("last contact in future", |r| report(r).last_contact_at = ts(-86_400), vec![pair("report.last_contact_at", "IN_FUTURE")]),
+        (
+            "narrative too long",
+            |r| report(r).narrative = "é".repeat(20_001),
+            vec![pair("report.narrative", "TOO_LONG")],
+        ),
+        (
+            "first contact in future",
+            |r| report(r).first_contact_at = ts(-86_400),
+            vec![pair("report.first_contact_at", "IN_FUTURE")],
+        ),
+        (
+            "last contact in future",
+            |r| report(r).last_contact_at = ts(-86_400),
+            vec![pair("report.last_contact_at", "IN_FUTURE")],
+        ),
         (
             "last before first",
             |r| {
@@ -37,8 +49,16 @@ fn cases() -> Vec<Case> {
             |r| report(r).first_contact_at = Some(prost_types::Timestamp { seconds: 0, nanos: -5 }),
             vec![pair("report.first_contact_at", "INVALID_TIMESTAMP")],
         ),
-        ("contact channel unspecified", |r| report(r).contact_channels = vec![1, 0], vec![pair("report.contact_channels[1]", "UNKNOWN_VALUE")]),
-        ("too many contact channels", |r| report(r).contact_channels = vec![1; 17], vec![pair("report.contact_channels", "TOO_MANY")]),
+        (
+            "contact channel unspecified",
+            |r| report(r).contact_channels = vec![1, 0],
+            vec![pair("report.contact_channels[1]", "UNKNOWN_VALUE")],
+        ),
+        (
+            "too many contact channels",
+            |r| report(r).contact_channels = vec![1; 17],
+            vec![pair("report.contact_channels", "TOO_MANY")],
+        ),
         (
             "too many payments",
             |r| {
@@ -47,12 +67,36 @@ fn cases() -> Vec<Case> {
             },
             vec![pair("report.payments", "TOO_MANY")],
         ),
-        ("amount zero", |r| report(r).payments[0].amount_minor = 0, vec![pair("report.payments[0].amount_minor", "NOT_POSITIVE")]),
-        ("amount negative", |r| report(r).payments[0].amount_minor = -5, vec![pair("report.payments[0].amount_minor", "NOT_POSITIVE")]),
-        ("currency missing", |r| report(r).payments[0].currency = String::new(), vec![pair("report.payments[0].currency", "REQUIRED")]),
-        ("currency unknown", |r| report(r).payments[0].currency = "XXXX".into(), vec![pair("report.payments[0].currency", "CURRENCY_UNKNOWN")]),
-        ("payment in future", |r| report(r).payments[0].paid_at = ts(-3_600), vec![pair("report.payments[0].paid_at", "IN_FUTURE")]),
-        ("payment method unknown", |r| report(r).payments[0].method = 77, vec![pair("report.payments[0].method", "UNKNOWN_VALUE")]),
+        (
+            "amount zero",
+            |r| report(r).payments[0].amount_minor = 0,
+            vec![pair("report.payments[0].amount_minor", "NOT_POSITIVE")],
+        ),
+        (
+            "amount negative",
+            |r| report(r).payments[0].amount_minor = -5,
+            vec![pair("report.payments[0].amount_minor", "NOT_POSITIVE")],
+        ),
+        (
+            "currency missing",
+            |r| report(r).payments[0].currency = String::new(),
+            vec![pair("report.payments[0].currency", "REQUIRED")],
+        ),
+        (
+            "currency unknown",
+            |r| report(r).payments[0].currency = "XXXX".into(),
+            vec![pair("report.payments[0].currency", "CURRENCY_UNKNOWN")],
+        ),
+        (
+            "payment in future",
+            |r| report(r).payments[0].paid_at = ts(-3_600),
+            vec![pair("report.payments[0].paid_at", "IN_FUTURE")],
+        ),
+        (
+            "payment method unknown",
+            |r| report(r).payments[0].method = 77,
+            vec![pair("report.payments[0].method", "UNKNOWN_VALUE")],
+        ),
         (
             "transaction hash too long",
             |r| report(r).payments[0].transaction_hash = "a".repeat(257),
@@ -71,27 +115,71 @@ fn cases() -> Vec<Case> {
             |r| report(r).identifiers = vec![id("x", pb::IdentifierRole::Other, pb::IdentifierKind::Unspecified); 101],
             vec![pair("report.identifiers", "TOO_MANY")],
         ),
-        ("identifier empty", |r| report(r).identifiers[0].value = " ".into(), vec![pair("report.identifiers[0].value", "REQUIRED")]),
-        ("identifier too long", |r| report(r).identifiers[1].value = "a".repeat(513), vec![pair("report.identifiers[1].value", "TOO_LONG")]),
-        ("identifier role unknown", |r| report(r).identifiers[0].role = 50, vec![pair("report.identifiers[0].role", "UNKNOWN_VALUE")]),
-        ("identifier kind unknown", |r| report(r).identifiers[0].kind_hint = 50, vec![pair("report.identifiers[0].kind_hint", "UNKNOWN_VALUE")]),
+        (
+            "identifier empty",
+            |r| report(r).identifiers[0].value = " ".into(),
+            vec![pair("report.identifiers[0].value", "REQUIRED")],
+        ),
+        (
+            "identifier too long",
+            |r| report(r).identifiers[1].value = "a".repeat(513),
+            vec![pair("report.identifiers[1].value", "TOO_LONG")],
+        ),
+        (
+            "identifier role unknown",
+            |r| report(r).identifiers[0].role = 50,
+            vec![pair("report.identifiers[0].role", "UNKNOWN_VALUE")],
+        ),
+        (
+            "identifier kind unknown",
+            |r| report(r).identifiers[0].kind_hint = 50,
+            vec![pair("report.identifiers[0].kind_hint", "UNKNOWN_VALUE")],
+        ),
         (
             "beneficiary empty",
             |r| report(r).payments[0].beneficiaries[0].value = String::new(),
             vec![pair("report.payments[0].beneficiaries[0].value", "REQUIRED")],
         ),
-        ("victim country unknown", |r| report(r).victim.as_mut().unwrap().country = "XQ".into(), vec![pair("report.victim.country", "COUNTRY_UNKNOWN")]),
-        ("victim name too long", |r| report(r).victim.as_mut().unwrap().name = "n".repeat(201), vec![pair("report.victim.name", "TOO_LONG")]),
-        ("victim email too long", |r| report(r).victim.as_mut().unwrap().email = "e".repeat(255), vec![pair("report.victim.email", "TOO_LONG")]),
-        ("victim phone too long", |r| report(r).victim.as_mut().unwrap().phone = "1".repeat(65), vec![pair("report.victim.phone", "TOO_LONG")]),
+        (
+            "victim country unknown",
+            |r| report(r).victim.as_mut().unwrap().country = "XQ".into(),
+            vec![pair("report.victim.country", "COUNTRY_UNKNOWN")],
+        ),
+        (
+            "victim name too long",
+            |r| report(r).victim.as_mut().unwrap().name = "n".repeat(201),
+            vec![pair("report.victim.name", "TOO_LONG")],
+        ),
+        (
+            "victim email too long",
+            |r| report(r).victim.as_mut().unwrap().email = "e".repeat(255),
+            vec![pair("report.victim.email", "TOO_LONG")],
+        ),
+        (
+            "victim phone too long",
+            |r| report(r).victim.as_mut().unwrap().phone = "1".repeat(65),
+            vec![pair("report.victim.phone", "TOO_LONG")],
+        ),
         (
             "vulnerability note too long",
             |r| report(r).victim.as_mut().unwrap().vulnerability_note = "v".repeat(2_001),
             vec![pair("report.victim.vulnerability_note", "TOO_LONG")],
         ),
-        ("victim age band unknown", |r| report(r).victim.as_mut().unwrap().age_band = 9, vec![pair("report.victim.age_band", "UNKNOWN_VALUE")]),
-        ("client request id too long", |r| r.client_request_id = "k".repeat(129), vec![pair("client_request_id", "TOO_LONG")]),
-        ("client request id with spaces", |r| r.client_request_id = "a b".into(), vec![pair("client_request_id", "INVALID_CHARACTERS")]),
+        (
+            "victim age band unknown",
+            |r| report(r).victim.as_mut().unwrap().age_band = 9,
+            vec![pair("report.victim.age_band", "UNKNOWN_VALUE")],
+        ),
+        (
+            "client request id too long",
+            |r| r.client_request_id = "k".repeat(129),
+            vec![pair("client_request_id", "TOO_LONG")],
+        ),
+        (
+            "client request id with spaces",
+            |r| r.client_request_id = "a b".into(),
+            vec![pair("client_request_id", "INVALID_CHARACTERS")],
+        ),
     ]
 }
 
@@ -157,7 +245,8 @@ async fn every_bad_field_is_named_at_once() {
 async fn a_value_that_does_not_parse_is_kept_unverified_not_rejected() {
     let server = TestServer::start(Backend::Sqlite).await.unwrap();
     let mut req = request(sample_report(), "");
-    report(&mut req).identifiers = vec![id("call me maybe", pb::IdentifierRole::CallerNumber, pb::IdentifierKind::Phone)];
+    report(&mut req).identifiers =
+        vec![id("call me maybe", pb::IdentifierRole::CallerNumber, pb::IdentifierKind::Phone)];
     let answer = server.intake().await.submit_report(req).await.unwrap().into_inner();
     match &answer.identifiers[1].result {
         Some(pb::identifier_outcome::Result::Unverified(u)) => assert_eq!(u.reason, "PHONE_LETTERS"),
@@ -170,9 +259,8 @@ async fn an_oversized_message_is_refused_and_the_server_keeps_serving() {
     let server = TestServer::start(Backend::Sqlite).await.unwrap();
     let mut client = server.intake().await;
     let mut req = request(sample_report(), "");
-    report(&mut req).identifiers = (0..100)
-        .map(|_| id(&"9".repeat(11_000), pb::IdentifierRole::Other, pb::IdentifierKind::Unspecified))
-        .collect();
+    report(&mut req).identifiers =
+        (0..100).map(|_| id(&"9".repeat(11_000), pb::IdentifierRole::Other, pb::IdentifierKind::Unspecified)).collect();
     let status = client.submit_report(req).await.unwrap_err();
     assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
     assert!(status.message().contains("too large"), "{status:?}");

@@ -133,10 +133,9 @@ mod tests {
     fn a_card_number_is_never_kept_in_the_raw_text() {
         let n = normalizer();
         // a valid card and one failing the Luhn check: both are masked
-        for (raw, stored) in [
-            ("4111 1111 1111 1111", "4111 11** **** 1111"),
-            ("4111 1111 1111 1112", "4111 11** **** 1112"),
-        ] {
+        for (raw, stored) in
+            [("4111 1111 1111 1111", "4111 11** **** 1111"), ("4111 1111 1111 1112", "4111 11** **** 1112")]
+        {
             let result = n.normalize(raw, &Hint::kind(KindHint::Card));
             let id = ReportedIdentifier::new(raw, None, Some(KindHint::Card), &result);
             assert_eq!(id.raw, stored);

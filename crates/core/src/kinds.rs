@@ -163,7 +163,10 @@ vocabulary!(
 mod tests {
     use super::*;
 
-    fn round_trips<T: Copy + PartialEq + std::fmt::Debug + std::str::FromStr>(all: &[T], name: impl Fn(T) -> &'static str) {
+    fn round_trips<T: Copy + PartialEq + std::fmt::Debug + std::str::FromStr>(
+        all: &[T],
+        name: impl Fn(T) -> &'static str,
+    ) {
         for &value in all {
             assert_eq!(name(value).parse::<T>().ok(), Some(value));
         }

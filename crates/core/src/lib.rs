@@ -14,10 +14,10 @@ mod reference;
 mod report;
 mod time;
 
-pub use kinds::{AgeBand, Category, ContactChannel, IdentifierRole, PaymentMethod, UnknownName};
-pub use scamtrail_normalize::{Country, KindHint};
-pub use reference::{Reference, ReferenceError};
 pub use currency::{CRYPTO_TICKERS, is_known_currency};
 pub use identifier::{IdentifierOutcome, NormalizedIdentifier, ReportedIdentifier, Unverified};
+pub use kinds::{AgeBand, Category, ContactChannel, IdentifierRole, PaymentMethod, UnknownName};
+pub use reference::{Reference, ReferenceError};
 pub use report::{NewPayment, NewReport, StoredReport, Victim};
+pub use scamtrail_normalize::{Country, KindHint};
 pub use time::UnixMicros;

@@ -38,11 +38,8 @@ impl Reference {
 
     /// Reads a reference as a person types it: any case, with or without `ST`, dashes or spaces.
     pub fn parse(typed: &str) -> Result<Self, ReferenceError> {
-        let mut body: Vec<u8> = typed
-            .bytes()
-            .filter(|b| !matches!(b, b'-' | b' ' | b'\t'))
-            .map(|b| b.to_ascii_uppercase())
-            .collect();
+        let mut body: Vec<u8> =
+            typed.bytes().filter(|b| !matches!(b, b'-' | b' ' | b'\t')).map(|b| b.to_ascii_uppercase()).collect();
         if body.len() == 2 * GROUP + 2 && body.starts_with(b"ST") {
             body.drain(..2);
         }

@@ -61,8 +61,8 @@ pub struct NewReport {
     pub identifiers: Vec<ReportedIdentifier>,
     /// Identifiers found in the narrative, stored as suggestions (they never link on their own).
     pub suggested: Vec<ReportedIdentifier>,
-    /// The victim.
-    pub victim: Victim,
+    /// The victim, if the report carries a victim block.
+    pub victim: Option<Victim>,
     /// Whether the scammers are still in contact.
     pub contact_ongoing: bool,
     /// The client's idempotency key, if sent.

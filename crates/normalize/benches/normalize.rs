@@ -9,9 +9,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use scamtrail_normalize::{Country, Hint, KindHint, Normalizer, NormalizerConfig};
 
 fn normalizer() -> Normalizer {
-    Normalizer::new(NormalizerConfig {
-        card_mac_key: b"bench-key".to_vec(),
-    })
+    Normalizer::new(NormalizerConfig { card_mac_key: b"bench-key".to_vec() })
 }
 
 fn group(c: &mut Criterion, name: &str, hint: Hint, values: &[&str]) {
@@ -37,70 +35,29 @@ fn kinds(c: &mut Criterion) {
         c,
         "iban",
         Hint::kind(KindHint::Iban),
-        &[
-            "DE89 3704 0044 0532 0130 00",
-            "GB29NWBK60161331926819",
-            "FR1420041010050500013M02606",
-            "NL91ABNA0417164300",
-        ],
+        &["DE89 3704 0044 0532 0130 00", "GB29NWBK60161331926819", "FR1420041010050500013M02606", "NL91ABNA0417164300"],
     );
-    group(
-        c,
-        "bic",
-        Hint::kind(KindHint::Bic),
-        &["DEUTDEFF", "NWBKGB2L", "BNPAFRPPXXX", "UBSWCHZH80A"],
-    );
-    group(
-        c,
-        "card",
-        Hint::kind(KindHint::Card),
-        &["4111 1111 1111 1111", "5555555555554444"],
-    );
+    group(c, "bic", Hint::kind(KindHint::Bic), &["DEUTDEFF", "NWBKGB2L", "BNPAFRPPXXX", "UBSWCHZH80A"]);
+    group(c, "card", Hint::kind(KindHint::Card), &["4111 1111 1111 1111", "5555555555554444"]);
     group(
         c,
         "phone_international",
         Hint::kind(KindHint::Phone),
-        &[
-            "+44 20 7946 0958",
-            "+1 212-736-5000",
-            "+49 30 123456",
-            "+33 1 42 68 53 00",
-        ],
+        &["+44 20 7946 0958", "+1 212-736-5000", "+49 30 123456", "+33 1 42 68 53 00"],
     );
-    group(
-        c,
-        "phone_national",
-        Hint {
-            kind: Some(KindHint::Phone),
-            country: gb,
-        },
-        &["020 7946 0958", "07400 123456"],
-    );
-    group(
-        c,
-        "email",
-        Hint::kind(KindHint::Email),
-        &["support@trade-fx.co.uk", "John.Doe@Example.com"],
-    );
+    group(c, "phone_national", Hint { kind: Some(KindHint::Phone), country: gb }, &["020 7946 0958", "07400 123456"]);
+    group(c, "email", Hint::kind(KindHint::Email), &["support@trade-fx.co.uk", "John.Doe@Example.com"]);
     group(
         c,
         "domain",
         Hint::kind(KindHint::Website),
-        &[
-            "https://login.trade-fx.co.uk/account?x=1",
-            "example.com",
-            "hxxps://evil[.]example[.]org/",
-            "a.blogspot.com",
-        ],
+        &["https://login.trade-fx.co.uk/account?x=1", "example.com", "hxxps://evil[.]example[.]org/", "a.blogspot.com"],
     );
     group(
         c,
         "evm",
         Hint::kind(KindHint::CryptoWallet),
-        &[
-            "0x52908400098527886e0f7030069857d2e4169ee7",
-            "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
-        ],
+        &["0x52908400098527886e0f7030069857d2e4169ee7", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"],
     );
     group(
         c,
@@ -112,36 +69,16 @@ fn kinds(c: &mut Criterion) {
             "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0",
         ],
     );
-    group(
-        c,
-        "tron",
-        Hint::kind(KindHint::CryptoWallet),
-        &["TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"],
-    );
-    group(
-        c,
-        "solana",
-        Hint::kind(KindHint::CryptoWallet),
-        &["EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"],
-    );
-    group(
-        c,
-        "ton",
-        Hint::kind(KindHint::CryptoWallet),
-        &["EQCD39VS5jcptHL8vMjEXrzGaRcCVYto7HUn4bpAOg8xqB2N"],
-    );
+    group(c, "tron", Hint::kind(KindHint::CryptoWallet), &["TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"]);
+    group(c, "solana", Hint::kind(KindHint::CryptoWallet), &["EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"]);
+    group(c, "ton", Hint::kind(KindHint::CryptoWallet), &["EQCD39VS5jcptHL8vMjEXrzGaRcCVYto7HUn4bpAOg8xqB2N"]);
     group(
         c,
         "tx",
         Hint::kind(KindHint::CryptoTransaction),
         &["0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060"],
     );
-    group(
-        c,
-        "telegram",
-        Hint::kind(KindHint::Telegram),
-        &["@crypto_support", "https://t.me/crypto_support"],
-    );
+    group(c, "telegram", Hint::kind(KindHint::Telegram), &["@crypto_support", "https://t.me/crypto_support"]);
     group(
         c,
         "detect_mixed",
@@ -166,9 +103,7 @@ fn extraction(c: &mut Criterion) {
                 I trusted them because the man on the phone knew my name and my bank.";
     let mut g = c.benchmark_group("extract");
     g.throughput(Throughput::Bytes(text.len() as u64));
-    g.bench_function("narrative", |b| {
-        b.iter(|| black_box(n.extract(black_box(text), Country::parse("GB"))))
-    });
+    g.bench_function("narrative", |b| b.iter(|| black_box(n.extract(black_box(text), Country::parse("GB")))));
     g.finish();
 }
 

@@ -30,24 +30,15 @@ pub(crate) fn looks_like_uk(s: &str) -> bool {
     if !sort_ok {
         return false;
     }
-    let rest = s
-        .get(8..)
-        .unwrap_or_default()
-        .trim_start_matches([' ', '-', '/']);
+    let rest = s.get(8..).unwrap_or_default().trim_start_matches([' ', '-', '/']);
     (6..=8).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Digit groups separated by blanks, `/`, `:` or `,`; `None` if anything else than digits and dashes.
 fn groups(s: &str) -> Option<Vec<String>> {
     let mut out = Vec::new();
-    for part in s
-        .split([' ', '/', ':', ',', ';', '|'])
-        .filter(|p| !p.is_empty())
-    {
-        if !part
-            .bytes()
-            .all(|b| b.is_ascii_digit() || b == b'-' || b == b'.')
-        {
+    for part in s.split([' ', '/', ':', ',', ';', '|']).filter(|p| !p.is_empty()) {
+        if !part.bytes().all(|b| b.is_ascii_digit() || b == b'-' || b == b'.') {
             return None;
         }
         let digits: String = part.chars().filter(char::is_ascii_digit).collect();
@@ -95,17 +86,8 @@ fn uk(digits: &str, country: Country) -> Result<Identifier, Rejection> {
     }
     let (sort, account) = digits.split_at(6);
     let value = format!("gb:{sort}{account:0>8}");
-    let display = format!(
-        "{}-{}-{} {account:0>8}",
-        &sort[..2],
-        &sort[2..4],
-        &sort[4..]
-    );
-    let facts = Facts {
-        country: Some(country),
-        bank_code: Some(sort.to_owned()),
-        ..Facts::default()
-    };
+    let display = format!("{}-{}-{} {account:0>8}", &sort[..2], &sort[2..4], &sort[4..]);
+    let facts = Facts { country: Some(country), bank_code: Some(sort.to_owned()), ..Facts::default() };
     Ok(Identifier::new(Kind::BankAccount, &value, display, facts))
 }
 
@@ -121,9 +103,7 @@ pub(crate) fn aba_ok(routing: &[u8]) -> bool {
 
 fn us(groups: &[String], country: Country) -> Result<Identifier, Rejection> {
     let (routing, account) = match groups {
-        [routing, rest @ ..] if routing.len() == 9 && !rest.is_empty() => {
-            (routing.clone(), rest.concat())
-        }
+        [routing, rest @ ..] if routing.len() == 9 && !rest.is_empty() => (routing.clone(), rest.concat()),
         [joined] if joined.len() > 13 => {
             let (r, a) = joined.split_at(9);
             (r.to_owned(), a.to_owned())
@@ -142,24 +122,12 @@ fn us(groups: &[String], country: Country) -> Result<Identifier, Rejection> {
         ));
     }
     if !(4..=17).contains(&account.len()) {
-        return Err(Rejection::new(
-            RejectionCode::AccountFormat,
-            "A US account number has 4 to 17 digits.",
-        ));
+        return Err(Rejection::new(RejectionCode::AccountFormat, "A US account number has 4 to 17 digits."));
     }
     let value = format!("us:{routing}:{account}");
-    let facts = Facts {
-        country: Some(country),
-        bank_code: Some(routing.clone()),
-        checksum_verified: true,
-        ..Facts::default()
-    };
-    Ok(Identifier::new(
-        Kind::BankAccount,
-        &value,
-        format!("{routing} {account}"),
-        facts,
-    ))
+    let facts =
+        Facts { country: Some(country), bank_code: Some(routing.clone()), checksum_verified: true, ..Facts::default() };
+    Ok(Identifier::new(Kind::BankAccount, &value, format!("{routing} {account}"), facts))
 }
 
 fn generic(groups: &[String], country: Country) -> Result<Identifier, Rejection> {
@@ -172,17 +140,8 @@ fn generic(groups: &[String], country: Country) -> Result<Identifier, Rejection>
     }
     let cc = country.lower();
     let value = format!("{cc}:{bank}:{account}");
-    let facts = Facts {
-        country: Some(country),
-        bank_code: Some(bank.clone()),
-        ..Facts::default()
-    };
-    Ok(Identifier::new(
-        Kind::BankAccount,
-        &value,
-        format!("{bank} {account}"),
-        facts,
-    ))
+    let facts = Facts { country: Some(country), bank_code: Some(bank.clone()), ..Facts::default() };
+    Ok(Identifier::new(Kind::BankAccount, &value, format!("{bank} {account}"), facts))
 }
 
 fn generic_format() -> Rejection {
@@ -221,18 +180,9 @@ mod tests {
             assert_eq!(id.display, "20-00-00 55779911");
             assert_eq!(id.facts.bank_code.as_deref(), Some("200000"));
         }
-        assert_eq!(
-            parse("20-00-00 5577991", None).unwrap().key,
-            "acct:gb:20000005577991"
-        );
-        assert_eq!(
-            parse("20-00-00 557799", None).unwrap().key,
-            "acct:gb:20000000557799"
-        );
-        assert_eq!(
-            parse("20-00-00 5577991100", cc("GB")).unwrap_err().code,
-            RejectionCode::AccountFormat
-        );
+        assert_eq!(parse("20-00-00 5577991", None).unwrap().key, "acct:gb:20000005577991");
+        assert_eq!(parse("20-00-00 557799", None).unwrap().key, "acct:gb:20000000557799");
+        assert_eq!(parse("20-00-00 5577991100", cc("GB")).unwrap_err().code, RejectionCode::AccountFormat);
     }
 
     #[test]
@@ -242,14 +192,8 @@ mod tests {
         assert_eq!(id.key, "acct:us:021000021:123456789");
         assert!(id.facts.checksum_verified);
         assert_eq!(parse("021000021123456789", cc("US")).unwrap().key, id.key);
-        assert_eq!(
-            parse("021000022 123456789", cc("US")).unwrap_err().code,
-            RejectionCode::RoutingChecksum
-        );
-        assert_eq!(
-            parse("021000021 12", cc("US")).unwrap_err().code,
-            RejectionCode::AccountFormat
-        );
+        assert_eq!(parse("021000022 123456789", cc("US")).unwrap_err().code, RejectionCode::RoutingChecksum);
+        assert_eq!(parse("021000021 12", cc("US")).unwrap_err().code, RejectionCode::AccountFormat);
     }
 
     #[test]
@@ -258,33 +202,20 @@ mod tests {
         assert_eq!(au.key, "acct:au:062000:12345678");
         let ca = parse("00011-004 1234567", cc("CA")).unwrap();
         assert_eq!(ca.key, "acct:ca:00011004:1234567");
-        assert_eq!(
-            parse("12345678", cc("AU")).unwrap_err().code,
-            RejectionCode::AccountFormat
-        );
-        assert_eq!(
-            parse("062 ABC", cc("AU")).unwrap_err().code,
-            RejectionCode::AccountFormat
-        );
+        assert_eq!(parse("12345678", cc("AU")).unwrap_err().code, RejectionCode::AccountFormat);
+        assert_eq!(parse("062 ABC", cc("AU")).unwrap_err().code, RejectionCode::AccountFormat);
     }
 
     #[test]
     fn key_values_parse_back_to_their_keys() {
-        for key in [
-            "acct:gb:20000055779911",
-            "acct:us:021000021:123456789",
-            "acct:au:062000:12345678",
-        ] {
+        for key in ["acct:gb:20000055779911", "acct:us:021000021:123456789", "acct:au:062000:12345678"] {
             assert_eq!(parse(&key[5..], None).unwrap().key, key);
         }
     }
 
     #[test]
     fn country_needed_unless_uk_form() {
-        assert_eq!(
-            parse("062-000 12345678", None).unwrap_err().code,
-            RejectionCode::AccountNeedsCountry
-        );
+        assert_eq!(parse("062-000 12345678", None).unwrap_err().code, RejectionCode::AccountNeedsCountry);
         assert!(looks_like_uk("20-00-00 55779911"));
         assert!(!looks_like_uk("20-00-00"));
         assert!(!looks_like_uk("2000-00 55779911"));

@@ -10,10 +10,7 @@ use crate::types::{Country, Facts, Identifier, Kind};
 
 /// Compacts (drops spaces, upper-cases) into a stack buffer; `None` if not 8 or 11 alphanumerics.
 fn compact(s: &str) -> Option<([u8; 11], usize)> {
-    let s = ["bic:", "swift:", "bic ", "swift "]
-        .iter()
-        .find_map(|p| strip_prefix_ci(s, p))
-        .map_or(s, str::trim_start);
+    let s = ["bic:", "swift:", "bic ", "swift "].iter().find_map(|p| strip_prefix_ci(s, p)).map_or(s, str::trim_start);
     let mut buf = [0u8; 11];
     let mut len = 0;
     for b in s.bytes() {
@@ -36,9 +33,7 @@ pub(crate) fn looks_like(s: &str) -> bool {
     let b = s.as_bytes();
     (b.len() == 8 || b.len() == 11)
         && b[..6].iter().all(u8::is_ascii_uppercase)
-        && b[6..]
-            .iter()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        && b[6..].iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
 /// Normalises a BIC in any case, with or without spaces.
@@ -60,11 +55,7 @@ pub(crate) fn parse(s: &str) -> Result<Identifier, Rejection> {
             ),
         ));
     };
-    let keep = if len == 11 && &b[8..] == b"XXX" {
-        8
-    } else {
-        len
-    };
+    let keep = if len == 11 && &b[8..] == b"XXX" { 8 } else { len };
     let bic = std::str::from_utf8(&b[..keep]).unwrap_or_default();
     let facts = Facts {
         country: Some(country),
@@ -102,35 +93,17 @@ mod tests {
             assert_eq!(id.key, key);
             assert_eq!(id.facts.country.map(|c| c.as_str()), Some(cc));
         }
-        assert_eq!(
-            parse("NWBKGB2L").unwrap().facts.bank_code.as_deref(),
-            Some("NWBK")
-        );
+        assert_eq!(parse("NWBKGB2L").unwrap().facts.bank_code.as_deref(), Some("NWBK"));
     }
 
     #[test]
     fn rejections() {
         assert_eq!(parse("DEUTDE").unwrap_err().code, RejectionCode::BicFormat);
-        assert_eq!(
-            parse("DEUTDEFF5").unwrap_err().code,
-            RejectionCode::BicFormat
-        );
-        assert_eq!(
-            parse("DEU1DEFF").unwrap_err().code,
-            RejectionCode::BicFormat
-        );
-        assert_eq!(
-            parse("DEUTZZFF").unwrap_err().code,
-            RejectionCode::BicCountry
-        );
-        assert_eq!(
-            parse("DEUTUKFF").unwrap_err().code,
-            RejectionCode::BicCountry
-        );
-        assert_eq!(
-            parse("DEUT-DEFF").unwrap_err().code,
-            RejectionCode::BicFormat
-        );
+        assert_eq!(parse("DEUTDEFF5").unwrap_err().code, RejectionCode::BicFormat);
+        assert_eq!(parse("DEU1DEFF").unwrap_err().code, RejectionCode::BicFormat);
+        assert_eq!(parse("DEUTZZFF").unwrap_err().code, RejectionCode::BicCountry);
+        assert_eq!(parse("DEUTUKFF").unwrap_err().code, RejectionCode::BicCountry);
+        assert_eq!(parse("DEUT-DEFF").unwrap_err().code, RejectionCode::BicFormat);
     }
 
     #[test]

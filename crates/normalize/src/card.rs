@@ -70,10 +70,7 @@ enum PanError {
 }
 
 fn collect(s: &str) -> Result<Pan, PanError> {
-    let mut pan = Pan {
-        digits: [0; MAX_PAN],
-        len: 0,
-    };
+    let mut pan = Pan { digits: [0; MAX_PAN], len: 0 };
     let mut count = 0usize;
     for b in s.bytes() {
         match b {
@@ -115,12 +112,7 @@ pub(crate) fn luhn_ok(digits: &[u8]) -> bool {
 /// Only used by hint-less detection, so that any Luhn-valid digit string (one in ten) is not
 /// taken for a card.
 fn known_scheme(digits: &[u8]) -> Option<&'static str> {
-    let prefix = |n: usize| -> u32 {
-        digits
-            .iter()
-            .take(n)
-            .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'))
-    };
+    let prefix = |n: usize| -> u32 { digits.iter().take(n).fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0')) };
     let len = digits.len();
     let scheme = match (prefix(1), prefix(2), prefix(3), prefix(4)) {
         (4, ..) if matches!(len, 13 | 16 | 19) => "visa",
@@ -177,10 +169,7 @@ pub(crate) fn parse(s: &str, mac: &CardMac) -> Result<Identifier, Rejection> {
     display.push_str(first6);
     display.extend(std::iter::repeat_n('*', digits.len() - 10));
     display.push_str(last4);
-    let facts = Facts {
-        checksum_verified: true,
-        ..Facts::default()
-    };
+    let facts = Facts { checksum_verified: true, ..Facts::default() };
     Ok(Identifier::new(Kind::Card, &value, display, facts))
 }
 
@@ -211,10 +200,7 @@ mod tests {
             let id = parse(pan, &mac()).unwrap();
             assert!(!id.key.contains(pan) && !id.display.contains(pan));
             assert_eq!(id.display.len(), pan.len());
-            assert!(
-                id.key
-                    .starts_with(&format!("card:{}:{}:", &pan[..6], &pan[pan.len() - 4..]))
-            );
+            assert!(id.key.starts_with(&format!("card:{}:{}:", &pan[..6], &pan[pan.len() - 4..])));
         }
     }
 
@@ -226,11 +212,7 @@ mod tests {
         let parts: Vec<&str> = id.key.split(':').collect();
         assert_eq!(parts[..3], ["card", "411111", "1111"]);
         assert_eq!(parts[3].len(), 16);
-        assert!(
-            parts[3]
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-        );
+        assert!(parts[3].bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
     }
 
     #[test]
@@ -259,9 +241,6 @@ mod tests {
         // 12-digit phone-like numbers pass Luhn one time in ten.
         assert!(luhn_ok(b"447911123456"));
         assert!(!looks_like("447911123456"));
-        assert!(
-            parse("447911123456", &mac()).is_ok(),
-            "accepted when the victim says card"
-        );
+        assert!(parse("447911123456", &mac()).is_ok(), "accepted when the victim says card");
     }
 }

@@ -11,9 +11,7 @@ use crate::types::{Country, Identifier, Kind};
 use crate::{account, bic, card, crypto, domain, email, iban, link, phone, whatsapp};
 
 /// Picks the outcome from the candidates' outcomes; `None` when there were none.
-pub(crate) fn decide(
-    outcomes: Vec<Result<Identifier, Rejection>>,
-) -> Option<Result<Identifier, Rejection>> {
+pub(crate) fn decide(outcomes: Vec<Result<Identifier, Rejection>>) -> Option<Result<Identifier, Rejection>> {
     let mut first_err = None;
     let mut found: Vec<Identifier> = Vec::new();
     for outcome in outcomes {
@@ -31,18 +29,12 @@ pub(crate) fn decide(
     match found.len() {
         0 => first_err.map(Err),
         1 => found.pop().map(Ok),
-        _ => Some(Err(Rejection::ambiguous(
-            found.iter().map(|f| f.kind).collect(),
-        ))),
+        _ => Some(Err(Rejection::ambiguous(found.iter().map(|f| f.kind).collect()))),
     }
 }
 
 /// Detects the kind of a cleaned value and normalises it.
-pub(crate) fn detect(
-    s: &str,
-    country: Option<Country>,
-    card_mac: &card::CardMac,
-) -> Result<Identifier, Rejection> {
+pub(crate) fn detect(s: &str, country: Option<Country>, card_mac: &card::CardMac) -> Result<Identifier, Rejection> {
     // Values that announce their kind.
     if starts_with_ci(s, "mailto:") {
         return email::parse(s);
@@ -56,10 +48,7 @@ pub(crate) fn detect(
     if starts_with_ci(s, "tg://") {
         return link::parse_for_network(s, Network::Telegram);
     }
-    if ["bitcoin:", "ethereum:", "litecoin:"]
-        .iter()
-        .any(|p| starts_with_ci(s, p))
-    {
+    if ["bitcoin:", "ethereum:", "litecoin:"].iter().any(|p| starts_with_ci(s, p)) {
         return crypto::parse_wallet(s);
     }
     if let Some(handle) = s.strip_prefix('@').filter(|h| !h.contains('@')) {
@@ -100,21 +89,13 @@ fn looks_like_link(s: &str) -> bool {
         return false;
     }
     let has_scheme = s.contains("://") || starts_with_ci(s, "hxxp");
-    has_scheme
-        || s.split(['/', '?', '#'])
-            .next()
-            .unwrap_or_default()
-            .bytes()
-            .any(|b| b.is_ascii_alphabetic())
+    has_scheme || s.split(['/', '?', '#']).next().unwrap_or_default().bytes().any(|b| b.is_ascii_alphabetic())
 }
 
 /// A bare `@handle` names no network: ambiguous between those whose rules it fits.
 fn bare_handle(handle: &str) -> Rejection {
-    let candidates: Vec<Kind> = Network::ALL
-        .into_iter()
-        .filter(|n| social::handle_fits(*n, handle))
-        .map(Network::kind)
-        .collect();
+    let candidates: Vec<Kind> =
+        Network::ALL.into_iter().filter(|n| social::handle_fits(*n, handle)).map(Network::kind).collect();
     if candidates.is_empty() {
         return Rejection::new(
             crate::rejection::RejectionCode::HandleFormat,
@@ -122,9 +103,7 @@ fn bare_handle(handle: &str) -> Rejection {
         );
     }
     let mut rejection = Rejection::ambiguous(candidates);
-    rejection.message = format!(
-        "Which network is @{handle} on? {}",
-        "Choose Telegram, Instagram, TikTok, Facebook or X."
-    );
+    rejection.message =
+        format!("Which network is @{handle} on? {}", "Choose Telegram, Instagram, TikTok, Facebook or X.");
     rejection
 }

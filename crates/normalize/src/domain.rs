@@ -21,9 +21,7 @@ const MAX_HOST: usize = 253;
 /// Replaces defanging markers with the characters they stand for.
 pub(crate) fn refang(s: &str) -> Cow<'_, str> {
     let lower_start = s.as_bytes().get(..4).map(|b| b.to_ascii_lowercase());
-    let defanged_scheme = lower_start
-        .as_deref()
-        .is_some_and(|b| b == b"hxxp" || b == b"hxtp" || b == b"fxp:");
+    let defanged_scheme = lower_start.as_deref().is_some_and(|b| b == b"hxxp" || b == b"hxtp" || b == b"fxp:");
     if !defanged_scheme && !s.bytes().any(|b| matches!(b, b'[' | b'(' | b'{')) {
         return Cow::Borrowed(s);
     }
@@ -82,13 +80,7 @@ pub(crate) struct Url<'a> {
 /// Splits a URL (scheme optional) into host, path and query; `None` if there is no host.
 pub(crate) fn split_url(s: &str) -> Option<Url<'_>> {
     let (had_scheme, rest) = match s.find("://") {
-        Some(at)
-            if at > 0
-                && at <= 10
-                && s[..at]
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'+') =>
-        {
+        Some(at) if at > 0 && at <= 10 && s[..at].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+') => {
             (true, &s[at + 3..])
         }
         _ => match strip_prefix_ci(s, "//") {
@@ -119,12 +111,7 @@ pub(crate) fn split_url(s: &str) -> Option<Url<'_>> {
     let after = after.trim_start_matches(['/', '\\']);
     let (path_query, _fragment) = after.split_once('#').unwrap_or((after, ""));
     let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
-    Some(Url {
-        host,
-        path,
-        query,
-        had_scheme,
-    })
+    Some(Url { host, path, query, had_scheme })
 }
 
 /// Whether a value looks like a URL or a host name (for hint-less detection).
@@ -132,11 +119,7 @@ pub(crate) fn looks_like(s: &str) -> bool {
     if s.contains(char::is_whitespace) {
         return false;
     }
-    if starts_with_ci(s, "http")
-        || starts_with_ci(s, "hxxp")
-        || starts_with_ci(s, "www")
-        || s.contains("://")
-    {
+    if starts_with_ci(s, "http") || starts_with_ci(s, "hxxp") || starts_with_ci(s, "www") || s.contains("://") {
         return true;
     }
     let host_end = s.find(['/', '?', '#']).unwrap_or(s.len());
@@ -153,9 +136,7 @@ pub(crate) fn canonical_host(host: &str) -> Result<Cow<'_, str>, Rejection> {
     if host.starts_with('[') || is_ipv4(host) {
         return Err(not_a_domain());
     }
-    let plain = host
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+    let plain = host.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
     let ascii: Cow<'_, str> = if plain && !host.contains("xn--") {
         Cow::Borrowed(host)
     } else if host.is_ascii() && !host.contains("xn--") && !host.contains("XN--") {
@@ -164,9 +145,7 @@ pub(crate) fn canonical_host(host: &str) -> Result<Cow<'_, str>, Rejection> {
         match idna::domain_to_ascii(host) {
             Ok(ascii) => Cow::Owned(ascii),
             Err(_) => {
-                return Err(invalid(
-                    "This web address has characters a domain name cannot have.",
-                ));
+                return Err(invalid("This web address has characters a domain name cannot have."));
             }
         }
     };
@@ -186,8 +165,7 @@ fn is_ipv4(host: &str) -> bool {
         || host.split('.').all(|label| {
             !label.is_empty()
                 && (label.bytes().all(|b| b.is_ascii_digit())
-                    || strip_prefix_ci(label, "0x")
-                        .is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit())))
+                    || strip_prefix_ci(label, "0x").is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit())))
         })
 }
 
@@ -200,9 +178,7 @@ fn validate_labels(host: &str) -> Result<(), Rejection> {
             && label.len() <= 63
             && !label.starts_with('-')
             && !label.ends_with('-')
-            && label
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !ok {
             return Err(invalid("This is not a valid web address or domain name."));
         }
@@ -213,14 +189,10 @@ fn validate_labels(host: &str) -> Result<(), Rejection> {
 /// The registrable domain of a canonical host, per the public suffix list.
 pub(crate) fn registrable(host: &str) -> Result<&str, Rejection> {
     let Some(domain) = psl::domain(host.as_bytes()) else {
-        return Err(invalid(
-            "This is a shared ending (like co.uk or blogspot.com), not a site of its own.",
-        ));
+        return Err(invalid("This is a shared ending (like co.uk or blogspot.com), not a site of its own."));
     };
     if !domain.suffix().is_known() {
-        return Err(invalid(
-            "This address does not end in a known top-level domain (like .com or .co.uk).",
-        ));
+        return Err(invalid("This address does not end in a known top-level domain (like .com or .co.uk)."));
     }
     std::str::from_utf8(domain.as_bytes()).map_err(|_| invalid("This is not a valid domain name."))
 }
@@ -229,12 +201,7 @@ pub(crate) fn registrable(host: &str) -> Result<&str, Rejection> {
 pub(crate) fn from_host(host: &str, display: String) -> Result<Identifier, Rejection> {
     let canonical = canonical_host(host)?;
     let domain = registrable(&canonical)?;
-    Ok(Identifier::new(
-        Kind::Domain,
-        domain,
-        display,
-        Facts::default(),
-    ))
+    Ok(Identifier::new(Kind::Domain, domain, display, Facts::default()))
 }
 
 /// Normalises a URL or host, keeping the whole (refanged) URL as the display form.
@@ -254,10 +221,7 @@ fn invalid(message: &str) -> Rejection {
 }
 
 fn not_a_domain() -> Rejection {
-    Rejection::new(
-        RejectionCode::NotADomain,
-        "This is an IP address or a local name, not a web site's domain name.",
-    )
+    Rejection::new(RejectionCode::NotADomain, "This is an IP address or a local name, not a web site's domain name.")
 }
 
 #[cfg(test)]
@@ -288,14 +252,8 @@ mod tests {
         assert_eq!(key("a.blogspot.com"), "domain:a.blogspot.com");
         assert_eq!(key("https://b.blogspot.com/post"), "domain:b.blogspot.com");
         assert_eq!(key("scam.github.io"), "domain:scam.github.io");
-        assert_eq!(
-            parse("blogspot.com").unwrap_err().code,
-            RejectionCode::DomainInvalid
-        );
-        assert_eq!(
-            parse("co.uk").unwrap_err().code,
-            RejectionCode::DomainInvalid
-        );
+        assert_eq!(parse("blogspot.com").unwrap_err().code, RejectionCode::DomainInvalid);
+        assert_eq!(parse("co.uk").unwrap_err().code, RejectionCode::DomainInvalid);
     }
 
     #[test]
@@ -309,10 +267,7 @@ mod tests {
         ] {
             assert_eq!(key(raw), "domain:trade-fx.co.uk", "{raw}");
         }
-        assert_eq!(
-            parse("hxxps://trade-fx[.]co[.]uk/login").unwrap().display,
-            "https://trade-fx.co.uk/login"
-        );
+        assert_eq!(parse("hxxps://trade-fx[.]co[.]uk/login").unwrap().display, "https://trade-fx.co.uk/login");
     }
 
     #[test]
@@ -334,11 +289,7 @@ mod tests {
             "http://0x7f.0.0.1/",
             "api.localhost",
         ] {
-            assert_eq!(
-                parse(raw).unwrap_err().code,
-                RejectionCode::NotADomain,
-                "{raw}"
-            );
+            assert_eq!(parse(raw).unwrap_err().code, RejectionCode::NotADomain, "{raw}");
         }
     }
 
@@ -354,25 +305,15 @@ mod tests {
             "under_score.com",
             "https://",
         ] {
-            assert_eq!(
-                parse(raw).unwrap_err().code,
-                RejectionCode::DomainInvalid,
-                "{raw}"
-            );
+            assert_eq!(parse(raw).unwrap_err().code, RejectionCode::DomainInvalid, "{raw}");
         }
     }
 
     #[test]
     fn split_url_parts() {
         let u = split_url("https://t.me/some_channel?start=1#top").unwrap();
-        assert_eq!(
-            (u.host, u.path, u.query, u.had_scheme),
-            ("t.me", "some_channel", "start=1", true)
-        );
+        assert_eq!((u.host, u.path, u.query, u.had_scheme), ("t.me", "some_channel", "start=1", true));
         let u = split_url("wa.me/447911123456").unwrap();
-        assert_eq!(
-            (u.host, u.path, u.had_scheme),
-            ("wa.me", "447911123456", false)
-        );
+        assert_eq!((u.host, u.path, u.had_scheme), ("wa.me", "447911123456", false));
     }
 }

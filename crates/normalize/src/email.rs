@@ -23,9 +23,7 @@ pub(crate) fn looks_like(s: &str) -> bool {
 }
 
 fn local_char_ok(c: char) -> bool {
-    c.is_ascii_alphanumeric()
-        || "!#$%&'*+/=?^_`{|}~-.".contains(c)
-        || (!c.is_ascii() && c.is_alphanumeric())
+    c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~-.".contains(c) || (!c.is_ascii() && c.is_alphanumeric())
 }
 
 /// Normalises an e-mail address.
@@ -36,52 +34,30 @@ pub(crate) fn parse(s: &str) -> Result<Identifier, Rejection> {
     let refanged = domain::refang(s);
     let s = refanged.trim();
     let Some((local, host)) = s.rsplit_once('@') else {
-        return Err(format_rejection(
-            "An e-mail address has an @ between the name and the domain.",
-        ));
+        return Err(format_rejection("An e-mail address has an @ between the name and the domain."));
     };
     let local = local.strip_prefix('<').unwrap_or(local);
     let host = host.strip_suffix('>').unwrap_or(host);
     if local.is_empty() || local.chars().count() > MAX_LOCAL {
-        return Err(format_rejection(
-            "The part before the @ is missing or too long.",
-        ));
+        return Err(format_rejection("The part before the @ is missing or too long."));
     }
-    if !local.chars().all(local_char_ok)
-        || local.starts_with('.')
-        || local.ends_with('.')
-        || local.contains("..")
-    {
-        return Err(format_rejection(
-            "The part before the @ has characters an e-mail address cannot have.",
-        ));
+    if !local.chars().all(local_char_ok) || local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+        return Err(format_rejection("The part before the @ has characters an e-mail address cannot have."));
     }
     let host = domain::canonical_host(host).map_err(|e| {
         if e.code == RejectionCode::NotADomain {
-            format_rejection(
-                "An e-mail address ends in a domain name, not an IP address or local name.",
-            )
+            format_rejection("An e-mail address ends in a domain name, not an IP address or local name.")
         } else {
             format_rejection("The part after the @ is not a valid domain name.")
         }
     })?;
     // The domain must end in a real public suffix, but the key keeps the full host:
     // `a@mail.example.com` and `a@example.com` are different mailboxes.
-    domain::registrable(&host).map_err(|_| {
-        format_rejection("The part after the @ does not end in a known top-level domain.")
-    })?;
-    let local = if local.is_ascii() {
-        local.to_ascii_lowercase()
-    } else {
-        local.to_lowercase()
-    };
+    domain::registrable(&host)
+        .map_err(|_| format_rejection("The part after the @ does not end in a known top-level domain."))?;
+    let local = if local.is_ascii() { local.to_ascii_lowercase() } else { local.to_lowercase() };
     let value = format!("{local}@{host}");
-    Ok(Identifier::new(
-        Kind::Email,
-        &value,
-        value.clone(),
-        Facts::default(),
-    ))
+    Ok(Identifier::new(Kind::Email, &value, value.clone(), Facts::default()))
 }
 
 fn format_rejection(message: &str) -> Rejection {
@@ -110,22 +86,13 @@ mod tests {
 
     #[test]
     fn idn_domain_and_unicode_local_part() {
-        assert_eq!(
-            parse("info@bücher.de").unwrap().key,
-            "email:info@xn--bcher-kva.de"
-        );
-        assert_eq!(
-            parse("Ärger@example.com").unwrap().key,
-            "email:ärger@example.com"
-        );
+        assert_eq!(parse("info@bücher.de").unwrap().key, "email:info@xn--bcher-kva.de");
+        assert_eq!(parse("Ärger@example.com").unwrap().key, "email:ärger@example.com");
     }
 
     #[test]
     fn plus_tags_and_dots_are_kept() {
-        assert_eq!(
-            parse("j.doe+scam@gmail.com").unwrap().key,
-            "email:j.doe+scam@gmail.com"
-        );
+        assert_eq!(parse("j.doe+scam@gmail.com").unwrap().key, "email:j.doe+scam@gmail.com");
     }
 
     #[test]
@@ -143,16 +110,9 @@ mod tests {
             "support@example.notatld",
             "a@b@",
         ] {
-            assert_eq!(
-                parse(raw).unwrap_err().code,
-                RejectionCode::EmailFormat,
-                "{raw}"
-            );
+            assert_eq!(parse(raw).unwrap_err().code, RejectionCode::EmailFormat, "{raw}");
         }
         let long_local = format!("{}@example.com", "a".repeat(65));
-        assert_eq!(
-            parse(&long_local).unwrap_err().code,
-            RejectionCode::EmailFormat
-        );
+        assert_eq!(parse(&long_local).unwrap_err().code, RejectionCode::EmailFormat);
     }
 }

@@ -55,36 +55,21 @@ regex!(
     URL,
     r#"(?i)\b(?:https?|hxxps?|hxtps?|ftp)(?:://|\[://\]|\[:\]//)(?:[^\s<>"'\[\]{}|\\^`]|\[\.\]|\(\.\)|\[dot\]|\[/\])+"#
 );
-regex!(
-    HOST,
-    &format!(r"(?i)\b{HOST_CHARS}(?:{DOT}{HOST_CHARS})+(?:/[^\s<>\x22'|\\^`]*)?")
-);
-regex!(
-    EMAIL,
-    &format!(r"(?i)[a-z0-9._%+\-]+(?:@|\[@\]|\[at\]|\(at\))(?:{HOST_CHARS}{DOT})+{HOST_CHARS}")
-);
+regex!(HOST, &format!(r"(?i)\b{HOST_CHARS}(?:{DOT}{HOST_CHARS})+(?:/[^\s<>\x22'|\\^`]*)?"));
+regex!(EMAIL, &format!(r"(?i)[a-z0-9._%+\-]+(?:@|\[@\]|\[at\]|\(at\))(?:{HOST_CHARS}{DOT})+{HOST_CHARS}"));
 regex!(IBAN, r"(?i)\b[a-z]{2}[0-9]{2}(?:[ \-]?[a-z0-9]){11,32}");
 regex!(PHONE_INTL, r"(?:\+|\b00)[1-9][0-9 \-().]{5,22}[0-9]");
 regex!(PHONE_NATIONAL, r"\(?\b[0-9][0-9 \-().]{5,18}[0-9]");
-regex!(
-    TEL_URI,
-    r"(?i)\btel:\+?[0-9][0-9\-.()]*(?:;[a-z\-]+=[^\s;]+)*"
-);
+regex!(TEL_URI, r"(?i)\btel:\+?[0-9][0-9\-.()]*(?:;[a-z\-]+=[^\s;]+)*");
 regex!(CARD, r"\b[0-9](?:[ \-]?[0-9]){11,18}\b");
 regex!(HEX, r"\b(?:0[xX])?[0-9a-fA-F]{40,64}\b");
 regex!(BASE58, r"\b[1-9A-HJ-NP-Za-km-z]{25,88}\b");
 regex!(BECH32, r"(?i)\b(?:bc|tb|ltc)1[a-z0-9]{6,87}\b");
-regex!(
-    TON,
-    r"(?:\b[EU]Q[A-Za-z0-9_\-+/]{46}|-?\b[0-9]:[0-9a-fA-F]{64}\b)"
-);
+regex!(TON, r"(?:\b[EU]Q[A-Za-z0-9_\-+/]{46}|-?\b[0-9]:[0-9a-fA-F]{64}\b)");
 regex!(HANDLE, r"(?:^|[^A-Za-z0-9_@.])@([A-Za-z0-9_.]{1,32})");
 regex!(UK_ACCOUNT, r"\b[0-9]{2}-[0-9]{2}-[0-9]{2}[ ]+[0-9]{6,8}\b");
 regex!(BIC, r"\b[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?\b");
-regex!(
-    NETWORK_WORD,
-    r"(?i)\b(telegram|tg|instagram|insta|ig|tiktok|tik tok|facebook|fb|twitter|x)\b"
-);
+regex!(NETWORK_WORD, r"(?i)\b(telegram|tg|instagram|insta|ig|tiktok|tik tok|facebook|fb|twitter|x)\b");
 regex!(BIC_WORD, r"(?i)\b(bic|swift)\b");
 
 /// A candidate found in the folded text.
@@ -107,12 +92,7 @@ pub(crate) fn extract(text: &str, country: Option<Country>, card_mac: &CardMac) 
     let mut found: Vec<Found> = Vec::new();
     let mut push = |start: usize, end: usize, strength: u8, id: Option<Identifier>| {
         if let Some(id) = id {
-            found.push(Found {
-                start,
-                end,
-                strength,
-                id,
-            });
+            found.push(Found { start, end, strength, id });
         }
     };
 
@@ -143,11 +123,7 @@ pub(crate) fn extract(text: &str, country: Option<Country>, card_mac: &CardMac) 
         };
         push(m.start(), m.end(), 3, id);
     }
-    for m in BASE58
-        .find_iter(t)
-        .chain(BECH32.find_iter(t))
-        .chain(TON.find_iter(t))
-    {
+    for m in BASE58.find_iter(t).chain(BECH32.find_iter(t)).chain(TON.find_iter(t)) {
         let s = m.as_str();
         let mut outcomes = crypto::wallet_outcomes(s);
         if crypto::tx::looks_like(s) {
@@ -160,19 +136,12 @@ pub(crate) fn extract(text: &str, country: Option<Country>, card_mac: &CardMac) 
         push(m.start(), m.end(), 3, id);
     }
     for m in CARD.find_iter(t) {
-        let id = card::looks_like(m.as_str())
-            .then(|| card::parse(m.as_str(), card_mac).ok())
-            .flatten();
+        let id = card::looks_like(m.as_str()).then(|| card::parse(m.as_str(), card_mac).ok()).flatten();
         push(m.start(), m.end(), 4, id);
     }
     if country.is_none_or(|c| c.as_str() == "GB") {
         for m in UK_ACCOUNT.find_iter(t) {
-            push(
-                m.start(),
-                m.end(),
-                5,
-                account::parse(m.as_str(), Country::parse("GB")).ok(),
-            );
+            push(m.start(), m.end(), 5, account::parse(m.as_str(), Country::parse("GB")).ok());
         }
     }
     for m in BIC.find_iter(t) {
@@ -183,12 +152,7 @@ pub(crate) fn extract(text: &str, country: Option<Country>, card_mac: &CardMac) 
         }
     }
     for m in TEL_URI.find_iter(t) {
-        push(
-            m.start(),
-            m.end(),
-            7,
-            phone::parse(m.as_str(), country).ok(),
-        );
+        push(m.start(), m.end(), 7, phone::parse(m.as_str(), country).ok());
     }
     for m in PHONE_INTL.find_iter(t) {
         if let Some((e, id)) = phone_prefix(t, m.start(), m.end(), country) {
@@ -245,11 +209,7 @@ fn settle(mut found: Vec<Found>, folded: &Folded) -> Vec<Extracted> {
             continue;
         }
         let (start, end) = folded.original_span(f.start, f.end);
-        out.push(Extracted {
-            identifier: f.id,
-            start,
-            end,
-        });
+        out.push(Extracted { identifier: f.id, start, end });
         if out.len() >= MAX_RESULTS {
             break;
         }
@@ -262,11 +222,7 @@ fn trim_trailing(t: &str, start: usize, mut end: usize) -> (usize, usize) {
     while end > start {
         let last = t.as_bytes()[end - 1];
         let unbalanced_paren = last == b')' && !t[start..end].contains('(');
-        if matches!(
-            last,
-            b'.' | b',' | b';' | b':' | b'!' | b'?' | b'\'' | b'"' | b'*'
-        ) || unbalanced_paren
-        {
+        if matches!(last, b'.' | b',' | b';' | b':' | b'!' | b'?' | b'\'' | b'"' | b'*') || unbalanced_paren {
             end -= 1;
         } else {
             break;
@@ -286,11 +242,7 @@ fn context_before(t: &str, at: usize) -> &str {
 
 /// The network named last in `context`, if any.
 fn named_network(context: &str) -> Option<Network> {
-    let word = NETWORK_WORD
-        .find_iter(context)
-        .last()?
-        .as_str()
-        .to_ascii_lowercase();
+    let word = NETWORK_WORD.find_iter(context).last()?.as_str().to_ascii_lowercase();
     let network = match word.as_str() {
         "telegram" | "tg" => Network::Telegram,
         "instagram" | "insta" | "ig" => Network::Instagram,
@@ -320,12 +272,7 @@ fn iban_prefix(t: &str, start: usize, end: usize) -> Option<(usize, Identifier)>
 }
 
 /// The longest phone number at `start`, dropping trailing digit groups that are not part of it.
-fn phone_prefix(
-    t: &str,
-    start: usize,
-    mut end: usize,
-    country: Option<Country>,
-) -> Option<(usize, Identifier)> {
+fn phone_prefix(t: &str, start: usize, mut end: usize, country: Option<Country>) -> Option<(usize, Identifier)> {
     for _ in 0..4 {
         let candidate = t[start..end].trim_end_matches([' ', '-', '.', '(']);
         if let Ok(id) = phone::parse(candidate, country) {

@@ -110,10 +110,7 @@ const LENGTHS: [(&str, u8); 88] = [
 
 /// The IBAN length for a country code, if the country uses IBANs.
 pub(crate) fn length_for(country: &[u8]) -> Option<usize> {
-    LENGTHS
-        .binary_search_by(|(cc, _)| cc.as_bytes().cmp(country))
-        .ok()
-        .map(|i| usize::from(LENGTHS[i].1))
+    LENGTHS.binary_search_by(|(cc, _)| cc.as_bytes().cmp(country)).ok().map(|i| usize::from(LENGTHS[i].1))
 }
 
 /// A compacted IBAN on the stack: upper-case letters and digits only.
@@ -147,18 +144,11 @@ fn compact(s: &str) -> Result<Compact, CompactError> {
         Some(rest) => {
             let rest = rest.trim_start_matches([':', ' ', '#']);
             let b = rest.as_bytes();
-            if b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1].is_ascii_alphabetic() {
-                rest
-            } else {
-                s
-            }
+            if b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1].is_ascii_alphabetic() { rest } else { s }
         }
         None => s,
     };
-    let mut out = Compact {
-        buf: [0; MAX_IBAN_LEN],
-        len: 0,
-    };
+    let mut out = Compact { buf: [0; MAX_IBAN_LEN], len: 0 };
     let mut seen = 0usize;
     for b in s.bytes() {
         match b {
@@ -225,10 +215,7 @@ pub(crate) fn parse(s: &str) -> Result<Identifier, Rejection> {
     let iban = match compact(s) {
         Ok(iban) => iban,
         Err(CompactError::BadChar) => {
-            return Err(Rejection::new(
-                RejectionCode::IbanFormat,
-                "An IBAN contains only letters and digits.",
-            ));
+            return Err(Rejection::new(RejectionCode::IbanFormat, "An IBAN contains only letters and digits."));
         }
         Err(CompactError::TooLong(n)) => {
             return Err(Rejection::new(
@@ -248,9 +235,7 @@ pub(crate) fn parse(s: &str) -> Result<Identifier, Rejection> {
     let code = iban.as_str().get(..2).unwrap_or_default();
     let Some(expected) = length_for(cc) else {
         let message = if Country::from_letters(cc[0], cc[1]).is_some() {
-            format!(
-                "{code} is a country that does not use IBANs; enter the account number and bank code instead."
-            )
+            format!("{code} is a country that does not use IBANs; enter the account number and bank code instead.")
         } else {
             format!("An IBAN starts with a country code; {code} is not one.")
         };
@@ -265,10 +250,7 @@ pub(crate) fn parse(s: &str) -> Result<Identifier, Rejection> {
     if b.len() != expected {
         return Err(Rejection::new(
             RejectionCode::IbanLength,
-            format!(
-                "An IBAN from {code} has {expected} characters; this one has {}.",
-                b.len()
-            ),
+            format!("An IBAN from {code} has {expected} characters; this one has {}.", b.len()),
         ));
     }
     if !mod97_is_one(b) || &b[2..4] == b"00" || &b[2..4] == b"01" || &b[2..4] == b"99" {
@@ -292,24 +274,15 @@ pub(crate) fn parse(s: &str) -> Result<Identifier, Rejection> {
                     format!("{code} is not a country that uses IBANs."),
                 ));
             }
-            Err(ParseIbanError::InvalidBaseIban {
-                source: ParseBaseIbanError::InvalidChecksum,
-            }) => return Err(checksum_rejection()),
+            Err(ParseIbanError::InvalidBaseIban { source: ParseBaseIbanError::InvalidChecksum }) => {
+                return Err(checksum_rejection());
+            }
             Err(ParseIbanError::InvalidBaseIban { .. }) => return Err(format_rejection(code)),
         }
     };
-    let facts = Facts {
-        country: Country::from_letters(cc[0], cc[1]),
-        bank_code,
-        checksum_verified: true,
-        ..Facts::default()
-    };
-    Ok(Identifier::new(
-        Kind::Iban,
-        electronic,
-        paper(electronic),
-        facts,
-    ))
+    let facts =
+        Facts { country: Country::from_letters(cc[0], cc[1]), bank_code, checksum_verified: true, ..Facts::default() };
+    Ok(Identifier::new(Kind::Iban, electronic, paper(electronic), facts))
 }
 
 fn checksum_rejection() -> Rejection {
@@ -438,10 +411,7 @@ pub(crate) mod tests {
             countries.insert(country.as_str());
         }
         let table: std::collections::BTreeSet<&str> = LENGTHS.iter().map(|(c, _)| *c).collect();
-        assert_eq!(
-            countries, table,
-            "one example per country in the length table"
-        );
+        assert_eq!(countries, table, "one example per country in the length table");
     }
 
     #[test]
@@ -468,11 +438,7 @@ pub(crate) mod tests {
             "IBAN: DE89370400440532013000",
             "iban de89 3704 0044 0532 0130 00",
         ] {
-            assert_eq!(
-                parse(raw).unwrap().key,
-                "iban:DE89370400440532013000",
-                "{raw}"
-            );
+            assert_eq!(parse(raw).unwrap().key, "iban:DE89370400440532013000", "{raw}");
         }
     }
 
@@ -483,14 +449,7 @@ pub(crate) mod tests {
         assert_eq!(id.facts.bank_code.as_deref(), Some("NWBK"));
         let de = parse("DE89370400440532013000").unwrap();
         assert_eq!(de.facts.bank_code.as_deref(), Some("37040044"));
-        assert_eq!(
-            parse("PK36SCBL0000001123456702")
-                .unwrap()
-                .facts
-                .bank_code
-                .as_deref(),
-            Some("SCBL")
-        );
+        assert_eq!(parse("PK36SCBL0000001123456702").unwrap().facts.bank_code.as_deref(), Some("SCBL"));
     }
 
     #[test]

@@ -39,9 +39,7 @@ use std::fmt;
 
 pub use extract::MAX_EXTRACT_BYTES;
 pub use rejection::{MAX_INPUT_BYTES, Rejection, RejectionCode};
-pub use types::{
-    Country, Extracted, Facts, Hint, Identifier, Kind, KindHint, PhoneType, UnknownKindHint,
-};
+pub use types::{Country, Extracted, Facts, Hint, Identifier, Kind, KindHint, PhoneType, UnknownKindHint};
 
 use social::Network;
 
@@ -54,9 +52,7 @@ pub struct NormalizerConfig {
 
 impl fmt::Debug for NormalizerConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NormalizerConfig")
-            .field("card_mac_key", &"<redacted>")
-            .finish()
+        f.debug_struct("NormalizerConfig").field("card_mac_key", &"<redacted>").finish()
     }
 }
 
@@ -70,9 +66,7 @@ impl Normalizer {
     /// Builds a normaliser, loading the shared tables now so the first request is not slow.
     pub fn new(config: NormalizerConfig) -> Self {
         std::sync::LazyLock::force(&rlibphonenumber::PHONE_NUMBER_UTIL);
-        Normalizer {
-            card_mac: card::CardMac::new(&config.card_mac_key),
-        }
+        Normalizer { card_mac: card::CardMac::new(&config.card_mac_key) }
     }
 
     /// Normalises one raw value; with a kind hint only that family is tried.
@@ -104,8 +98,7 @@ impl Normalizer {
             KindHint::WhatsApp => whatsapp::parse(s, country),
             KindHint::Telegram => {
                 // A Telegram account is often given by its phone number.
-                if phone::looks_international(s) || (country.is_some() && phone::looks_national(s))
-                {
+                if phone::looks_international(s) || (country.is_some() && phone::looks_national(s)) {
                     phone::parse(s, country)
                 } else {
                     link::parse_for_network(s, Network::Telegram)

@@ -38,10 +38,7 @@ pub(crate) fn parse_for_network(s: &str, network: Network) -> Result<Identifier,
     if network == Network::Telegram
         && let Some(rest) = crate::text::strip_prefix_ci(s, "tg://resolve?")
     {
-        let domain = rest
-            .split('&')
-            .find_map(|p| p.strip_prefix("domain="))
-            .unwrap_or_default();
+        let domain = rest.split('&').find_map(|p| p.strip_prefix("domain=")).unwrap_or_default();
         return social::parse_handle(domain, network);
     }
     if !is_link(s) {
@@ -68,52 +65,23 @@ mod tests {
 
     #[test]
     fn links_route_by_host() {
-        assert_eq!(
-            parse("https://t.me/crypto_support").unwrap().kind,
-            Kind::Telegram
-        );
-        assert_eq!(
-            parse("hxxps://wa[.]me/447400123456").unwrap().key,
-            "tel:+447400123456"
-        );
-        assert_eq!(
-            parse("https://www.instagram.com/fx.guru/").unwrap().key,
-            "instagram:fx.guru"
-        );
-        assert_eq!(
-            parse("https://trade-fx.co.uk/x").unwrap().key,
-            "domain:trade-fx.co.uk"
-        );
-        assert_eq!(
-            parse("instagram.com/fx.guru").unwrap().key,
-            "instagram:fx.guru"
-        );
+        assert_eq!(parse("https://t.me/crypto_support").unwrap().kind, Kind::Telegram);
+        assert_eq!(parse("hxxps://wa[.]me/447400123456").unwrap().key, "tel:+447400123456");
+        assert_eq!(parse("https://www.instagram.com/fx.guru/").unwrap().key, "instagram:fx.guru");
+        assert_eq!(parse("https://trade-fx.co.uk/x").unwrap().key, "domain:trade-fx.co.uk");
+        assert_eq!(parse("instagram.com/fx.guru").unwrap().key, "instagram:fx.guru");
     }
 
     #[test]
     fn network_hint_takes_handles_links_and_refuses_other_sites() {
+        assert_eq!(parse_for_network("@Fx.Guru", Network::Instagram).unwrap().key, "instagram:fx.guru");
+        assert_eq!(parse_for_network("instagram.com/fx.guru", Network::Instagram).unwrap().key, "instagram:fx.guru");
         assert_eq!(
-            parse_for_network("@Fx.Guru", Network::Instagram)
-                .unwrap()
-                .key,
-            "instagram:fx.guru"
-        );
-        assert_eq!(
-            parse_for_network("instagram.com/fx.guru", Network::Instagram)
-                .unwrap()
-                .key,
-            "instagram:fx.guru"
-        );
-        assert_eq!(
-            parse_for_network("tg://resolve?domain=crypto_support", Network::Telegram)
-                .unwrap()
-                .key,
+            parse_for_network("tg://resolve?domain=crypto_support", Network::Telegram).unwrap().key,
             "telegram:crypto_support"
         );
         assert_eq!(
-            parse_for_network("https://www.tiktok.com/@fx.guru", Network::Instagram)
-                .unwrap_err()
-                .code,
+            parse_for_network("https://www.tiktok.com/@fx.guru", Network::Instagram).unwrap_err().code,
             RejectionCode::LinkNotProfile
         );
     }

@@ -42,10 +42,7 @@ impl Digits {
 
 /// Splits an RFC 3966 `tel:` URI into its number and `phone-context`, dropping other parameters.
 fn split_uri(s: &str) -> (&str, Option<&str>) {
-    let Some(rest) = ["tel:", "callto:", "sms:"]
-        .iter()
-        .find_map(|scheme| strip_prefix_ci(s, scheme))
-    else {
+    let Some(rest) = ["tel:", "callto:", "sms:"].iter().find_map(|scheme| strip_prefix_ci(s, scheme)) else {
         return (s, None);
     };
     let rest = rest.trim_start_matches('/');
@@ -59,19 +56,14 @@ fn split_uri(s: &str) -> (&str, Option<&str>) {
 
 /// Keeps a leading `+` and the digits; rejects letters and anything that is not formatting.
 fn sanitise(number: &str, context: Option<&str>) -> Result<Digits, Rejection> {
-    let mut out = Digits {
-        buf: [0; MAX_DIGITS + 1],
-        len: 0,
-    };
+    let mut out = Digits { buf: [0; MAX_DIGITS + 1], len: 0 };
     let push = |out: &mut Digits, b: u8| -> Result<(), Rejection> {
         let slot = out.buf.get_mut(out.len).ok_or_else(too_long)?;
         *slot = b;
         out.len += 1;
         Ok(())
     };
-    let context_digits = context
-        .filter(|c| c.starts_with('+'))
-        .filter(|_| !number.trim_start().starts_with('+'));
+    let context_digits = context.filter(|c| c.starts_with('+')).filter(|_| !number.trim_start().starts_with('+'));
     if let Some(ctx) = context_digits {
         push(&mut out, b'+')?;
         for b in ctx.bytes().filter(u8::is_ascii_digit) {
@@ -103,10 +95,7 @@ fn sanitise(number: &str, context: Option<&str>) -> Result<Digits, Rejection> {
 }
 
 fn too_long() -> Rejection {
-    Rejection::new(
-        RejectionCode::PhoneInvalid,
-        "This is too long to be a phone number.",
-    )
+    Rejection::new(RejectionCode::PhoneInvalid, "This is too long to be a phone number.")
 }
 
 fn invalid() -> Rejection {
@@ -130,17 +119,14 @@ pub(crate) fn looks_international(s: &str) -> bool {
     let digits = t.bytes().filter(u8::is_ascii_digit).count();
     (t.starts_with('+') || t.starts_with("00") || number.len() != s.len())
         && (7..=MAX_DIGITS).contains(&digits)
-        && t.bytes().all(|b| {
-            b.is_ascii_digit() || matches!(b, b'+' | b' ' | b'-' | b'.' | b'(' | b')' | b'/')
-        })
+        && t.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'+' | b' ' | b'-' | b'.' | b'(' | b')' | b'/'))
 }
 
 /// Whether a value is shaped like a national number (digits and formatting only).
 pub(crate) fn looks_national(s: &str) -> bool {
     let digits = s.bytes().filter(u8::is_ascii_digit).count();
     (6..=MAX_DIGITS).contains(&digits)
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'-' | b'.' | b'(' | b')' | b'/'))
+        && s.bytes().all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'-' | b'.' | b'(' | b')' | b'/'))
 }
 
 fn region_of(country: Country) -> Option<Region> {
@@ -163,10 +149,7 @@ pub(crate) fn parse(s: &str, country: Option<Country>) -> Result<Identifier, Rej
     let international = if digits.plus() {
         Some(digits.as_str().to_owned())
     } else {
-        digits
-            .digits()
-            .strip_prefix("00")
-            .map(|rest| format!("+{rest}"))
+        digits.digits().strip_prefix("00").map(|rest| format!("+{rest}"))
     };
     let parsed = if digits.plus() {
         parse_with(digits.as_str(), None)
@@ -185,13 +168,9 @@ pub(crate) fn parse(s: &str, country: Option<Country>) -> Result<Identifier, Rej
         return Err(invalid());
     };
     let e164 = number.format_as(PhoneNumberFormat::E164);
-    let display = number
-        .format_as(PhoneNumberFormat::International)
-        .into_owned();
+    let display = number.format_as(PhoneNumberFormat::International).into_owned();
     let facts = Facts {
-        country: number
-            .get_region_code()
-            .and_then(|r| Country::parse(r.as_region_str().as_str())),
+        country: number.get_region_code().and_then(|r| Country::parse(r.as_region_str().as_str())),
         phone_type: Some(phone_type(number.get_type())),
         ..Facts::default()
     };
@@ -278,30 +257,15 @@ mod tests {
     #[test]
     fn rejections() {
         let code = |s: &str, c: Option<Country>| parse(s, c).unwrap_err().code;
-        assert_eq!(
-            code("020 7946 0958", None),
-            RejectionCode::PhoneNeedsCountry
-        );
-        assert_eq!(
-            code("1-800-FLOWERS", Country::parse("US")),
-            RejectionCode::PhoneLetters
-        );
-        assert_eq!(
-            code("+44 20 7946 0958 ext 12", None),
-            RejectionCode::PhoneLetters
-        );
+        assert_eq!(code("020 7946 0958", None), RejectionCode::PhoneNeedsCountry);
+        assert_eq!(code("1-800-FLOWERS", Country::parse("US")), RejectionCode::PhoneLetters);
+        assert_eq!(code("+44 20 7946 0958 ext 12", None), RejectionCode::PhoneLetters);
         assert_eq!(code("+44 1", None), RejectionCode::PhoneInvalid);
         assert_eq!(code("+999 1234 5678", None), RejectionCode::PhoneInvalid);
-        assert_eq!(
-            code("+44 20 7946 0958 0000000000000", None),
-            RejectionCode::PhoneInvalid
-        );
+        assert_eq!(code("+44 20 7946 0958 0000000000000", None), RejectionCode::PhoneInvalid);
         assert_eq!(code("+44 20 7946 0958#", None), RejectionCode::PhoneInvalid);
         assert_eq!(code("++44", None), RejectionCode::PhoneInvalid);
-        assert_eq!(
-            code("tel:;phone-context=+", None),
-            RejectionCode::PhoneInvalid
-        );
+        assert_eq!(code("tel:;phone-context=+", None), RejectionCode::PhoneInvalid);
         assert_eq!(code("+4420794609", None), RejectionCode::PhoneInvalid);
     }
 
@@ -309,14 +273,8 @@ mod tests {
     fn country_without_phone_metadata_is_ignored_not_fatal() {
         // Antarctica has no numbering plan; an international number still parses.
         let aq = Country::parse("AQ");
-        assert_eq!(
-            parse("+44 20 7946 0958", aq).unwrap().key,
-            "tel:+442079460958"
-        );
-        assert_eq!(
-            parse("020 7946 0958", aq).unwrap_err().code,
-            RejectionCode::PhoneNeedsCountry
-        );
+        assert_eq!(parse("+44 20 7946 0958", aq).unwrap().key, "tel:+442079460958");
+        assert_eq!(parse("020 7946 0958", aq).unwrap_err().code, RejectionCode::PhoneNeedsCountry);
     }
 
     const ALL_TYPES: [PhoneNumberType; 11] = [
@@ -344,9 +302,7 @@ mod tests {
                 continue;
             };
             for t in ALL_TYPES {
-                let Ok(example) =
-                    PHONE_NUMBER_UTIL.get_example_number_for_type_and_region(region, t)
-                else {
+                let Ok(example) = PHONE_NUMBER_UTIL.get_example_number_for_type_and_region(region, t) else {
                     continue;
                 };
                 let e164 = example.format_as(PhoneNumberFormat::E164).into_owned();
@@ -354,8 +310,8 @@ mod tests {
                 let id = parse(&e164, None).unwrap_or_else(|e| panic!("{code} {t:?} {e164}: {e}"));
                 assert_eq!(id.key, format!("tel:{e164}"));
                 if !national.chars().any(|c| c.is_ascii_alphabetic()) {
-                    let again = parse(&national, Some(country))
-                        .unwrap_or_else(|e| panic!("{code} {t:?} {national}: {e}"));
+                    let again =
+                        parse(&national, Some(country)).unwrap_or_else(|e| panic!("{code} {t:?} {national}: {e}"));
                     assert_eq!(again.key, id.key, "{code} {t:?} {national}");
                 }
                 if id.facts.phone_type == Some(PhoneType::Voip) {

@@ -136,11 +136,7 @@ pub struct Rejection {
 impl Rejection {
     /// A rejection with a message and no candidates.
     pub(crate) fn new(code: RejectionCode, message: impl Into<String>) -> Rejection {
-        Rejection {
-            code,
-            message: message.into(),
-            candidates: Vec::new(),
-        }
+        Rejection { code, message: message.into(), candidates: Vec::new() }
     }
 
     /// An `AMBIGUOUS` rejection listing the kinds the value could be.
@@ -162,9 +158,7 @@ impl Rejection {
     pub(crate) fn too_long() -> Rejection {
         Rejection::new(
             RejectionCode::TooLong,
-            format!(
-                "This is too long to be a payment or contact detail (at most {MAX_INPUT_BYTES} characters)."
-            ),
+            format!("This is too long to be a payment or contact detail (at most {MAX_INPUT_BYTES} characters)."),
         )
     }
 
@@ -192,10 +186,7 @@ mod tests {
         for code in RejectionCode::ALL {
             let name = code.as_str();
             assert!(seen.insert(name), "duplicate {name}");
-            assert!(
-                name.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'),
-                "{name}"
-            );
+            assert!(name.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'), "{name}");
         }
         assert_eq!(RejectionCode::IbanChecksum.as_str(), "IBAN_CHECKSUM");
         assert_eq!(RejectionCode::NotADomain.as_str(), "NOT_A_DOMAIN");

@@ -22,13 +22,8 @@ pub(crate) enum Network {
 
 impl Network {
     /// Every network, in the order ambiguity is reported.
-    pub(crate) const ALL: [Network; 5] = [
-        Network::Telegram,
-        Network::Instagram,
-        Network::TikTok,
-        Network::Facebook,
-        Network::X,
-    ];
+    pub(crate) const ALL: [Network; 5] =
+        [Network::Telegram, Network::Instagram, Network::TikTok, Network::Facebook, Network::X];
 
     /// The identifier kind of this network's accounts.
     pub(crate) fn kind(self) -> Kind {
@@ -53,10 +48,8 @@ impl Network {
 
     /// The network a (lower-case, canonical) host belongs to.
     pub(crate) fn for_host(host: &str) -> Option<Network> {
-        let host = ["www.", "m.", "mobile.", "web.", "touch."]
-            .iter()
-            .find_map(|p| host.strip_prefix(p))
-            .unwrap_or(host);
+        let host =
+            ["www.", "m.", "mobile.", "web.", "touch."].iter().find_map(|p| host.strip_prefix(p)).unwrap_or(host);
         let network = match host {
             "t.me" | "telegram.me" | "telegram.dog" | "telesco.pe" => Network::Telegram,
             _ if host.ends_with(".t.me") => Network::Telegram,
@@ -81,18 +74,14 @@ impl Network {
             }
             Network::Instagram => {
                 (1..=30).contains(&b.len())
-                    && all(|c| {
-                        c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'_' | b'.')
-                    })
+                    && all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'_' | b'.'))
                     && !handle.starts_with('.')
                     && !handle.ends_with('.')
                     && !handle.contains("..")
             }
             Network::TikTok => {
                 (2..=24).contains(&b.len())
-                    && all(|c| {
-                        c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'_' | b'.')
-                    })
+                    && all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'_' | b'.'))
                     && !handle.ends_with('.')
             }
             Network::Facebook => {
@@ -103,8 +92,7 @@ impl Network {
                     && !b.iter().all(|c| c.is_ascii_digit() || *c == b'.')
             }
             Network::X => {
-                (1..=15).contains(&b.len())
-                    && all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_')
+                (1..=15).contains(&b.len()) && all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_')
             }
         }
     }
@@ -120,20 +108,12 @@ impl Network {
 
 /// Whether a bare `@handle` is valid on this network (used to list ambiguity candidates).
 pub(crate) fn handle_fits(network: Network, at_handle: &str) -> bool {
-    let handle = at_handle
-        .strip_prefix('@')
-        .unwrap_or(at_handle)
-        .to_ascii_lowercase();
+    let handle = at_handle.strip_prefix('@').unwrap_or(at_handle).to_ascii_lowercase();
     network.valid_handle(&handle)
 }
 
 fn identifier(network: Network, handle: &str, display: String) -> Identifier {
-    Identifier::new(
-        network.kind(),
-        &network.key_value(handle),
-        display,
-        Facts::default(),
-    )
+    Identifier::new(network.kind(), &network.key_value(handle), display, Facts::default())
 }
 
 fn handle_rejection(network: Network) -> Rejection {
@@ -144,19 +124,13 @@ fn handle_rejection(network: Network) -> Rejection {
         Network::Facebook => "at least 5 letters, digits or dots",
         Network::X => "up to 15 letters, digits or underscores",
     };
-    Rejection::new(
-        RejectionCode::HandleFormat,
-        format!("A {} user name has {rule}.", network.name()),
-    )
+    Rejection::new(RejectionCode::HandleFormat, format!("A {} user name has {rule}.", network.name()))
 }
 
 fn not_profile(network: Network) -> Rejection {
     Rejection::new(
         RejectionCode::LinkNotProfile,
-        format!(
-            "This {} link does not point to an account; copy the link of the profile itself.",
-            network.name()
-        ),
+        format!("This {} link does not point to an account; copy the link of the profile itself.", network.name()),
     )
 }
 
@@ -175,31 +149,17 @@ pub(crate) fn parse_handle(s: &str, network: Network) -> Result<Identifier, Reje
 }
 
 fn invite(hash: &str, display: &str) -> Result<Identifier, Rejection> {
-    let ok = (10..=64).contains(&hash.len())
-        && hash
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    let ok =
+        (10..=64).contains(&hash.len()) && hash.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if !ok {
-        return Err(Rejection::new(
-            RejectionCode::HandleFormat,
-            "This Telegram invite link is incomplete.",
-        ));
+        return Err(Rejection::new(RejectionCode::HandleFormat, "This Telegram invite link is incomplete."));
     }
     let value = format!("+{hash}");
-    Ok(Identifier::new(
-        Kind::Telegram,
-        &value,
-        display.to_owned(),
-        Facts::default(),
-    ))
+    Ok(Identifier::new(Kind::Telegram, &value, display.to_owned(), Facts::default()))
 }
 
 /// Normalises a profile link on `network`; `display` is the whole link.
-pub(crate) fn from_url(
-    network: Network,
-    url: &Url<'_>,
-    display: &str,
-) -> Result<Identifier, Rejection> {
+pub(crate) fn from_url(network: Network, url: &Url<'_>, display: &str) -> Result<Identifier, Rejection> {
     let mut segments = url.path.split('/').filter(|s| !s.is_empty());
     let first = segments.next().unwrap_or_default();
     let second = segments.next().unwrap_or_default();
@@ -214,10 +174,7 @@ pub(crate) fn from_url(
         Network::Telegram => {
             // `name.t.me` is the same as `t.me/name`.
             let host = url.host.to_ascii_lowercase();
-            if let Some(sub) = host
-                .strip_suffix(".t.me")
-                .filter(|s| !s.contains('.') && *s != "www")
-            {
+            if let Some(sub) = host.strip_suffix(".t.me").filter(|s| !s.contains('.') && *s != "www") {
                 sub.to_owned()
             } else if let Some(hash) = first.strip_prefix('+') {
                 return invite(hash, display);
@@ -249,8 +206,8 @@ pub(crate) fn from_url(
         }
         Network::Instagram => match lower.as_str() {
             "stories" => second.to_ascii_lowercase(),
-            "" | "p" | "reel" | "reels" | "tv" | "explore" | "accounts" | "direct" | "about"
-            | "legal" | "developer" | "web" | "challenge" => return Err(not_profile(network)),
+            "" | "p" | "reel" | "reels" | "tv" | "explore" | "accounts" | "direct" | "about" | "legal"
+            | "developer" | "web" | "challenge" => return Err(not_profile(network)),
             _ => lower,
         },
         Network::TikTok => match lower.strip_prefix('@') {
@@ -271,18 +228,18 @@ pub(crate) fn from_url(
                 None => return Err(not_profile(network)),
             },
             _ if is_numeric_id(&lower) => return Ok(facebook_id(&lower, display)),
-            "" | "groups" | "share" | "sharer" | "sharer.php" | "watch" | "events" | "photo"
-            | "photo.php" | "story.php" | "permalink.php" | "login" | "login.php"
-            | "marketplace" | "help" | "hashtag" | "reel" | "l.php" | "home.php" | "messages"
-            | "search" | "settings" | "privacy" | "policies" | "gaming" => {
+            "" | "groups" | "share" | "sharer" | "sharer.php" | "watch" | "events" | "photo" | "photo.php"
+            | "story.php" | "permalink.php" | "login" | "login.php" | "marketplace" | "help" | "hashtag" | "reel"
+            | "l.php" | "home.php" | "messages" | "search" | "settings" | "privacy" | "policies" | "gaming" => {
                 return Err(not_profile(network));
             }
             _ => lower,
         },
         Network::X => match lower.as_str() {
-            "" | "home" | "explore" | "search" | "i" | "intent" | "share" | "hashtag"
-            | "settings" | "messages" | "notifications" | "login" | "signup" | "tos"
-            | "privacy" | "compose" | "download" => return Err(not_profile(network)),
+            "" | "home" | "explore" | "search" | "i" | "intent" | "share" | "hashtag" | "settings" | "messages"
+            | "notifications" | "login" | "signup" | "tos" | "privacy" | "compose" | "download" => {
+                return Err(not_profile(network));
+            }
             _ => lower,
         },
     };
@@ -317,18 +274,8 @@ mod tests {
 
     #[test]
     fn telegram_handles_and_links() {
-        assert_eq!(
-            parse_handle("@Crypto_Support", Network::Telegram)
-                .unwrap()
-                .key,
-            "telegram:crypto_support"
-        );
-        assert_eq!(
-            parse_handle("crypto_support", Network::Telegram)
-                .unwrap()
-                .display,
-            "@crypto_support"
-        );
+        assert_eq!(parse_handle("@Crypto_Support", Network::Telegram).unwrap().key, "telegram:crypto_support");
+        assert_eq!(parse_handle("crypto_support", Network::Telegram).unwrap().display, "@crypto_support");
         for link in [
             "https://t.me/Crypto_Support",
             "t.me/crypto_support",
@@ -337,144 +284,59 @@ mod tests {
             "https://t.me/crypto_support/1234",
             "https://crypto_support.t.me",
         ] {
-            assert_eq!(
-                url_key(Network::Telegram, link),
-                "telegram:crypto_support",
-                "{link}"
-            );
+            assert_eq!(url_key(Network::Telegram, link), "telegram:crypto_support", "{link}");
         }
-        assert_eq!(
-            url_key(Network::Telegram, "https://t.me/+AbCdEfGhIjKl"),
-            "telegram:+AbCdEfGhIjKl"
-        );
-        assert_eq!(
-            url_key(Network::Telegram, "https://t.me/joinchat/AbCdEfGhIjKl"),
-            "telegram:+AbCdEfGhIjKl"
-        );
-        assert_eq!(
-            url(Network::Telegram, "https://t.me/c/123/45")
-                .unwrap_err()
-                .code,
-            RejectionCode::LinkNotProfile
-        );
-        assert_eq!(
-            url(Network::Telegram, "https://t.me/").unwrap_err().code,
-            RejectionCode::LinkNotProfile
-        );
-        for bad in [
-            "@abc",
-            "@1abcde",
-            "@abc-def",
-            &format!("@{}", "a".repeat(33)),
-        ] {
-            assert_eq!(
-                parse_handle(bad, Network::Telegram).unwrap_err().code,
-                RejectionCode::HandleFormat,
-                "{bad}"
-            );
+        assert_eq!(url_key(Network::Telegram, "https://t.me/+AbCdEfGhIjKl"), "telegram:+AbCdEfGhIjKl");
+        assert_eq!(url_key(Network::Telegram, "https://t.me/joinchat/AbCdEfGhIjKl"), "telegram:+AbCdEfGhIjKl");
+        assert_eq!(url(Network::Telegram, "https://t.me/c/123/45").unwrap_err().code, RejectionCode::LinkNotProfile);
+        assert_eq!(url(Network::Telegram, "https://t.me/").unwrap_err().code, RejectionCode::LinkNotProfile);
+        for bad in ["@abc", "@1abcde", "@abc-def", &format!("@{}", "a".repeat(33))] {
+            assert_eq!(parse_handle(bad, Network::Telegram).unwrap_err().code, RejectionCode::HandleFormat, "{bad}");
         }
     }
 
     #[test]
     fn instagram_tiktok_x() {
+        assert_eq!(url_key(Network::Instagram, "https://www.instagram.com/Fx.Guru_1/"), "instagram:fx.guru_1");
+        assert_eq!(url_key(Network::Instagram, "https://instagram.com/stories/fx.guru_1/123"), "instagram:fx.guru_1");
         assert_eq!(
-            url_key(Network::Instagram, "https://www.instagram.com/Fx.Guru_1/"),
-            "instagram:fx.guru_1"
-        );
-        assert_eq!(
-            url_key(
-                Network::Instagram,
-                "https://instagram.com/stories/fx.guru_1/123"
-            ),
-            "instagram:fx.guru_1"
-        );
-        assert_eq!(
-            url(Network::Instagram, "https://instagram.com/p/Cxyz123")
-                .unwrap_err()
-                .code,
+            url(Network::Instagram, "https://instagram.com/p/Cxyz123").unwrap_err().code,
             RejectionCode::LinkNotProfile
         );
+        assert_eq!(url_key(Network::TikTok, "https://www.tiktok.com/@Fx.Guru/video/123"), "tiktok:fx.guru");
         assert_eq!(
-            url_key(Network::TikTok, "https://www.tiktok.com/@Fx.Guru/video/123"),
-            "tiktok:fx.guru"
-        );
-        assert_eq!(
-            url(Network::TikTok, "https://vm.tiktok.com/ZMabc/")
-                .unwrap_err()
-                .code,
+            url(Network::TikTok, "https://vm.tiktok.com/ZMabc/").unwrap_err().code,
             RejectionCode::LinkNotProfile
         );
-        assert_eq!(
-            url_key(Network::X, "https://twitter.com/ElonMusk_Give/status/1"),
-            "x:elonmusk_give"
-        );
-        assert_eq!(
-            url_key(Network::X, "https://x.com/elonmusk_give"),
-            "x:elonmusk_give"
-        );
-        assert_eq!(
-            url(Network::X, "https://x.com/i/web/status/1")
-                .unwrap_err()
-                .code,
-            RejectionCode::LinkNotProfile
-        );
-        assert_eq!(
-            parse_handle("@elonmusk_give", Network::X).unwrap().key,
-            "x:elonmusk_give"
-        );
-        assert_eq!(
-            parse_handle("@this_is_too_long_for_x", Network::X)
-                .unwrap_err()
-                .code,
-            RejectionCode::HandleFormat
-        );
-        assert_eq!(
-            parse_handle("fx..guru", Network::Instagram)
-                .unwrap_err()
-                .code,
-            RejectionCode::HandleFormat
-        );
+        assert_eq!(url_key(Network::X, "https://twitter.com/ElonMusk_Give/status/1"), "x:elonmusk_give");
+        assert_eq!(url_key(Network::X, "https://x.com/elonmusk_give"), "x:elonmusk_give");
+        assert_eq!(url(Network::X, "https://x.com/i/web/status/1").unwrap_err().code, RejectionCode::LinkNotProfile);
+        assert_eq!(parse_handle("@elonmusk_give", Network::X).unwrap().key, "x:elonmusk_give");
+        assert_eq!(parse_handle("@this_is_too_long_for_x", Network::X).unwrap_err().code, RejectionCode::HandleFormat);
+        assert_eq!(parse_handle("fx..guru", Network::Instagram).unwrap_err().code, RejectionCode::HandleFormat);
     }
 
     #[test]
     fn facebook_ignores_dots_and_keys_numeric_ids() {
         assert_eq!(
-            url_key(
-                Network::Facebook,
-                "https://www.facebook.com/John.Smith.Invest"
-            ),
+            url_key(Network::Facebook, "https://www.facebook.com/John.Smith.Invest"),
             "facebook:johnsmithinvest"
         );
+        assert_eq!(parse_handle("johnsmithinvest", Network::Facebook).unwrap().key, "facebook:johnsmithinvest");
         assert_eq!(
-            parse_handle("johnsmithinvest", Network::Facebook)
-                .unwrap()
-                .key,
-            "facebook:johnsmithinvest"
-        );
-        assert_eq!(
-            url_key(
-                Network::Facebook,
-                "https://m.facebook.com/profile.php?id=100012345678"
-            ),
+            url_key(Network::Facebook, "https://m.facebook.com/profile.php?id=100012345678"),
             "facebook:100012345678"
         );
         assert_eq!(
-            url_key(
-                Network::Facebook,
-                "https://facebook.com/people/John-Smith/100012345678/"
-            ),
+            url_key(Network::Facebook, "https://facebook.com/people/John-Smith/100012345678/"),
             "facebook:100012345678"
         );
         assert_eq!(
-            url(Network::Facebook, "https://facebook.com/groups/scamgroup")
-                .unwrap_err()
-                .code,
+            url(Network::Facebook, "https://facebook.com/groups/scamgroup").unwrap_err().code,
             RejectionCode::LinkNotProfile
         );
         assert_eq!(
-            url(Network::Facebook, "https://facebook.com/profile.php")
-                .unwrap_err()
-                .code,
+            url(Network::Facebook, "https://facebook.com/profile.php").unwrap_err().code,
             RejectionCode::LinkNotProfile
         );
     }
@@ -482,10 +344,7 @@ mod tests {
     #[test]
     fn hosts_map_to_networks() {
         assert_eq!(Network::for_host("t.me"), Some(Network::Telegram));
-        assert_eq!(
-            Network::for_host("www.instagram.com"),
-            Some(Network::Instagram)
-        );
+        assert_eq!(Network::for_host("www.instagram.com"), Some(Network::Instagram));
         assert_eq!(Network::for_host("mobile.twitter.com"), Some(Network::X));
         assert_eq!(Network::for_host("m.facebook.com"), Some(Network::Facebook));
         assert_eq!(Network::for_host("example.com"), None);
@@ -494,18 +353,7 @@ mod tests {
 
     #[test]
     fn handle_fits_lists_candidates() {
-        let fits: Vec<Network> = Network::ALL
-            .into_iter()
-            .filter(|n| handle_fits(*n, "@crypto_king"))
-            .collect();
-        assert_eq!(
-            fits,
-            vec![
-                Network::Telegram,
-                Network::Instagram,
-                Network::TikTok,
-                Network::X
-            ]
-        );
+        let fits: Vec<Network> = Network::ALL.into_iter().filter(|n| handle_fits(*n, "@crypto_king")).collect();
+        assert_eq!(fits, vec![Network::Telegram, Network::Instagram, Network::TikTok, Network::X]);
     }
 }

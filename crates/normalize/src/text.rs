@@ -55,11 +55,7 @@ pub(crate) fn clean(raw: &str) -> Result<Cow<'_, str>, Rejection> {
             }
         }
         let trimmed = out.trim();
-        if trimmed.len() == out.len() {
-            Cow::Owned(out)
-        } else {
-            Cow::Owned(trimmed.to_owned())
-        }
+        if trimmed.len() == out.len() { Cow::Owned(out) } else { Cow::Owned(trimmed.to_owned()) }
     } else {
         Cow::Borrowed(raw.trim())
     };
@@ -115,11 +111,7 @@ impl Folded {
 /// Strips `prefix` from the start of `s`, ignoring ASCII case.
 pub(crate) fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let head = s.as_bytes().get(..prefix.len())?;
-    if head.eq_ignore_ascii_case(prefix.as_bytes()) {
-        s.get(prefix.len()..)
-    } else {
-        None
-    }
+    if head.eq_ignore_ascii_case(prefix.as_bytes()) { s.get(prefix.len()..) } else { None }
 }
 
 /// Whether `s` starts with `prefix`, ignoring ASCII case.
@@ -165,19 +157,13 @@ mod tests {
 
     #[test]
     fn clean_folds_full_width_zero_width_and_dashes() {
-        assert_eq!(
-            clean("＋４４\u{200B} 20\u{00A0}7946–0958").unwrap(),
-            "+44 20 7946-0958"
-        );
+        assert_eq!(clean("＋４４\u{200B} 20\u{00A0}7946–0958").unwrap(), "+44 20 7946-0958");
         assert_eq!(clean("\u{FEFF}abc\u{202E}").unwrap(), "abc");
     }
 
     #[test]
     fn clean_rejects_blank_and_too_long() {
-        assert_eq!(
-            clean(" \t\u{200B} ").unwrap_err().code,
-            RejectionCode::Empty
-        );
+        assert_eq!(clean(" \t\u{200B} ").unwrap_err().code, RejectionCode::Empty);
         assert_eq!(clean("").unwrap_err().code, RejectionCode::Empty);
         let long = "1".repeat(MAX_INPUT_BYTES + 1);
         assert_eq!(clean(&long).unwrap_err().code, RejectionCode::TooLong);

@@ -8,22 +8,20 @@ use std::str::FromStr;
 /// ISO 3166-1 alpha-2 codes (all officially assigned codes) plus `XK` (Kosovo), which the IBAN
 /// registry, SWIFT and libphonenumber all use. Sorted, so lookups are a binary search.
 const COUNTRY_CODES: [&str; 250] = [
-    "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ",
-    "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS",
-    "BT", "BV", "BW", "BY", "BZ", "CA", "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN",
-    "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM", "DO", "DZ", "EC", "EE",
-    "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA", "GB", "GD", "GE", "GF",
-    "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK", "HM",
-    "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM",
-    "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC",
-    "LI", "LK", "LR", "LS", "LT", "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK",
-    "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS", "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA",
-    "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG",
-    "PH", "PK", "PL", "PM", "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW",
-    "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS",
-    "ST", "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO",
-    "TR", "TT", "TV", "TW", "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI",
-    "VN", "VU", "WF", "WS", "XK", "YE", "YT", "ZA", "ZM", "ZW",
+    "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ", "BA", "BB", "BD",
+    "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS", "BT", "BV", "BW", "BY", "BZ", "CA",
+    "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN", "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE",
+    "DJ", "DK", "DM", "DO", "DZ", "EC", "EE", "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA",
+    "GB", "GD", "GE", "GF", "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK",
+    "HM", "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM", "JO", "JP",
+    "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC", "LI", "LK", "LR", "LS", "LT",
+    "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK", "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS",
+    "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA", "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ",
+    "OM", "PA", "PE", "PF", "PG", "PH", "PK", "PL", "PM", "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS",
+    "RU", "RW", "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS", "ST",
+    "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO", "TR", "TT", "TV", "TW",
+    "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI", "VN", "VU", "WF", "WS", "XK", "YE", "YT",
+    "ZA", "ZM", "ZW",
 ];
 
 /// An ISO 3166-1 alpha-2 country code, always upper-case and always a real country.
@@ -168,12 +166,8 @@ impl FromStr for KindHint {
 
     /// Accepts snake_case, kebab-case, spaced or squashed names in any case and common aliases.
     fn from_str(name: &str) -> Result<Self, Self::Err> {
-        let squashed: String = name
-            .trim()
-            .chars()
-            .filter(|c| !matches!(c, '_' | '-' | ' '))
-            .flat_map(char::to_lowercase)
-            .collect();
+        let squashed: String =
+            name.trim().chars().filter(|c| !matches!(c, '_' | '-' | ' ')).flat_map(char::to_lowercase).collect();
         let hint = match squashed.as_str() {
             "iban" => KindHint::Iban,
             "bic" | "swift" | "swiftcode" | "swiftbic" => KindHint::Bic,
@@ -183,9 +177,7 @@ impl FromStr for KindHint {
             "email" | "mail" | "emailaddress" => KindHint::Email,
             "website" | "web" | "url" | "domain" | "site" => KindHint::Website,
             "cryptowallet" | "wallet" | "crypto" | "cryptoaddress" => KindHint::CryptoWallet,
-            "cryptotransaction" | "transaction" | "tx" | "txid" | "txhash" => {
-                KindHint::CryptoTransaction
-            }
+            "cryptotransaction" | "transaction" | "tx" | "txid" | "txhash" => KindHint::CryptoTransaction,
             "telegram" => KindHint::Telegram,
             "whatsapp" => KindHint::WhatsApp,
             "instagram" => KindHint::Instagram,
@@ -368,19 +360,12 @@ impl Identifier {
         key.push_str(prefix);
         key.push(':');
         key.push_str(value);
-        Identifier {
-            kind,
-            key,
-            display,
-            facts,
-        }
+        Identifier { kind, key, display, facts }
     }
 
     /// The part of the key after `<kind>:`.
     pub fn value(&self) -> &str {
-        self.key
-            .get(self.kind.as_str().len() + 1..)
-            .unwrap_or_default()
+        self.key.get(self.kind.as_str().len() + 1..).unwrap_or_default()
     }
 }
 
@@ -396,10 +381,7 @@ pub struct Hint {
 impl Hint {
     /// A hint with a kind only.
     pub fn kind(kind: KindHint) -> Hint {
-        Hint {
-            kind: Some(kind),
-            country: None,
-        }
+        Hint { kind: Some(kind), country: None }
     }
 }
 
@@ -443,15 +425,9 @@ mod tests {
         }
         assert_eq!("bank-account".parse(), Ok(KindHint::BankAccount));
         assert_eq!("Crypto Wallet".parse(), Ok(KindHint::CryptoWallet));
-        assert_eq!(
-            "CRYPTO_TRANSACTION".parse(),
-            Ok(KindHint::CryptoTransaction)
-        );
+        assert_eq!("CRYPTO_TRANSACTION".parse(), Ok(KindHint::CryptoTransaction));
         assert_eq!("twitter".parse(), Ok(KindHint::X));
-        assert_eq!(
-            "fax".parse::<KindHint>(),
-            Err(UnknownKindHint("fax".to_owned()))
-        );
+        assert_eq!("fax".parse::<KindHint>(), Err(UnknownKindHint("fax".to_owned())));
     }
 
     #[test]

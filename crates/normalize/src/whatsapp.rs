@@ -12,12 +12,7 @@ use crate::types::{Country, Identifier};
 pub(crate) fn is_host(host: &str) -> bool {
     matches!(
         host.strip_prefix("www.").unwrap_or(host),
-        "wa.me"
-            | "api.whatsapp.com"
-            | "web.whatsapp.com"
-            | "whatsapp.com"
-            | "chat.whatsapp.com"
-            | "wa.link"
+        "wa.me" | "api.whatsapp.com" | "web.whatsapp.com" | "whatsapp.com" | "chat.whatsapp.com" | "wa.link"
     )
 }
 
@@ -44,10 +39,7 @@ pub(crate) fn from_url(url: &Url<'_>, display: &str) -> Result<Identifier, Rejec
     let digits = strip_prefix_ci(digits, "%2B").unwrap_or(digits);
     let digits = digits.trim_start_matches('+');
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Rejection::new(
-            RejectionCode::PhoneInvalid,
-            "This WhatsApp link does not contain a phone number.",
-        ));
+        return Err(Rejection::new(RejectionCode::PhoneInvalid, "This WhatsApp link does not contain a phone number."));
     }
     let mut id = phone::parse(&format!("+{digits}"), None)?;
     id.display = display.to_owned();
@@ -57,16 +49,10 @@ pub(crate) fn from_url(url: &Url<'_>, display: &str) -> Result<Identifier, Rejec
 /// Normalises what a victim entered as "WhatsApp": a link, a `whatsapp://` URI or a number.
 pub(crate) fn parse(s: &str, country: Option<Country>) -> Result<Identifier, Rejection> {
     if let Some(rest) = strip_prefix_ci(s, "whatsapp://") {
-        let url = Url {
-            host: "wa.me",
-            path: "",
-            query: rest.split_once('?').map_or("", |(_, q)| q),
-            had_scheme: true,
-        };
+        let url = Url { host: "wa.me", path: "", query: rest.split_once('?').map_or("", |(_, q)| q), had_scheme: true };
         return from_url(&url, s);
     }
-    if let Some(url) = crate::domain::split_url(s).filter(|u| is_host(&u.host.to_ascii_lowercase()))
-    {
+    if let Some(url) = crate::domain::split_url(s).filter(|u| is_host(&u.host.to_ascii_lowercase())) {
         return from_url(&url, s);
     }
     phone::parse(s, country)
@@ -89,33 +75,14 @@ mod tests {
             let id = parse(raw, None).unwrap_or_else(|e| panic!("{raw}: {e}"));
             assert_eq!(id.key, "tel:+447400123456", "{raw}");
         }
-        assert_eq!(
-            parse("07400 123456", Country::parse("GB")).unwrap().key,
-            "tel:+447400123456"
-        );
+        assert_eq!(parse("07400 123456", Country::parse("GB")).unwrap().key, "tel:+447400123456");
     }
 
     #[test]
     fn invites_and_empty_links_are_refused() {
-        assert_eq!(
-            parse("https://chat.whatsapp.com/AbCdEf123", None)
-                .unwrap_err()
-                .code,
-            RejectionCode::Unsupported
-        );
-        assert_eq!(
-            parse("https://wa.me/message/ABCDEF", None)
-                .unwrap_err()
-                .code,
-            RejectionCode::Unsupported
-        );
-        assert_eq!(
-            parse("https://wa.me/", None).unwrap_err().code,
-            RejectionCode::PhoneInvalid
-        );
-        assert_eq!(
-            parse("https://wa.me/4474001234", None).unwrap_err().code,
-            RejectionCode::PhoneInvalid
-        );
+        assert_eq!(parse("https://chat.whatsapp.com/AbCdEf123", None).unwrap_err().code, RejectionCode::Unsupported);
+        assert_eq!(parse("https://wa.me/message/ABCDEF", None).unwrap_err().code, RejectionCode::Unsupported);
+        assert_eq!(parse("https://wa.me/", None).unwrap_err().code, RejectionCode::PhoneInvalid);
+        assert_eq!(parse("https://wa.me/4474001234", None).unwrap_err().code, RejectionCode::PhoneInvalid);
     }
 }

@@ -3,13 +3,11 @@
 use scamtrail_normalize::{Country, Normalizer, NormalizerConfig};
 
 fn keys(text: &str, country: Option<Country>) -> Vec<String> {
-    Normalizer::new(NormalizerConfig {
-        card_mac_key: b"k".to_vec(),
-    })
-    .extract(text, country)
-    .into_iter()
-    .map(|e| e.identifier.key)
-    .collect()
+    Normalizer::new(NormalizerConfig { card_mac_key: b"k".to_vec() })
+        .extract(text, country)
+        .into_iter()
+        .map(|e| e.identifier.key)
+        .collect()
 }
 
 #[test]
@@ -29,10 +27,7 @@ fn a_typical_narrative() {
         "email:support@trade-fx.co.uk",
         "telegram:crypto_support",
     ] {
-        assert!(
-            found.contains(&expected.to_owned()),
-            "missing {expected} in {found:?}"
-        );
+        assert!(found.contains(&expected.to_owned()), "missing {expected} in {found:?}");
     }
     assert_eq!(found.len(), 8, "{found:?}");
 }
@@ -43,10 +38,7 @@ fn spans_point_into_the_original_text() {
     let n = Normalizer::new(NormalizerConfig::default());
     let found = n.extract(text, None);
     assert_eq!(found.len(), 2, "{found:?}");
-    assert_eq!(
-        &text[found[0].start..found[0].end],
-        "0x52908400098527886E0F7030069857D2E4169EE7"
-    );
+    assert_eq!(&text[found[0].start..found[0].end], "0x52908400098527886E0F7030069857D2E4169EE7");
     assert_eq!(&text[found[1].start..found[1].end], "a@example.com");
 }
 
@@ -57,10 +49,7 @@ fn spans_survive_folding_of_full_width_and_zero_width_characters() {
     let found = n.extract(text, None);
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].identifier.key, "tel:+442079460958");
-    assert_eq!(
-        &text[found[0].start..found[0].end],
-        "＋４４\u{200B}20 7946 0958"
-    );
+    assert_eq!(&text[found[0].start..found[0].end], "＋４４\u{200B}20 7946 0958");
 }
 
 #[test]

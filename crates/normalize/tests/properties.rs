@@ -2,31 +2,18 @@
 
 use proptest::prelude::*;
 use scamtrail_normalize::{
-    Country, Hint, Identifier, Kind, KindHint, MAX_INPUT_BYTES, Normalizer, NormalizerConfig,
-    RejectionCode,
+    Country, Hint, Identifier, Kind, KindHint, MAX_INPUT_BYTES, Normalizer, NormalizerConfig, RejectionCode,
 };
 use std::sync::LazyLock;
 
-static N: LazyLock<Normalizer> = LazyLock::new(|| {
-    Normalizer::new(NormalizerConfig {
-        card_mac_key: b"property-key".to_vec(),
-    })
-});
+static N: LazyLock<Normalizer> =
+    LazyLock::new(|| Normalizer::new(NormalizerConfig { card_mac_key: b"property-key".to_vec() }));
 
 fn all_hints() -> Vec<Hint> {
-    let mut hints = vec![
-        Hint::default(),
-        Hint {
-            kind: None,
-            country: Country::parse("GB"),
-        },
-    ];
+    let mut hints = vec![Hint::default(), Hint { kind: None, country: Country::parse("GB") }];
     for kind in KindHint::ALL {
         hints.push(Hint::kind(kind));
-        hints.push(Hint {
-            kind: Some(kind),
-            country: Country::parse("US"),
-        });
+        hints.push(Hint { kind: Some(kind), country: Country::parse("US") });
     }
     hints
 }
@@ -99,11 +86,7 @@ fn check_no_panic(s: &str) {
             }
         }
     }
-    for e in N
-        .extract(s, None)
-        .into_iter()
-        .chain(N.extract(s, Country::parse("GB")))
-    {
+    for e in N.extract(s, None).into_iter().chain(N.extract(s, Country::parse("GB"))) {
         assert!(e.start <= e.end && e.end <= s.len());
         assert!(s.is_char_boundary(e.start) && s.is_char_boundary(e.end));
     }
@@ -144,10 +127,7 @@ fn huge_free_text_is_bounded() {
     let found = N.extract(&text, None);
     assert!(found.len() <= 3);
     let limit = "x".repeat(MAX_INPUT_BYTES + 1);
-    assert_eq!(
-        N.normalize(&limit, &Hint::default()).unwrap_err().code,
-        RejectionCode::TooLong
-    );
+    assert_eq!(N.normalize(&limit, &Hint::default()).unwrap_err().code, RejectionCode::TooLong);
 }
 
 /// Builds a checksum-valid IBAN for a German BBAN of 18 digits.
@@ -182,13 +162,11 @@ fn with_noise(s: &str, mask: &[u8]) -> String {
 fn with_case(s: &str, mask: &[u8]) -> String {
     s.chars()
         .enumerate()
-        .map(|(i, c)| {
-            if mask.get(i).copied().unwrap_or(0) % 2 == 0 {
-                c.to_ascii_lowercase()
-            } else {
-                c.to_ascii_uppercase()
-            }
-        })
+        .map(
+            |(i, c)| {
+                if mask.get(i).copied().unwrap_or(0) % 2 == 0 { c.to_ascii_lowercase() } else { c.to_ascii_uppercase() }
+            },
+        )
         .collect()
 }
 
@@ -214,18 +192,11 @@ fn hint_for(kind: Kind) -> KindHint {
 
 /// Normalising the key's value and the display form again gives the same key.
 fn assert_fixed_point(id: &Identifier, hint: &Hint) {
-    let by_kind = Hint {
-        kind: Some(hint_for(id.kind)),
-        country: hint.country,
-    };
-    let again = N
-        .normalize(id.value(), &by_kind)
-        .unwrap_or_else(|e| panic!("{}: {e}", id.key));
+    let by_kind = Hint { kind: Some(hint_for(id.kind)), country: hint.country };
+    let again = N.normalize(id.value(), &by_kind).unwrap_or_else(|e| panic!("{}: {e}", id.key));
     assert_eq!(again.key, id.key, "value of {}", id.key);
     if id.kind != Kind::Card {
-        let again = N
-            .normalize(&id.display, hint)
-            .unwrap_or_else(|e| panic!("{} ({}): {e}", id.display, id.key));
+        let again = N.normalize(&id.display, hint).unwrap_or_else(|e| panic!("{} ({}): {e}", id.display, id.key));
         assert_eq!(again.key, id.key, "display {}", id.display);
     }
 }
@@ -341,11 +312,7 @@ fn luhn(s: &str) -> bool {
         .enumerate()
         .map(|(i, b)| {
             let v = u32::from(b - b'0');
-            if i % 2 == 1 {
-                if v * 2 > 9 { v * 2 - 9 } else { v * 2 }
-            } else {
-                v
-            }
+            if i % 2 == 1 { if v * 2 > 9 { v * 2 - 9 } else { v * 2 } } else { v }
         })
         .sum();
     sum.is_multiple_of(10)
@@ -357,41 +324,18 @@ fn every_fixed_point_in_the_vectors() {
         ("GB29 NWBK 6016 1331 9268 19", Hint::default()),
         ("DEUTDEFFXXX", Hint::default()),
         ("20-00-00 55779911", Hint::default()),
-        (
-            "021000021 123456789",
-            Hint {
-                kind: Some(KindHint::BankAccount),
-                country: Country::parse("US"),
-            },
-        ),
+        ("021000021 123456789", Hint { kind: Some(KindHint::BankAccount), country: Country::parse("US") }),
         ("+44 56 1234 5678", Hint::default()),
-        (
-            "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
-            Hint::default(),
-        ),
-        (
-            "418840E6C55B9ADA326D211D818C34A994AECED808",
-            Hint::kind(KindHint::CryptoWallet),
-        ),
-        (
-            "UQCD39VS5jcptHL8vMjEXrzGaRcCVYto7HUn4bpAOg8xqEBI",
-            Hint::default(),
-        ),
-        (
-            "https://www.facebook.com/John.Smith.Invest",
-            Hint::default(),
-        ),
+        ("bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", Hint::default()),
+        ("418840E6C55B9ADA326D211D818C34A994AECED808", Hint::kind(KindHint::CryptoWallet)),
+        ("UQCD39VS5jcptHL8vMjEXrzGaRcCVYto7HUn4bpAOg8xqEBI", Hint::default()),
+        ("https://www.facebook.com/John.Smith.Invest", Hint::default()),
         ("https://t.me/+AbCdEfGhIjKl", Hint::default()),
         ("rHb9CJAWyB4rj91VRWn96DkukG4bwdtyTh", Hint::default()),
     ];
     for (raw, hint) in samples {
-        let id = N
-            .normalize(raw, &hint)
-            .unwrap_or_else(|e| panic!("{raw}: {e}"));
-        let hint = Hint {
-            kind: hint.kind,
-            country: hint.country.or(id.facts.country),
-        };
+        let id = N.normalize(raw, &hint).unwrap_or_else(|e| panic!("{raw}: {e}"));
+        let hint = Hint { kind: hint.kind, country: hint.country.or(id.facts.country) };
         assert_fixed_point(&id, &hint);
     }
 }

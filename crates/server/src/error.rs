@@ -7,16 +7,21 @@ use crate::violations::Violation;
 
 /// `INVALID_ARGUMENT` with `google.rpc.BadRequest` naming every bad field.
 pub fn invalid_argument(violations: Vec<Violation>) -> Status {
-    let summary = violations
-        .iter()
-        .map(|v| format!("{}: {}", v.field, v.description))
-        .collect::<Vec<_>>()
-        .join("; ");
+    let summary = violations.iter().map(|v| format!("{}: {}", v.field, v.description)).collect::<Vec<_>>().join("; ");
     let fields = violations
         .into_iter()
-        .map(|v| FieldViolation { field: v.field, description: v.description, reason: v.reason.to_owned(), localized_message: None })
+        .map(|v| FieldViolation {
+            field: v.field,
+            description: v.description,
+            reason: v.reason.to_owned(),
+            localized_message: None,
+        })
         .collect::<Vec<_>>();
-    Status::with_error_details(Code::InvalidArgument, format!("invalid request: {summary}"), ErrorDetails::with_bad_request(fields))
+    Status::with_error_details(
+        Code::InvalidArgument,
+        format!("invalid request: {summary}"),
+        ErrorDetails::with_bad_request(fields),
+    )
 }
 
 /// Maps a store failure; details go to the log, not to the caller.

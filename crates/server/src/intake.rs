@@ -6,9 +6,9 @@ use scamtrail_proto::v1 as pb;
 use scamtrail_store::Store;
 use tonic::{Request, Response, Status};
 
+use crate::error;
 use crate::violations::Violations;
 use crate::wire::{self, Intake};
-use crate::error;
 
 /// Values in one `NormalizeIdentifiers` call at most.
 pub const NORMALIZE_BATCH_MAX: usize = 1_000;
@@ -70,7 +70,7 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         for (i, value) in req.values.iter().enumerate().take(NORMALIZE_BATCH_MAX) {
             match wire::kind_in(value.kind_hint) {
                 Ok(kind) => hints.push(Hint { kind, country }),
-                Err(()) => v.add(format!("values[{i}].kind_hint"), "UNKNOWN_VALUE", "not a defined identifier kind"),
+                Err(_) => v.add(format!("values[{i}].kind_hint"), "UNKNOWN_VALUE", "not a defined identifier kind"),
             }
         }
         v.finish(()).map_err(error::invalid_argument)?;

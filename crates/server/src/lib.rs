@@ -63,8 +63,8 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
 
     let intake = IntakeServiceServer::new(intake::IntakeApi::new(store.clone(), normalizer))
         .max_decoding_message_size(limits::MESSAGE_MAX_BYTES);
-    let triage =
-        TriageServiceServer::new(triage::TriageApi::new(store.clone())).max_decoding_message_size(limits::MESSAGE_MAX_BYTES);
+    let triage = TriageServiceServer::new(triage::TriageApi::new(store.clone()))
+        .max_decoding_message_size(limits::MESSAGE_MAX_BYTES);
 
     let listener = TcpListener::bind(config.listen).await?;
     let local = listener.local_addr()?;

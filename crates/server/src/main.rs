@@ -101,7 +101,9 @@ fn main() -> anyhow::Result<()> {
 fn normalize(country: Option<String>, kind: Option<String>, card_key_file: PathBuf) -> anyhow::Result<()> {
     let country = match country {
         None => None,
-        Some(c) => Some(Country::parse(&c).ok_or_else(|| anyhow::anyhow!("--country {c:?}: not an ISO 3166-1 alpha-2 code"))?),
+        Some(c) => {
+            Some(Country::parse(&c).ok_or_else(|| anyhow::anyhow!("--country {c:?}: not an ISO 3166-1 alpha-2 code"))?)
+        }
     };
     let kind = match kind {
         None => None,

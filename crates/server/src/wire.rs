@@ -11,16 +11,20 @@ use scamtrail_proto::v1 as pb;
 
 use crate::violations::{Violation, Violations};
 
+/// A number a proto enum does not define (clients compiled against a newer API, or bad input).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UndefinedValue(pub i32);
+
 /// Declares the correspondence between a proto enum and a domain enum, both ways.
 /// The proto's UNSPECIFIED maps to `None`; a number the proto does not define is an error.
 macro_rules! enum_map {
     ($to_core:ident, $to_wire:ident, $wire:ty, $core:ty { $($w:ident => $c:ident),+ $(,)? }) => {
-        /// Wire number to domain value: `Ok(None)` for UNSPECIFIED, `Err(())` for an unknown number.
-        pub fn $to_core(value: i32) -> Result<Option<$core>, ()> {
+        /// Wire number to domain value: `Ok(None)` for UNSPECIFIED, `Err` for an unknown number.
+        pub fn $to_core(value: i32) -> Result<Option<$core>, UndefinedValue> {
             match <$wire>::try_from(value) {
                 Ok(<$wire>::Unspecified) => Ok(None),
                 $(Ok(<$wire>::$w) => Ok(Some(<$core>::$c)),)+
-                Err(_) => Err(()),
+                Err(_) => Err(UndefinedValue(value)),
             }
         }
 
@@ -63,8 +67,13 @@ enum_map!(age_in, age_out, pb::AgeBand, AgeBand {
 });
 
 /// Reads an enum field, recording `UNKNOWN_VALUE` for a number the API does not define.
-fn read_enum<T>(v: &mut Violations, field: &str, value: i32, map: fn(i32) -> Result<Option<T>, ()>) -> Option<T> {
-    map(value).unwrap_or_else(|()| {
+fn read_enum<T>(
+    v: &mut Violations,
+    field: &str,
+    value: i32,
+    map: fn(i32) -> Result<Option<T>, UndefinedValue>,
+) -> Option<T> {
+    map(value).unwrap_or_else(|UndefinedValue(value)| {
         v.add(field, "UNKNOWN_VALUE", format!("{value} is not a defined value"));
         None
     })
@@ -134,8 +143,8 @@ impl Intake<'_> {
         }
         v.max_chars("report.narrative", &r.narrative, limits::NARRATIVE_MAX_CHARS);
 
-        let victim = self.victim(&mut v, r.victim.as_ref());
-        let hint_country = victim.country;
+        let victim = r.victim.as_ref().map(|p| self.victim(&mut v, p));
+        let hint_country = victim.as_ref().and_then(|v| v.country);
 
         v.max_items("report.payments", r.payments.len(), limits::PAYMENTS_MAX);
         let payments: Vec<NewPayment> = r
@@ -158,7 +167,11 @@ impl Intake<'_> {
             .extract(&r.narrative, hint_country)
             .into_iter()
             .map(|found| {
-                let raw = r.narrative.get(found.start..found.end).map(str::to_owned).unwrap_or_else(|| found.identifier.display.clone());
+                let raw = r
+                    .narrative
+                    .get(found.start..found.end)
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| found.identifier.display.clone());
                 ReportedIdentifier::new(&raw, None, None, &Ok(found.identifier))
             })
             .collect();
@@ -177,8 +190,7 @@ impl Intake<'_> {
         })
     }
 
-    fn victim(&self, v: &mut Violations, victim: Option<&pb::Victim>) -> Victim {
-        let Some(p) = victim else { return Victim::default() };
+    fn victim(&self, v: &mut Violations, p: &pb::Victim) -> Victim {
         v.max_chars("report.victim.name", &p.name, limits::VICTIM_NAME_MAX_CHARS);
         v.max_chars("report.victim.email", &p.email, limits::VICTIM_EMAIL_MAX_CHARS);
         v.max_chars("report.victim.phone", &p.phone, limits::VICTIM_PHONE_MAX_CHARS);
@@ -212,7 +224,11 @@ impl Intake<'_> {
         if currency.is_empty() {
             v.required(format!("{field}.currency"));
         } else if !is_known_currency(&currency) {
-            v.add(format!("{field}.currency"), "CURRENCY_UNKNOWN", "not an ISO 4217 currency code or a known crypto ticker");
+            v.add(
+                format!("{field}.currency"),
+                "CURRENCY_UNKNOWN",
+                "not an ISO 4217 currency code or a known crypto ticker",
+            );
         }
         v.max_chars(format!("{field}.transaction_hash"), &p.transaction_hash, limits::TRANSACTION_HASH_MAX_CHARS);
         v.max_items(format!("{field}.beneficiaries"), p.beneficiaries.len(), limits::BENEFICIARIES_MAX);
@@ -287,7 +303,10 @@ fn unverified_out(u: &Unverified, candidates: Vec<String>) -> pb::IdentifierReje
 }
 
 /// A normalisation result for `NormalizeIdentifiers`, with the candidates of an ambiguous value.
-pub fn preview_out(raw: &str, result: &Result<scamtrail_normalize::Identifier, scamtrail_normalize::Rejection>) -> pb::IdentifierOutcome {
+pub fn preview_out(
+    raw: &str,
+    result: &Result<scamtrail_normalize::Identifier, scamtrail_normalize::Rejection>,
+) -> pb::IdentifierOutcome {
     let result = match result {
         Ok(id) => pb::identifier_outcome::Result::Normalized(normalized_out(&NormalizedIdentifier::from(id))),
         Err(r) => pb::identifier_outcome::Result::Unverified(unverified_out(
@@ -330,15 +349,15 @@ pub fn stored_report_out(s: &StoredReport) -> pb::StoredReport {
             })
             .collect(),
         identifiers: r.identifiers.iter().map(identifier_out).collect(),
-        victim: Some(pb::Victim {
-            name: r.victim.name.clone(),
-            email: r.victim.email.clone(),
-            phone: r.victim.phone.clone(),
-            country: r.victim.country.map(|c| c.as_str().to_owned()).unwrap_or_default(),
-            age_band: age_out(r.victim.age_band),
-            declared_vulnerable: r.victim.declared_vulnerable,
-            vulnerability_note: r.victim.vulnerability_note.clone(),
-            consent_to_share_with_police: r.victim.consent_to_share_with_police,
+        victim: r.victim.as_ref().map(|v| pb::Victim {
+            name: v.name.clone(),
+            email: v.email.clone(),
+            phone: v.phone.clone(),
+            country: v.country.map(|c| c.as_str().to_owned()).unwrap_or_default(),
+            age_band: age_out(v.age_band),
+            declared_vulnerable: v.declared_vulnerable,
+            vulnerability_note: v.vulnerability_note.clone(),
+            consent_to_share_with_police: v.consent_to_share_with_police,
         }),
         contact_ongoing: r.contact_ongoing,
     };

@@ -157,20 +157,22 @@ pub(crate) fn report_from_rows(
             .collect()
     };
     let victim = match victim {
-        None => Victim::default(),
-        Some(v) => Victim {
+        None => None,
+        Some(v) => Some(Victim {
             name: v.name.clone(),
             email: v.email.clone(),
             phone: v.phone.clone(),
             country: match v.country.as_deref() {
                 None => None,
-                Some(c) => Some(Country::parse(c).ok_or_else(|| StoreError::Corrupt(format!("report_victims.country = {c:?}")))?),
+                Some(c) => Some(
+                    Country::parse(c).ok_or_else(|| StoreError::Corrupt(format!("report_victims.country = {c:?}")))?,
+                ),
             },
             age_band: parse_opt::<AgeBand>("report_victims.age_band", v.age_band.as_deref())?,
             declared_vulnerable: v.declared_vulnerable,
             vulnerability_note: v.vulnerability_note.clone(),
             consent_to_share_with_police: v.consent_to_share_police,
-        },
+        }),
     };
     Ok(NewReport {
         category: parse::<Category>("reports.category", &r.category)?,

@@ -92,7 +92,9 @@ async fn write_batch(db: &DatabaseConnection, reports: &[&NewReport]) -> Result<
         let reference = Reference::generate(&mut rand::rng());
         let inserted = report::Entity::insert(report_row(new, reference.as_str(), received_at)).exec(&txn).await?;
         let id = inserted.last_insert_id;
-        victims.push(victim_row(id, &new.victim));
+        if let Some(victim) = &new.victim {
+            victims.push(victim_row(id, victim));
+        }
         for (pos, p) in new.payments.iter().enumerate() {
             payments.push(payment_row(id, pos, p));
             for (bpos, b) in p.beneficiaries.iter().enumerate() {

@@ -76,19 +76,12 @@ fn parse_segwit(s: &str) -> Result<Identifier, Rejection> {
 }
 
 fn identifier(address: String) -> Identifier {
-    let facts = Facts {
-        chain: Some("bitcoin"),
-        checksum_verified: true,
-        ..Facts::default()
-    };
+    let facts = Facts { chain: Some("bitcoin"), checksum_verified: true, ..Facts::default() };
     Identifier::new(Kind::Btc, &address, address.clone(), facts)
 }
 
 fn format() -> Rejection {
-    Rejection::new(
-        RejectionCode::BtcFormat,
-        "This is not a valid Bitcoin address.",
-    )
+    Rejection::new(RejectionCode::BtcFormat, "This is not a valid Bitcoin address.")
 }
 
 fn checksum() -> Rejection {
@@ -99,10 +92,7 @@ fn checksum() -> Rejection {
 }
 
 fn network() -> Rejection {
-    Rejection::new(
-        RejectionCode::BtcNetwork,
-        "This is a Bitcoin test-network address, not a real-money one.",
-    )
+    Rejection::new(RejectionCode::BtcNetwork, "This is a Bitcoin test-network address, not a real-money one.")
 }
 
 #[cfg(test)]
@@ -126,92 +116,32 @@ mod tests {
     /// checksum, which BIP-350 no longer accepts for those versions: the checksum fails first.
     const INVALID: [(&str, RejectionCode); 24] = [
         // BIP-173
-        (
-            "tc1qw508d6qejxtdg4y5r3zarvary0c5xw7kg3g4ty",
-            RejectionCode::BtcFormat,
-        ),
-        (
-            "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t5",
-            RejectionCode::BtcChecksum,
-        ),
-        (
-            "BC13W508D6QEJXTDG4Y5R3ZARVARY0C5XW7KN40WF2",
-            RejectionCode::BtcFormat,
-        ),
+        ("tc1qw508d6qejxtdg4y5r3zarvary0c5xw7kg3g4ty", RejectionCode::BtcFormat),
+        ("bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t5", RejectionCode::BtcChecksum),
+        ("BC13W508D6QEJXTDG4Y5R3ZARVARY0C5XW7KN40WF2", RejectionCode::BtcFormat),
         ("bc1rw5uspcuh", RejectionCode::BtcChecksum),
-        (
-            "bc10w508d6qejxtdg4y5r3zarvary0c5xw7kw508d6qejxtdg4y5r3zarvary0c5xw7kw5rljs90",
-            RejectionCode::BtcChecksum,
-        ),
-        (
-            "BC1QR508D6QEJXTDG4Y5R3ZARVARYV98GJ9P",
-            RejectionCode::BtcFormat,
-        ),
-        (
-            "tb1qrp33g0q5c5txsp9arysrx4k6zdkfs4nce4xj0gdcccefvpysxf3q0sL5k7",
-            RejectionCode::BtcMixedCase,
-        ),
-        (
-            "bc1zw508d6qejxtdg4y5r3zarvaryvqyzf3du",
-            RejectionCode::BtcChecksum,
-        ),
-        (
-            "tb1qrp33g0q5c5txsp9arysrx4k6zdkfs4nce4xj0gdcccefvpysxf3pjxtptv",
-            RejectionCode::BtcFormat,
-        ),
+        ("bc10w508d6qejxtdg4y5r3zarvary0c5xw7kw508d6qejxtdg4y5r3zarvary0c5xw7kw5rljs90", RejectionCode::BtcChecksum),
+        ("BC1QR508D6QEJXTDG4Y5R3ZARVARYV98GJ9P", RejectionCode::BtcFormat),
+        ("tb1qrp33g0q5c5txsp9arysrx4k6zdkfs4nce4xj0gdcccefvpysxf3q0sL5k7", RejectionCode::BtcMixedCase),
+        ("bc1zw508d6qejxtdg4y5r3zarvaryvqyzf3du", RejectionCode::BtcChecksum),
+        ("tb1qrp33g0q5c5txsp9arysrx4k6zdkfs4nce4xj0gdcccefvpysxf3pjxtptv", RejectionCode::BtcFormat),
         ("bc1gmk9yu", RejectionCode::BtcChecksum),
         // BIP-173's version 1+ examples use bech32, which BIP-350 makes invalid.
-        (
-            "bc1pw508d6qejxtdg4y5r3zarvary0c5xw7kw508d6qejxtdg4y5r3zarvary0c5xw7k7grplx",
-            RejectionCode::BtcChecksum,
-        ),
+        ("bc1pw508d6qejxtdg4y5r3zarvary0c5xw7kw508d6qejxtdg4y5r3zarvary0c5xw7k7grplx", RejectionCode::BtcChecksum),
         ("BC1SW50QA3JX3S", RejectionCode::BtcChecksum),
-        (
-            "bc1zw508d6qejxtdg4y5r3zarvaryvg6kdaj",
-            RejectionCode::BtcChecksum,
-        ),
+        ("bc1zw508d6qejxtdg4y5r3zarvaryvg6kdaj", RejectionCode::BtcChecksum),
         // BIP-350
-        (
-            "tc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vq5zuyut",
-            RejectionCode::BtcFormat,
-        ),
-        (
-            "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqh2y7hd",
-            RejectionCode::BtcChecksum,
-        ),
-        (
-            "tb1z0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqglt7rf",
-            RejectionCode::BtcChecksum,
-        ),
-        (
-            "BC1S0XLXVLHEMJA6C4DQV22UAPCTQUPFHLXM9H8Z3K2E72Q4K9HCZ7VQ54WELL",
-            RejectionCode::BtcChecksum,
-        ),
-        (
-            "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kemeawh",
-            RejectionCode::BtcChecksum,
-        ),
-        (
-            "tb1q0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vq24jc47",
-            RejectionCode::BtcChecksum,
-        ),
-        (
-            "bc1p38j9r5y49hruaue7wxjce0updqjuyyx0kh56v8s25huc6995vvpql3jow4",
-            RejectionCode::BtcFormat,
-        ),
-        (
-            "BC130XLXVLHEMJA6C4DQV22UAPCTQUPFHLXM9H8Z3K2E72Q4K9HCZ7VQ7ZWS8R",
-            RejectionCode::BtcFormat,
-        ),
+        ("tc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vq5zuyut", RejectionCode::BtcFormat),
+        ("bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqh2y7hd", RejectionCode::BtcChecksum),
+        ("tb1z0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqglt7rf", RejectionCode::BtcChecksum),
+        ("BC1S0XLXVLHEMJA6C4DQV22UAPCTQUPFHLXM9H8Z3K2E72Q4K9HCZ7VQ54WELL", RejectionCode::BtcChecksum),
+        ("bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kemeawh", RejectionCode::BtcChecksum),
+        ("tb1q0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vq24jc47", RejectionCode::BtcChecksum),
+        ("bc1p38j9r5y49hruaue7wxjce0updqjuyyx0kh56v8s25huc6995vvpql3jow4", RejectionCode::BtcFormat),
+        ("BC130XLXVLHEMJA6C4DQV22UAPCTQUPFHLXM9H8Z3K2E72Q4K9HCZ7VQ7ZWS8R", RejectionCode::BtcFormat),
         ("bc1pw5dgrnzv", RejectionCode::BtcFormat),
-        (
-            "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7v8n0nx0muaewav253zgeav",
-            RejectionCode::BtcFormat,
-        ),
-        (
-            "tb1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vq47Zagq",
-            RejectionCode::BtcMixedCase,
-        ),
+        ("bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7v8n0nx0muaewav253zgeav", RejectionCode::BtcFormat),
+        ("tb1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vq47Zagq", RejectionCode::BtcMixedCase),
     ];
 
     /// The rest of BIP-350's invalid list (padding errors).
@@ -230,11 +160,7 @@ mod tests {
                 assert_eq!(id.facts.chain, Some("bitcoin"));
             } else {
                 // Valid per the BIP, but on testnet.
-                assert_eq!(
-                    outcome.unwrap_err().code,
-                    RejectionCode::BtcNetwork,
-                    "{address}"
-                );
+                assert_eq!(outcome.unwrap_err().code, RejectionCode::BtcNetwork, "{address}");
             }
         }
     }
@@ -245,8 +171,7 @@ mod tests {
             .iter()
             .filter_map(|(address, code)| {
                 let got = parse(address).map(|id| id.key);
-                (got.as_ref().err().map(|e| e.code) != Some(*code))
-                    .then(|| format!("{address}: {got:?}"))
+                (got.as_ref().err().map(|e| e.code) != Some(*code)).then(|| format!("{address}: {got:?}"))
             })
             .collect();
         assert!(mismatches.is_empty(), "{mismatches:#?}");
@@ -258,40 +183,20 @@ mod tests {
     #[test]
     fn legacy_base58_addresses() {
         // The genesis coinbase address and a well-known P2SH address.
-        for address in [
-            "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa",
-            "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy",
-        ] {
+        for address in ["1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy"] {
             assert!(looks_like(address));
             let id = parse(address).unwrap();
             assert_eq!(id.key, format!("btc:{address}"));
             assert!(id.facts.checksum_verified);
         }
         assert_eq!(
-            parse("bitcoin:1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa?amount=0.1")
-                .unwrap()
-                .key,
+            parse("bitcoin:1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa?amount=0.1").unwrap().key,
             "btc:1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"
         );
-        assert_eq!(
-            parse("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNb")
-                .unwrap_err()
-                .code,
-            RejectionCode::BtcChecksum
-        );
-        assert_eq!(
-            parse("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfN0")
-                .unwrap_err()
-                .code,
-            RejectionCode::BtcFormat
-        );
+        assert_eq!(parse("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNb").unwrap_err().code, RejectionCode::BtcChecksum);
+        assert_eq!(parse("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfN0").unwrap_err().code, RejectionCode::BtcFormat);
         // Testnet P2PKH.
-        assert_eq!(
-            parse("mipcBbFg9gMiCh81Kj8tqqdgoZub1ZJRfn")
-                .unwrap_err()
-                .code,
-            RejectionCode::BtcNetwork
-        );
+        assert_eq!(parse("mipcBbFg9gMiCh81Kj8tqqdgoZub1ZJRfn").unwrap_err().code, RejectionCode::BtcNetwork);
     }
 
     #[test]

@@ -27,9 +27,8 @@ fn hex_part(s: &str) -> Option<&str> {
 
 /// Whether a value is shaped like an EVM address (`0x` and hex digits).
 pub(crate) fn looks_like(s: &str) -> bool {
-    strip_prefix_ci(strip_uri(s), "0x").is_some_and(|h| {
-        (30..=50).contains(&h.len()) && h.bytes().all(|b| b.is_ascii_alphanumeric())
-    })
+    strip_prefix_ci(strip_uri(s), "0x")
+        .is_some_and(|h| (30..=50).contains(&h.len()) && h.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 /// The EIP-55 checksummed form of 40 lower-case hex digits (without `0x`).
@@ -37,11 +36,7 @@ fn eip55(lower: &[u8; 40]) -> [u8; 40] {
     let hash = Keccak256::digest(lower);
     let mut out = *lower;
     for (i, c) in out.iter_mut().enumerate() {
-        let nibble = if i % 2 == 0 {
-            hash[i / 2] >> 4
-        } else {
-            hash[i / 2] & 0x0f
-        };
+        let nibble = if i % 2 == 0 { hash[i / 2] >> 4 } else { hash[i / 2] & 0x0f };
         if c.is_ascii_alphabetic() && nibble >= 8 {
             c.make_ascii_uppercase();
         }
@@ -72,11 +67,7 @@ pub(crate) fn parse(s: &str) -> Result<Identifier, Rejection> {
         ));
     }
     let lower = std::str::from_utf8(&lower).unwrap_or_default();
-    let facts = Facts {
-        chain: Some("evm"),
-        checksum_verified: mixed,
-        ..Facts::default()
-    };
+    let facts = Facts { chain: Some("evm"), checksum_verified: mixed, ..Facts::default() };
     let mut value = String::with_capacity(42);
     value.push_str("0x");
     value.push_str(lower);
@@ -115,10 +106,7 @@ mod tests {
             assert_eq!(id.display, address.to_ascii_lowercase());
             assert!(!id.facts.checksum_verified);
             assert!(parse(address).unwrap().facts.checksum_verified);
-            assert_eq!(
-                eip55(id.value().as_bytes()[2..].try_into().unwrap()),
-                address.as_bytes()[2..]
-            );
+            assert_eq!(eip55(id.value().as_bytes()[2..].try_into().unwrap()), address.as_bytes()[2..]);
         }
     }
 
@@ -132,28 +120,14 @@ mod tests {
     #[test]
     fn formats() {
         assert_eq!(
-            parse("ethereum:0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed@1/transfer?value=1")
-                .unwrap()
-                .key,
+            parse("ethereum:0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed@1/transfer?value=1").unwrap().key,
             "evm:0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed"
         );
         assert_eq!(
-            parse("0X5AAEB6053F3E94C9B9A09F33669435E7EF1BEAED")
-                .unwrap()
-                .key,
+            parse("0X5AAEB6053F3E94C9B9A09F33669435E7EF1BEAED").unwrap().key,
             "evm:0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed"
         );
-        assert_eq!(
-            parse("0x5aaeb6053f3e94c9b9a09f33669435e7ef1bea")
-                .unwrap_err()
-                .code,
-            RejectionCode::EvmFormat
-        );
-        assert_eq!(
-            parse("0x5aaeb6053f3e94c9b9a09f33669435e7ef1beagg")
-                .unwrap_err()
-                .code,
-            RejectionCode::EvmFormat
-        );
+        assert_eq!(parse("0x5aaeb6053f3e94c9b9a09f33669435e7ef1bea").unwrap_err().code, RejectionCode::EvmFormat);
+        assert_eq!(parse("0x5aaeb6053f3e94c9b9a09f33669435e7ef1beagg").unwrap_err().code, RejectionCode::EvmFormat);
     }
 }

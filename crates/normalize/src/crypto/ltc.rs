@@ -33,15 +33,12 @@ pub(crate) fn looks_like(s: &str) -> bool {
 pub(crate) fn parse(s: &str) -> Result<Identifier, Rejection> {
     let s = strip_uri(s);
     if is_segwit_shaped(s) {
-        let mixed =
-            s.bytes().any(|b| b.is_ascii_uppercase()) && s.bytes().any(|b| b.is_ascii_lowercase());
+        let mixed = s.bytes().any(|b| b.is_ascii_uppercase()) && s.bytes().any(|b| b.is_ascii_lowercase());
         if mixed {
             return Err(format());
         }
         return match SegwitHrpstring::new(s) {
-            Ok(segwit) if segwit.hrp().as_str().eq_ignore_ascii_case("ltc") => {
-                Ok(identifier(&s.to_ascii_lowercase()))
-            }
+            Ok(segwit) if segwit.hrp().as_str().eq_ignore_ascii_case("ltc") => Ok(identifier(&s.to_ascii_lowercase())),
             Ok(_) => Err(format()),
             Err(SegwitHrpstringError::Checksum(_)) => Err(checksum()),
             Err(_) => Err(format()),
@@ -60,19 +57,12 @@ pub(crate) fn parse(s: &str) -> Result<Identifier, Rejection> {
 }
 
 fn identifier(address: &str) -> Identifier {
-    let facts = Facts {
-        chain: Some("litecoin"),
-        checksum_verified: true,
-        ..Facts::default()
-    };
+    let facts = Facts { chain: Some("litecoin"), checksum_verified: true, ..Facts::default() };
     Identifier::new(Kind::Litecoin, address, address.to_owned(), facts)
 }
 
 fn format() -> Rejection {
-    Rejection::new(
-        RejectionCode::LtcFormat,
-        "This is not a valid Litecoin address.",
-    )
+    Rejection::new(RejectionCode::LtcFormat, "This is not a valid Litecoin address.")
 }
 
 fn checksum() -> Rejection {
@@ -96,23 +86,16 @@ mod tests {
             assert!(looks_like(&address), "{address}");
             assert_eq!(parse(&address).unwrap().key, format!("ltc:{address}"));
         }
-        assert_eq!(
-            parse("LZZZ1eP5QGefi2DMPTfTL5SLmv7DivfNa").unwrap_err().code,
-            RejectionCode::LtcChecksum
-        );
+        assert_eq!(parse("LZZZ1eP5QGefi2DMPTfTL5SLmv7DivfNa").unwrap_err().code, RejectionCode::LtcChecksum);
     }
 
     #[test]
     fn segwit_form() {
         let program = [0x75u8; 20];
-        let address =
-            bech32::segwit::encode_v0(bech32::Hrp::parse("ltc").unwrap(), &program).unwrap();
+        let address = bech32::segwit::encode_v0(bech32::Hrp::parse("ltc").unwrap(), &program).unwrap();
         assert!(address.starts_with("ltc1q"));
         assert_eq!(parse(&address).unwrap().key, format!("ltc:{address}"));
-        assert_eq!(
-            parse(&address.to_ascii_uppercase()).unwrap().key,
-            format!("ltc:{address}")
-        );
+        assert_eq!(parse(&address.to_ascii_uppercase()).unwrap().key, format!("ltc:{address}"));
         let mut broken = address.clone();
         broken.pop();
         broken.push(if address.ends_with('q') { 'p' } else { 'q' });

@@ -42,11 +42,7 @@ pub(crate) fn decode_check<'a>(
     if s.len() > 64 {
         return Err(Base58Error::Format);
     }
-    match bs58::decode(s)
-        .with_alphabet(alphabet)
-        .with_check(None)
-        .onto(&mut out[..])
-    {
+    match bs58::decode(s).with_alphabet(alphabet).with_check(None).onto(&mut out[..]) {
         Ok(len) => out.get(..len).ok_or(Base58Error::Format),
         Err(bs58::decode::Error::InvalidChecksum { .. }) => Err(Base58Error::Checksum),
         Err(_) => Err(Base58Error::Format),
@@ -55,10 +51,7 @@ pub(crate) fn decode_check<'a>(
 
 /// Base58check-encodes `payload` (version byte first).
 pub(crate) fn encode_check(payload: &[u8], alphabet: &'static Alphabet) -> String {
-    bs58::encode(payload)
-        .with_alphabet(alphabet)
-        .with_check()
-        .into_string()
+    bs58::encode(payload).with_alphabet(alphabet).with_check().into_string()
 }
 
 /// The address inside a block-explorer link, or the value itself.
@@ -96,11 +89,7 @@ const CHAINS: [Chain; 7] = [
 /// Every chain's outcome for a value whose shape it fits (for detection).
 pub(crate) fn wallet_outcomes(s: &str) -> Vec<Result<Identifier, Rejection>> {
     let s = unwrap_explorer_link(s, &ADDRESS_MARKERS);
-    CHAINS
-        .iter()
-        .filter(|(looks_like, _)| looks_like(s))
-        .map(|(_, parse)| parse(s))
-        .collect()
+    CHAINS.iter().filter(|(looks_like, _)| looks_like(s)).map(|(_, parse)| parse(s)).collect()
 }
 
 /// Normalises a wallet address on any supported chain.
@@ -125,13 +114,10 @@ mod tests {
 
     #[test]
     fn explorer_links_are_unwrapped() {
-        let id = parse_wallet(
-            "https://etherscan.io/address/0x52908400098527886E0F7030069857D2E4169EE7#tokentxns",
-        )
-        .unwrap();
+        let id =
+            parse_wallet("https://etherscan.io/address/0x52908400098527886E0F7030069857D2E4169EE7#tokentxns").unwrap();
         assert_eq!(id.key, "evm:0x52908400098527886e0f7030069857d2e4169ee7");
-        let id = parse_wallet("https://tronscan.org/#/address/TLa2f6VPqDgRE67v1736s7bJ8Ray5wYjU7")
-            .unwrap();
+        let id = parse_wallet("https://tronscan.org/#/address/TLa2f6VPqDgRE67v1736s7bJ8Ray5wYjU7").unwrap();
         assert_eq!(id.key, "trx:TLa2f6VPqDgRE67v1736s7bJ8Ray5wYjU7");
     }
 
@@ -143,18 +129,10 @@ mod tests {
 
     #[test]
     fn nothing_fits() {
+        assert_eq!(parse_wallet("hello").unwrap_err().code, RejectionCode::WalletUnrecognised);
+        assert_eq!(parse_wallet("0x1234").unwrap_err().code, RejectionCode::WalletUnrecognised);
         assert_eq!(
-            parse_wallet("hello").unwrap_err().code,
-            RejectionCode::WalletUnrecognised
-        );
-        assert_eq!(
-            parse_wallet("0x1234").unwrap_err().code,
-            RejectionCode::WalletUnrecognised
-        );
-        assert_eq!(
-            parse_wallet("0x52908400098527886E0F7030069857D2E4169E")
-                .unwrap_err()
-                .code,
+            parse_wallet("0x52908400098527886E0F7030069857D2E4169E").unwrap_err().code,
             RejectionCode::EvmFormat
         );
     }

@@ -19,8 +19,7 @@ pub(crate) fn looks_like(s: &str) -> bool {
     }
     let ones = s.bytes().take_while(|b| *b == b'1').count().min(32);
     let rest_bits_milli = (s.len() - ones) * 5858;
-    rest_bits_milli + 5858 > (31 - ones.min(31)) * 8000
-        && rest_bits_milli <= (32 - ones) * 8000 + 5858
+    rest_bits_milli + 5858 > (31 - ones.min(31)) * 8000 && rest_bits_milli <= (32 - ones) * 8000 + 5858
 }
 
 /// Decodes base58 to exactly `N` bytes.
@@ -45,16 +44,8 @@ pub(crate) fn parse(s: &str) -> Result<Identifier, Rejection> {
     // Base58 is a bijection for a given byte length, so the input is already canonical.
     let _ = key;
     let address = s;
-    let facts = Facts {
-        chain: Some("solana"),
-        ..Facts::default()
-    };
-    Ok(Identifier::new(
-        Kind::Solana,
-        address,
-        address.to_owned(),
-        facts,
-    ))
+    let facts = Facts { chain: Some("solana"), ..Facts::default() };
+    Ok(Identifier::new(Kind::Solana, address, address.to_owned(), facts))
 }
 
 #[cfg(test)]
@@ -78,24 +69,9 @@ mod tests {
     #[test]
     fn wrong_lengths_are_rejected() {
         // A Bitcoin address decodes to 25 bytes, not 32.
-        assert_eq!(
-            parse("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa")
-                .unwrap_err()
-                .code,
-            RejectionCode::SolFormat
-        );
-        assert_eq!(
-            parse("EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1vv")
-                .unwrap_err()
-                .code,
-            RejectionCode::SolFormat
-        );
-        assert_eq!(
-            parse("EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt10")
-                .unwrap_err()
-                .code,
-            RejectionCode::SolFormat
-        );
+        assert_eq!(parse("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa").unwrap_err().code, RejectionCode::SolFormat);
+        assert_eq!(parse("EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1vv").unwrap_err().code, RejectionCode::SolFormat);
+        assert_eq!(parse("EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt10").unwrap_err().code, RejectionCode::SolFormat);
         assert!(!looks_like("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"));
         assert!(!looks_like("TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"));
     }

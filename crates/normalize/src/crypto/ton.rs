@@ -22,11 +22,7 @@ pub(crate) fn crc16_xmodem(data: &[u8]) -> u16 {
     for &byte in data {
         crc ^= u16::from(byte) << 8;
         for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 {
-                (crc << 1) ^ 0x1021
-            } else {
-                crc << 1
-            };
+            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
         }
     }
     crc
@@ -34,19 +30,12 @@ pub(crate) fn crc16_xmodem(data: &[u8]) -> u16 {
 
 fn raw_parts(s: &str) -> Option<(&str, &str)> {
     let (wc, hex) = s.split_once(':')?;
-    let wc_ok = !wc.is_empty()
-        && wc.len() <= 4
-        && wc
-            .trim_start_matches('-')
-            .bytes()
-            .all(|b| b.is_ascii_digit());
+    let wc_ok = !wc.is_empty() && wc.len() <= 4 && wc.trim_start_matches('-').bytes().all(|b| b.is_ascii_digit());
     (wc_ok && hex.len() == 64).then_some((wc, hex))
 }
 
 fn is_friendly_shaped(s: &str) -> bool {
-    s.len() == 48
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'+' | b'/'))
+    s.len() == 48 && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'+' | b'/'))
 }
 
 /// Whether a value is shaped like a TON address.
@@ -95,19 +84,12 @@ pub(crate) fn parse(s: &str) -> Result<Identifier, Rejection> {
         return Err(format());
     };
     let value = format!("{workchain}:{}", hex_lower(&account));
-    let facts = Facts {
-        chain: Some("ton"),
-        checksum_verified: verified,
-        ..Facts::default()
-    };
+    let facts = Facts { chain: Some("ton"), checksum_verified: verified, ..Facts::default() };
     Ok(Identifier::new(Kind::Ton, &value, s.to_owned(), facts))
 }
 
 fn format() -> Rejection {
-    Rejection::new(
-        RejectionCode::TonFormat,
-        "A TON address is 48 characters (starting EQ or UQ) or a raw 0:… address.",
-    )
+    Rejection::new(RejectionCode::TonFormat, "A TON address is 48 characters (starting EQ or UQ) or a raw 0:… address.")
 }
 
 #[cfg(test)]
@@ -123,11 +105,7 @@ mod tests {
         bytes[2..34].copy_from_slice(account);
         let crc = crc16_xmodem(&bytes[..34]).to_be_bytes();
         bytes[34..].copy_from_slice(&crc);
-        if url_safe {
-            URL_SAFE_NO_PAD.encode(bytes)
-        } else {
-            STANDARD_NO_PAD.encode(bytes)
-        }
+        if url_safe { URL_SAFE_NO_PAD.encode(bytes) } else { STANDARD_NO_PAD.encode(bytes) }
     }
 
     #[test]
@@ -152,12 +130,9 @@ mod tests {
     fn bounceable_non_bounceable_base64_and_base64url_agree() {
         let account = [0xfbu8; 32];
         let mut keys = std::collections::BTreeSet::new();
-        for (flags, url_safe) in [
-            (BOUNCEABLE, true),
-            (NON_BOUNCEABLE, true),
-            (BOUNCEABLE, false),
-            (NON_BOUNCEABLE, false),
-        ] {
+        for (flags, url_safe) in
+            [(BOUNCEABLE, true), (NON_BOUNCEABLE, true), (BOUNCEABLE, false), (NON_BOUNCEABLE, false)]
+        {
             let address = friendly(flags, -1, &account, url_safe);
             assert!(looks_like(&address));
             keys.insert(parse(&address).unwrap().key);
@@ -170,21 +145,14 @@ mod tests {
     #[test]
     fn rejections() {
         assert_eq!(
-            parse("EQCD39VS5jcptHL8vMjEXrzGaRcCVYto7HUn4bpAOg8xqB2M")
-                .unwrap_err()
-                .code,
+            parse("EQCD39VS5jcptHL8vMjEXrzGaRcCVYto7HUn4bpAOg8xqB2M").unwrap_err().code,
             RejectionCode::TonChecksum
         );
         let testnet = friendly(BOUNCEABLE | TESTNET, 0, &[1; 32], true);
         assert_eq!(parse(&testnet).unwrap_err().code, RejectionCode::TonFormat);
+        assert_eq!(parse("0:83dfd552").unwrap_err().code, RejectionCode::TonFormat);
         assert_eq!(
-            parse("0:83dfd552").unwrap_err().code,
-            RejectionCode::TonFormat
-        );
-        assert_eq!(
-            parse("x:83dfd552e63729b472fcbcc8c45ebcc6691702558b68ec7527e1ba403a0f31a8")
-                .unwrap_err()
-                .code,
+            parse("x:83dfd552e63729b472fcbcc8c45ebcc6691702558b68ec7527e1ba403a0f31a8").unwrap_err().code,
             RejectionCode::TonFormat
         );
     }

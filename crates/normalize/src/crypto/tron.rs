@@ -14,8 +14,7 @@ const VERSION: u8 = 0x41;
 /// The 42-hex-digit form (`41…`, optionally with `0x`), if the value has that shape.
 fn hex_form(s: &str) -> Option<&str> {
     let hex = strip_prefix_ci(s, "0x").unwrap_or(s);
-    (hex.len() == 42 && hex.starts_with("41") && hex.bytes().all(|b| b.is_ascii_hexdigit()))
-        .then_some(hex)
+    (hex.len() == 42 && hex.starts_with("41") && hex.bytes().all(|b| b.is_ascii_hexdigit())).then_some(hex)
 }
 
 /// Whether a value is shaped like a TRON address (base58 `T…` or hex `41…`).
@@ -51,19 +50,12 @@ pub(crate) fn parse(s: &str) -> Result<Identifier, Rejection> {
 }
 
 fn identifier(address: &str, checksum_verified: bool) -> Identifier {
-    let facts = Facts {
-        chain: Some("tron"),
-        checksum_verified,
-        ..Facts::default()
-    };
+    let facts = Facts { chain: Some("tron"), checksum_verified, ..Facts::default() };
     Identifier::new(Kind::Tron, address, address.to_owned(), facts)
 }
 
 fn format() -> Rejection {
-    Rejection::new(
-        RejectionCode::TronFormat,
-        "A TRON address starts with T and has 34 letters and digits.",
-    )
+    Rejection::new(RejectionCode::TronFormat, "A TRON address starts with T and has 34 letters and digits.")
 }
 
 #[cfg(test)]
@@ -74,14 +66,8 @@ mod tests {
     fn base58_and_hex_forms_give_one_key() {
         // TRON's documentation example and the USDT (TRC-20) contract.
         for (base58, hex) in [
-            (
-                "TNPeeaaFB7K9cmo4uQpcU32zGK8G1NYqeL",
-                "418840E6C55B9ADA326D211D818C34A994AECED808",
-            ),
-            (
-                "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t",
-                "41a614f803b6fd780986a42c78ec9c7f77e6ded13c",
-            ),
+            ("TNPeeaaFB7K9cmo4uQpcU32zGK8G1NYqeL", "418840E6C55B9ADA326D211D818C34A994AECED808"),
+            ("TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t", "41a614f803b6fd780986a42c78ec9c7f77e6ded13c"),
         ] {
             let a = parse(base58).unwrap_or_else(|e| panic!("{base58}: {e}"));
             let b = parse(hex).unwrap_or_else(|e| panic!("{hex}: {e}"));
@@ -94,24 +80,9 @@ mod tests {
 
     #[test]
     fn rejections() {
-        assert_eq!(
-            parse("TNPeeaaFB7K9cmo4uQpcU32zGK8G1NYqeM")
-                .unwrap_err()
-                .code,
-            RejectionCode::TronChecksum
-        );
+        assert_eq!(parse("TNPeeaaFB7K9cmo4uQpcU32zGK8G1NYqeM").unwrap_err().code, RejectionCode::TronChecksum);
         // A valid Bitcoin address is base58check but not version 0x41.
-        assert_eq!(
-            parse("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa")
-                .unwrap_err()
-                .code,
-            RejectionCode::TronFormat
-        );
-        assert_eq!(
-            parse("TNPeeaaFB7K9cmo4uQpcU32zGK8G1NYqe0")
-                .unwrap_err()
-                .code,
-            RejectionCode::TronFormat
-        );
+        assert_eq!(parse("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa").unwrap_err().code, RejectionCode::TronFormat);
+        assert_eq!(parse("TNPeeaaFB7K9cmo4uQpcU32zGK8G1NYqe0").unwrap_err().code, RejectionCode::TronFormat);
     }
 }

@@ -43,16 +43,8 @@ pub(crate) fn parse(s: &str) -> Result<Identifier, Rejection> {
     } else {
         return Err(format());
     };
-    let facts = Facts {
-        chain: Some(chain),
-        ..Facts::default()
-    };
-    Ok(Identifier::new(
-        Kind::Transaction,
-        &value,
-        s.to_owned(),
-        facts,
-    ))
+    let facts = Facts { chain: Some(chain), ..Facts::default() };
+    Ok(Identifier::new(Kind::Transaction, &value, s.to_owned(), facts))
 }
 
 fn format() -> Rejection {
@@ -86,9 +78,6 @@ mod tests {
     fn rejections() {
         assert_eq!(parse(&HASH[1..]).unwrap_err().code, RejectionCode::TxFormat);
         assert_eq!(parse("0x1234").unwrap_err().code, RejectionCode::TxFormat);
-        assert_eq!(
-            parse(&format!("{}g", &HASH[1..])).unwrap_err().code,
-            RejectionCode::TxFormat
-        );
+        assert_eq!(parse(&format!("{}g", &HASH[1..])).unwrap_err().code, RejectionCode::TxFormat);
     }
 }

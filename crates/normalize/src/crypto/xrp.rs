@@ -40,19 +40,12 @@ pub(crate) fn parse(s: &str) -> Result<Identifier, Rejection> {
     if payload.len() != 21 || payload[0] != 0x00 {
         return Err(format());
     }
-    let facts = Facts {
-        chain: Some("xrp"),
-        checksum_verified: true,
-        ..Facts::default()
-    };
+    let facts = Facts { chain: Some("xrp"), checksum_verified: true, ..Facts::default() };
     Ok(Identifier::new(Kind::Xrp, s, s.to_owned(), facts))
 }
 
 fn format() -> Rejection {
-    Rejection::new(
-        RejectionCode::XrpFormat,
-        "An XRP address starts with r and has 25 to 35 letters and digits.",
-    )
+    Rejection::new(RejectionCode::XrpFormat, "An XRP address starts with r and has 25 to 35 letters and digits.")
 }
 
 #[cfg(test)]
@@ -62,35 +55,20 @@ mod tests {
     #[test]
     fn well_known_accounts() {
         // The genesis account and the "black hole" account rrrrrrrrrrrrrrrrrrrrrhoLvTp.
-        for address in [
-            "rHb9CJAWyB4rj91VRWn96DkukG4bwdtyTh",
-            "rrrrrrrrrrrrrrrrrrrrrhoLvTp",
-        ] {
+        for address in ["rHb9CJAWyB4rj91VRWn96DkukG4bwdtyTh", "rrrrrrrrrrrrrrrrrrrrrhoLvTp"] {
             assert!(looks_like(address));
             let id = parse(address).unwrap_or_else(|e| panic!("{address}: {e}"));
             assert_eq!(id.key, format!("xrp:{address}"));
         }
         assert_eq!(
-            parse("rHb9CJAWyB4rj91VRWn96DkukG4bwdtyTh?dt=123")
-                .unwrap()
-                .key,
+            parse("rHb9CJAWyB4rj91VRWn96DkukG4bwdtyTh?dt=123").unwrap().key,
             "xrp:rHb9CJAWyB4rj91VRWn96DkukG4bwdtyTh"
         );
     }
 
     #[test]
     fn rejections() {
-        assert_eq!(
-            parse("rHb9CJAWyB4rj91VRWn96DkukG4bwdtyTj")
-                .unwrap_err()
-                .code,
-            RejectionCode::XrpChecksum
-        );
-        assert_eq!(
-            parse("rHb9CJAWyB4rj91VRWn96DkukG4bwdtyT0")
-                .unwrap_err()
-                .code,
-            RejectionCode::XrpFormat
-        );
+        assert_eq!(parse("rHb9CJAWyB4rj91VRWn96DkukG4bwdtyTj").unwrap_err().code, RejectionCode::XrpChecksum);
+        assert_eq!(parse("rHb9CJAWyB4rj91VRWn96DkukG4bwdtyT0").unwrap_err().code, RejectionCode::XrpFormat);
     }
 }

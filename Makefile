@@ -1,0 +1,44 @@
+# scamtrail: `make run` starts the server on ./scamtrail.db; `make test` runs every test.
+# Both install what they need (Rust crates via cargo; Debian, PyPI and npm packages via
+# scripts/install-test-deps) and work on a fresh machine.
+
+CARGO ?= cargo
+BIN := target/debug/scamtrail
+
+.PHONY: run build test test-with-postgres lint fmt bench deps
+
+## Run the server on the embedded default: SQLite at ./scamtrail.db, listening on 127.0.0.1:50051.
+run:
+	$(CARGO) run -p scamtrail-server --bin scamtrail -- serve
+
+build:
+	$(CARGO) build -p scamtrail-server --bin scamtrail
+
+deps:
+	scripts/install-test-deps -q
+
+## Every test: Rust unit and end-to-end tests on SQLite and a throwaway PostgreSQL,
+## grpcurl and Python grpcio against the real server, and the linters.
+test: deps build
+	scripts/pg-test-server run $(MAKE) --no-print-directory test-with-postgres
+	$(MAKE) --no-print-directory lint
+
+# Needs SCAMTRAIL_TEST_POSTGRES_URL (set by scripts/pg-test-server run).
+test-with-postgres:
+	$(CARGO) test --workspace
+	tests/grpcurl/run.sh $(BIN)
+	SCAMTRAIL_TEST_DATABASE_URL="$$SCAMTRAIL_TEST_POSTGRES_URL" tests/grpcurl/run.sh $(BIN)
+	tests/python/run.sh $(BIN)
+	SCAMTRAIL_TEST_DATABASE_URL="$$SCAMTRAIL_TEST_POSTGRES_URL" tests/python/run.sh $(BIN)
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	buf lint
+
+fmt:
+	$(CARGO) fmt --all
+
+## Criterion benches of identifier normalisation (values per second per kind).
+bench:
+	$(CARGO) bench -p scamtrail-normalize

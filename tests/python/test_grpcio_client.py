@@ -1,0 +1,379 @@
+"""The scamtrail server through the official Python gRPC client (grpcio), with stubs that
+grpc_tools.protoc generates from proto/ at test start (see conftest.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+
+import grpc
+import pytest
+from google.protobuf import timestamp_pb2
+from google.protobuf.json_format import MessageToDict
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from conftest import health_status
+
+REFERENCE_RE = re.compile(r"^ST-[A-Z0-9]{4}-[A-Z0-9]{4}$")
+UTC = dt.timezone.utc
+
+
+def ts(year, month, day, hour=0, minute=0, second=0, micros=0) -> timestamp_pb2.Timestamp:
+    t = timestamp_pb2.Timestamp()
+    t.FromDatetime(dt.datetime(year, month, day, hour, minute, second, micros, tzinfo=UTC))
+    return t
+
+
+def full_report(pb):
+    """A report that sets every field of Report, Payment, ScammerIdentifier and Victim."""
+    r = pb.report_pb2
+    return r.Report(
+        category=r.SCAM_CATEGORY_CRYPTO_INVESTMENT,
+        first_contact_at=ts(2026, 8, 11, 19, 2, 33),
+        last_contact_at=ts(2026, 10, 30, 8, 45, 0, 250000),
+        contact_channels=[
+            r.CONTACT_CHANNEL_SOCIAL_MEDIA_AD,
+            r.CONTACT_CHANNEL_TELEGRAM,
+            r.CONTACT_CHANNEL_PHONE_CALL,
+            r.CONTACT_CHANNEL_EMAIL,
+        ],
+        narrative=(
+            "Saw an Instagram advert for 'BitNova Capital' promising 8% a week. An 'analyst' "
+            "called me from +44 20 7946 0958 and moved me to Telegram (@bitnova_support_desk). "
+            "I bought USDT at an exchange and sent it to the wallet they gave me, then paid a "
+            "'withdrawal fee' by bank transfer to a UK account. Ünïcödé survives: Zoë paid €."
+        ),
+        payments=[
+            r.Payment(
+                amount_minor=300_000,
+                currency="GBP",
+                method=r.PAYMENT_METHOD_BANK_TRANSFER,
+                paid_at=ts(2026, 8, 20, 11, 30, 0),
+                beneficiaries=[
+                    r.ScammerIdentifier(
+                        value="GB82 WEST 1234 5698 7654 32",
+                        role=r.IDENTIFIER_ROLE_BENEFICIARY_ACCOUNT,
+                        kind_hint=r.IDENTIFIER_KIND_IBAN,
+                    ),
+                ],
+                transaction_hash="",
+                recall_requested=True,
+            ),
+            r.Payment(
+                amount_minor=2_500_000_000,
+                currency="USDT",
+                method=r.PAYMENT_METHOD_CRYPTO,
+                paid_at=ts(2026, 9, 4, 16, 12, 5, 123456),
+                beneficiaries=[
+                    r.ScammerIdentifier(
+                        value="0x52908400098527886E0F7030069857D2E4169EE7",
+                        role=r.IDENTIFIER_ROLE_WALLET,
+                        kind_hint=r.IDENTIFIER_KIND_CRYPTO_WALLET,
+                    ),
+                    r.ScammerIdentifier(
+                        value="TNPeeaaFB7K9cmo4uQpcU32zGK8G1NYqeL",
+                        role=r.IDENTIFIER_ROLE_WALLET,
+                        kind_hint=r.IDENTIFIER_KIND_UNSPECIFIED,
+                    ),
+                ],
+                transaction_hash="0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060",
+                recall_requested=False,
+            ),
+            r.Payment(
+                amount_minor=95_000,
+                currency="EUR",
+                method=r.PAYMENT_METHOD_INSTANT_TRANSFER,
+                paid_at=ts(2026, 10, 29, 9, 0, 0),
+                beneficiaries=[
+                    r.ScammerIdentifier(
+                        value="DE89370400440532013000",
+                        role=r.IDENTIFIER_ROLE_BENEFICIARY_ACCOUNT,
+                        kind_hint=r.IDENTIFIER_KIND_IBAN,
+                    ),
+                ],
+                recall_requested=False,
+            ),
+        ],
+        identifiers=[
+            r.ScammerIdentifier(
+                value="+44 20 7946 0958",
+                role=r.IDENTIFIER_ROLE_CALLER_NUMBER,
+                kind_hint=r.IDENTIFIER_KIND_PHONE,
+            ),
+            r.ScammerIdentifier(
+                value="https://bitnova-capital.io/account/login?ref=ig",
+                role=r.IDENTIFIER_ROLE_WEBSITE,
+                kind_hint=r.IDENTIFIER_KIND_WEBSITE,
+            ),
+            r.ScammerIdentifier(
+                value="@bitnova_support_desk",
+                role=r.IDENTIFIER_ROLE_MESSAGING_HANDLE,
+                kind_hint=r.IDENTIFIER_KIND_TELEGRAM,
+            ),
+            r.ScammerIdentifier(
+                value="analyst.james@bitnova-capital.io",
+                role=r.IDENTIFIER_ROLE_EMAIL,
+                kind_hint=r.IDENTIFIER_KIND_EMAIL,
+            ),
+            # Not a valid anything: kept as an unverified identifier, still returned as typed.
+            r.ScammerIdentifier(
+                value="their app was called BitNova Pro",
+                role=r.IDENTIFIER_ROLE_OTHER,
+            ),
+        ],
+        victim=r.Victim(
+            name="Rajesh Kumar",
+            email="rajesh.kumar@example.net",
+            phone="07700 900456",
+            country="GB",
+            age_band=r.AGE_BAND_50_TO_69,
+            declared_vulnerable=True,
+            vulnerability_note="Recovering from surgery; was on strong painkillers when I made the payments.",
+            consent_to_share_with_police=True,
+        ),
+        contact_ongoing=True,
+    )
+
+
+def as_dict(message) -> dict:
+    return MessageToDict(message, preserving_proto_field_name=True)
+
+
+def submit(pb, intake, report, client_request_id=""):
+    return intake.SubmitReport(
+        pb.intake_pb2.SubmitReportRequest(report=report, client_request_id=client_request_id),
+        timeout=30,
+    )
+
+
+def test_health_is_serving(channel):
+    assert health_status(channel) == 1, "grpc.health.v1.Health/Check(\"\") is not SERVING"
+
+
+def test_submit_then_get_returns_every_field(stubs, intake, triage):
+    sent = full_report(stubs)
+    crid = f"pytest-{uuid.uuid4()}"
+    before = dt.datetime.now(UTC) - dt.timedelta(seconds=5)
+    answer = submit(stubs, intake, sent, crid)
+    after = dt.datetime.now(UTC) + dt.timedelta(seconds=5)
+
+    assert answer.report_id > 0
+    assert REFERENCE_RE.match(answer.reference), f"reference {answer.reference!r} is not ST-XXXX-XXXX"
+    assert answer.replayed is False
+    assert answer.HasField("received_at")
+    received = answer.received_at.ToDatetime(tzinfo=UTC)
+    assert before <= received <= after, f"received_at {received} is not about now"
+
+    got = triage.GetReport(stubs.triage_pb2.GetReportRequest(report_id=answer.report_id), timeout=30).report
+    assert got.report_id == answer.report_id
+    assert got.reference == answer.reference
+    assert got.received_at == answer.received_at
+    assert got.client_request_id == crid
+
+    # Field by field first, for readable failures; then the whole message.
+    stored = got.report
+    assert stored.category == sent.category
+    assert stored.first_contact_at == sent.first_contact_at
+    assert stored.last_contact_at == sent.last_contact_at, "sub-second part of last_contact_at lost?"
+    assert list(stored.contact_channels) == list(sent.contact_channels)
+    assert stored.narrative == sent.narrative
+    assert len(stored.payments) == len(sent.payments)
+    for i, (g, s) in enumerate(zip(stored.payments, sent.payments)):
+        assert as_dict(g) == as_dict(s), f"payments[{i}] differs"
+        assert g.paid_at == s.paid_at, f"payments[{i}].paid_at differs"
+        assert [as_dict(b) for b in g.beneficiaries] == [as_dict(b) for b in s.beneficiaries]
+    assert [as_dict(x) for x in stored.identifiers] == [as_dict(x) for x in sent.identifiers]
+    assert as_dict(stored.victim) == as_dict(sent.victim)
+    assert stored.contact_ongoing == sent.contact_ongoing
+    assert as_dict(stored) == as_dict(sent)
+    assert stored == sent
+
+    # By reference too, as a victim would read it out: lower case, without dashes.
+    loose = answer.reference.lower().replace("-", "")
+    by_ref = triage.GetReport(stubs.triage_pb2.GetReportRequest(reference=loose), timeout=30).report
+    assert by_ref.report_id == answer.report_id
+    assert by_ref.report == sent
+
+
+def sent_identifiers(report):
+    """(identifier, payment index or None) in the order the API answers them: beneficiaries of
+    each payment in turn, then the report's other identifiers."""
+    out = [(b, i) for i, p in enumerate(report.payments) for b in p.beneficiaries]
+    return out + [(x, None) for x in report.identifiers]
+
+
+# Canonical keys in the forms DESIGN.md gives.
+EXPECTED_KEYS = {
+    "GB82 WEST 1234 5698 7654 32": "iban:GB82WEST12345698765432",
+    "DE89370400440532013000": "iban:DE89370400440532013000",
+    "0x52908400098527886E0F7030069857D2E4169EE7": "evm:0x52908400098527886e0f7030069857d2e4169ee7",
+    "+44 20 7946 0958": "tel:+442079460958",
+    "https://bitnova-capital.io/account/login?ref=ig": "domain:bitnova-capital.io",
+}
+
+
+def test_identifier_outcomes_in_answer_and_stored_report(stubs, intake, triage):
+    sent = full_report(stubs)
+    answer = submit(stubs, intake, sent, f"pytest-outcomes-{uuid.uuid4()}")
+    expected = sent_identifiers(sent)
+    assert [o.raw for o in answer.identifiers] == [x.value for x, _ in expected]
+    for outcome in answer.identifiers:
+        which = outcome.WhichOneof("result")
+        assert which in ("normalized", "unverified"), f"{outcome.raw!r}: no result"
+        if outcome.raw in EXPECTED_KEYS:
+            assert which == "normalized", f"{outcome.raw!r} did not normalise: {outcome.unverified}"
+            assert outcome.normalized.key == EXPECTED_KEYS[outcome.raw]
+            assert outcome.normalized.display
+        if which == "unverified":
+            assert re.fullmatch(r"[A-Z][A-Z0-9_]*", outcome.unverified.reason), outcome
+            assert outcome.unverified.message.strip(), outcome
+    junk = answer.identifiers[-1]
+    assert junk.raw == "their app was called BitNova Pro"
+    assert junk.WhichOneof("result") == "unverified"
+
+    stored = triage.GetReport(stubs.triage_pb2.GetReportRequest(report_id=answer.report_id), timeout=30).report
+    given = [x for x in stored.identifiers if not x.suggested]
+    assert len(given) == len(expected)
+    for got, (x, payment_index), outcome in zip(given, expected, answer.identifiers):
+        assert got.outcome == outcome
+        assert got.role == x.role
+        assert got.kind_hint == x.kind_hint
+        if payment_index is None:
+            assert not got.HasField("payment_index"), f"{x.value!r} is not a beneficiary"
+        else:
+            assert got.HasField("payment_index") and got.payment_index == payment_index, x.value
+    # Suggested identifiers (found by the server, not typed as identifiers) come last.
+    flags = [x.suggested for x in stored.identifiers]
+    assert flags == sorted(flags), "suggested identifiers must follow the given ones"
+
+
+def test_minimal_report_round_trips(stubs, intake, triage):
+    r = stubs.report_pb2
+    sent = r.Report(category=r.SCAM_CATEGORY_TECH_SUPPORT, narrative="A pop-up said my PC was infected.")
+    answer = submit(stubs, intake, sent)
+    assert REFERENCE_RE.match(answer.reference)
+    got = triage.GetReport(stubs.triage_pb2.GetReportRequest(report_id=answer.report_id), timeout=30).report
+    assert got.client_request_id == ""
+    # Presence is part of "the report as submitted": no victim block sent, none returned.
+    assert not got.report.HasField("victim"), f"no victim was sent, GetReport returns victim {{{got.report.victim}}}"
+    assert not got.report.HasField("first_contact_at") and not got.report.HasField("last_contact_at")
+    assert as_dict(got.report) == as_dict(sent)
+    assert got.report == sent
+
+
+def test_same_client_request_id_is_replayed(stubs, intake, triage):
+    crid = f"pytest-replay-{uuid.uuid4()}"
+    report = full_report(stubs)
+    first = submit(stubs, intake, report, crid)
+    second = submit(stubs, intake, report, crid)
+    assert first.replayed is False
+    assert second.replayed is True
+    assert second.report_id == first.report_id
+    assert second.reference == first.reference
+    assert second.received_at == first.received_at
+
+    # A different key is a different report.
+    third = submit(stubs, intake, report, f"pytest-replay-{uuid.uuid4()}")
+    assert third.replayed is False
+    assert third.report_id != first.report_id
+    assert third.reference != first.reference
+
+    # No key: not idempotent, every call stores a report.
+    a = submit(stubs, intake, report)
+    b = submit(stubs, intake, report)
+    assert not a.replayed and not b.replayed
+    assert a.report_id != b.report_id
+
+    got = triage.GetReport(stubs.triage_pb2.GetReportRequest(report_id=first.report_id), timeout=30).report
+    assert got.client_request_id == crid
+
+
+def bad_request_of(error: grpc.RpcError) -> tuple[status_pb2.Status, error_details_pb2.BadRequest]:
+    """Decodes grpc-status-details-bin into google.rpc.Status and its google.rpc.BadRequest."""
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, f"{error.code()}: {error.details()}"
+    trailers = dict(error.trailing_metadata() or ())
+    assert "grpc-status-details-bin" in trailers, f"no grpc-status-details-bin trailer in {list(trailers)}"
+
+    # The official helper (grpcio-status) checks code and message against the trailer...
+    status = rpc_status.from_call(error)
+    assert status is not None
+    # ...and a manual decode with protobuf's well-known types must agree with it.
+    manual = status_pb2.Status.FromString(trailers["grpc-status-details-bin"])
+    assert manual == status
+    assert status.code == code_pb2.INVALID_ARGUMENT
+
+    bad_requests = []
+    for detail in status.details:
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            br = error_details_pb2.BadRequest()
+            assert detail.Unpack(br)
+            bad_requests.append(br)
+    type_urls = [d.type_url for d in status.details]
+    assert len(bad_requests) == 1, f"want exactly one google.rpc.BadRequest in details, got {type_urls}"
+    return status, bad_requests[0]
+
+
+def violations(bad_request: error_details_pb2.BadRequest) -> dict[str, str]:
+    out = {}
+    for v in bad_request.field_violations:
+        assert v.field, f"violation without a field: {v}"
+        assert re.fullmatch(r"[A-Z][A-Z0-9_]*", v.reason), f"{v.field}: reason {v.reason!r} is not SCREAMING_SNAKE"
+        assert v.description.strip(), f"{v.field}: empty description"
+        assert v.field not in out, f"{v.field} named twice"
+        out[v.field] = v.reason
+    return out
+
+
+def test_invalid_report_names_every_bad_field(stubs, intake):
+    r = stubs.report_pb2
+    future = timestamp_pb2.Timestamp()
+    future.FromDatetime(dt.datetime.now(UTC) + dt.timedelta(days=2))
+    report = r.Report(
+        # category missing
+        narrative="They took my money through a fake trading app.",
+        payments=[
+            r.Payment(
+                amount_minor=10_000,
+                currency="XXXX",
+                method=r.PAYMENT_METHOD_BANK_TRANSFER,
+                paid_at=future,
+                beneficiaries=[
+                    r.ScammerIdentifier(
+                        value="DE89370400440532013000",
+                        role=r.IDENTIFIER_ROLE_BENEFICIARY_ACCOUNT,
+                        kind_hint=r.IDENTIFIER_KIND_IBAN,
+                    )
+                ],
+            )
+        ],
+        victim=r.Victim(country="DE", consent_to_share_with_police=True),
+    )
+    with pytest.raises(grpc.RpcError) as raised:
+        submit(stubs, intake, report, f"pytest-invalid-{uuid.uuid4()}")
+    _, bad_request = bad_request_of(raised.value)
+    got = violations(bad_request)
+    assert got == {
+        "report.category": "REQUIRED",
+        "report.payments[0].currency": "CURRENCY_UNKNOWN",
+        "report.payments[0].paid_at": "IN_FUTURE",
+    }, f"field violations: {bad_request}"
+
+
+def test_missing_report_is_invalid(stubs, intake):
+    with pytest.raises(grpc.RpcError) as raised:
+        intake.SubmitReport(stubs.intake_pb2.SubmitReportRequest(), timeout=30)
+    _, bad_request = bad_request_of(raised.value)
+    assert violations(bad_request) == {"report": "REQUIRED"}
+
+
+def test_get_unknown_report_is_not_found(stubs, triage):
+    with pytest.raises(grpc.RpcError) as raised:
+        triage.GetReport(stubs.triage_pb2.GetReportRequest(report_id=987_654_321), timeout=30)
+    assert raised.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_server_still_serving_after_bad_input(channel, server):
+    assert server.process.poll() is None, "server process exited"
+    assert health_status(channel) == 1
