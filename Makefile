@@ -30,6 +30,7 @@ test-with-postgres:
 	SCAMTRAIL_TEST_DATABASE_URL="$$SCAMTRAIL_TEST_POSTGRES_URL" tests/grpcurl/run.sh $(BIN)
 	tests/python/run.sh $(BIN)
 	SCAMTRAIL_TEST_DATABASE_URL="$$SCAMTRAIL_TEST_POSTGRES_URL" tests/python/run.sh $(BIN)
+	tests/differential/run.sh $(BIN)
 
 lint:
 	$(CARGO) fmt --all --check
@@ -42,3 +43,4 @@ fmt:
 ## Criterion benches of identifier normalisation (values per second per kind).
 bench:
 	$(CARGO) bench -p scamtrail-normalize
+	python3 tests/differential/bench_python.py

@@ -3,7 +3,8 @@
 //! The BBAN structure of each country comes from the `iban_validate` crate, which is generated
 //! from the SWIFT IBAN registry. We keep a small table of lengths beside it only to tell a victim
 //! "wrong length" apart from "wrong characters" (the crate reports both as one error), and to
-//! cover Pakistan, which the crate's registry snapshot lacks. A test pins the table to the crate.
+//! cover the countries the crate's registry snapshot lacks (Pakistan; Honduras, registry release 99).
+//! A test pins the table to the crate.
 
 use std::str::FromStr;
 
@@ -17,7 +18,7 @@ use crate::types::{Country, Facts, Identifier, Kind};
 const MAX_IBAN_LEN: usize = 34;
 
 /// IBAN length per country (SWIFT IBAN registry), sorted by country code.
-const LENGTHS: [(&str, u8); 88] = [
+const LENGTHS: [(&str, u8); 89] = [
     ("AD", 24),
     ("AE", 23),
     ("AL", 28),
@@ -51,6 +52,7 @@ const LENGTHS: [(&str, u8); 88] = [
     ("GL", 18),
     ("GR", 27),
     ("GT", 28),
+    ("HN", 28),
     ("HR", 21),
     ("HU", 28),
     ("IE", 22),
@@ -257,10 +259,10 @@ pub(crate) fn parse(s: &str) -> Result<Identifier, Rejection> {
         return Err(checksum_rejection());
     }
     let electronic = iban.as_str();
-    let bank_code = if cc == b"PK" {
-        // Not in the crate's registry snapshot: PK + 2 check digits + 4!a bank + 16!c account.
+    let bank_code = if let Some(account_is_valid) = not_in_crate(cc) {
+        // Both have a 4!a bank code after the check digits; the account part differs.
         let bban = &b[4..];
-        if !bban[..4].iter().all(u8::is_ascii_uppercase) {
+        if !bban[..4].iter().all(u8::is_ascii_uppercase) || !bban[4..].iter().all(|&c| account_is_valid(c)) {
             return Err(format_rejection(code));
         }
         electronic.get(4..8).map(str::to_owned)
@@ -299,6 +301,16 @@ fn format_rejection(code: &str) -> Rejection {
             "This IBAN does not follow the account-number layout used in {code}; a letter or digit may be in the wrong place."
         ),
     )
+}
+
+/// For countries missing from the crate's registry snapshot: which bytes their account part may hold.
+/// PK: 4!a bank + 16!c account; HN: 4!a bank + 20!n account (SWIFT IBAN registry).
+fn not_in_crate(cc: &[u8]) -> Option<fn(u8) -> bool> {
+    match cc {
+        b"PK" => Some(|c: u8| c.is_ascii_uppercase() || c.is_ascii_digit()),
+        b"HN" => Some(|c: u8| c.is_ascii_digit()),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -341,6 +353,7 @@ pub(crate) mod tests {
         "GL8964710001000206",
         "GR1601101250000000012300695",
         "GT82TRAJ01020000001210029690",
+        "HN88CABF00000000000250005469",
         "HR1210010051863000160",
         "HU42117730161111101800000000",
         "IE29AIBK93115212345678",
@@ -419,7 +432,7 @@ pub(crate) mod tests {
         assert!(LENGTHS.windows(2).all(|w| w[0].0 < w[1].0));
         for example in REGISTRY_EXAMPLES {
             assert_eq!(length_for(&example.as_bytes()[..2]), Some(example.len()));
-            if !example.starts_with("PK") {
+            if not_in_crate(&example.as_bytes()[..2]).is_none() {
                 assert!(Iban::from_str(example).is_ok(), "{example}");
                 // One character more or fewer is a structure error for the crate.
                 let longer = format!("{example}0");
@@ -450,6 +463,9 @@ pub(crate) mod tests {
         let de = parse("DE89370400440532013000").unwrap();
         assert_eq!(de.facts.bank_code.as_deref(), Some("37040044"));
         assert_eq!(parse("PK36SCBL0000001123456702").unwrap().facts.bank_code.as_deref(), Some("SCBL"));
+        assert_eq!(parse("HN88CABF00000000000250005469").unwrap().facts.bank_code.as_deref(), Some("CABF"));
+        // Honduras accounts are digits only.
+        assert_eq!(parse("HN82CABF0000000000025000546A").unwrap_err().code, RejectionCode::IbanFormat);
     }
 
     #[test]

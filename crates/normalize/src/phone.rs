@@ -170,11 +170,20 @@ pub(crate) fn parse(s: &str, country: Option<Country>) -> Result<Identifier, Rej
     let e164 = number.format_as(PhoneNumberFormat::E164);
     let display = number.format_as(PhoneNumberFormat::International).into_owned();
     let facts = Facts {
-        country: number.get_region_code().and_then(|r| Country::parse(r.as_region_str().as_str())),
+        country: number.get_region_code().and_then(|r| country_of_region(r.as_region_str().as_str())),
         phone_type: Some(phone_type(number.get_type())),
         ..Facts::default()
     };
     Ok(Identifier::new(Kind::Phone, &e164, display, facts))
+}
+
+/// The ISO 3166-1 country of a libphonenumber region. Ascension (AC) and Tristan da Cunha (TA)
+/// have their own numbering regions but no ISO code of their own: both belong to SH.
+fn country_of_region(region: &str) -> Option<Country> {
+    match region {
+        "AC" | "TA" => Country::parse("SH"),
+        other => Country::parse(other),
+    }
 }
 
 fn phone_type(t: PhoneNumberType) -> PhoneType {
@@ -322,5 +331,15 @@ mod tests {
         }
         assert!(checked > 1000, "checked {checked}");
         assert!(voip > 50, "voip {voip}");
+    }
+
+    #[test]
+    fn ascension_and_tristan_numbers_belong_to_saint_helena() {
+        for raw in ["+247 62889", "+290 8999"] {
+            match parse(raw, None) {
+                Ok(id) => assert_eq!(id.facts.country.map(|c| c.as_str()), Some("SH"), "{raw}"),
+                Err(e) => panic!("{raw}: {e}"),
+            }
+        }
     }
 }
