@@ -84,7 +84,10 @@ import json, re, sys
 doc = json.loads(sys.stdin.read())
 for part in sys.argv[1].split("."):
     camel = re.sub(r"_([a-z0-9])", lambda m: m.group(1).upper(), part)
-    doc = (doc.get(part, doc.get(camel)) if isinstance(doc, dict) else None)
+    if isinstance(doc, list) and part.isdigit():
+        doc = doc[int(part)] if int(part) < len(doc) else None
+    else:
+        doc = (doc.get(part, doc.get(camel)) if isinstance(doc, dict) else None)
     if doc is None:
         break
 print("" if doc is None else (json.dumps(doc) if isinstance(doc, (dict, list, bool)) else doc))
@@ -218,6 +221,17 @@ if out=$(gc -d @ "$ADDR" scamtrail.v1.IntakeService/SubmitReport <"$SUBMIT_JSON"
   pass "SubmitReport retried with the same client_request_id is replayed (same id and reference)"
 else
   fail "SubmitReport retry is replayed" "expected report_id $REPORT_ID, reference $REFERENCE, replayed true" "$out"
+fi
+
+# ------------------------------------------------------ NormalizeIdentifiers
+# Values checked while a victim types: nothing stored, one outcome per value.
+NORMALIZE_REQ='{"country": "GB", "values": [{"value": "020 7946 0958"}, {"value": "DE89 3704 0044 0532 0130 01"}]}'
+if out=$(gc -d "$NORMALIZE_REQ" "$ADDR" scamtrail.v1.IntakeService/NormalizeIdentifiers 2>&1) &&
+   [[ "$(json_get outcomes.0.normalized.key <<<"$out")" == "tel:+442079460958" ]] &&
+   [[ "$(json_get outcomes.1.unverified.reason <<<"$out")" == "IBAN_CHECKSUM" ]]; then
+  pass "NormalizeIdentifiers: a national number becomes tel:+442079460958, a mistyped IBAN gets IBAN_CHECKSUM"
+else
+  fail "NormalizeIdentifiers" "expected tel:+442079460958 and IBAN_CHECKSUM" "$out"
 fi
 
 # ----------------------------------------------------------------- GetReport
