@@ -8,76 +8,41 @@
 //! A P2SH address (`3…`, version 0x05) is also a valid legacy Litecoin address; it is keyed as
 //! Bitcoin, the overwhelmingly common case (Litecoin moved P2SH to `M…`, version 0x32).
 
-use bech32::primitives::decode::{SegwitHrpstring, SegwitHrpstringError};
-
-use super::{Base58Error, decode_check, is_base58};
+use super::utxo::UtxoChain;
 use crate::rejection::{Rejection, RejectionCode};
-use crate::text::strip_prefix_ci;
 use crate::types::{Facts, Identifier, Kind};
 
-/// Strips a BIP-21 `bitcoin:` URI down to the address.
-fn strip_uri(s: &str) -> &str {
-    let s = strip_prefix_ci(s, "bitcoin:").unwrap_or(s);
-    s.split('?').next().unwrap_or_default()
-}
-
-fn is_segwit_shaped(s: &str) -> bool {
-    let head = s.as_bytes().get(..3).map(<[u8]>::to_ascii_lowercase);
-    matches!(head.as_deref(), Some(b"bc1" | b"tb1")) || strip_prefix_ci(s, "bcrt1").is_some()
-}
+const BITCOIN: UtxoChain = UtxoChain {
+    uri_scheme: "bitcoin:",
+    segwit_prefixes: &["bc1", "tb1", "bcrt1"],
+    hrp: "bc",
+    versions: &[0x00, 0x05],
+    test_versions: &[0x6f, 0xc4],
+    legacy_first: &['1', '3'],
+    legacy_len: 25..=35,
+    format,
+    checksum,
+    mixed_case,
+    network,
+};
 
 /// Whether a value is shaped like a Bitcoin address.
 pub(crate) fn looks_like(s: &str) -> bool {
-    let s = strip_uri(s);
-    if is_segwit_shaped(s) {
-        return (14..=90).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric());
-    }
-    (25..=35).contains(&s.len()) && s.starts_with(['1', '3']) && s.bytes().all(is_base58)
+    BITCOIN.looks_like(s)
 }
 
 /// Normalises a Bitcoin address.
 pub(crate) fn parse(s: &str) -> Result<Identifier, Rejection> {
-    let s = strip_uri(s);
-    if is_segwit_shaped(s) {
-        return parse_segwit(s);
-    }
-    let mut buf = [0u8; 64];
-    let payload = match decode_check(s, bs58::Alphabet::BITCOIN, &mut buf) {
-        Ok(payload) => payload,
-        Err(Base58Error::Checksum) => return Err(checksum()),
-        Err(Base58Error::Format) => return Err(format()),
-    };
-    match (payload.len(), payload.first()) {
-        (21, Some(0x00 | 0x05)) => {}
-        (21, Some(0x6f | 0xc4)) => return Err(network()),
-        _ => return Err(format()),
-    }
-    Ok(identifier(s.to_owned()))
-}
-
-fn parse_segwit(s: &str) -> Result<Identifier, Rejection> {
-    let has_upper = s.bytes().any(|b| b.is_ascii_uppercase());
-    let has_lower = s.bytes().any(|b| b.is_ascii_lowercase());
-    if has_upper && has_lower {
-        return Err(Rejection::new(
-            RejectionCode::BtcMixedCase,
-            "This Bitcoin address mixes capital and small letters; copy it again exactly.",
-        ));
-    }
-    let segwit = match SegwitHrpstring::new(s) {
-        Ok(segwit) => segwit,
-        Err(SegwitHrpstringError::Checksum(_)) => return Err(checksum()),
-        Err(_) => return Err(format()),
-    };
-    if segwit.hrp() != bech32::hrp::BC {
-        return Err(network());
-    }
-    Ok(identifier(s.to_ascii_lowercase()))
-}
-
-fn identifier(address: String) -> Identifier {
+    let address = BITCOIN.address(s)?;
     let facts = Facts { chain: Some("bitcoin"), checksum_verified: true, ..Facts::default() };
-    Identifier::new(Kind::Btc, &address, address.clone(), facts)
+    Ok(Identifier::new(Kind::Btc, &address, address.clone(), facts))
+}
+
+fn mixed_case() -> Rejection {
+    Rejection::new(
+        RejectionCode::BtcMixedCase,
+        "This Bitcoin address mixes capital and small letters; copy it again exactly.",
+    )
 }
 
 fn format() -> Rejection {

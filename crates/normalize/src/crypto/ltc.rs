@@ -4,61 +4,35 @@
 //! human-readable part `ltc` (keyed in lower case). Legacy `3…` P2SH addresses share Bitcoin's
 //! version byte and are keyed as Bitcoin (see [`super::btc`]).
 
-use bech32::primitives::decode::{SegwitHrpstring, SegwitHrpstringError};
-
-use super::{Base58Error, decode_check, is_base58};
+use super::utxo::UtxoChain;
 use crate::rejection::{Rejection, RejectionCode};
-use crate::text::strip_prefix_ci;
 use crate::types::{Facts, Identifier, Kind};
 
-fn strip_uri(s: &str) -> &str {
-    let s = strip_prefix_ci(s, "litecoin:").unwrap_or(s);
-    s.split('?').next().unwrap_or_default()
-}
-
-fn is_segwit_shaped(s: &str) -> bool {
-    strip_prefix_ci(s, "ltc1").is_some()
-}
+/// Litecoin refuses mixed case and other human-readable parts as plain format errors.
+const LITECOIN: UtxoChain = UtxoChain {
+    uri_scheme: "litecoin:",
+    segwit_prefixes: &["ltc1"],
+    hrp: "ltc",
+    versions: &[0x30, 0x32],
+    test_versions: &[],
+    legacy_first: &['L', 'M'],
+    legacy_len: 26..=35,
+    format,
+    checksum,
+    mixed_case: format,
+    network: format,
+};
 
 /// Whether a value is shaped like a Litecoin address.
 pub(crate) fn looks_like(s: &str) -> bool {
-    let s = strip_uri(s);
-    if is_segwit_shaped(s) {
-        return (14..=90).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric());
-    }
-    (26..=35).contains(&s.len()) && s.starts_with(['L', 'M']) && s.bytes().all(is_base58)
+    LITECOIN.looks_like(s)
 }
 
 /// Normalises a Litecoin address.
 pub(crate) fn parse(s: &str) -> Result<Identifier, Rejection> {
-    let s = strip_uri(s);
-    if is_segwit_shaped(s) {
-        let mixed = s.bytes().any(|b| b.is_ascii_uppercase()) && s.bytes().any(|b| b.is_ascii_lowercase());
-        if mixed {
-            return Err(format());
-        }
-        return match SegwitHrpstring::new(s) {
-            Ok(segwit) if segwit.hrp().as_str().eq_ignore_ascii_case("ltc") => Ok(identifier(&s.to_ascii_lowercase())),
-            Ok(_) => Err(format()),
-            Err(SegwitHrpstringError::Checksum(_)) => Err(checksum()),
-            Err(_) => Err(format()),
-        };
-    }
-    let mut buf = [0u8; 64];
-    let payload = match decode_check(s, bs58::Alphabet::BITCOIN, &mut buf) {
-        Ok(payload) => payload,
-        Err(Base58Error::Checksum) => return Err(checksum()),
-        Err(Base58Error::Format) => return Err(format()),
-    };
-    match (payload.len(), payload.first()) {
-        (21, Some(0x30 | 0x32)) => Ok(identifier(s)),
-        _ => Err(format()),
-    }
-}
-
-fn identifier(address: &str) -> Identifier {
+    let address = LITECOIN.address(s)?;
     let facts = Facts { chain: Some("litecoin"), checksum_verified: true, ..Facts::default() };
-    Identifier::new(Kind::Litecoin, address, address.to_owned(), facts)
+    Ok(Identifier::new(Kind::Litecoin, &address, address.clone(), facts))
 }
 
 fn format() -> Rejection {

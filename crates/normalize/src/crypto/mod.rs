@@ -12,6 +12,7 @@ pub(crate) mod sol;
 pub(crate) mod ton;
 pub(crate) mod tron;
 pub(crate) mod tx;
+mod utxo;
 pub(crate) mod xrp;
 
 use bs58::Alphabet;
