@@ -4,7 +4,13 @@ use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
-    let files = ["scamtrail/v1/report.proto", "scamtrail/v1/intake.proto", "scamtrail/v1/triage.proto"];
+    let files = [
+        "scamtrail/v1/report.proto",
+        "scamtrail/v1/cluster.proto",
+        "scamtrail/v1/intake.proto",
+        "scamtrail/v1/triage.proto",
+        "scamtrail/v1/lookup.proto",
+    ];
     println!("cargo:rerun-if-changed={}", root.display());
     let fds = protox::compile(files, [&root])?;
     let out = PathBuf::from(std::env::var("OUT_DIR")?);

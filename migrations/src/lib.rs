@@ -9,6 +9,7 @@ pub use sea_orm_migration::MigratorTrait;
 use sea_orm_migration::prelude::*;
 
 mod m0001_reports;
+mod m0002_clusters;
 
 /// Every migration, in the order they apply.
 pub struct Migrator;
@@ -16,6 +17,6 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_reports::Migration)]
+        vec![Box::new(m0001_reports::Migration), Box::new(m0002_clusters::Migration)]
     }
 }

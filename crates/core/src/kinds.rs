@@ -34,11 +34,11 @@ macro_rules! vocabulary {
         }
 
         impl std::str::FromStr for $name {
-            type Err = UnknownName;
+            type Err = $crate::UnknownName;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
                     $($text => Ok($name::$variant),)+
-                    _ => Err(UnknownName { vocabulary: $label, name: s.to_owned() }),
+                    _ => Err($crate::UnknownName { vocabulary: $label, name: s.to_owned() }),
                 }
             }
         }
@@ -50,6 +50,9 @@ macro_rules! vocabulary {
         }
     };
 }
+
+// Lets other modules (`triage`) declare their vocabularies the same way.
+pub(crate) use vocabulary;
 
 vocabulary!(
     /// The kind of scam.

@@ -1,23 +1,41 @@
 //! scamtrail's pure domain: what a report, a payment and a reported identifier are, the limits on
-//! them, and the human reference a victim reads over the phone.
+//! them, and the human reference a victim reads over the phone; and the rules of triage built on
+//! them.
+//!
+//! - `report`, `identifier`, `kinds`, `limits`, `reference`, `currency`, `time`: the report as
+//!   validated and stored, its vocabularies and bounds.
+//! - `triage`: identifier states, cluster statuses and dispositions, and the cluster workflow
+//!   (`ClusterStatus::check_transition`).
+//! - `partition`: the connected components of the report–identifier graph (which reports form a
+//!   cluster) and the shortest chain of shared identifiers between two reports.
+//! - `money`: decimals per currency, amounts as people read them, and the rate table that brings
+//!   amounts into one reference currency.
+//! - `priority`: the triage score, a sum of named components, and when it next changes by itself.
 //!
 //! Everything here is plain data and pure functions. This crate never does I/O and never depends
-//! on tokio, tonic or sea-orm: the store persists these types, the server maps them to and from
-//! the wire. Later parts of the domain (clusters, merge and split rules, triage scoring) live here
-//! too, for the same reason: they are rules, not plumbing.
+//! on tokio, tonic or sea-orm: the store persists these types and feeds these rules, the server
+//! maps them to and from the wire. They are rules, not plumbing.
 
 mod currency;
 mod identifier;
 mod kinds;
 pub mod limits;
+mod money;
+mod partition;
+mod priority;
 mod reference;
 mod report;
 mod time;
+mod triage;
 
 pub use currency::{CRYPTO_TICKERS, is_known_currency};
 pub use identifier::{IdentifierOutcome, NormalizedIdentifier, ReportedIdentifier, Unverified};
 pub use kinds::{AgeBand, Category, ContactChannel, IdentifierRole, PaymentMethod, UnknownName};
+pub use money::{RateTable, RateTableError, decimals, format_amount};
+pub use partition::{LinkStep, components, shortest_link};
+pub use priority::{ClusterFacts, Priority, PriorityComponent, PriorityWeights, RecoverablePayment, score};
 pub use reference::{Reference, ReferenceError};
 pub use report::{NewPayment, NewReport, StoredReport, Victim};
 pub use scamtrail_normalize::{Country, KindHint};
 pub use time::UnixMicros;
+pub use triage::{ClusterStatus, Disposition, IdentifierState, TransitionError};

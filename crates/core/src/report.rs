@@ -1,5 +1,9 @@
 //! A report as validated for storage (`NewReport`) and as read back (`StoredReport`).
 
+use std::fmt::Write as _;
+
+use sha2::{Digest, Sha256};
+
 use crate::{AgeBand, Category, ContactChannel, Country, PaymentMethod, Reference, ReportedIdentifier, UnixMicros};
 
 /// One payment the victim made.
@@ -42,6 +46,37 @@ pub struct Victim {
     pub consent_to_share_with_police: bool,
 }
 
+impl Victim {
+    /// Who the victim is, for counting distinct victims across reports without keeping more
+    /// personal data: the lower-case hex SHA-256 of `email:` and the trimmed, lower-cased e-mail,
+    /// else of `phone:` and the phone's digits (with a leading `+` kept) when there are at least six,
+    /// else `None`.
+    pub fn identity_key(&self) -> Option<String> {
+        let email = self.email.trim().to_lowercase();
+        let identity = if !email.is_empty() {
+            format!("email:{email}")
+        } else {
+            let phone = self.phone.trim();
+            let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+            if digits.len() < 6 {
+                return None;
+            }
+            let plus = if phone.starts_with('+') { "+" } else { "" };
+            format!("phone:{plus}{digits}")
+        };
+        let digest = Sha256::digest(identity.as_bytes());
+        Some(digest.iter().fold(String::with_capacity(64), |mut hex, byte| {
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        }))
+    }
+
+    /// Whether the victim is aged 70 or over or declared themselves vulnerable.
+    pub fn is_vulnerable(&self) -> bool {
+        self.declared_vulnerable || self.age_band == Some(AgeBand::From70)
+    }
+}
+
 /// A report that passed validation and is ready to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewReport {
@@ -80,4 +115,44 @@ pub struct StoredReport {
     pub received_at: UnixMicros,
     /// What was submitted.
     pub report: NewReport,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn victim(email: &str, phone: &str) -> Victim {
+        Victim { email: email.to_owned(), phone: phone.to_owned(), ..Victim::default() }
+    }
+
+    #[test]
+    fn the_identity_key_is_the_hash_of_the_normalised_email_first() {
+        let key = victim("  Jane.Doe@Example.ORG ", "+44 7700 900123").identity_key().unwrap();
+        // printf 'email:jane.doe@example.org' | sha256sum
+        assert_eq!(key, "42e369eba692054a656f34210d002e37da2523e9606a5b00b3097920f39cee1e");
+        assert_eq!(victim("jane.doe@example.org", "").identity_key(), Some(key));
+    }
+
+    #[test]
+    fn without_an_email_the_phone_digits_identify_the_victim() {
+        let key = victim(" ", "+44 (7700) 900-123").identity_key().unwrap();
+        // printf 'phone:+447700900123' | sha256sum
+        assert_eq!(key, "091bf090b61a536e8c986f5940656f3d72f5e1c24c6162dfc01abecefdd52213");
+        assert_eq!(victim("", "+447700900123").identity_key(), Some(key.clone()));
+        assert_ne!(victim("", "447700900123").identity_key(), Some(key));
+        assert_eq!(victim("", "12345").identity_key(), None);
+        assert_eq!(victim("", "").identity_key(), None);
+        assert!(victim("", "123456").identity_key().is_some_and(|k| k.len() == 64));
+    }
+
+    #[test]
+    fn the_elderly_and_the_self_declared_are_vulnerable() {
+        let over_70 = Victim { age_band: Some(AgeBand::From70), ..Victim::default() };
+        let declared = Victim { declared_vulnerable: true, age_band: Some(AgeBand::From30To49), ..Victim::default() };
+        let neither = Victim { age_band: Some(AgeBand::From50To69), ..Victim::default() };
+        assert!(over_70.is_vulnerable());
+        assert!(declared.is_vulnerable());
+        assert!(!neither.is_vulnerable());
+        assert!(!Victim::default().is_vulnerable());
+    }
 }

@@ -24,10 +24,16 @@ pub fn invalid_argument(violations: Vec<Violation>) -> Status {
     )
 }
 
-/// Maps a store failure; details go to the log, not to the caller.
+/// Maps a store failure; internal details go to the log, not to the caller.
 pub fn store(err: scamtrail_store::StoreError) -> Status {
+    use scamtrail_store::StoreError as E;
     match err {
-        scamtrail_store::StoreError::Closed => Status::unavailable("the server is shutting down; retry"),
+        E::Closed => Status::unavailable("the server is shutting down; retry"),
+        E::Busy => Status::unavailable(err.to_string()),
+        E::NotFound(_) => Status::not_found(err.to_string()),
+        E::StaleVersion { .. } | E::Merged { .. } | E::Transition(_) | E::NotClaimed(_) => {
+            Status::failed_precondition(err.to_string())
+        }
         other => {
             tracing::error!(error = %other, "store failure");
             Status::internal("internal storage error")

@@ -1,12 +1,13 @@
 //! `IntakeService`: reports in from victim-support frontends, and identifier previews.
 
-use scamtrail_core::{Country, UnixMicros};
-use scamtrail_normalize::{Hint, Normalizer};
+use scamtrail_core::UnixMicros;
+use scamtrail_normalize::Normalizer;
 use scamtrail_proto::v1 as pb;
 use scamtrail_store::Store;
 use tonic::{Request, Response, Status};
 
 use crate::error;
+use crate::lookup;
 use crate::violations::Violations;
 use crate::wire::{self, Intake};
 
@@ -36,13 +37,19 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         let report = intake.report(request.get_ref()).map_err(error::invalid_argument)?;
         let identifiers = wire::submitted_outcomes(&report);
         let submitted = self.store.submit(report).await.map_err(error::store)?;
-        tracing::info!(report_id = submitted.report_id, replayed = submitted.replayed, "report submitted");
+        tracing::info!(
+            report_id = submitted.report_id,
+            cluster_id = submitted.cluster_id,
+            replayed = submitted.replayed,
+            "report submitted"
+        );
         Ok(Response::new(pb::SubmitReportResponse {
             report_id: submitted.report_id,
             reference: submitted.reference.to_string(),
             received_at: Some(wire::timestamp(submitted.received_at)),
             replayed: submitted.replayed,
             identifiers,
+            cluster_id: submitted.cluster_id,
         }))
     }
 
@@ -52,27 +59,8 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
     ) -> Result<Response<pb::NormalizeIdentifiersResponse>, Status> {
         let req = request.into_inner();
         let mut v = Violations::default();
-        if req.values.is_empty() {
-            v.required("values");
-        }
-        v.max_items("values", req.values.len(), NORMALIZE_BATCH_MAX);
-        let country = match req.country.trim() {
-            "" => None,
-            c => {
-                let parsed = Country::parse(c);
-                if parsed.is_none() {
-                    v.add("country", "COUNTRY_UNKNOWN", "not an ISO 3166-1 alpha-2 country code, e.g. GB");
-                }
-                parsed
-            }
-        };
-        let mut hints = Vec::with_capacity(req.values.len());
-        for (i, value) in req.values.iter().enumerate().take(NORMALIZE_BATCH_MAX) {
-            match wire::kind_in(value.kind_hint) {
-                Ok(kind) => hints.push(Hint { kind, country }),
-                Err(_) => v.add(format!("values[{i}].kind_hint"), "UNKNOWN_VALUE", "not a defined identifier kind"),
-            }
-        }
+        let country = lookup::country(&mut v, "country", &req.country);
+        let hints = lookup::hints(&mut v, &req.values, country, NORMALIZE_BATCH_MAX);
         v.finish(()).map_err(error::invalid_argument)?;
         let outcomes = req
             .values

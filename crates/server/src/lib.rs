@@ -5,8 +5,11 @@
 //! `scamtrail` binary (`main.rs`) is a thin command-line layer over [`serve`].
 
 pub mod card_key;
+pub mod cluster_wire;
 pub mod error;
 pub mod intake;
+pub mod lookup;
+pub mod safelist;
 pub mod triage;
 pub mod violations;
 pub mod wire;
@@ -19,6 +22,7 @@ use http::{HeaderName, HeaderValue};
 use scamtrail_core::limits;
 use scamtrail_normalize::{Normalizer, NormalizerConfig};
 use scamtrail_proto::v1::intake_service_server::IntakeServiceServer;
+use scamtrail_proto::v1::lookup_service_server::LookupServiceServer;
 use scamtrail_proto::v1::triage_service_server::TriageServiceServer;
 use scamtrail_store::{Store, StoreConfig};
 use tokio::net::TcpListener;
@@ -38,17 +42,24 @@ pub struct ServeConfig {
     pub card_key_file: PathBuf,
     /// How long in-flight calls may run after a shutdown signal.
     pub shutdown_grace: Duration,
+    /// A safelist file to apply beside the shipped one.
+    pub safelist_file: Option<PathBuf>,
 }
 
 /// Runs the server until `shutdown` resolves, then lets in-flight calls finish.
 pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-    let store = Store::open(&config.store).await?;
     let card_mac_key = card_key::load_or_create(&config.card_key_file)?;
     let normalizer = Normalizer::new(NormalizerConfig { card_mac_key });
+    // Read the safelist before touching the database: a bad file stops the start cleanly.
+    let safelist = safelist::load(config.safelist_file.as_deref(), &normalizer)?;
+    let store = Store::open(&config.store).await?;
+    let changed = store.apply_safelist(&safelist).await?;
+    tracing::info!(entries = safelist.len(), newly_safelisted = changed, "safelist applied");
 
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<IntakeServiceServer<intake::IntakeApi>>().await;
     health.set_serving::<TriageServiceServer<triage::TriageApi>>().await;
+    health.set_serving::<LookupServiceServer<lookup::LookupApi>>().await;
 
     // Error details (google.rpc) are registered so that grpcurl can decode BadRequest.
     let reflection = || {
@@ -61,9 +72,11 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
     // grpcurl before 1.9 speaks only v1alpha.
     let reflection_v1alpha = reflection().build_v1alpha()?;
 
-    let intake = IntakeServiceServer::new(intake::IntakeApi::new(store.clone(), normalizer))
+    let intake = IntakeServiceServer::new(intake::IntakeApi::new(store.clone(), normalizer.clone()))
         .max_decoding_message_size(limits::MESSAGE_MAX_BYTES);
-    let triage = TriageServiceServer::new(triage::TriageApi::new(store.clone()))
+    let triage = TriageServiceServer::new(triage::TriageApi::new(store.clone(), normalizer.clone()))
+        .max_decoding_message_size(limits::MESSAGE_MAX_BYTES);
+    let lookup = LookupServiceServer::new(lookup::LookupApi::new(store.clone(), normalizer))
         .max_decoding_message_size(limits::MESSAGE_MAX_BYTES);
 
     let listener = TcpListener::bind(config.listen).await?;
@@ -86,6 +99,7 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
         .add_service(reflection_v1alpha)
         .add_service(intake)
         .add_service(triage)
+        .add_service(lookup)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
     tokio::pin!(server);
     tokio::select! {

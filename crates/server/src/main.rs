@@ -1,5 +1,6 @@
-//! The `scamtrail` command: `serve` (the default embedded set-up needs no flags), `migrate`, and
-//! `normalize` (one value per line on stdin, one JSON object per line on stdout).
+//! The `scamtrail` command: `serve` (the default embedded set-up needs no flags), `migrate`,
+//! `recluster` (rebuild every cluster in bulk), and `normalize` (one value per line on stdin, one
+//! JSON object per line on stdout).
 
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
@@ -7,9 +8,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use scamtrail_core::{PriorityWeights, RateTable};
 use scamtrail_normalize::{Country, Hint, KindHint, Normalizer, NormalizerConfig};
 use scamtrail_server::{ServeConfig, serve};
-use scamtrail_store::{Store, StoreConfig};
+use scamtrail_store::{ClusterConfig, Store, StoreConfig};
 
 /// scamtrail: take in fraud-victim reports, link them, and triage the networks behind them.
 #[derive(Parser)]
@@ -46,6 +48,21 @@ enum Command {
         /// Seconds in-flight calls may take to finish after a shutdown signal.
         #[arg(long, default_value_t = 10)]
         shutdown_grace_seconds: u64,
+        #[command(flatten)]
+        clusters: ClusterArgs,
+        /// A safelist file (tab-separated kind, value, reason) applied beside the shipped one.
+        #[arg(long, env = "SCAMTRAIL_SAFELIST_FILE")]
+        safelist_file: Option<PathBuf>,
+        /// Seconds between rescoring clusters whose priority changes with time.
+        #[arg(long, default_value_t = 30, env = "SCAMTRAIL_RESCORE_INTERVAL_SECONDS")]
+        rescore_interval_seconds: u64,
+    },
+    /// Rebuild every cluster from the report–identifier links in bulk. Stop the servers first.
+    Recluster {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        clusters: ClusterArgs,
     },
     /// Apply pending database migrations and exit.
     Migrate {
@@ -67,6 +84,38 @@ enum Command {
     },
 }
 
+/// How clusters are valued and when an identifier is hot.
+#[derive(clap::Args)]
+struct ClusterArgs {
+    /// Reports at which an identifier is hot (listed in the hot-identifiers queue; it keeps linking).
+    #[arg(long, default_value_t = 25, env = "SCAMTRAIL_HOT_THRESHOLD")]
+    hot_threshold: i64,
+    /// Hours after a bank, instant or card payment during which a recall may still succeed.
+    #[arg(long, default_value_t = 72, env = "SCAMTRAIL_RECALL_WINDOW_HOURS")]
+    recall_window_hours: i64,
+    /// Exchange rates into the reference currency, as JSON: {"reference": "EUR", "rates": {"GBP": 1.17}}.
+    /// Without it, built-in indicative rates into EUR are used.
+    #[arg(long, env = "SCAMTRAIL_RATES_FILE")]
+    rates_file: Option<PathBuf>,
+}
+
+impl ClusterArgs {
+    fn config(&self) -> anyhow::Result<ClusterConfig> {
+        anyhow::ensure!(self.hot_threshold >= 2, "--hot-threshold must be at least 2");
+        anyhow::ensure!((1..=24 * 365).contains(&self.recall_window_hours), "--recall-window-hours: 1 to 8760");
+        let rates = match &self.rates_file {
+            None => RateTable::builtin(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("cannot read rates file {}: {e}", path.display()))?;
+                RateTable::from_json(&text).map_err(|e| anyhow::anyhow!("rates file {}: {e}", path.display()))?
+            }
+        };
+        let weights = PriorityWeights { recall_window_seconds: self.recall_window_hours * 3_600, ..Default::default() };
+        Ok(ClusterConfig { rates, weights, hot_threshold: self.hot_threshold })
+    }
+}
+
 #[derive(clap::Args)]
 struct DatabaseArgs {
     /// Database URL: `sqlite://path.db` (created if missing) or `postgres://user:pass@host:port/db`.
@@ -79,15 +128,33 @@ fn main() -> anyhow::Result<()> {
     init_logging(cli.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cli.command {
-        Command::Serve { listen, database, cors_origins, card_key_file, shutdown_grace_seconds } => {
+        Command::Serve {
+            listen,
+            database,
+            cors_origins,
+            card_key_file,
+            shutdown_grace_seconds,
+            clusters,
+            safelist_file,
+            rescore_interval_seconds,
+        } => {
+            let mut store = StoreConfig::new(database.database_url);
+            store.clusters = clusters.config()?;
+            store.rescore_interval = Duration::from_secs(rescore_interval_seconds.max(1));
             let config = ServeConfig {
                 listen,
-                store: StoreConfig::new(database.database_url),
+                store,
                 cors_origins: cors_origins.into_iter().filter(|o| !o.is_empty()).collect(),
                 card_key_file,
                 shutdown_grace: Duration::from_secs(shutdown_grace_seconds),
+                safelist_file,
             };
             runtime.block_on(serve(config, shutdown_signal()))
+        }
+        Command::Recluster { database, clusters } => {
+            let mut config = StoreConfig::new(database.database_url);
+            config.clusters = clusters.config()?;
+            runtime.block_on(recluster(&config))
         }
         Command::Migrate { database } => {
             runtime.block_on(Store::migrate(&StoreConfig::new(database.database_url)))?;
@@ -96,6 +163,39 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Normalize { country, kind, card_key_file } => normalize(country, kind, card_key_file),
     }
+}
+
+/// Runs `scamtrail recluster` with a progress bar per stage on stderr.
+async fn recluster(config: &StoreConfig) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let style = indicatif::ProgressStyle::with_template("{msg:>24} [{bar:40}] {pos}/{len} {elapsed}")?;
+    let mut bar: Option<(String, indicatif::ProgressBar)> = None;
+    let mut progress = |stage: &str, done: u64, total: u64| {
+        if bar.as_ref().is_none_or(|(s, _)| s != stage) {
+            if let Some((_, b)) = bar.take() {
+                b.finish();
+            }
+            let b = indicatif::ProgressBar::new(total).with_style(style.clone()).with_message(stage.to_owned());
+            bar = Some((stage.to_owned(), b));
+        }
+        if let Some((_, b)) = &bar {
+            b.set_length(total);
+            b.set_position(done);
+        }
+    };
+    let summary = Store::recluster(config, &mut progress).await?;
+    if let Some((_, b)) = bar.take() {
+        b.finish();
+    }
+    tracing::info!(
+        reports = summary.reports,
+        links = summary.links,
+        clusters = summary.clusters,
+        moved_reports = summary.moved_reports,
+        seconds = started.elapsed().as_secs_f64(),
+        "recluster done"
+    );
+    Ok(())
 }
 
 fn normalize(country: Option<String>, kind: Option<String>, card_key_file: PathBuf) -> anyhow::Result<()> {

@@ -1,25 +1,58 @@
-//! `TriageService`: investigators read and work reports.
+//! `TriageService`: investigators read reports and clusters, decide on identifiers, and work the
+//! queues (claim, renew, release, update, watch).
+//!
+//! Who is calling: until authentication exists, the caller names itself in the `scamtrail-actor`
+//! metadata (e.g. `grpcurl -H 'scamtrail-actor: alice'`); claims and history record that name,
+//! and a caller that names no one is `anonymous`.
 
-use scamtrail_core::Reference;
+use std::pin::Pin;
+
+use scamtrail_core::{ClusterStatus, Reference, UnixMicros};
+use scamtrail_normalize::{Hint, Normalizer};
 use scamtrail_proto::v1 as pb;
-use scamtrail_store::Store;
+use scamtrail_store::{ClusterUpdate, PageToken, Store};
+use tokio_stream::{Stream, StreamExt, wrappers::BroadcastStream};
 use tonic::{Request, Response, Status};
 
+use crate::cluster_wire as cw;
 use crate::error;
 use crate::violations::Violations;
 use crate::wire;
 
+/// The metadata key naming the caller until authentication exists.
+pub const ACTOR_METADATA: &str = "scamtrail-actor";
+
 /// The triage service.
 pub struct TriageApi {
     store: Store,
+    normalizer: Normalizer,
 }
 
 impl TriageApi {
-    /// A service reading from `store`.
-    pub fn new(store: Store) -> Self {
-        Self { store }
+    /// A service reading from and writing to `store`; `normalizer` reads identifiers typed as raw values.
+    pub fn new(store: Store, normalizer: Normalizer) -> Self {
+        Self { store, normalizer }
     }
 }
+
+/// The caller's name: `scamtrail-actor` metadata, or `anonymous`.
+fn actor<T>(request: &Request<T>) -> Result<String, Status> {
+    match request.metadata().get(ACTOR_METADATA) {
+        None => Ok("anonymous".to_owned()),
+        Some(value) => {
+            let name = value.to_str().map(str::trim).unwrap_or_default();
+            if name.is_empty() || name.chars().count() > cw::SHORT_TEXT_MAX_CHARS || name.chars().any(char::is_control)
+            {
+                let mut v = Violations::default();
+                v.add(ACTOR_METADATA, "INVALID_ACTOR", "1 to 200 printable characters");
+                return Err(error::invalid_argument(v.into_violations()));
+            }
+            Ok(name.to_owned())
+        }
+    }
+}
+
+type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::WatchQueueResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl pb::triage_service_server::TriageService for TriageApi {
@@ -45,8 +78,283 @@ impl pb::triage_service_server::TriageService for TriageApi {
         };
         v.finish(()).map_err(error::invalid_argument)?;
         match found.flatten() {
-            Some(stored) => Ok(Response::new(pb::GetReportResponse { report: Some(wire::stored_report_out(&stored)) })),
+            Some((stored, cluster)) => {
+                Ok(Response::new(pb::GetReportResponse { report: Some(wire::stored_report_out(&stored, cluster)) }))
+            }
             None => Err(Status::not_found("no such report")),
         }
+    }
+
+    async fn get_cluster(
+        &self,
+        request: Request<pb::GetClusterRequest>,
+    ) -> Result<Response<pb::GetClusterResponse>, Status> {
+        let req = request.into_inner();
+        let mut v = Violations::default();
+        let id = cw::id(&mut v, "cluster_id", req.cluster_id);
+        let max_reports = match req.max_reports {
+            0 => 200,
+            n if (1..=10_000).contains(&n) => n as u64,
+            _ => {
+                v.add("max_reports", "OUT_OF_RANGE", "between 1 and 10,000");
+                0
+            }
+        };
+        v.finish(()).map_err(error::invalid_argument)?;
+        match self.store.cluster(id, max_reports).await.map_err(error::store)? {
+            Some(detail) => Ok(Response::new(cw::detail_out(&detail))),
+            None => Err(Status::not_found("no such cluster")),
+        }
+    }
+
+    async fn explain_link(
+        &self,
+        request: Request<pb::ExplainLinkRequest>,
+    ) -> Result<Response<pb::ExplainLinkResponse>, Status> {
+        let req = request.into_inner();
+        let mut v = Violations::default();
+        let a = cw::id(&mut v, "report_a", req.report_a);
+        let b = cw::id(&mut v, "report_b", req.report_b);
+        v.finish(()).map_err(error::invalid_argument)?;
+        let Some(explained) = self.store.explain_link(a, b).await.map_err(error::store)? else {
+            return Err(Status::not_found("no such report"));
+        };
+        Ok(Response::new(pb::ExplainLinkResponse {
+            linked: explained.path.is_some(),
+            path: explained.path.as_deref().map(cw::path_out).unwrap_or_default(),
+            cluster_a: explained.cluster_a,
+            cluster_b: explained.cluster_b,
+        }))
+    }
+
+    async fn set_identifier_state(
+        &self,
+        request: Request<pb::SetIdentifierStateRequest>,
+    ) -> Result<Response<pb::SetIdentifierStateResponse>, Status> {
+        let actor = actor(&request)?;
+        let req = request.into_inner();
+        let mut v = Violations::default();
+        let state = cw::state(&mut v, "state", req.state);
+        let reason = cw::text(&mut v, "reason", &req.reason, cw::REASON_MAX_CHARS);
+        if reason.is_empty() && state.is_some_and(|s| s != scamtrail_core::IdentifierState::Normal) {
+            v.add("reason", "REQUIRED", "say why the identifier must not link");
+        }
+        let typed = req.key.trim();
+        v.max_chars("key", typed, scamtrail_core::limits::IDENTIFIER_VALUE_MAX_CHARS);
+        // A stored canonical key is taken as it is; anything else is normalised, so that an
+        // investigator may paste the value as a victim typed it.
+        let known = if typed.is_empty() {
+            v.required("key");
+            None
+        } else {
+            self.store.identifier(typed).await.map_err(error::store)?
+        };
+        let target = match (&known, typed.is_empty()) {
+            (Some(k), _) => Some((k.key.clone(), k.kind.clone())),
+            (None, true) => None,
+            (None, false) => match self.normalizer.normalize(typed, &Hint::default()) {
+                Ok(id) => Some((id.key, id.kind.as_str().to_owned())),
+                Err(r) => {
+                    v.add(
+                        "key",
+                        "UNKNOWN_IDENTIFIER",
+                        format!("not a known key, and the value does not normalise: {}", r.message),
+                    );
+                    None
+                }
+            },
+        };
+        let ((key, kind), state) = v
+            .finish((target, state))
+            .map_err(error::invalid_argument)
+            .and_then(|(t, s)| t.zip(s).ok_or_else(|| Status::invalid_argument("key and state are required")))?;
+        let (identifier, changed) =
+            self.store.set_identifier_state(&key, &kind, state, &reason, &actor).await.map_err(error::store)?;
+        tracing::info!(key = %identifier.key, state = state.as_str(), actor = %actor, changed = ?changed, "identifier state set");
+        Ok(Response::new(pb::SetIdentifierStateResponse {
+            identifier: Some(cw::identifier_out(&identifier)),
+            changed_cluster_ids: changed,
+        }))
+    }
+
+    async fn list_queues(
+        &self,
+        request: Request<pb::ListQueuesRequest>,
+    ) -> Result<Response<pb::ListQueuesResponse>, Status> {
+        let req = request.into_inner();
+        let mut v = Violations::default();
+        let filter = cw::filter(&mut v, "filter", req.filter.as_ref());
+        v.finish(()).map_err(error::invalid_argument)?;
+        let counts = self.store.queue_counts(&filter).await.map_err(error::store)?;
+        Ok(Response::new(pb::ListQueuesResponse {
+            queues: counts
+                .into_iter()
+                .map(|(q, n)| pb::QueueCount { queue: cw::queue_out(Some(q)), clusters: n })
+                .collect(),
+        }))
+    }
+
+    async fn list_queue(
+        &self,
+        request: Request<pb::ListQueueRequest>,
+    ) -> Result<Response<pb::ListQueueResponse>, Status> {
+        let req = request.into_inner();
+        let mut v = Violations::default();
+        let queue = cw::queue(&mut v, "queue", req.queue);
+        let filter = cw::filter(&mut v, "filter", req.filter.as_ref());
+        let page_size = match req.page_size {
+            0 => cw::PAGE_SIZE_DEFAULT,
+            n if (1..=cw::PAGE_SIZE_MAX).contains(&n) => n as u64,
+            _ => {
+                v.add("page_size", "OUT_OF_RANGE", format!("between 1 and {}", cw::PAGE_SIZE_MAX));
+                cw::PAGE_SIZE_DEFAULT
+            }
+        };
+        let after = match req.page_token.trim() {
+            "" => None,
+            t => {
+                let token = PageToken::decode(t);
+                if token.is_none() {
+                    v.add("page_token", "INVALID_PAGE_TOKEN", "not a token this server handed out");
+                }
+                token
+            }
+        };
+        let queue =
+            v.finish(queue).map_err(error::invalid_argument)?.ok_or_else(|| Status::invalid_argument("queue"))?;
+        let (clusters, next) = self.store.queue_page(queue, &filter, page_size, after).await.map_err(error::store)?;
+        Ok(Response::new(pb::ListQueueResponse {
+            clusters: clusters.iter().map(cw::cluster_out).collect(),
+            next_page_token: next.map(|t| t.encode()).unwrap_or_default(),
+        }))
+    }
+
+    async fn claim_next(
+        &self,
+        request: Request<pb::ClaimNextRequest>,
+    ) -> Result<Response<pb::ClaimNextResponse>, Status> {
+        let actor = actor(&request)?;
+        let req = request.into_inner();
+        let mut v = Violations::default();
+        let queue = cw::queue(&mut v, "queue", req.queue);
+        let filter = cw::filter(&mut v, "filter", req.filter.as_ref());
+        let lease = cw::lease(&mut v, "lease_seconds", req.lease_seconds);
+        let queue =
+            v.finish(queue).map_err(error::invalid_argument)?.ok_or_else(|| Status::invalid_argument("queue"))?;
+        let claimed = self.store.claim_next(queue, &filter, &actor, lease).await.map_err(error::store)?;
+        Ok(Response::new(pb::ClaimNextResponse { cluster: claimed.as_ref().map(cw::cluster_out) }))
+    }
+
+    async fn renew_claim(
+        &self,
+        request: Request<pb::RenewClaimRequest>,
+    ) -> Result<Response<pb::RenewClaimResponse>, Status> {
+        let actor = actor(&request)?;
+        let req = request.into_inner();
+        let mut v = Violations::default();
+        let id = cw::id(&mut v, "cluster_id", req.cluster_id);
+        let lease = cw::lease(&mut v, "lease_seconds", req.lease_seconds);
+        v.finish(()).map_err(error::invalid_argument)?;
+        let cluster = self.store.renew_claim(id, &actor, lease).await.map_err(error::store)?;
+        Ok(Response::new(pb::RenewClaimResponse { cluster: Some(cw::cluster_out(&cluster)) }))
+    }
+
+    async fn release_claim(
+        &self,
+        request: Request<pb::ReleaseClaimRequest>,
+    ) -> Result<Response<pb::ReleaseClaimResponse>, Status> {
+        let actor = actor(&request)?;
+        let req = request.into_inner();
+        let mut v = Violations::default();
+        let id = cw::id(&mut v, "cluster_id", req.cluster_id);
+        v.finish(()).map_err(error::invalid_argument)?;
+        let cluster = self.store.release_claim(id, &actor).await.map_err(error::store)?;
+        Ok(Response::new(pb::ReleaseClaimResponse { cluster: Some(cw::cluster_out(&cluster)) }))
+    }
+
+    async fn update_cluster(
+        &self,
+        request: Request<pb::UpdateClusterRequest>,
+    ) -> Result<Response<pb::UpdateClusterResponse>, Status> {
+        let actor = actor(&request)?;
+        let req = request.into_inner();
+        let mut v = Violations::default();
+        let id = cw::id(&mut v, "cluster_id", req.cluster_id);
+        if req.version <= 0 {
+            v.add("version", "REQUIRED", "quote the version you read");
+        }
+        let status = cw::status(&mut v, "status", req.status);
+        if status == Some(ClusterStatus::Merged) {
+            v.add("status", "NOT_ALLOWED", "clusters are merged by linking, not by hand");
+        }
+        let disposition = cw::disposition(&mut v, "disposition", req.disposition);
+        let assignee = cw::text(&mut v, "assignee", &req.assignee, cw::SHORT_TEXT_MAX_CHARS);
+        let referred_to = cw::text(&mut v, "referred_to", &req.referred_to, cw::SHORT_TEXT_MAX_CHARS);
+        let note = cw::text(&mut v, "note", &req.note, cw::NOTE_MAX_CHARS);
+        match status {
+            Some(ClusterStatus::Assigned) if assignee.is_empty() || assignee == "-" => {
+                v.add("assignee", "REQUIRED", "an assigned cluster needs an assignee")
+            }
+            Some(ClusterStatus::Closed) if disposition.is_none() => {
+                v.add("disposition", "REQUIRED", "a closed cluster needs a disposition")
+            }
+            Some(ClusterStatus::Referred) if referred_to.is_empty() => {
+                v.add("referred_to", "REQUIRED", "name the agency it is referred to")
+            }
+            _ => {}
+        }
+        if disposition.is_some() && status != Some(ClusterStatus::Closed) {
+            v.add("disposition", "NOT_ALLOWED", "a disposition is given when closing");
+        }
+        if status.is_none() && assignee.is_empty() && referred_to.is_empty() && note.is_empty() {
+            v.add("status", "NOTHING_TO_CHANGE", "give a status, an assignee, a referral or a note");
+        }
+        v.finish(()).map_err(error::invalid_argument)?;
+        let update = ClusterUpdate {
+            cluster_id: id,
+            version: req.version,
+            status,
+            assignee: match assignee.as_str() {
+                "" => None,
+                "-" => Some(None),
+                name => Some(Some(name.to_owned())),
+            },
+            disposition,
+            referred_to: (!referred_to.is_empty()).then_some(referred_to),
+            note: (!note.is_empty()).then_some(note),
+        };
+        let cluster = self.store.update_cluster(&update, &actor).await.map_err(error::store)?;
+        Ok(Response::new(pb::UpdateClusterResponse { cluster: Some(cw::cluster_out(&cluster)) }))
+    }
+
+    type WatchQueueStream = WatchStream;
+
+    async fn watch_queue(
+        &self,
+        request: Request<pb::WatchQueueRequest>,
+    ) -> Result<Response<Self::WatchQueueStream>, Status> {
+        let req = request.into_inner();
+        let mut v = Violations::default();
+        let queue = if req.queue == 0 { None } else { cw::queue(&mut v, "queue", req.queue) };
+        v.finish(()).map_err(error::invalid_argument)?;
+        let events = BroadcastStream::new(self.store.watch()).filter_map(move |item| match item {
+            Ok(e) => {
+                let wanted = match queue {
+                    None => true,
+                    Some(q) => e.event.kind.is_lineage() || q.holds(&e.cluster, UnixMicros::now()),
+                };
+                wanted.then(|| {
+                    Ok(pb::WatchQueueResponse {
+                        event: Some(cw::event_out(&e.event)),
+                        cluster: Some(cw::cluster_out(&e.cluster)),
+                    })
+                })
+            }
+            // A watcher too slow for the event rate is told so, rather than silently missing events.
+            Err(tokio_stream::wrappers::errors::BroadcastStreamRecvError::Lagged(n)) => {
+                Some(Err(Status::data_loss(format!("{n} events were missed; read the queue again and watch anew"))))
+            }
+        });
+        Ok(Response::new(Box::pin(events)))
     }
 }

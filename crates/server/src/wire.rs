@@ -20,11 +20,11 @@ pub struct UndefinedValue(pub i32);
 macro_rules! enum_map {
     ($to_core:ident, $to_wire:ident, $wire:ty, $core:ty { $($w:ident => $c:ident),+ $(,)? }) => {
         /// Wire number to domain value: `Ok(None)` for UNSPECIFIED, `Err` for an unknown number.
-        pub fn $to_core(value: i32) -> Result<Option<$core>, UndefinedValue> {
+        pub fn $to_core(value: i32) -> Result<Option<$core>, $crate::wire::UndefinedValue> {
             match <$wire>::try_from(value) {
                 Ok(<$wire>::Unspecified) => Ok(None),
                 $(Ok(<$wire>::$w) => Ok(Some(<$core>::$c)),)+
-                Err(_) => Err(UndefinedValue(value)),
+                Err(_) => Err($crate::wire::UndefinedValue(value)),
             }
         }
 
@@ -37,6 +37,8 @@ macro_rules! enum_map {
         }
     };
 }
+
+pub(crate) use enum_map;
 
 enum_map!(category_in, category_out, pb::ScamCategory, Category {
     Investment => Investment, CryptoInvestment => CryptoInvestment, TechSupport => TechSupport, Refund => Refund,
@@ -67,7 +69,7 @@ enum_map!(age_in, age_out, pb::AgeBand, AgeBand {
 });
 
 /// Reads an enum field, recording `UNKNOWN_VALUE` for a number the API does not define.
-fn read_enum<T>(
+pub(crate) fn read_enum<T>(
     v: &mut Violations,
     field: &str,
     value: i32,
@@ -327,7 +329,7 @@ pub fn submitted_outcomes(r: &NewReport) -> Vec<pb::IdentifierOutcome> {
 }
 
 /// A stored report for the wire.
-pub fn stored_report_out(s: &StoredReport) -> pb::StoredReport {
+pub fn stored_report_out(s: &StoredReport, cluster_id: Option<i64>) -> pb::StoredReport {
     let r = &s.report;
     let report = pb::Report {
         category: category_out(Some(r.category)),
@@ -381,5 +383,6 @@ pub fn stored_report_out(s: &StoredReport) -> pb::StoredReport {
         client_request_id: r.client_request_id.clone().unwrap_or_default(),
         report: Some(report),
         identifiers,
+        cluster_id: cluster_id.unwrap_or_default(),
     }
 }

@@ -15,12 +15,22 @@ pub struct StoreConfig {
     pub max_connections: u32,
     /// Reports the writer takes into one transaction at most.
     pub max_batch: usize,
+    /// How clusters are valued, and when an identifier is hot.
+    pub clusters: crate::ClusterConfig,
+    /// How often clusters whose priority changes with time are rescored.
+    pub rescore_interval: Duration,
 }
 
 impl StoreConfig {
     /// A configuration with default pool and batch sizes for a URL.
     pub fn new(database_url: impl Into<String>) -> Self {
-        Self { database_url: database_url.into(), max_connections: 16, max_batch: 256 }
+        Self {
+            database_url: database_url.into(),
+            max_connections: 16,
+            max_batch: 256,
+            clusters: crate::ClusterConfig::default(),
+            rescore_interval: Duration::from_secs(30),
+        }
     }
 }
 

@@ -20,6 +20,7 @@ pub mod report {
         pub contact_channels: String,
         pub narrative: String,
         pub contact_ongoing: bool,
+        pub cluster_id: Option<i64>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -45,6 +46,7 @@ pub mod report_victim {
         pub declared_vulnerable: bool,
         pub vulnerability_note: String,
         pub consent_to_share_police: bool,
+        pub victim_key: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -104,6 +106,100 @@ pub mod report_identifier {
         pub checksum_verified: bool,
         pub unverified_reason: Option<String>,
         pub unverified_message: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// `identifiers`: one row per canonical key, with its linking state and report count.
+pub mod identifier {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "identifiers")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub key: String,
+        pub kind: String,
+        pub display: String,
+        pub state: String,
+        pub state_reason: String,
+        pub state_source: Option<String>,
+        pub state_changed_at: Option<i64>,
+        pub report_count: i64,
+        pub first_seen: Option<i64>,
+        pub last_seen: Option<i64>,
+        pub cluster_id: Option<i64>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// `clusters`: connected components of the graph, their aggregates, triage state and priority.
+pub mod cluster {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "clusters")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub created_at: i64,
+        pub status: String,
+        pub version: i64,
+        pub merged_into: Option<i64>,
+        pub assignee: Option<String>,
+        pub disposition: Option<String>,
+        pub referred_to: Option<String>,
+        pub claim_holder: Option<String>,
+        pub claim_expires_at: Option<i64>,
+        pub report_count: i64,
+        pub victim_count: i64,
+        pub reference_currency: String,
+        pub total_loss_minor: i64,
+        pub loss_by_currency: String,
+        pub recoverable_minor: i64,
+        pub recall_closes_at: Option<i64>,
+        pub first_seen: Option<i64>,
+        pub last_seen: Option<i64>,
+        pub categories: String,
+        pub countries: String,
+        pub ongoing_reports: i64,
+        pub identifiers_by_kind: String,
+        pub priority_milli: i64,
+        pub priority_components: String,
+        pub priority_at: i64,
+        pub rescore_at: Option<i64>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// `cluster_events`: what happened to each cluster (lineage and triage history), append-only.
+pub mod cluster_event {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "cluster_events")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub cluster_id: i64,
+        pub at: i64,
+        pub kind: String,
+        pub other_cluster_id: Option<i64>,
+        pub actor: String,
+        pub detail: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

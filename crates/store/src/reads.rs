@@ -7,7 +7,10 @@ use crate::StoreError;
 use crate::entity::{payment, report, report_identifier, report_victim};
 use crate::rows::report_from_rows;
 
-pub(crate) async fn report_by_id(db: &DatabaseConnection, id: i64) -> Result<Option<StoredReport>, StoreError> {
+pub(crate) async fn report_by_id(
+    db: &DatabaseConnection,
+    id: i64,
+) -> Result<Option<(StoredReport, Option<i64>)>, StoreError> {
     match report::Entity::find_by_id(id).one(db).await? {
         Some(row) => assemble(db, row).await.map(Some),
         None => Ok(None),
@@ -17,7 +20,7 @@ pub(crate) async fn report_by_id(db: &DatabaseConnection, id: i64) -> Result<Opt
 pub(crate) async fn report_by_reference(
     db: &DatabaseConnection,
     reference: &Reference,
-) -> Result<Option<StoredReport>, StoreError> {
+) -> Result<Option<(StoredReport, Option<i64>)>, StoreError> {
     let row = report::Entity::find().filter(report::Column::Reference.eq(reference.as_str())).one(db).await?;
     match row {
         Some(row) => assemble(db, row).await.map(Some),
@@ -25,7 +28,7 @@ pub(crate) async fn report_by_reference(
     }
 }
 
-async fn assemble(db: &DatabaseConnection, row: report::Model) -> Result<StoredReport, StoreError> {
+async fn assemble(db: &DatabaseConnection, row: report::Model) -> Result<(StoredReport, Option<i64>), StoreError> {
     let victim = report_victim::Entity::find_by_id(row.id).one(db).await?;
     let payments = payment::Entity::find()
         .filter(payment::Column::ReportId.eq(row.id))
@@ -40,5 +43,6 @@ async fn assemble(db: &DatabaseConnection, row: report::Model) -> Result<StoredR
     let report = report_from_rows(&row, victim.as_ref(), &payments, &identifiers)?;
     let reference = Reference::parse(&row.reference)
         .map_err(|_| StoreError::Corrupt(format!("reports.reference = {:?}", row.reference)))?;
-    Ok(StoredReport { id: row.id, reference, received_at: UnixMicros(row.received_at), report })
+    let stored = StoredReport { id: row.id, reference, received_at: UnixMicros(row.received_at), report };
+    Ok((stored, row.cluster_id))
 }

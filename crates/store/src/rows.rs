@@ -31,6 +31,7 @@ pub(crate) fn report_row(r: &NewReport, reference: &str, received_at: UnixMicros
         contact_channels: Set(channels.join(",")),
         narrative: Set(r.narrative.clone()),
         contact_ongoing: Set(r.contact_ongoing),
+        cluster_id: Set(None),
     }
 }
 
@@ -45,6 +46,7 @@ pub(crate) fn victim_row(report_id: i64, v: &Victim) -> report_victim::ActiveMod
         declared_vulnerable: Set(v.declared_vulnerable),
         vulnerability_note: Set(v.vulnerability_note.clone()),
         consent_to_share_police: Set(v.consent_to_share_with_police),
+        victim_key: Set(v.identity_key()),
     }
 }
 

@@ -5,8 +5,13 @@
 //! size), writes them all in one transaction and answers each caller after the commit. If a batch
 //! fails (a rare reference collision, a concurrent instance inserting the same client request id
 //! on PostgreSQL), each job is retried alone so that one bad job never fails its neighbours.
+//!
+//! In the same transaction the batch's reports are linked into clusters ([`clustering`]), so an
+//! acknowledged report is always in a cluster, and the cluster events are broadcast after commit.
 
 use std::collections::HashMap;
+
+use std::sync::Arc;
 
 use scamtrail_core::{NewReport, Reference, UnixMicros};
 use sea_orm::{
@@ -15,9 +20,10 @@ use sea_orm::{
 };
 use tokio::sync::{mpsc, oneshot};
 
+use crate::clustering::{self, LinkKey, Pending, links_by_kind};
 use crate::entity::{payment, report, report_identifier, report_victim};
 use crate::rows::{Place, identifier_row, payment_row, report_row, victim_row};
-use crate::{StoreError, Submitted};
+use crate::{Shared, StoreError, Submitted};
 
 /// A report waiting to be written, and where to send the answer.
 pub(crate) struct Job {
@@ -26,37 +32,46 @@ pub(crate) struct Job {
 }
 
 /// Starts the writer task; it ends when every sender is dropped and the queue is drained.
-pub(crate) fn spawn(db: DatabaseConnection, max_batch: usize) -> mpsc::Sender<Job> {
+pub(crate) fn spawn(shared: Arc<Shared>, max_batch: usize) -> mpsc::Sender<Job> {
     let (tx, rx) = mpsc::channel(max_batch.max(1) * 4);
-    tokio::spawn(run(db, rx, max_batch.max(1)));
+    tokio::spawn(run(shared, rx, max_batch.max(1)));
     tx
 }
 
-async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
+async fn run(shared: Arc<Shared>, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
     let mut batch = Vec::with_capacity(max_batch);
     while rx.recv_many(&mut batch, max_batch).await > 0 {
         let reports: Vec<&NewReport> = batch.iter().map(|j| &j.report).collect();
-        match write_batch(&db, &reports).await {
-            Ok(answers) => {
+        match write_batch(&shared, &reports).await {
+            Ok((answers, pending)) => {
                 for (job, answer) in batch.drain(..).zip(answers) {
                     let _ = job.reply.send(Ok(answer));
                 }
+                shared.publish(pending).await;
             }
             Err(err) => {
                 tracing::warn!(error = %err, size = batch.len(), "batch failed; writing its reports one by one");
                 for job in batch.drain(..) {
-                    let answer = write_batch(&db, &[&job.report]).await.map(|mut a| a.remove(0));
-                    if let Err(e) = &answer {
-                        tracing::error!(error = %e, "report not stored");
-                    }
-                    let _ = job.reply.send(answer.map_err(StoreError::from));
+                    let answer = write_batch(&shared, &[&job.report]).await;
+                    let answer = match answer {
+                        Ok((mut answers, pending)) => {
+                            shared.publish(pending).await;
+                            Ok(answers.remove(0))
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "report not stored");
+                            Err(StoreError::from(e))
+                        }
+                    };
+                    let _ = job.reply.send(answer);
                 }
             }
         }
     }
 }
 
-async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+/// Begins a write transaction.
+pub(crate) async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
     // IMMEDIATE takes SQLite's write lock at BEGIN, so the transaction never fails half-way on
     // a lock upgrade; PostgreSQL ignores the option.
     db.begin_with_options(TransactionOptions {
@@ -66,8 +81,23 @@ async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
     .await
 }
 
-/// Writes reports in one transaction and returns one answer per report, in order.
-async fn write_batch(db: &DatabaseConnection, reports: &[&NewReport]) -> Result<Vec<Submitted>, DbErr> {
+/// The keys a report links by: typed (not suggested) identifiers that normalised, of a linking kind.
+fn link_keys(report: &NewReport) -> Vec<LinkKey> {
+    let typed = report.payments.iter().flat_map(|p| &p.beneficiaries).chain(&report.identifiers);
+    let mut keys: Vec<LinkKey> = typed
+        .filter_map(|i| i.outcome.as_ref().ok())
+        .filter(|n| links_by_kind(&n.kind))
+        .map(|n| LinkKey { key: n.key.clone(), kind: n.kind.clone(), display: n.display.clone() })
+        .collect();
+    keys.sort_by(|a, b| a.key.cmp(&b.key));
+    keys.dedup_by(|a, b| a.key == b.key);
+    keys
+}
+
+/// Writes reports in one transaction, links them into clusters, and returns one answer per
+/// report, in order, with the cluster events to broadcast.
+async fn write_batch(shared: &Shared, reports: &[&NewReport]) -> Result<(Vec<Submitted>, Pending), DbErr> {
+    let db = &shared.db;
     let txn = begin(db).await?;
     let received_at = UnixMicros::now();
     let mut answers = Vec::with_capacity(reports.len());
@@ -75,6 +105,7 @@ async fn write_batch(db: &DatabaseConnection, reports: &[&NewReport]) -> Result<
     let mut victims = Vec::with_capacity(reports.len());
     let mut payments = Vec::new();
     let mut identifiers = Vec::new();
+    let mut to_link: Vec<(i64, Vec<LinkKey>)> = Vec::new();
     for &new in reports {
         if let Some(key) = new.client_request_id.as_deref() {
             if let Some(&earlier) = in_batch.get(key) {
@@ -107,13 +138,28 @@ async fn write_batch(db: &DatabaseConnection, reports: &[&NewReport]) -> Result<
                 identifiers.push(identifier_row(id, Place { payment_position: None, position: pos, suggested }, i));
             }
         }
-        answers.push(Submitted { report_id: id, reference, received_at, replayed: false });
+        to_link.push((id, link_keys(new)));
+        answers.push(Submitted { report_id: id, reference, received_at, replayed: false, cluster_id: 0 });
     }
     insert_chunked::<report_victim::Entity, _>(&txn, victims).await?;
     insert_chunked::<payment::Entity, _>(&txn, payments).await?;
     insert_chunked::<report_identifier::Entity, _>(&txn, identifiers).await?;
+    let mut pending = Pending::default();
+    let clusters = clustering::link_reports(&txn, &shared.clusters, &mut pending, received_at, &to_link).await?;
+    for answer in answers.iter_mut().filter(|a| !a.replayed) {
+        answer.cluster_id = clusters.get(&answer.report_id).copied().unwrap_or_default();
+    }
+    // A replay within the batch answers with its first report's cluster.
+    for i in 0..answers.len() {
+        if answers[i].replayed && answers[i].cluster_id == 0 {
+            let first = answers[..i].iter().find(|a| a.report_id == answers[i].report_id && !a.replayed);
+            if let Some(first) = first {
+                answers[i].cluster_id = first.cluster_id;
+            }
+        }
+    }
     txn.commit().await?;
-    Ok(answers)
+    Ok((answers, pending))
 }
 
 /// Inserts rows in chunks that stay under SQLite's and PostgreSQL's bound-parameter limits.
@@ -139,6 +185,7 @@ async fn find_by_client_request_id(txn: &DatabaseTransaction, key: &str) -> Resu
             reference: Reference::parse(&r.reference).ok()?,
             received_at: UnixMicros(r.received_at),
             replayed: true,
+            cluster_id: r.cluster_id.unwrap_or_default(),
         })
     }))
 }

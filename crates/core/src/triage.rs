@@ -1,0 +1,173 @@
+//! The triage vocabularies and the cluster workflow: what state an identifier is in for linking,
+//! where a cluster stands, how it was closed, and which status changes the workflow allows.
+//!
+//! `Merged` is outside the workflow: only a merge sets it, so no transition leads there and none
+//! leaves it.
+
+use crate::kinds::vocabulary;
+
+vocabulary!(
+    /// Whether an identifier links reports.
+    IdentifierState, "identifier state" {
+        /// Links the reports that share it.
+        Normal = "normal",
+        /// Kept on reports but never links them (a shared payment processor, a mass-mailed number).
+        Excluded = "excluded",
+        /// Known to be legitimate (a real bank's helpline spoofed by scammers); never links.
+        Safelisted = "safelisted",
+    }
+);
+
+vocabulary!(
+    /// Where a cluster stands in triage.
+    ClusterStatus, "cluster status" {
+        /// Not looked at yet.
+        New = "new",
+        /// Someone is looking at it.
+        Triaging = "triaging",
+        /// Given to an investigator.
+        Assigned = "assigned",
+        /// Handed to the police or another agency.
+        Referred = "referred",
+        /// A recall of the victims' payments was asked of the banks.
+        RecallRequested = "recall_requested",
+        /// Watched for new reports.
+        Monitoring = "monitoring",
+        /// Finished, with a disposition.
+        Closed = "closed",
+        /// Folded into another cluster by a merge.
+        Merged = "merged",
+    }
+);
+
+vocabulary!(
+    /// How a cluster was closed.
+    Disposition, "disposition" {
+        /// Action was taken against the scammers' identifiers.
+        Actioned = "actioned",
+        /// Money was recovered for the victims.
+        Recovered = "recovered",
+        /// Not enough information to act.
+        InsufficientInformation = "insufficient_information",
+        /// Not fraud after all.
+        NotFraud = "not_fraud",
+        /// A duplicate of another case.
+        Duplicate = "duplicate",
+        /// Any other outcome.
+        Other = "other",
+    }
+);
+
+/// A status change the workflow does not allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a cluster cannot go from {from} to {to}")]
+pub struct TransitionError {
+    /// The status the cluster has.
+    pub from: ClusterStatus,
+    /// The status that was asked for.
+    pub to: ClusterStatus,
+}
+
+impl TransitionError {
+    /// Where the cluster may go from its current status.
+    pub fn allowed(&self) -> Vec<ClusterStatus> {
+        self.from.successors().to_vec()
+    }
+}
+
+impl ClusterStatus {
+    /// Checks a status change; staying put is allowed except into `Merged`, which only merges set.
+    pub fn check_transition(self, to: ClusterStatus) -> Result<(), TransitionError> {
+        if to != ClusterStatus::Merged && (to == self || self.successors().contains(&to)) {
+            Ok(())
+        } else {
+            Err(TransitionError { from: self, to })
+        }
+    }
+
+    /// Whether the cluster still needs work: neither closed nor merged away.
+    pub fn is_open(self) -> bool {
+        !matches!(self, ClusterStatus::Closed | ClusterStatus::Merged)
+    }
+
+    /// The statuses the workflow allows next, in declaration order.
+    fn successors(self) -> &'static [ClusterStatus] {
+        use ClusterStatus::*;
+        match self {
+            New => &[Triaging, Assigned, Monitoring, Closed],
+            Triaging => &[New, Assigned, Referred, RecallRequested, Monitoring, Closed],
+            Assigned => &[Triaging, Referred, RecallRequested, Monitoring, Closed],
+            Referred => &[RecallRequested, Monitoring, Closed],
+            RecallRequested => &[Referred, Monitoring, Closed],
+            Monitoring => &[Triaging, Assigned, Referred, RecallRequested, Closed],
+            // Reopening goes back through triage.
+            Closed => &[Triaging],
+            Merged => &[],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ClusterStatus::*;
+
+    #[test]
+    fn stored_names_parse_back() {
+        for &s in IdentifierState::ALL {
+            assert_eq!(s.as_str().parse::<IdentifierState>(), Ok(s));
+        }
+        for &s in ClusterStatus::ALL {
+            assert_eq!(s.as_str().parse::<ClusterStatus>(), Ok(s));
+        }
+        for &d in Disposition::ALL {
+            assert_eq!(d.as_str().parse::<Disposition>(), Ok(d));
+        }
+        assert_eq!("recall_requested".parse::<ClusterStatus>(), Ok(RecallRequested));
+        assert_eq!("open".parse::<ClusterStatus>().unwrap_err().vocabulary, "cluster status");
+    }
+
+    #[test]
+    fn the_workflow_allows_exactly_its_edges() {
+        let allowed: &[(ClusterStatus, &[ClusterStatus])] = &[
+            (New, &[Triaging, Assigned, Monitoring, Closed]),
+            (Triaging, &[New, Assigned, Referred, RecallRequested, Monitoring, Closed]),
+            (Assigned, &[Triaging, Referred, RecallRequested, Monitoring, Closed]),
+            (Referred, &[RecallRequested, Monitoring, Closed]),
+            (RecallRequested, &[Referred, Monitoring, Closed]),
+            (Monitoring, &[Triaging, Assigned, Referred, RecallRequested, Closed]),
+            (Closed, &[Triaging]),
+            (Merged, &[]),
+        ];
+        for &(from, to_list) in allowed {
+            for &to in ClusterStatus::ALL {
+                let expected = to != Merged && (to == from || to_list.contains(&to));
+                assert_eq!(from.check_transition(to).is_ok(), expected, "{from} -> {to}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_refused_transition_says_why_and_where_it_could_go() {
+        let err = Closed.check_transition(Referred).unwrap_err();
+        assert_eq!(err, TransitionError { from: Closed, to: Referred });
+        assert_eq!(err.to_string(), "a cluster cannot go from closed to referred");
+        assert_eq!(err.allowed(), vec![Triaging]);
+
+        let err = Triaging.check_transition(Merged).unwrap_err();
+        assert_eq!(err.allowed(), vec![New, Assigned, Referred, RecallRequested, Monitoring, Closed]);
+        assert_eq!(Merged.check_transition(Merged).unwrap_err().allowed(), Vec::<ClusterStatus>::new());
+    }
+
+    #[test]
+    fn staying_put_is_not_a_change() {
+        assert_eq!(Referred.check_transition(Referred), Ok(()));
+        assert_eq!(Closed.check_transition(Closed), Ok(()));
+    }
+
+    #[test]
+    fn only_closed_and_merged_clusters_are_not_open() {
+        let open: Vec<_> = ClusterStatus::ALL.iter().copied().filter(|s| s.is_open()).collect();
+        assert_eq!(open, vec![New, Triaging, Assigned, Referred, RecallRequested, Monitoring]);
+    }
+}

@@ -1,0 +1,298 @@
+//! Reads of clusters, queues and identifiers, straight from the pool like every read.
+
+use std::collections::{BTreeMap, HashMap};
+
+use scamtrail_core::{Category, LinkStep, UnixMicros, shortest_link};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Value};
+
+use crate::StoreError;
+use crate::clustering::ClusterConfig;
+use crate::entity::{cluster, cluster_event, identifier};
+use crate::queue::{self, PageToken, Queue, QueueFilter};
+use crate::sql::{IN_CHUNK, placeholders, query, statement};
+use crate::views::{ClusterDetail, ClusterEventView, ClusterReportView, ClusterView, IdentifierView};
+
+/// Cluster views of rows, with their hot identifier keys filled in.
+pub(crate) async fn views(
+    db: &DatabaseConnection,
+    config: &ClusterConfig,
+    rows: &[cluster::Model],
+    now: UnixMicros,
+) -> Result<Vec<ClusterView>, StoreError> {
+    let mut views: Vec<ClusterView> = rows.iter().map(|r| ClusterView::from_row(r, now)).collect::<Result<_, _>>()?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut hot: HashMap<i64, Vec<String>> = HashMap::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        let sql = format!(
+            "SELECT cluster_id, key FROM identifiers WHERE cluster_id IN ({}) AND report_count >= ? \
+             ORDER BY report_count DESC, key",
+            placeholders(chunk.len())
+        );
+        let mut values: Vec<Value> = chunk.iter().map(|&i| Value::from(i)).collect();
+        values.push(config.hot_threshold.into());
+        for row in query(db, &sql, values).await? {
+            hot.entry(row.try_get_by_index(0)?).or_default().push(row.try_get_by_index(1)?);
+        }
+    }
+    for v in &mut views {
+        v.hot_keys = hot.remove(&v.id).unwrap_or_default();
+    }
+    Ok(views)
+}
+
+/// One cluster, as it is now.
+pub(crate) async fn cluster_view(
+    db: &DatabaseConnection,
+    config: &ClusterConfig,
+    id: i64,
+) -> Result<Option<ClusterView>, StoreError> {
+    match cluster::Entity::find_by_id(id).one(db).await? {
+        Some(row) => Ok(views(db, config, &[row], UnixMicros::now()).await?.pop()),
+        None => Ok(None),
+    }
+}
+
+/// A cluster with its reports (newest first, at most `max_reports`), identifiers and history.
+pub(crate) async fn cluster_detail(
+    db: &DatabaseConnection,
+    config: &ClusterConfig,
+    id: i64,
+    max_reports: u64,
+) -> Result<Option<ClusterDetail>, StoreError> {
+    let Some(cluster) = cluster_view(db, config, id).await? else { return Ok(None) };
+    // A merged cluster has no reports of its own: its detail is its history.
+    let report_rows = query(
+        db,
+        "SELECT id, reference, received_at, category, contact_ongoing FROM reports WHERE cluster_id = ? \
+         ORDER BY id DESC LIMIT ?",
+        vec![id.into(), (max_reports as i64).into()],
+    )
+    .await?;
+    let mut reports = Vec::with_capacity(report_rows.len());
+    for row in &report_rows {
+        let category: String = row.try_get_by_index(3)?;
+        reports.push(ClusterReportView {
+            id: row.try_get_by_index(0)?,
+            reference: row.try_get_by_index(1)?,
+            received_at: UnixMicros(row.try_get_by_index(2)?),
+            category: category
+                .parse::<Category>()
+                .map_err(|_| StoreError::Corrupt(format!("reports.category = {category:?}")))?,
+            contact_ongoing: row.try_get_by_index(4)?,
+            loss: Vec::new(),
+            identifier_keys: Vec::new(),
+        });
+    }
+    let ids: Vec<i64> = reports.iter().map(|r| r.id).collect();
+    let mut loss: HashMap<i64, BTreeMap<String, i64>> = HashMap::new();
+    let mut keys: HashMap<i64, Vec<String>> = HashMap::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        let values: Vec<Value> = chunk.iter().map(|&i| Value::from(i)).collect();
+        let sql = format!(
+            "SELECT report_id, currency, amount_minor FROM payments WHERE report_id IN ({})",
+            placeholders(chunk.len())
+        );
+        for row in query(db, &sql, values.clone()).await? {
+            let amount: i64 = row.try_get_by_index(2)?;
+            let entry = loss.entry(row.try_get_by_index(0)?).or_default().entry(row.try_get_by_index(1)?).or_default();
+            *entry = entry.saturating_add(amount);
+        }
+        let sql = format!(
+            "SELECT l.report_id, i.key FROM report_links l JOIN identifiers i ON i.id = l.identifier_id \
+             WHERE l.report_id IN ({}) ORDER BY i.key",
+            placeholders(chunk.len())
+        );
+        for row in query(db, &sql, values).await? {
+            keys.entry(row.try_get_by_index(0)?).or_default().push(row.try_get_by_index(1)?);
+        }
+    }
+    for r in &mut reports {
+        r.loss = loss.remove(&r.id).map(|m| m.into_iter().collect()).unwrap_or_default();
+        r.identifier_keys = keys.remove(&r.id).unwrap_or_default();
+    }
+    let identifiers = identifier::Entity::find()
+        .filter(identifier::Column::ClusterId.eq(id))
+        .order_by_desc(identifier::Column::ReportCount)
+        .order_by_asc(identifier::Column::Key)
+        .all(db)
+        .await?
+        .iter()
+        .map(|r| IdentifierView::from_row(r, config.hot_threshold))
+        .collect::<Result<_, _>>()?;
+    let events = cluster_event::Entity::find()
+        .filter(cluster_event::Column::ClusterId.eq(id))
+        .order_by_asc(cluster_event::Column::Id)
+        .all(db)
+        .await?
+        .iter()
+        .map(ClusterEventView::from_row)
+        .collect::<Result<_, _>>()?;
+    Ok(Some(ClusterDetail { cluster, reports, identifiers, events }))
+}
+
+/// One page of a queue, most urgent first, and the token of the next page.
+pub(crate) async fn queue_page(
+    db: &DatabaseConnection,
+    config: &ClusterConfig,
+    which: Queue,
+    filter: &QueueFilter,
+    page_size: u64,
+    after: Option<PageToken>,
+) -> Result<(Vec<ClusterView>, Option<PageToken>), StoreError> {
+    let now = UnixMicros::now();
+    let (condition, mut values) = queue::condition(which, filter, now, config.hot_threshold);
+    let mut sql = format!("SELECT c.* FROM clusters c WHERE {condition}");
+    if let Some(t) = after {
+        sql.push_str(" AND (c.priority_milli < ? OR (c.priority_milli = ? AND c.id > ?))");
+        values.extend([t.priority_milli.into(), t.priority_milli.into(), t.cluster_id.into()]);
+    }
+    sql.push_str(" ORDER BY c.priority_milli DESC, c.id ASC LIMIT ?");
+    values.push(((page_size + 1) as i64).into());
+    let mut rows =
+        cluster::Entity::find().from_raw_sql(statement(db.get_database_backend(), &sql, values)).all(db).await?;
+    let next = if rows.len() as u64 > page_size {
+        rows.truncate(page_size as usize);
+        rows.last().map(|r| PageToken { priority_milli: r.priority_milli, cluster_id: r.id })
+    } else {
+        None
+    };
+    Ok((views(db, config, &rows, now).await?, next))
+}
+
+/// How many clusters wait in each queue.
+pub(crate) async fn queue_counts(
+    db: &DatabaseConnection,
+    config: &ClusterConfig,
+    filter: &QueueFilter,
+) -> Result<Vec<(Queue, i64)>, StoreError> {
+    let now = UnixMicros::now();
+    let mut out = Vec::with_capacity(Queue::ALL.len());
+    for which in Queue::ALL {
+        let (condition, values) = queue::condition(which, filter, now, config.hot_threshold);
+        let rows = query(db, &format!("SELECT COUNT(*) FROM clusters c WHERE {condition}"), values).await?;
+        let n: i64 = rows.first().map(|r| r.try_get_by_index(0)).transpose()?.unwrap_or(0);
+        out.push((which, n));
+    }
+    Ok(out)
+}
+
+/// How two reports are linked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkExplanation {
+    /// The first report's cluster.
+    pub cluster_a: i64,
+    /// The second report's cluster.
+    pub cluster_b: i64,
+    /// A shortest path of shared identifiers, when they are linked.
+    pub path: Option<Vec<LinkStep>>,
+}
+
+async fn cluster_of_report(db: &DatabaseConnection, report: i64) -> Result<Option<i64>, StoreError> {
+    let rows = query(db, "SELECT cluster_id FROM reports WHERE id = ?", vec![report.into()]).await?;
+    Ok(rows.first().map(|r| r.try_get_by_index::<Option<i64>>(0)).transpose()?.flatten())
+}
+
+/// Explains the link between two reports; `None` when either report is unknown.
+pub(crate) async fn explain_link(
+    db: &DatabaseConnection,
+    a: i64,
+    b: i64,
+) -> Result<Option<LinkExplanation>, StoreError> {
+    let (Some(cluster_a), Some(cluster_b)) = (cluster_of_report(db, a).await?, cluster_of_report(db, b).await?) else {
+        return Ok(None);
+    };
+    if cluster_a != cluster_b {
+        return Ok(Some(LinkExplanation { cluster_a, cluster_b, path: None }));
+    }
+    let links: Vec<(i64, String)> = query(
+        db,
+        "SELECT l.report_id, i.key FROM report_links l JOIN reports r ON r.id = l.report_id \
+         JOIN identifiers i ON i.id = l.identifier_id WHERE r.cluster_id = ? AND i.state = 'normal'",
+        vec![cluster_a.into()],
+    )
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
+    .collect::<Result<_, StoreError>>()?;
+    Ok(Some(LinkExplanation { cluster_a, cluster_b, path: shortest_link(&links, a, b) }))
+}
+
+/// What is known of one key, for police and bank lookups: no victim data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyLookup {
+    /// The identifier.
+    pub identifier: IdentifierView,
+    /// Its cluster's total loss in the reference currency, or its own reports' when it does not link.
+    pub total_loss_minor: i64,
+    /// The reference currency.
+    pub reference_currency: String,
+    /// Categories of the reports that carry it.
+    pub categories: Vec<Category>,
+}
+
+/// Looks keys up; unknown keys are absent from the answer.
+pub(crate) async fn lookup(
+    db: &DatabaseConnection,
+    config: &ClusterConfig,
+    keys: &[String],
+) -> Result<HashMap<String, KeyLookup>, StoreError> {
+    let mut out = HashMap::new();
+    let mut unique: Vec<&String> = keys.iter().collect();
+    unique.sort_unstable();
+    unique.dedup();
+    for chunk in unique.chunks(IN_CHUNK) {
+        let rows = identifier::Entity::find()
+            .filter(identifier::Column::Key.is_in(chunk.iter().map(|k| k.as_str())))
+            .all(db)
+            .await?;
+        for row in rows {
+            let categories: Vec<Category> = query(
+                db,
+                "SELECT DISTINCT r.category FROM report_links l JOIN reports r ON r.id = l.report_id \
+                 WHERE l.identifier_id = ? ORDER BY r.category",
+                vec![row.id.into()],
+            )
+            .await?
+            .iter()
+            .filter_map(|r| r.try_get_by_index::<String>(0).ok()?.parse().ok())
+            .collect();
+            let total_loss_minor = match row.cluster_id {
+                Some(c) => query(db, "SELECT total_loss_minor FROM clusters WHERE id = ?", vec![c.into()])
+                    .await?
+                    .first()
+                    .map(|r| r.try_get_by_index::<i64>(0))
+                    .transpose()?
+                    .unwrap_or(0),
+                None => own_loss(db, config, row.id).await?,
+            };
+            out.insert(
+                row.key.clone(),
+                KeyLookup {
+                    identifier: IdentifierView::from_row(&row, config.hot_threshold)?,
+                    total_loss_minor,
+                    reference_currency: config.rates.reference().to_owned(),
+                    categories,
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// The loss of the reports carrying an identifier that does not link (excluded or safelisted).
+async fn own_loss(db: &DatabaseConnection, config: &ClusterConfig, identifier_id: i64) -> Result<i64, StoreError> {
+    let rows = query(
+        db,
+        "SELECT p.amount_minor, p.currency FROM payments p JOIN report_links l ON l.report_id = p.report_id \
+         WHERE l.identifier_id = ?",
+        vec![identifier_id.into()],
+    )
+    .await?;
+    let mut total: i64 = 0;
+    for r in rows {
+        let amount: i64 = r.try_get_by_index(0)?;
+        let currency: String = r.try_get_by_index(1)?;
+        total = total.saturating_add(config.rates.to_reference_minor(amount, &currency).unwrap_or(0));
+    }
+    Ok(total)
+}

@@ -1,0 +1,562 @@
+//! Clusters, inside a write transaction: linking new reports (merging the clusters they connect),
+//! splitting a cluster when an identifier stops linking, and recomputing a cluster's aggregates and
+//! priority. The graph rules themselves (connected components) are `scamtrail_core::components`;
+//! this module moves their result into the tables.
+//!
+//! Every function takes the caller's transaction and leaves committing to it. On PostgreSQL the
+//! touched identifier and cluster rows are locked in key and id order first, so that instances
+//! sharing the database wait for each other rather than deadlock; SQLite's IMMEDIATE transactions
+//! already run one at a time.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use scamtrail_core::{
+    ClusterFacts, ClusterStatus, IdentifierState, PaymentMethod, PriorityWeights, RateTable, RecoverablePayment,
+    UnixMicros, components, score,
+};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait, Value};
+
+use crate::entity::{cluster, cluster_event};
+use crate::sql::{IN_CHUNK, execute, execute_in, lock_clusters, placeholders, query};
+use crate::views::{ClusterEventView, EventKind, PriorityPart, comma_list, pairs_text};
+
+/// Who automatic changes are attributed to.
+pub(crate) const SYSTEM: &str = "system";
+
+/// How clusters are valued and when an identifier is hot.
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    /// Rates into the reference currency.
+    pub rates: RateTable,
+    /// Priority weights and windows.
+    pub weights: PriorityWeights,
+    /// Reports at which an identifier is hot.
+    pub hot_threshold: i64,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        Self { rates: RateTable::builtin(), weights: PriorityWeights::default(), hot_threshold: 25 }
+    }
+}
+
+/// A key a new report carries, to link by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LinkKey {
+    pub key: String,
+    pub kind: String,
+    pub display: String,
+}
+
+/// Kinds that never link: a BIC names a bank, shared by its every customer, not a scammer.
+const NON_LINKING_KINDS: &[&str] = &["bic"];
+
+/// Whether a key of this kind may link reports.
+pub(crate) fn links_by_kind(kind: &str) -> bool {
+    !NON_LINKING_KINDS.contains(&kind)
+}
+
+/// Events gathered in a transaction, broadcast once it commits.
+#[derive(Debug, Default)]
+pub(crate) struct Pending {
+    pub events: Vec<ClusterEventView>,
+}
+
+impl Pending {
+    /// Records an event (stored now if its kind is kept; broadcast after the commit).
+    pub(crate) async fn record(&mut self, txn: &DatabaseTransaction, event: ClusterEventView) -> Result<(), DbErr> {
+        if event.kind.is_stored() {
+            cluster_event::Entity::insert(cluster_event::ActiveModel {
+                id: sea_orm::ActiveValue::NotSet,
+                cluster_id: Set(event.cluster_id),
+                at: Set(event.at.0),
+                kind: Set(event.kind.as_str().to_owned()),
+                other_cluster_id: Set(event.other_cluster_id),
+                actor: Set(event.actor.clone()),
+                detail: Set(event.detail.clone()),
+            })
+            .exec_without_returning(txn)
+            .await?;
+        }
+        self.events.push(event);
+        Ok(())
+    }
+}
+
+fn event(
+    kind: EventKind,
+    cluster_id: i64,
+    other: Option<i64>,
+    at: UnixMicros,
+    actor: &str,
+    detail: String,
+) -> ClusterEventView {
+    ClusterEventView { kind, cluster_id, other_cluster_id: other, at, actor: actor.to_owned(), detail }
+}
+
+/// An identifier row as clustering needs it.
+#[derive(Debug, Clone)]
+pub(crate) struct IdentRow {
+    pub id: i64,
+    pub state: String,
+    pub cluster_id: Option<i64>,
+}
+
+impl IdentRow {
+    fn links(&self) -> bool {
+        self.state == IdentifierState::Normal.as_str()
+    }
+}
+
+/// Creates identifier rows for keys not seen before (state normal).
+pub(crate) async fn ensure_identifiers(txn: &DatabaseTransaction, keys: &[&LinkKey]) -> Result<(), DbErr> {
+    for chunk in keys.chunks(IN_CHUNK / 4) {
+        let rows = vec!["(?, ?, ?, 'normal', '', 0)"; chunk.len()].join(", ");
+        let text = format!(
+            "INSERT INTO identifiers (key, kind, display, state, state_reason, report_count) VALUES {rows} \
+             ON CONFLICT (key) DO NOTHING"
+        );
+        let values = chunk
+            .iter()
+            .flat_map(|k| [Value::from(k.key.clone()), Value::from(k.kind.clone()), Value::from(k.display.clone())])
+            .collect();
+        execute(txn, &text, values).await?;
+    }
+    Ok(())
+}
+
+/// Reads identifier rows by key, locking them on PostgreSQL (in key order).
+pub(crate) async fn identifiers_by_key(
+    txn: &DatabaseTransaction,
+    keys: &[&str],
+) -> Result<HashMap<String, IdentRow>, DbErr> {
+    let lock = if txn.get_database_backend() == DbBackend::Postgres { " ORDER BY key FOR UPDATE" } else { "" };
+    let mut out = HashMap::with_capacity(keys.len());
+    let mut sorted = keys.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    for chunk in sorted.chunks(IN_CHUNK) {
+        let text = format!(
+            "SELECT id, key, state, cluster_id FROM identifiers WHERE key IN ({}){lock}",
+            placeholders(chunk.len())
+        );
+        for row in query(txn, &text, chunk.iter().map(|k| Value::from(*k)).collect()).await? {
+            let key: String = row.try_get_by_index(1)?;
+            out.insert(
+                key,
+                IdentRow {
+                    id: row.try_get_by_index(0)?,
+                    state: row.try_get_by_index(2)?,
+                    cluster_id: row.try_get_by_index(3)?,
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Links newly inserted reports (each with the keys it carries) into clusters, merging the
+/// clusters they connect. Returns each report's cluster.
+pub(crate) async fn link_reports(
+    txn: &DatabaseTransaction,
+    config: &ClusterConfig,
+    pending: &mut Pending,
+    now: UnixMicros,
+    reports: &[(i64, Vec<LinkKey>)],
+) -> Result<HashMap<i64, i64>, DbErr> {
+    let all_keys: Vec<&LinkKey> = {
+        let mut seen = BTreeMap::new();
+        for (_, keys) in reports {
+            for k in keys {
+                seen.entry(k.key.as_str()).or_insert(k);
+            }
+        }
+        seen.into_values().collect()
+    };
+    ensure_identifiers(txn, &all_keys).await?;
+    let key_names: Vec<&str> = all_keys.iter().map(|k| k.key.as_str()).collect();
+    let idents = identifiers_by_key(txn, &key_names).await?;
+
+    // Edges, report counts and first/last seen.
+    let mut edges: Vec<(i64, i64)> = Vec::new();
+    let mut counts: BTreeMap<i64, i64> = BTreeMap::new();
+    for (report, keys) in reports {
+        let mut ids: Vec<i64> = keys.iter().filter_map(|k| idents.get(&k.key)).map(|r| r.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for id in ids {
+            edges.push((*report, id));
+            *counts.entry(id).or_default() += 1;
+        }
+    }
+    for chunk in edges.chunks(IN_CHUNK / 2) {
+        let text = format!(
+            "INSERT INTO report_links (identifier_id, report_id) VALUES {} ON CONFLICT DO NOTHING",
+            vec!["(?, ?)"; chunk.len()].join(", ")
+        );
+        let values = chunk.iter().flat_map(|&(r, i)| [Value::from(i), Value::from(r)]).collect();
+        execute(txn, &text, values).await?;
+    }
+    for (&id, &n) in &counts {
+        execute(
+            txn,
+            "UPDATE identifiers SET report_count = report_count + ?, first_seen = COALESCE(first_seen, ?), \
+             last_seen = ? WHERE id = ?",
+            vec![n.into(), now.0.into(), now.0.into(), id.into()],
+        )
+        .await?;
+    }
+
+    // Components over the new reports, their linking identifiers, and the clusters those already
+    // belong to (each existing cluster enters as a node of its own, with a negative id).
+    let by_id: HashMap<i64, &IdentRow> = idents.values().map(|r| (r.id, r)).collect();
+    let mut graph: Vec<(i64, i64)> = Vec::new();
+    let mut report_idents: HashMap<i64, Vec<i64>> = HashMap::new();
+    for &(report, ident) in &edges {
+        let row = by_id[&ident];
+        if row.links() {
+            graph.push((report, ident));
+            report_idents.entry(report).or_default().push(ident);
+            if let Some(c) = row.cluster_id {
+                graph.push((-c, ident));
+            }
+        }
+    }
+    let nodes: Vec<i64> = reports.iter().map(|(r, _)| *r).collect();
+    let mut assigned = HashMap::with_capacity(reports.len());
+    let mut touched = BTreeSet::new();
+    for component in components(&nodes, &graph) {
+        let existing: Vec<i64> = component.iter().filter(|&&n| n < 0).map(|&n| -n).collect();
+        let new_reports: Vec<i64> = component.iter().copied().filter(|&n| n > 0).collect();
+        if new_reports.is_empty() {
+            continue;
+        }
+        let survivor = if existing.is_empty() {
+            let id = create_cluster(txn, config, now).await?;
+            pending.record(txn, event(EventKind::Created, id, None, now, SYSTEM, String::new())).await?;
+            id
+        } else {
+            merge_clusters(txn, pending, now, &existing, SYSTEM, "linked by a new report").await?
+        };
+        execute_in(txn, "UPDATE reports SET cluster_id = ? WHERE id IN ({ids})", vec![survivor.into()], &new_reports)
+            .await?;
+        let mut linking: Vec<i64> =
+            new_reports.iter().flat_map(|r| report_idents.get(r).into_iter().flatten().copied()).collect();
+        linking.sort_unstable();
+        linking.dedup();
+        execute_in(txn, "UPDATE identifiers SET cluster_id = ? WHERE id IN ({ids})", vec![survivor.into()], &linking)
+            .await?;
+        for r in &new_reports {
+            assigned.insert(*r, survivor);
+        }
+        if !existing.is_empty() {
+            let detail = format!("{} new report(s)", new_reports.len());
+            pending.record(txn, event(EventKind::ReportsAdded, survivor, None, now, SYSTEM, detail)).await?;
+        }
+        touched.insert(survivor);
+    }
+    recompute(txn, config, &touched.into_iter().collect::<Vec<_>>(), now).await?;
+    Ok(assigned)
+}
+
+/// Inserts an empty cluster (status new) and returns its id; `recompute` fills it in.
+pub(crate) async fn create_cluster(
+    txn: &DatabaseTransaction,
+    config: &ClusterConfig,
+    now: UnixMicros,
+) -> Result<i64, DbErr> {
+    let row = cluster::ActiveModel {
+        id: sea_orm::ActiveValue::NotSet,
+        created_at: Set(now.0),
+        status: Set(ClusterStatus::New.as_str().to_owned()),
+        version: Set(1),
+        merged_into: Set(None),
+        assignee: Set(None),
+        disposition: Set(None),
+        referred_to: Set(None),
+        claim_holder: Set(None),
+        claim_expires_at: Set(None),
+        report_count: Set(0),
+        victim_count: Set(0),
+        reference_currency: Set(config.rates.reference().to_owned()),
+        total_loss_minor: Set(0),
+        loss_by_currency: Set(String::new()),
+        recoverable_minor: Set(0),
+        recall_closes_at: Set(None),
+        first_seen: Set(None),
+        last_seen: Set(None),
+        categories: Set(",".into()),
+        countries: Set(",".into()),
+        ongoing_reports: Set(0),
+        identifiers_by_kind: Set(String::new()),
+        priority_milli: Set(0),
+        priority_components: Set("[]".into()),
+        priority_at: Set(now.0),
+        rescore_at: Set(None),
+    };
+    Ok(cluster::Entity::insert(row).exec(txn).await?.last_insert_id)
+}
+
+/// Merges clusters: the one with the most reports survives (ties: the oldest, i.e. the smallest
+/// id) and keeps its claim and status; the others point at it. Returns the survivor.
+pub(crate) async fn merge_clusters(
+    txn: &DatabaseTransaction,
+    pending: &mut Pending,
+    now: UnixMicros,
+    clusters: &[i64],
+    actor: &str,
+    why: &str,
+) -> Result<i64, DbErr> {
+    lock_clusters(txn, clusters).await?;
+    let mut sizes: Vec<(i64, i64)> = Vec::with_capacity(clusters.len());
+    for chunk in clusters.chunks(IN_CHUNK) {
+        let text = format!("SELECT id, report_count FROM clusters WHERE id IN ({})", placeholders(chunk.len()));
+        for row in query(txn, &text, chunk.iter().map(|&c| Value::from(c)).collect()).await? {
+            sizes.push((row.try_get_by_index(0)?, row.try_get_by_index(1)?));
+        }
+    }
+    let survivor = sizes
+        .iter()
+        .max_by_key(|&&(id, size)| (size, std::cmp::Reverse(id)))
+        .map(|&(id, _)| id)
+        .ok_or_else(|| DbErr::Custom(format!("clusters {clusters:?} not found")))?;
+    let losers: Vec<i64> = sizes.iter().map(|&(id, _)| id).filter(|&id| id != survivor).collect();
+    if losers.is_empty() {
+        return Ok(survivor);
+    }
+    let s = Value::from(survivor);
+    execute_in(txn, "UPDATE reports SET cluster_id = ? WHERE cluster_id IN ({ids})", vec![s.clone()], &losers).await?;
+    execute_in(txn, "UPDATE identifiers SET cluster_id = ? WHERE cluster_id IN ({ids})", vec![s.clone()], &losers)
+        .await?;
+    // Earlier merges into a loser now point at the survivor, so lineage is one hop.
+    execute_in(txn, "UPDATE clusters SET merged_into = ? WHERE merged_into IN ({ids})", vec![s.clone()], &losers)
+        .await?;
+    execute_in(
+        txn,
+        "UPDATE clusters SET status = ?, merged_into = ?, claim_holder = NULL, claim_expires_at = NULL, \
+         rescore_at = NULL, version = version + 1 WHERE id IN ({ids})",
+        vec![ClusterStatus::Merged.as_str().into(), s],
+        &losers,
+    )
+    .await?;
+    for &loser in &losers {
+        pending.record(txn, event(EventKind::Absorbed, survivor, Some(loser), now, actor, why.to_owned())).await?;
+        pending.record(txn, event(EventKind::MergedInto, loser, Some(survivor), now, actor, why.to_owned())).await?;
+    }
+    Ok(survivor)
+}
+
+/// Splits a cluster into the connected components of what still links it. The largest component
+/// keeps the id (ties: the one with the oldest report); the others become new clusters, unclaimed
+/// and new, with lineage. Returns the new clusters.
+pub(crate) async fn split_cluster(
+    txn: &DatabaseTransaction,
+    config: &ClusterConfig,
+    pending: &mut Pending,
+    now: UnixMicros,
+    cluster_id: i64,
+    actor: &str,
+    why: &str,
+) -> Result<Vec<i64>, DbErr> {
+    lock_clusters(txn, &[cluster_id]).await?;
+    let reports: Vec<i64> = query(txn, "SELECT id FROM reports WHERE cluster_id = ?", vec![cluster_id.into()])
+        .await?
+        .iter()
+        .map(|r| r.try_get_by_index(0))
+        .collect::<Result<_, _>>()?;
+    let links: Vec<(i64, i64)> = query(
+        txn,
+        "SELECT l.report_id, l.identifier_id FROM report_links l \
+         JOIN reports r ON r.id = l.report_id JOIN identifiers i ON i.id = l.identifier_id \
+         WHERE r.cluster_id = ? AND i.state = 'normal'",
+        vec![cluster_id.into()],
+    )
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
+    .collect::<Result<_, DbErr>>()?;
+    let mut parts = components(&reports, &links);
+    if parts.len() <= 1 {
+        recompute(txn, config, &[cluster_id], now).await?;
+        return Ok(Vec::new());
+    }
+    // Components come sorted by their oldest report, so the first of the largest wins ties.
+    let keeper = parts.iter().enumerate().max_by_key(|(i, p)| (p.len(), std::cmp::Reverse(*i))).map(|(i, _)| i);
+    if let Some(k) = keeper {
+        parts.remove(k);
+    }
+    let mut idents_of: HashMap<i64, Vec<i64>> = HashMap::new();
+    for &(r, i) in &links {
+        idents_of.entry(r).or_default().push(i);
+    }
+    let mut created = Vec::with_capacity(parts.len());
+    for part in parts {
+        let id = create_cluster(txn, config, now).await?;
+        execute_in(txn, "UPDATE reports SET cluster_id = ? WHERE id IN ({ids})", vec![id.into()], &part).await?;
+        let mut idents: Vec<i64> = part.iter().flat_map(|r| idents_of.get(r).into_iter().flatten().copied()).collect();
+        idents.sort_unstable();
+        idents.dedup();
+        execute_in(txn, "UPDATE identifiers SET cluster_id = ? WHERE id IN ({ids})", vec![id.into()], &idents).await?;
+        pending.record(txn, event(EventKind::SplitFrom, id, Some(cluster_id), now, actor, why.to_owned())).await?;
+        pending.record(txn, event(EventKind::SplitOff, cluster_id, Some(id), now, actor, why.to_owned())).await?;
+        created.push(id);
+    }
+    let mut all = created.clone();
+    all.push(cluster_id);
+    recompute(txn, config, &all, now).await?;
+    Ok(created)
+}
+
+/// Recomputes aggregates and priority of clusters from their reports, payments and identifiers.
+pub(crate) async fn recompute(
+    txn: &DatabaseTransaction,
+    config: &ClusterConfig,
+    clusters: &[i64],
+    now: UnixMicros,
+) -> Result<(), DbErr> {
+    for &c in clusters {
+        let facts = gather(txn, config, c).await?;
+        let priority = score(&facts.facts, &config.weights, now);
+        let parts: Vec<PriorityPart> = priority
+            .components
+            .iter()
+            .map(|p| PriorityPart { name: p.name.to_owned(), value: p.value, basis: p.basis.clone() })
+            .collect();
+        let parts = serde_json::to_string(&parts).map_err(|e| DbErr::Custom(e.to_string()))?;
+        execute(
+            txn,
+            "UPDATE clusters SET report_count = ?, victim_count = ?, reference_currency = ?, total_loss_minor = ?, \
+             loss_by_currency = ?, recoverable_minor = ?, recall_closes_at = ?, first_seen = ?, last_seen = ?, \
+             categories = ?, countries = ?, ongoing_reports = ?, identifiers_by_kind = ?, priority_milli = ?, \
+             priority_components = ?, priority_at = ?, rescore_at = ? WHERE id = ?",
+            vec![
+                facts.report_count.into(),
+                facts.facts.victim_count.into(),
+                config.rates.reference().into(),
+                facts.facts.total_loss_reference_minor.into(),
+                pairs_text(&facts.loss_by_currency).into(),
+                priority.recoverable_reference_minor.into(),
+                priority.recall_window_closes_at.map(|t| t.0).into(),
+                facts.first_seen.into(),
+                facts.last_seen.into(),
+                comma_list(&facts.categories).into(),
+                comma_list(&facts.countries).into(),
+                facts.facts.ongoing_contact_reports.into(),
+                pairs_text(&facts.identifiers_by_kind).into(),
+                priority.total_milli().into(),
+                parts.into(),
+                now.0.into(),
+                priority.rescore_at.map(|t| t.0).into(),
+                c.into(),
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// What a cluster's aggregates are computed from.
+struct Gathered {
+    facts: ClusterFacts,
+    report_count: i64,
+    loss_by_currency: Vec<(String, i64)>,
+    first_seen: Option<i64>,
+    last_seen: Option<i64>,
+    categories: BTreeSet<String>,
+    countries: BTreeSet<String>,
+    identifiers_by_kind: Vec<(String, i64)>,
+}
+
+/// Payment methods whose money a bank may still recall.
+const RECALLABLE: [PaymentMethod; 3] =
+    [PaymentMethod::BankTransfer, PaymentMethod::InstantTransfer, PaymentMethod::Card];
+
+async fn gather(txn: &DatabaseTransaction, config: &ClusterConfig, c: i64) -> Result<Gathered, DbErr> {
+    let reports = query(
+        txn,
+        "SELECT r.id, r.received_at, r.category, r.contact_ongoing, v.country, v.victim_key, v.age_band, \
+         v.declared_vulnerable FROM reports r LEFT JOIN report_victims v ON v.report_id = r.id WHERE r.cluster_id = ?",
+        vec![c.into()],
+    )
+    .await?;
+    let mut report_times = Vec::with_capacity(reports.len());
+    let mut victims = BTreeSet::new();
+    let mut vulnerable = BTreeSet::new();
+    let mut categories = BTreeSet::new();
+    let mut countries = BTreeSet::new();
+    let mut ongoing = 0;
+    for row in &reports {
+        let id: i64 = row.try_get_by_index(0)?;
+        let received: i64 = row.try_get_by_index(1)?;
+        report_times.push(UnixMicros(received));
+        categories.insert(row.try_get_by_index::<String>(2)?);
+        if row.try_get_by_index::<bool>(3)? {
+            ongoing += 1;
+        }
+        if let Some(country) = row.try_get_by_index::<Option<String>>(4)? {
+            countries.insert(country);
+        }
+        // A victim known by e-mail or phone counts once; one without counts per report.
+        let who = row.try_get_by_index::<Option<String>>(5)?.unwrap_or_else(|| format!("report:{id}"));
+        let age: Option<String> = row.try_get_by_index(6)?;
+        let declared: Option<bool> = row.try_get_by_index(7)?;
+        if declared == Some(true) || age.as_deref() == Some(scamtrail_core::AgeBand::From70.as_str()) {
+            vulnerable.insert(who.clone());
+        }
+        victims.insert(who);
+    }
+    let payments = query(
+        txn,
+        "SELECT p.amount_minor, p.currency, p.method, p.paid_at FROM payments p JOIN reports r ON r.id = p.report_id \
+         WHERE r.cluster_id = ?",
+        vec![c.into()],
+    )
+    .await?;
+    let mut by_currency: BTreeMap<String, i64> = BTreeMap::new();
+    let mut total: i64 = 0;
+    let mut recoverable = Vec::new();
+    for row in &payments {
+        let amount: i64 = row.try_get_by_index(0)?;
+        let currency: String = row.try_get_by_index(1)?;
+        let method: Option<String> = row.try_get_by_index(2)?;
+        let paid_at: Option<i64> = row.try_get_by_index(3)?;
+        let in_reference = config.rates.to_reference_minor(amount, &currency);
+        if let Some(r) = in_reference {
+            total = total.saturating_add(r);
+        }
+        let entry = by_currency.entry(currency).or_default();
+        *entry = entry.saturating_add(amount);
+        let recallable = method.and_then(|m| m.parse::<PaymentMethod>().ok()).is_some_and(|m| RECALLABLE.contains(&m));
+        if let (true, Some(at), Some(r)) = (recallable, paid_at, in_reference) {
+            recoverable.push(RecoverablePayment { paid_at: UnixMicros(at), amount_reference_minor: r });
+        }
+    }
+    let kinds = query(
+        txn,
+        "SELECT kind, COUNT(*) FROM identifiers WHERE cluster_id = ? GROUP BY kind ORDER BY kind",
+        vec![c.into()],
+    )
+    .await?;
+    let identifiers_by_kind: Vec<(String, i64)> =
+        kinds.iter().map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?))).collect::<Result<_, DbErr>>()?;
+    let actionable = identifiers_by_kind.iter().map(|(_, n)| n).sum();
+    Ok(Gathered {
+        report_count: reports.len() as i64,
+        first_seen: report_times.iter().min().map(|t| t.0),
+        last_seen: report_times.iter().max().map(|t| t.0),
+        facts: ClusterFacts {
+            victim_count: victims.len() as i64,
+            total_loss_reference_minor: total,
+            reference_currency: config.rates.reference().to_owned(),
+            recoverable,
+            ongoing_contact_reports: ongoing,
+            vulnerable_victims: vulnerable.len() as i64,
+            report_times,
+            actionable_identifiers: actionable,
+        },
+        loss_by_currency: by_currency.into_iter().collect(),
+        categories,
+        countries,
+        identifiers_by_kind,
+    })
+}

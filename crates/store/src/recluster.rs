@@ -1,0 +1,268 @@
+//! `scamtrail recluster`: rebuilds every cluster from the report–identifier links in bulk, in one
+//! transaction: read all linking edges, compute the connected components in memory
+//! (`scamtrail_core::components`), and write the new cluster of every report and identifier
+//! through a temporary mapping table with one set-based UPDATE each, not row by row.
+//!
+//! Cluster ids stay stable where they can: a component keeps the id most of its reports already
+//! had (larger components choose first); a cluster left with no reports is marked merged into the
+//! cluster that took most of them. The result is the partition the incremental path gives.
+//! It also links reports stored before clustering existed (no `report_links` rows yet).
+
+use std::collections::{BTreeMap, HashMap};
+
+use scamtrail_core::{ClusterStatus, UnixMicros, components};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, Value};
+
+use crate::StoreError;
+use crate::clustering::{self, ClusterConfig, LinkKey, links_by_kind};
+use crate::sql::{IN_CHUNK, execute, execute_in, query};
+use crate::writer::begin;
+
+/// What a recluster did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReclusterSummary {
+    /// Reports read.
+    pub reports: u64,
+    /// Linking edges read.
+    pub links: u64,
+    /// Clusters after the run.
+    pub clusters: u64,
+    /// Reports whose cluster changed.
+    pub moved_reports: u64,
+}
+
+/// Reports not in any cluster.
+pub(crate) async fn unclustered_reports(db: &DatabaseConnection) -> Result<i64, DbErr> {
+    let rows = query(db, "SELECT COUNT(*) FROM reports WHERE cluster_id IS NULL", vec![]).await?;
+    rows.first().map(|r| r.try_get_by_index(0)).transpose().map(|n| n.unwrap_or(0))
+}
+
+/// Rebuilds every cluster; see the module comment.
+pub(crate) async fn recluster(
+    db: &DatabaseConnection,
+    config: &ClusterConfig,
+    progress: &mut dyn FnMut(&str, u64, u64),
+) -> Result<ReclusterSummary, StoreError> {
+    let now = UnixMicros::now();
+    let txn = begin(db).await?;
+    backfill_links(&txn, progress).await?;
+
+    progress("reading links", 0, 1);
+    let reports: Vec<(i64, Option<i64>)> = query(&txn, "SELECT id, cluster_id FROM reports ORDER BY id", vec![])
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
+        .collect::<Result<_, DbErr>>()?;
+    let links: Vec<(i64, i64)> = query(
+        &txn,
+        "SELECT l.report_id, l.identifier_id FROM report_links l JOIN identifiers i ON i.id = l.identifier_id \
+         WHERE i.state = 'normal'",
+        vec![],
+    )
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
+    .collect::<Result<_, DbErr>>()?;
+    progress("reading links", 1, 1);
+
+    progress("computing components", 0, 1);
+    let report_ids: Vec<i64> = reports.iter().map(|(id, _)| *id).collect();
+    let mut parts = components(&report_ids, &links);
+    progress("computing components", 1, 1);
+
+    // Larger components choose their id first: the id most of their reports already had.
+    let old: HashMap<i64, Option<i64>> = reports.iter().copied().collect();
+    parts.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    let mut taken: HashMap<i64, usize> = HashMap::new();
+    let mut chosen: Vec<Option<i64>> = Vec::with_capacity(parts.len());
+    for (index, part) in parts.iter().enumerate() {
+        let mut votes: BTreeMap<i64, usize> = BTreeMap::new();
+        for r in part {
+            if let Some(Some(c)) = old.get(r) {
+                *votes.entry(*c).or_default() += 1;
+            }
+        }
+        let best = votes
+            .iter()
+            .filter(|(c, _)| !taken.contains_key(*c))
+            .max_by_key(|&(c, n)| (*n, std::cmp::Reverse(*c)))
+            .map(|(c, _)| *c);
+        if let Some(c) = best {
+            taken.insert(c, index);
+        }
+        chosen.push(best);
+    }
+    let total = parts.len() as u64;
+    let mut report_map: Vec<(i64, i64)> = Vec::new();
+    let mut moved = 0;
+    for (index, part) in parts.iter().enumerate() {
+        let id = match chosen[index] {
+            Some(c) => c,
+            None => clustering::create_cluster(&txn, config, now).await?,
+        };
+        chosen[index] = Some(id);
+        for r in part {
+            if old.get(r).copied().flatten() != Some(id) {
+                report_map.push((*r, id));
+                moved += 1;
+            }
+        }
+        if index % 1024 == 0 {
+            progress("assigning clusters", index as u64, total);
+        }
+    }
+    progress("assigning clusters", total, total);
+
+    progress("writing", 0, 3);
+    execute(
+        &txn,
+        "CREATE TEMPORARY TABLE recluster_map (report_id BIGINT PRIMARY KEY, cluster_id BIGINT NOT NULL)",
+        vec![],
+    )
+    .await?;
+    for chunk in report_map.chunks(IN_CHUNK) {
+        let sql = format!(
+            "INSERT INTO recluster_map (report_id, cluster_id) VALUES {}",
+            vec!["(?, ?)"; chunk.len()].join(", ")
+        );
+        execute(&txn, &sql, chunk.iter().flat_map(|&(r, c)| [Value::from(r), Value::from(c)]).collect()).await?;
+    }
+    execute(
+        &txn,
+        "UPDATE reports SET cluster_id = (SELECT m.cluster_id FROM recluster_map m WHERE m.report_id = reports.id) \
+         WHERE id IN (SELECT report_id FROM recluster_map)",
+        vec![],
+    )
+    .await?;
+    progress("writing", 1, 3);
+    // An identifier links the cluster of its reports while it is normal.
+    execute(&txn, "UPDATE identifiers SET cluster_id = NULL", vec![]).await?;
+    execute(
+        &txn,
+        "UPDATE identifiers SET cluster_id = (SELECT MIN(r.cluster_id) FROM report_links l \
+         JOIN reports r ON r.id = l.report_id WHERE l.identifier_id = identifiers.id) WHERE state = 'normal'",
+        vec![],
+    )
+    .await?;
+    execute(&txn, "DROP TABLE recluster_map", vec![]).await?;
+    progress("writing", 2, 3);
+    // Clusters left without reports were merged into where most of their reports went.
+    let live: Vec<i64> = chosen.iter().flatten().copied().collect();
+    let emptied: Vec<i64> = query(
+        &txn,
+        "SELECT c.id FROM clusters c WHERE c.merged_into IS NULL \
+         AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.cluster_id = c.id)",
+        vec![],
+    )
+    .await?
+    .iter()
+    .map(|r| r.try_get_by_index(0))
+    .collect::<Result<_, DbErr>>()?;
+    for id in emptied {
+        let Some(into) = most_reports_went(id, &old, &report_map) else { continue };
+        execute(
+            &txn,
+            "UPDATE clusters SET status = ?, merged_into = ?, claim_holder = NULL, claim_expires_at = NULL, \
+             rescore_at = NULL, version = version + 1 WHERE id = ?",
+            vec![ClusterStatus::Merged.as_str().into(), into.into(), id.into()],
+        )
+        .await?;
+        execute(&txn, "UPDATE clusters SET merged_into = ? WHERE merged_into = ?", vec![into.into(), id.into()])
+            .await?;
+    }
+    progress("writing", 3, 3);
+    for (i, chunk) in live.chunks(256).enumerate() {
+        clustering::recompute(&txn, config, chunk, now).await?;
+        progress("recomputing aggregates", (i * 256 + chunk.len()) as u64, live.len() as u64);
+    }
+    txn.commit().await?;
+    Ok(ReclusterSummary {
+        reports: reports.len() as u64,
+        links: links.len() as u64,
+        clusters: live.len() as u64,
+        moved_reports: moved,
+    })
+}
+
+/// Where most reports of an emptied cluster went.
+fn most_reports_went(id: i64, old: &HashMap<i64, Option<i64>>, map: &[(i64, i64)]) -> Option<i64> {
+    let mut votes: BTreeMap<i64, usize> = BTreeMap::new();
+    for (r, to) in map {
+        if old.get(r).copied().flatten() == Some(id) {
+            *votes.entry(*to).or_default() += 1;
+        }
+    }
+    votes.into_iter().max_by_key(|&(c, n)| (n, std::cmp::Reverse(c))).map(|(c, _)| c)
+}
+
+/// Creates links (and identifier rows) for reports stored before clustering existed.
+async fn backfill_links(txn: &DatabaseTransaction, progress: &mut dyn FnMut(&str, u64, u64)) -> Result<(), DbErr> {
+    let rows = query(
+        txn,
+        "SELECT ri.report_id, ri.key, ri.kind, ri.display, r.received_at FROM report_identifiers ri \
+         JOIN reports r ON r.id = ri.report_id \
+         WHERE ri.key IS NOT NULL AND ri.suggested = ? \
+         AND NOT EXISTS (SELECT 1 FROM report_links l WHERE l.report_id = ri.report_id) ORDER BY ri.report_id",
+        vec![false.into()],
+    )
+    .await?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut by_report: BTreeMap<i64, Vec<LinkKey>> = BTreeMap::new();
+    for row in &rows {
+        let kind: Option<String> = row.try_get_by_index(2)?;
+        let kind = kind.unwrap_or_default();
+        if !links_by_kind(&kind) {
+            continue;
+        }
+        by_report.entry(row.try_get_by_index(0)?).or_default().push(LinkKey {
+            key: row.try_get_by_index(1)?,
+            kind,
+            display: row.try_get_by_index::<Option<String>>(3)?.unwrap_or_default(),
+        });
+    }
+    let total = by_report.len() as u64;
+    progress("linking older reports", 0, total);
+    let mut keys: BTreeMap<String, LinkKey> = BTreeMap::new();
+    for list in by_report.values() {
+        for k in list {
+            keys.entry(k.key.clone()).or_insert_with(|| k.clone());
+        }
+    }
+    let key_refs: Vec<&LinkKey> = keys.values().collect();
+    clustering::ensure_identifiers(txn, &key_refs).await?;
+    let names: Vec<&str> = keys.keys().map(String::as_str).collect();
+    let idents = clustering::identifiers_by_key(txn, &names).await?;
+    let mut edges: Vec<(i64, i64)> = Vec::new();
+    for (report, list) in &by_report {
+        for k in list {
+            if let Some(row) = idents.get(&k.key) {
+                edges.push((row.id, *report));
+            }
+        }
+    }
+    edges.sort_unstable();
+    edges.dedup();
+    for chunk in edges.chunks(IN_CHUNK) {
+        let sql = format!(
+            "INSERT INTO report_links (identifier_id, report_id) VALUES {} ON CONFLICT DO NOTHING",
+            vec!["(?, ?)"; chunk.len()].join(", ")
+        );
+        execute(txn, &sql, chunk.iter().flat_map(|&(i, r)| [Value::from(i), Value::from(r)]).collect()).await?;
+    }
+    let ids: Vec<i64> = idents.values().map(|r| r.id).collect();
+    execute_in(
+        txn,
+        "UPDATE identifiers SET report_count = (SELECT COUNT(*) FROM report_links l WHERE l.identifier_id = identifiers.id), \
+         first_seen = (SELECT MIN(r.received_at) FROM report_links l JOIN reports r ON r.id = l.report_id \
+           WHERE l.identifier_id = identifiers.id), \
+         last_seen = (SELECT MAX(r.received_at) FROM report_links l JOIN reports r ON r.id = l.report_id \
+           WHERE l.identifier_id = identifiers.id) WHERE id IN ({ids})",
+        vec![],
+        &ids,
+    )
+    .await?;
+    progress("linking older reports", total, total);
+    Ok(())
+}
