@@ -11,11 +11,29 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+
+pub mod scenario;
 use prost_types::Timestamp;
 use scamtrail_proto::v1 as pb;
 use scamtrail_proto::v1::intake_service_client::IntakeServiceClient;
+use scamtrail_proto::v1::lookup_service_client::LookupServiceClient;
 use scamtrail_proto::v1::triage_service_client::TriageServiceClient;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
+
+/// A triage client that names its caller in the `scamtrail-actor` metadata.
+pub type ActorClient = TriageServiceClient<InterceptedService<Channel, ActorInterceptor>>;
+
+/// Adds `scamtrail-actor: NAME` to every call.
+#[derive(Clone)]
+pub struct ActorInterceptor(tonic::metadata::MetadataValue<tonic::metadata::Ascii>);
+
+impl tonic::service::Interceptor for ActorInterceptor {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        request.metadata_mut().insert("scamtrail-actor", self.0.clone());
+        Ok(request)
+    }
+}
 
 /// Which database a test server uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,6 +175,28 @@ impl TestServer {
     /// A triage client.
     pub async fn triage(&self) -> TriageServiceClient<Channel> {
         TriageServiceClient::new(self.channel().await)
+    }
+
+    /// A triage client calling as `actor`.
+    pub async fn triage_as(&self, actor: &str) -> ActorClient {
+        let value = actor.parse().expect("ASCII actor name");
+        TriageServiceClient::with_interceptor(self.channel().await, ActorInterceptor(value))
+    }
+
+    /// A lookup client.
+    pub async fn lookup(&self) -> LookupServiceClient<Channel> {
+        LookupServiceClient::new(self.channel().await)
+    }
+
+    /// Runs `scamtrail ARGS` against this server's database (the server should be stopped for
+    /// commands that write), returning its stderr; fails if it exits unsuccessfully.
+    pub fn run_command(&self, args: &[&str]) -> anyhow::Result<String> {
+        let out = Command::new(binary()).args(args).args(["--database-url", &self.database_url]).output()?;
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        if !out.status.success() {
+            bail!("scamtrail {args:?} failed: {stderr}");
+        }
+        Ok(stderr)
     }
 
     /// Sends SIGTERM and waits for the process to exit; returns whether it exited cleanly.
