@@ -5,7 +5,15 @@
 #
 # It starts `scamtrail serve` on a free 127.0.0.1 port with a temp SQLite database, waits for
 # health, and checks server reflection (list, describe), SubmitReport from report.json (and its
-# replay), GetReport by id and by reference, health, and an invalid request.
+# replay), GetReport by id and by reference, health, and an invalid request. Then clusters and
+# triage: GetCluster, a second report joining the cluster, ExplainLink, ListQueues, ListQueue,
+# ClaimNext / RenewClaim / ReleaseClaim, UpdateCluster (and a stale version), LookupIdentifiers,
+# SetIdentifierState (a split, and a missing reason), and WatchQueue streaming a new cluster.
+#
+# The database may have been used before (make test runs this on SQLite and on PostgreSQL, and a
+# PostgreSQL may be reused), so the scammer identifiers of report.json are replaced by values made
+# for this run (a valid IBAN, a phone number, a wallet, a domain) and the victim's country is
+# picked at random: queue filters on (category, country) then see this run's clusters only.
 #
 # Usage: tests/grpcurl/run.sh [SERVER_BINARY]
 #   SERVER_BINARY defaults to $SCAMTRAIL_BIN, then target/debug/scamtrail (in the repo).
@@ -24,6 +32,7 @@ STARTUP_TIMEOUT="${SCAMTRAIL_STARTUP_TIMEOUT:-60}"
 PASSED=0
 FAILED=0
 SERVER_PID=""
+WATCH_PID=""
 TMP=""
 ADDR=""
 
@@ -49,6 +58,7 @@ stop_server() {
 }
 
 cleanup() {
+  if [[ -n "$WATCH_PID" ]]; then kill "$WATCH_PID" 2>/dev/null; wait "$WATCH_PID" 2>/dev/null; fi
   stop_server
   if [[ -n "$TMP" && -d "$TMP" ]]; then
     if [[ $FAILED -gt 0 && -s "$TMP/server.log" ]]; then
@@ -94,6 +104,26 @@ print("" if doc is None else (json.dumps(doc) if isinstance(doc, (dict, list, bo
 ' "$1"
 }
 
+# A Python expression over a grpcurl answer (stdin), bound to `d` with field names in proto
+# (snake_case) form; prints the result (JSON for lists, dicts, booleans and None). An expression
+# that fails prints <ErrorName: ...>, which matches no expected value. int64 values are strings
+# and fields at their default value are left out, so use d.get(...) with a default for those.
+json_eval() {
+  python3 -c '
+import json, re, sys
+def snake(o):
+    if isinstance(o, dict):
+        return {re.sub(r"[A-Z]", lambda m: "_" + m.group(0).lower(), k): snake(v) for k, v in o.items()}
+    return [snake(v) for v in o] if isinstance(o, list) else o
+try:
+    r = eval(sys.argv[1], {"d": snake(json.loads(sys.stdin.read()))})
+except Exception as e:
+    print(f"<{type(e).__name__}: {e}>")
+    sys.exit(0)
+print(json.dumps(r) if r is None or isinstance(r, (dict, list, bool)) else r)
+' "$1"
+}
+
 # ----------------------------------------------------------------- start the server
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/scamtrail-grpcurl.XXXXXX")
 DB="$TMP/scamtrail.db"
@@ -102,11 +132,91 @@ DATABASE_URL="${SCAMTRAIL_TEST_DATABASE_URL:-sqlite://$DB}"
 # A client_request_id of this run, so that a reused database does not replay an earlier run's report.
 CRID="grpcurl-e2e-$(date +%s)-$$-$RANDOM"
 SUBMIT_JSON="$TMP/submit.json"
-python3 -c '
-import json, sys
-doc = json.load(open(sys.argv[1]))
-doc["client_request_id"] = sys.argv[2]
-json.dump(doc, open(sys.argv[3], "w"))' "$REPORT_JSON" "$CRID" "$SUBMIT_JSON" || die "cannot read $REPORT_JSON"
+# This run's values (see the header): report.json with its scammer identifiers replaced, a second
+# report carrying the same IBAN written differently, and the shell variables naming them.
+RUN_VARS=$(python3 - "$REPORT_JSON" "$CRID" "$TMP" <<'PY'
+import datetime, json, random, shlex, sys
+
+src, crid, tmp = sys.argv[1:4]
+rnd = random.SystemRandom()
+
+# A German IBAN with valid check digits (ISO 13616: 98 - (BBAN + "DE00" as digits) mod 97).
+bban = "%08d%010d" % (rnd.randrange(10**7, 10**8), rnd.randrange(10**10))
+iban = "DE%02d%s" % (98 - int(bban + "131400") % 97, bban)
+iban_paper = " ".join(iban[i:i + 4] for i in range(0, len(iban), 4))
+tag = "%d-%06d" % (int(datetime.datetime.now().timestamp()), rnd.randrange(10**6))
+domain = f"apex-trade-fx-{tag}.com"
+phone = "+49 30 %d%07d" % (rnd.randint(1, 9), rnd.randrange(10**7))
+wallet = "0x" + "".join(rnd.choice("0123456789abcdef") for _ in range(40))
+# Any real country: only this run's reports have a victim there (and category INVESTMENT).
+country = rnd.choice(
+    "AD AE AG AL AM AO AR AT AU AZ BA BB BD BE BF BG BH BJ BN BO BR BS BT BW BZ CA CH CI CL CM CO "
+    "CR CV CY CZ DK DM DO DZ EC EE EG ES ET FI FJ FR GA GD GE GH GM GR GT GY HN HR HT HU ID IE IL "
+    "IN IS IT JM JO JP KE KG KH KR KW KZ LA LB LC LI LK LR LS LT LU LV MA MC MD ME MG MK ML MN MT "
+    "MU MV MW MX MY MZ NA NE NG NI NL NO NP NZ OM PA PE PG PH PK PL PT PY QA RO RS RW SA SC SE SG "
+    "SI SK SL SM SN SR SV TG TH TJ TN TO TR TT TW TZ UA UG US UY UZ VC VN WS ZA ZM ZW".split()
+)
+# Paid two hours ago by instant transfer: inside the recall window, so the money is recoverable.
+paid_recently = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=2)).strftime(
+    "%Y-%m-%dT%H:%M:%SZ"
+)
+
+doc = json.load(open(src))
+doc["client_request_id"] = crid
+report = doc["report"]
+report["victim"]["country"] = country
+for payment in report["payments"]:
+    for b in payment["beneficiaries"]:
+        hint = b.get("kind_hint")
+        if hint == "IDENTIFIER_KIND_IBAN":
+            b["value"] = iban_paper
+            payment["paid_at"] = paid_recently
+        elif hint == "IDENTIFIER_KIND_CRYPTO_WALLET":
+            b["value"] = wallet
+        elif hint == "IDENTIFIER_KIND_WEBSITE":
+            b["value"] = f"https://{domain}/deposit"
+for x in report["identifiers"]:
+    x["value"] = {
+        "IDENTIFIER_KIND_PHONE": phone,
+        "IDENTIFIER_KIND_WEBSITE": f"www.{domain}",
+        "IDENTIFIER_KIND_EMAIL": f"support@{domain}",
+    }[x["kind_hint"]]
+json.dump(doc, open(f"{tmp}/submit.json", "w"))
+
+# Another victim paid the same account; the IBAN is typed in lower case without spaces.
+second = {
+    "client_request_id": crid + "-second",
+    "report": {
+        "category": "SCAM_CATEGORY_INVESTMENT",
+        "narrative": "A broker on WhatsApp told me to pay a release fee into a German account.",
+        "payments": [
+            {
+                "amount_minor": "120000",
+                "currency": "EUR",
+                "method": "PAYMENT_METHOD_BANK_TRANSFER",
+                "paid_at": "2026-09-01T09:00:00Z",
+                "beneficiaries": [{"value": iban.lower(), "role": "IDENTIFIER_ROLE_BENEFICIARY_ACCOUNT"}],
+            }
+        ],
+    },
+}
+json.dump(second, open(f"{tmp}/second.json", "w"))
+
+for name, value in {
+    "RUN_TAG": tag,
+    "RUN_IBAN": iban,
+    # The way a bank clerk might paste it: a label, lower case, dashes.
+    "RUN_IBAN_OTHER_FORM": "IBAN: " + "-".join(iban[i:i + 4] for i in range(0, len(iban), 4)).lower(),
+    "RUN_PHONE_KEY": "tel:" + phone.replace(" ", ""),
+    "RUN_COUNTRY": country,
+}.items():
+    print(f"{name}={shlex.quote(value)}")
+PY
+) || die "cannot read $REPORT_JSON"
+eval "$RUN_VARS"
+SECOND_JSON="$TMP/second.json"
+# Queue filters that only this run's clusters match.
+RUN_FILTER="{\"categories\": [\"SCAM_CATEGORY_INVESTMENT\"], \"victim_countries\": [\"$RUN_COUNTRY\"]}"
 
 started=0
 for _attempt in 1 2 3; do
@@ -149,12 +259,12 @@ pass "server started at $ADDR (pid $SERVER_PID, database ${DATABASE_URL})"
 # ----------------------------------------------------------------- reflection
 if out=$(gc "$ADDR" list 2>&1); then
   missing=()
-  for svc in scamtrail.v1.IntakeService scamtrail.v1.TriageService grpc.health.v1.Health; do
+  for svc in scamtrail.v1.IntakeService scamtrail.v1.TriageService scamtrail.v1.LookupService grpc.health.v1.Health; do
     grep -qx "$svc" <<<"$out" || missing+=("$svc")
   done
   grep -qE '^grpc\.reflection\.v1(alpha)?\.ServerReflection$' <<<"$out" || missing+=("grpc.reflection.v1(alpha).ServerReflection")
   if [[ ${#missing[@]} -eq 0 ]]; then
-    pass "list shows IntakeService, TriageService, Health and reflection"
+    pass "list shows IntakeService, TriageService, LookupService, Health and reflection"
   else
     fail "list shows every service" "missing: ${missing[*]}" "$out"
   fi
@@ -162,10 +272,26 @@ else
   fail "list (server reflection)" "grpcurl list failed" "$out"
 fi
 
-if out=$(gc "$ADDR" list scamtrail.v1.TriageService 2>&1) && grep -qx 'scamtrail.v1.TriageService.GetReport' <<<"$out"; then
-  pass "list scamtrail.v1.TriageService shows GetReport"
+if out=$(gc "$ADDR" list scamtrail.v1.TriageService 2>&1); then
+  missing=()
+  for rpc in GetReport GetCluster ExplainLink SetIdentifierState ListQueues ListQueue ClaimNext RenewClaim \
+             ReleaseClaim UpdateCluster WatchQueue; do
+    grep -qx "scamtrail.v1.TriageService.$rpc" <<<"$out" || missing+=("$rpc")
+  done
+  if [[ ${#missing[@]} -eq 0 ]]; then
+    pass "list scamtrail.v1.TriageService shows GetReport and the eleven triage RPCs"
+  else
+    fail "list scamtrail.v1.TriageService shows every RPC" "missing: ${missing[*]}" "$out"
+  fi
 else
-  fail "list scamtrail.v1.TriageService shows GetReport" "unexpected answer" "$out"
+  fail "list scamtrail.v1.TriageService" "grpcurl list failed" "$out"
+fi
+
+if out=$(gc "$ADDR" list scamtrail.v1.LookupService 2>&1) &&
+   grep -qx 'scamtrail.v1.LookupService.LookupIdentifiers' <<<"$out"; then
+  pass "list scamtrail.v1.LookupService shows LookupIdentifiers"
+else
+  fail "list scamtrail.v1.LookupService shows LookupIdentifiers" "unexpected answer" "$out"
 fi
 
 if out=$(gc "$ADDR" describe scamtrail.v1.IntakeService 2>&1) &&
@@ -193,9 +319,11 @@ fi
 # ----------------------------------------------------------------- SubmitReport
 REPORT_ID=""
 REFERENCE=""
+CLUSTER_ID=""
 if out=$(gc -d @ "$ADDR" scamtrail.v1.IntakeService/SubmitReport <"$SUBMIT_JSON" 2>&1); then
   REPORT_ID=$(json_get report_id <<<"$out" 2>/dev/null)
   REFERENCE=$(json_get reference <<<"$out" 2>/dev/null)
+  CLUSTER_ID=$(json_get cluster_id <<<"$out" 2>/dev/null)
   replayed=$(json_get replayed <<<"$out" 2>/dev/null)
   received=$(json_get received_at <<<"$out" 2>/dev/null)
   if [[ ! "$REPORT_ID" =~ ^[1-9][0-9]*$ ]]; then
@@ -206,8 +334,10 @@ if out=$(gc -d @ "$ADDR" scamtrail.v1.IntakeService/SubmitReport <"$SUBMIT_JSON"
     fail "SubmitReport (first time) is not replayed" "replayed is true" "$out"
   elif [[ -z "$received" ]]; then
     fail "SubmitReport returns received_at" "received_at is missing" "$out"
+  elif [[ ! "$CLUSTER_ID" =~ ^[1-9][0-9]*$ ]]; then
+    fail "SubmitReport returns the report's cluster id" "cluster_id is '$CLUSTER_ID'" "$out"
   else
-    pass "SubmitReport from report.json: id $REPORT_ID, reference $REFERENCE"
+    pass "SubmitReport from report.json: id $REPORT_ID, reference $REFERENCE, cluster $CLUSTER_ID"
   fi
 else
   fail "SubmitReport from report.json" "grpcurl failed" "$out"
@@ -217,10 +347,11 @@ fi
 if out=$(gc -d @ "$ADDR" scamtrail.v1.IntakeService/SubmitReport <"$SUBMIT_JSON" 2>&1) &&
    [[ "$(json_get report_id <<<"$out")" == "$REPORT_ID" && -n "$REPORT_ID" ]] &&
    [[ "$(json_get reference <<<"$out")" == "$REFERENCE" ]] &&
+   [[ "$(json_get cluster_id <<<"$out")" == "$CLUSTER_ID" ]] &&
    [[ "$(json_get replayed <<<"$out")" == "true" ]]; then
-  pass "SubmitReport retried with the same client_request_id is replayed (same id and reference)"
+  pass "SubmitReport retried with the same client_request_id is replayed (same id, reference and cluster)"
 else
-  fail "SubmitReport retry is replayed" "expected report_id $REPORT_ID, reference $REFERENCE, replayed true" "$out"
+  fail "SubmitReport retry is replayed" "expected report_id $REPORT_ID, reference $REFERENCE, cluster $CLUSTER_ID, replayed true" "$out"
 fi
 
 # ------------------------------------------------------ NormalizeIdentifiers

@@ -181,7 +181,12 @@ async fn recluster_rebuilds_the_partition_the_incremental_path_made() {
         decisions.push((format!("tel:+44{}", nets[1].phones[0]), pb::IdentifierState::Safelisted));
         for (key, state) in decisions {
             triage
-                .set_identifier_state(pb::SetIdentifierStateRequest { key, state: state as i32, reason: "test".into() })
+                .set_identifier_state(pb::SetIdentifierStateRequest {
+                    key,
+                    state: state as i32,
+                    reason: "test".into(),
+                    ..Default::default()
+                })
                 .await
                 .unwrap();
         }

@@ -135,6 +135,7 @@ impl pb::triage_service_server::TriageService for TriageApi {
         let req = request.into_inner();
         let mut v = Violations::default();
         let state = cw::state(&mut v, "state", req.state);
+        let country = crate::lookup::country(&mut v, "country", &req.country);
         let reason = cw::text(&mut v, "reason", &req.reason, cw::REASON_MAX_CHARS);
         if reason.is_empty() && state.is_some_and(|s| s != scamtrail_core::IdentifierState::Normal) {
             v.add("reason", "REQUIRED", "say why the identifier must not link");
@@ -152,7 +153,7 @@ impl pb::triage_service_server::TriageService for TriageApi {
         let target = match (&known, typed.is_empty()) {
             (Some(k), _) => Some((k.key.clone(), k.kind.clone())),
             (None, true) => None,
-            (None, false) => match self.normalizer.normalize(typed, &Hint::default()) {
+            (None, false) => match self.normalizer.normalize(typed, &Hint { kind: None, country }) {
                 Ok(id) => Some((id.key, id.kind.as_str().to_owned())),
                 Err(r) => {
                     v.add(
