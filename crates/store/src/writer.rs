@@ -44,10 +44,12 @@ async fn run(shared: Arc<Shared>, mut rx: mpsc::Receiver<Job>, max_batch: usize)
         let reports: Vec<&NewReport> = batch.iter().map(|j| &j.report).collect();
         match write_batch(&shared, &reports).await {
             Ok((answers, pending)) => {
+                // Watchers hear of a commit before its callers are answered, so that anything a
+                // caller does next is broadcast after it.
+                shared.publish(pending).await;
                 for (job, answer) in batch.drain(..).zip(answers) {
                     let _ = job.reply.send(Ok(answer));
                 }
-                shared.publish(pending).await;
             }
             Err(err) => {
                 tracing::warn!(error = %err, size = batch.len(), "batch failed; writing its reports one by one");
