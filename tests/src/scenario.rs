@@ -83,7 +83,7 @@ pub fn report(n: &Network, i: usize) -> pb::Report {
     let phone = &n.phones[i % n.phones.len()];
     let (paid_ago, method) = if n.recent_bank_transfers {
         (3_600 + (i as i64) * 60, pb::PaymentMethod::BankTransfer)
-    } else if i % 2 == 0 {
+    } else if i.is_multiple_of(2) {
         (20 * 86_400, pb::PaymentMethod::BankTransfer)
     } else {
         (2 * 3_600, pb::PaymentMethod::Crypto)
@@ -91,7 +91,7 @@ pub fn report(n: &Network, i: usize) -> pb::Report {
     // Networks without recent transfers lose more in total: priority must still favour recall.
     let amount = if n.recent_bank_transfers { 150_000 } else { 900_000 } + (i as i64) * 1_000;
     let mut identifiers = vec![id(&phone_as(phone, i + n.index), R::CallerNumber, K::Unspecified)];
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         identifiers.push(id(&url_as(&n.domains[i % 2], i), R::Website, K::Unspecified));
     }
     if i % 4 == 1 {
@@ -99,7 +99,7 @@ pub fn report(n: &Network, i: usize) -> pb::Report {
         let typed = if i % 8 == 1 { wallet.clone() } else { format!("0x{}", wallet[2..].to_uppercase()) };
         identifiers.push(id(&typed, R::Wallet, K::CryptoWallet));
     }
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         identifiers.push(id(BENIGN_DOMAIN, R::Website, K::Unspecified));
     }
     if i % 5 == 2 {
@@ -129,7 +129,7 @@ pub fn report(n: &Network, i: usize) -> pb::Report {
             consent_to_share_with_police: true,
             ..Default::default()
         }),
-        contact_ongoing: i % 4 == 0,
+        contact_ongoing: i.is_multiple_of(4),
     }
 }
 
