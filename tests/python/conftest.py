@@ -2,10 +2,11 @@
 
 - ``stubs``: Python modules generated from /proto with grpc_tools.protoc into a temp dir.
 - ``server``: ``scamtrail serve`` on a free 127.0.0.1 port with a temp SQLite database
-  (binary: $SCAMTRAIL_BIN, default target/debug/scamtrail), healthy before tests run.
-  $SCAMTRAIL_TEST_DATABASE_URL, if set, is used as --database-url instead (e.g. a database in
-  the server that scripts/pg-test-server starts).
-- ``channel``: an insecure grpcio channel to it.
+  (binary: $SCAMTRAIL_BIN, default target/debug/scamtrail), healthy before tests run; one for the
+  whole session, so tests share its database. $SCAMTRAIL_TEST_DATABASE_URL, if set, is used as
+  --database-url instead (e.g. a database in the server that scripts/pg-test-server starts, which
+  may hold earlier runs' reports).
+- ``channel``: an insecure grpcio channel to it; ``intake``, ``triage``, ``lookup``: the stubs.
 
 When a test fails, the tail of the server's log is attached to its report.
 """
@@ -93,6 +94,9 @@ def stubs(tmp_path_factory) -> SimpleNamespace:
         intake_pb2_grpc=importlib.import_module("scamtrail.v1.intake_pb2_grpc"),
         triage_pb2=importlib.import_module("scamtrail.v1.triage_pb2"),
         triage_pb2_grpc=importlib.import_module("scamtrail.v1.triage_pb2_grpc"),
+        cluster_pb2=importlib.import_module("scamtrail.v1.cluster_pb2"),
+        lookup_pb2=importlib.import_module("scamtrail.v1.lookup_pb2"),
+        lookup_pb2_grpc=importlib.import_module("scamtrail.v1.lookup_pb2_grpc"),
     )
 
 
@@ -194,6 +198,11 @@ def intake(channel, stubs):
 @pytest.fixture(scope="session")
 def triage(channel, stubs):
     return stubs.triage_pb2_grpc.TriageServiceStub(channel)
+
+
+@pytest.fixture(scope="session")
+def lookup(channel, stubs):
+    return stubs.lookup_pb2_grpc.LookupServiceStub(channel)
 
 
 @pytest.hookimpl(hookwrapper=True)

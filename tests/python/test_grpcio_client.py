@@ -4,7 +4,9 @@ grpc_tools.protoc generates from proto/ at test start (see conftest.py)."""
 from __future__ import annotations
 
 import datetime as dt
+import random
 import re
+import threading
 import uuid
 
 import grpc
@@ -377,3 +379,265 @@ def test_get_unknown_report_is_not_found(stubs, triage):
 def test_server_still_serving_after_bad_input(channel, server):
     assert server.process.poll() is None, "server process exited"
     assert health_status(channel) == 1
+
+
+# ---------------------------------------------------------------------------- clusters and triage
+# The session's server may run on a PostgreSQL database that earlier runs used, so every scammer
+# identifier below is made unique to the test, and queue checks use a filter (category and
+# victim country) that only the test's own clusters match.
+
+COUNTRIES = (
+    "AD AE AG AL AM AO AR AT AU AZ BA BB BD BE BF BG BH BJ BN BO BR BS BT BW BZ CA CH CI CL CM CO "
+    "CR CV CY CZ DK DM DO DZ EC EE EG ES ET FI FJ FR GA GD GE GH GM GR GT GY HN HR HT HU ID IE IL "
+    "IN IS IT JM JO JP KE KG KH KR KW KZ LA LB LC LI LK LR LS LT LU LV MA MC MD ME MG MK ML MN MT "
+    "MU MV MW MX MY MZ NA NE NG NI NL NO NP NZ OM PA PE PG PH PK PL PT PY QA RO RS RW SA SC SE SG "
+    "SI SK SL SM SN SR SV TG TH TJ TN TO TR TT TW TZ UA UG US UY UZ VC VN WS ZA ZM ZW"
+).split()
+
+
+def unique_iban() -> str:
+    """A German IBAN with valid check digits that no earlier run reported."""
+    digits = f"{uuid.uuid4().int % 10**18:018d}"
+    bban = str(int(digits[0]) % 9 + 1) + digits[1:]
+    return "DE%02d%s" % (98 - int(bban + "131400") % 97, bban)
+
+
+def paper(iban: str) -> str:
+    return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
+
+
+def unique_domain() -> str:
+    return f"scam-{uuid.uuid4().hex[:16]}.com"
+
+
+def scam_report(pb, *, iban=None, domain=None, category=None, country="", narrative="I was scammed."):
+    """A short report whose only scammer identifiers are `iban` (a beneficiary) and `domain`."""
+    r = pb.report_pb2
+    payments = []
+    if iban:
+        payments.append(
+            r.Payment(
+                amount_minor=150_000,
+                currency="EUR",
+                method=r.PAYMENT_METHOD_BANK_TRANSFER,
+                paid_at=ts(2026, 9, 1, 12),
+                beneficiaries=[r.ScammerIdentifier(value=iban, role=r.IDENTIFIER_ROLE_BENEFICIARY_ACCOUNT)],
+            )
+        )
+    identifiers = [r.ScammerIdentifier(value=domain, role=r.IDENTIFIER_ROLE_WEBSITE)] if domain else []
+    return r.Report(
+        category=category or r.SCAM_CATEGORY_INVESTMENT,
+        narrative=narrative,
+        payments=payments,
+        identifiers=identifiers,
+        victim=r.Victim(country=country) if country else None,
+    )
+
+
+def as_actor(name: str):
+    return (("scamtrail-actor", name),)
+
+
+def linked_pair(pb, intake):
+    """Two reports sharing one IBAN, typed differently; (iban, first answer, second answer)."""
+    iban = unique_iban()
+    first = submit(pb, intake, scam_report(pb, iban=paper(iban), domain=unique_domain()))
+    second = submit(pb, intake, scam_report(pb, iban=iban.lower(), domain=unique_domain()))
+    return iban, first, second
+
+
+def test_second_report_sharing_an_identifier_joins_the_cluster(stubs, intake, triage):
+    iban, first, second = linked_pair(stubs, intake)
+    assert first.cluster_id > 0
+    assert second.identifiers[0].normalized.key == f"iban:{iban}"
+    assert second.cluster_id == first.cluster_id, "a report sharing the IBAN must join the first report's cluster"
+
+    stored = triage.GetReport(stubs.triage_pb2.GetReportRequest(report_id=second.report_id), timeout=30).report
+    assert stored.cluster_id == first.cluster_id
+
+    # A report sharing nothing starts a cluster of its own.
+    other = submit(stubs, intake, scam_report(stubs, iban=unique_iban(), domain=unique_domain()))
+    assert other.cluster_id > 0 and other.cluster_id != first.cluster_id
+
+
+def test_get_cluster_returns_reports_identifiers_and_events(stubs, intake, triage):
+    c = stubs.cluster_pb2
+    iban, first, second = linked_pair(stubs, intake)
+    got = triage.GetCluster(stubs.triage_pb2.GetClusterRequest(cluster_id=first.cluster_id), timeout=30)
+
+    assert got.cluster.cluster_id == first.cluster_id
+    assert got.cluster.status == c.CLUSTER_STATUS_NEW
+    assert got.cluster.report_count == 2
+    assert dict(got.cluster.identifiers_by_kind) == {"iban": 1, "domain": 2}
+    # Newest first.
+    assert [r.report_id for r in got.reports] == [second.report_id, first.report_id]
+    assert [r.reference for r in got.reports] == [second.reference, first.reference]
+    for report in got.reports:
+        assert f"iban:{iban}" in report.identifier_keys
+
+    counts = {i.key: i.report_count for i in got.identifiers}
+    domains = [o.normalized.key for o in (first.identifiers[1], second.identifiers[1])]
+    assert counts == {f"iban:{iban}": 2, domains[0]: 1, domains[1]: 1}
+    assert got.identifiers[0].key == f"iban:{iban}", "identifiers are listed most reported first"
+    for identifier in got.identifiers:
+        assert identifier.state == c.IDENTIFIER_STATE_NORMAL
+        assert identifier.cluster_id == first.cluster_id
+
+    assert got.events, "a cluster has at least its creation in its history"
+    created = got.events[0]
+    assert created.kind == c.CLUSTER_EVENT_KIND_CREATED
+    assert created.cluster_id == first.cluster_id
+    assert created.actor == "system"
+    ats = [e.at.ToDatetime() for e in got.events]
+    assert ats == sorted(ats), "events are oldest first"
+
+
+def test_claim_next_never_hands_one_cluster_to_two_callers(stubs, intake, triage):
+    r, c, t = stubs.report_pb2, stubs.cluster_pb2, stubs.triage_pb2
+    queue_filter = t.QueueFilter(categories=[r.SCAM_CATEGORY_TASK], victim_countries=[random.choice(COUNTRIES)])
+
+    # Clusters an earlier run left with this filter (only possible on a reused database) are
+    # claimed out of the way first, so that the queue holds this test's clusters only.
+    for _ in range(1000):
+        drained = triage.ClaimNext(
+            t.ClaimNextRequest(queue=c.QUEUE_NEW, filter=queue_filter, lease_seconds=86_400),
+            metadata=as_actor("pytest-drain"),
+            timeout=30,
+        )
+        if not drained.HasField("cluster"):
+            break
+    else:
+        pytest.fail("the filtered queue never emptied")
+
+    created = set()
+    for _ in range(6):
+        answer = submit(
+            stubs,
+            intake,
+            scam_report(
+                stubs,
+                iban=unique_iban(),
+                domain=unique_domain(),
+                category=r.SCAM_CATEGORY_TASK,
+                country=queue_filter.victim_countries[0],
+            ),
+        )
+        created.add(answer.cluster_id)
+    assert len(created) == 6, "six unrelated reports make six clusters"
+
+    callers = 8
+    barrier = threading.Barrier(callers)
+    results: dict[int, object] = {}
+
+    def claim(i: int) -> None:
+        barrier.wait(timeout=30)
+        try:
+            results[i] = triage.ClaimNext(
+                t.ClaimNextRequest(queue=c.QUEUE_NEW, filter=queue_filter, lease_seconds=600),
+                metadata=as_actor(f"pytest-claimer-{i}"),
+                timeout=30,
+            )
+        except grpc.RpcError as e:
+            results[i] = e
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(callers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    errors = {i: f"{e.code()}: {e.details()}" for i, e in results.items() if isinstance(e, grpc.RpcError)}
+    assert not errors, f"ClaimNext failed: {errors}"
+    assert len(results) == callers
+
+    claimed = {i: a.cluster for i, a in results.items() if a.HasField("cluster")}
+    ids = [cluster.cluster_id for cluster in claimed.values()]
+    assert len(ids) == len(set(ids)), f"a cluster was handed to two callers: {sorted(ids)}"
+    assert set(ids) == created, f"claimed {sorted(ids)}, waiting were {sorted(created)}"
+    assert callers - len(claimed) == 2, "the two callers after the queue emptied get no cluster"
+    for i, cluster in claimed.items():
+        assert cluster.claim.holder == f"pytest-claimer-{i}"
+        assert cluster.status == c.CLUSTER_STATUS_TRIAGING
+
+    # The store agrees: each cluster is held by the caller it was handed to, and none still waits.
+    for i, cluster in claimed.items():
+        stored = triage.GetCluster(t.GetClusterRequest(cluster_id=cluster.cluster_id), timeout=30).cluster
+        assert stored.claim.holder == f"pytest-claimer-{i}"
+    waiting = triage.ListQueue(t.ListQueueRequest(queue=c.QUEUE_NEW, filter=queue_filter, page_size=500), timeout=30)
+    assert not [x.cluster_id for x in waiting.clusters if x.cluster_id in created]
+
+
+def test_update_cluster_with_a_stale_version_is_failed_precondition(stubs, intake, triage):
+    c, t = stubs.cluster_pb2, stubs.triage_pb2
+    answer = submit(stubs, intake, scam_report(stubs, iban=unique_iban(), domain=unique_domain()))
+    read = triage.GetCluster(t.GetClusterRequest(cluster_id=answer.cluster_id), timeout=30).cluster
+
+    update = t.UpdateClusterRequest(
+        cluster_id=answer.cluster_id,
+        version=read.version,
+        status=c.CLUSTER_STATUS_ASSIGNED,
+        assignee="pytest-investigator",
+    )
+    updated = triage.UpdateCluster(update, metadata=as_actor("pytest-investigator"), timeout=30).cluster
+    assert updated.status == c.CLUSTER_STATUS_ASSIGNED
+    assert updated.assignee == "pytest-investigator"
+    assert updated.version == read.version + 1
+
+    stale = t.UpdateClusterRequest(
+        cluster_id=answer.cluster_id, version=read.version, status=c.CLUSTER_STATUS_CLOSED,
+        disposition=c.DISPOSITION_NOT_FRAUD,
+    )
+    with pytest.raises(grpc.RpcError) as raised:
+        triage.UpdateCluster(stale, metadata=as_actor("pytest-latecomer"), timeout=30)
+    assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION, raised.value.details()
+
+    # The stale update changed nothing.
+    now = triage.GetCluster(t.GetClusterRequest(cluster_id=answer.cluster_id), timeout=30).cluster
+    assert now.status == c.CLUSTER_STATUS_ASSIGNED
+    assert now.version == updated.version
+    assert now.disposition == c.DISPOSITION_UNSPECIFIED
+
+
+def test_lookup_identifiers_known_unknown_and_bad_values(stubs, intake, lookup):
+    r, c = stubs.report_pb2, stubs.cluster_pb2
+    known_iban, unknown_iban = unique_iban(), unique_iban()
+    answer = submit(stubs, intake, scam_report(stubs, iban=known_iban))
+    # One digit changed: the check digits no longer match.
+    bad_iban = known_iban[:-1] + str((int(known_iban[-1]) + 1) % 10)
+
+    got = lookup.LookupIdentifiers(
+        stubs.lookup_pb2.LookupIdentifiersRequest(
+            values=[
+                r.ScammerIdentifier(value=paper(unknown_iban)),
+                r.ScammerIdentifier(value=bad_iban, kind_hint=r.IDENTIFIER_KIND_IBAN),
+                r.ScammerIdentifier(value=f"IBAN: {paper(known_iban).lower()}"),
+            ]
+        ),
+        timeout=30,
+    ).results
+    assert len(got) == 3, "one answer per value"
+    unknown, bad, known = got
+
+    assert unknown.outcome.raw == paper(unknown_iban)
+    assert unknown.outcome.normalized.key == f"iban:{unknown_iban}"
+    assert unknown.known is False
+    assert unknown.report_count == 0 and unknown.cluster_id == 0
+
+    assert bad.outcome.raw == bad_iban
+    assert bad.outcome.WhichOneof("result") == "unverified"
+    assert bad.outcome.unverified.reason == "IBAN_CHECKSUM"
+    assert bad.known is False and bad.report_count == 0
+
+    assert known.outcome.normalized.key == f"iban:{known_iban}"
+    assert known.known is True
+    assert known.report_count == 1
+    assert known.cluster_id == answer.cluster_id
+    assert known.state == c.IDENTIFIER_STATE_NORMAL
+    assert list(known.categories) == [r.SCAM_CATEGORY_INVESTMENT]
+
+
+def test_list_queue_with_an_invalid_page_token_is_invalid(stubs, triage):
+    c, t = stubs.cluster_pb2, stubs.triage_pb2
+    with pytest.raises(grpc.RpcError) as raised:
+        triage.ListQueue(t.ListQueueRequest(queue=c.QUEUE_NEW, page_token="not-a-token"), timeout=30)
+    _, bad_request = bad_request_of(raised.value)
+    assert violations(bad_request) == {"page_token": "INVALID_PAGE_TOKEN"}

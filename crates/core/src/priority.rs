@@ -9,8 +9,10 @@
 use crate::UnixMicros;
 use crate::money::{decimals, format_amount};
 
-/// The weights and windows of the priority score.
-#[derive(Debug, Clone, PartialEq)]
+/// The weights and windows of the priority score. An operator may set any of them from a JSON
+/// object with these field names ([`PriorityWeights::from_json`]); the others keep their defaults.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct PriorityWeights {
     /// How long after a payment a bank recall may still succeed (default 72 h).
     pub recall_window_seconds: i64,
@@ -57,6 +59,39 @@ impl Default for PriorityWeights {
             actionable_per_identifier: 2.0,
             actionable_max: 20.0,
         }
+    }
+}
+
+/// A priority configuration that cannot be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("priority weights: {0}")]
+pub struct WeightsError(String);
+
+impl PriorityWeights {
+    /// Reads weights from a JSON object; unnamed fields keep their defaults. Windows must be
+    /// positive and weights finite and not negative.
+    pub fn from_json(text: &str) -> Result<Self, WeightsError> {
+        let w: PriorityWeights = serde_json::from_str(text).map_err(|e| WeightsError(e.to_string()))?;
+        if w.recall_window_seconds <= 0 || w.velocity_window_seconds <= 0 {
+            return Err(WeightsError("windows must be positive".into()));
+        }
+        let weights = [
+            ("recoverable_base", w.recoverable_base),
+            ("recoverable_per_decade", w.recoverable_per_decade),
+            ("ongoing_contact", w.ongoing_contact),
+            ("vulnerable_per_victim", w.vulnerable_per_victim),
+            ("vulnerable_max", w.vulnerable_max),
+            ("total_loss_per_decade", w.total_loss_per_decade),
+            ("victims_per_doubling", w.victims_per_doubling),
+            ("velocity_per_report", w.velocity_per_report),
+            ("velocity_max", w.velocity_max),
+            ("actionable_per_identifier", w.actionable_per_identifier),
+            ("actionable_max", w.actionable_max),
+        ];
+        if let Some((name, value)) = weights.iter().find(|(_, v)| !v.is_finite() || *v < 0.0) {
+            return Err(WeightsError(format!("{name} = {value}: must be a finite number, 0 or more")));
+        }
+        Ok(w)
     }
 }
 
@@ -430,5 +465,16 @@ mod tests {
         assert_eq!(describe_window(DAY), "24 h");
         assert_eq!(describe_window(100 * HOUR), "100 h");
         assert_eq!(describe_window(90), "90 s");
+    }
+
+    #[test]
+    fn weights_read_from_json_keep_defaults_for_what_is_not_named() {
+        let w = PriorityWeights::from_json(r#"{"ongoing_contact": 40, "recall_window_seconds": 3600}"#).unwrap();
+        assert_eq!(w.ongoing_contact, 40.0);
+        assert_eq!(w.recall_window_seconds, 3600);
+        assert_eq!(w.recoverable_base, PriorityWeights::default().recoverable_base);
+        assert!(PriorityWeights::from_json(r#"{"ongoing_contactt": 1}"#).is_err(), "typos are refused");
+        assert!(PriorityWeights::from_json(r#"{"velocity_max": -1}"#).unwrap_err().to_string().contains("velocity_max"));
+        assert!(PriorityWeights::from_json(r#"{"recall_window_seconds": 0}"#).is_err());
     }
 }

@@ -97,21 +97,33 @@ struct ClusterArgs {
     /// Without it, built-in indicative rates into EUR are used.
     #[arg(long, env = "SCAMTRAIL_RATES_FILE")]
     rates_file: Option<PathBuf>,
+    /// Priority weights, as a JSON object naming any of: recoverable_base, recoverable_per_decade,
+    /// ongoing_contact, vulnerable_per_victim, vulnerable_max, total_loss_per_decade,
+    /// victims_per_doubling, velocity_per_report, velocity_max, actionable_per_identifier,
+    /// actionable_max, velocity_window_seconds (the others keep their defaults).
+    #[arg(long, env = "SCAMTRAIL_PRIORITY_WEIGHTS_FILE")]
+    priority_weights_file: Option<PathBuf>,
 }
 
 impl ClusterArgs {
     fn config(&self) -> anyhow::Result<ClusterConfig> {
         anyhow::ensure!(self.hot_threshold >= 2, "--hot-threshold must be at least 2");
         anyhow::ensure!((1..=24 * 365).contains(&self.recall_window_hours), "--recall-window-hours: 1 to 8760");
+        let read = |path: &PathBuf, what: &str| {
+            std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read {what} {}: {e}", path.display()))
+        };
         let rates = match &self.rates_file {
             None => RateTable::builtin(),
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| anyhow::anyhow!("cannot read rates file {}: {e}", path.display()))?;
-                RateTable::from_json(&text).map_err(|e| anyhow::anyhow!("rates file {}: {e}", path.display()))?
-            }
+            Some(path) => RateTable::from_json(&read(path, "rates file")?)
+                .map_err(|e| anyhow::anyhow!("rates file {}: {e}", path.display()))?,
         };
-        let weights = PriorityWeights { recall_window_seconds: self.recall_window_hours * 3_600, ..Default::default() };
+        let mut weights = match &self.priority_weights_file {
+            None => PriorityWeights::default(),
+            Some(path) => PriorityWeights::from_json(&read(path, "priority weights file")?)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+        };
+        // The recall window has a flag of its own, the one setting operators change most.
+        weights.recall_window_seconds = self.recall_window_hours * 3_600;
         Ok(ClusterConfig { rates, weights, hot_threshold: self.hot_threshold })
     }
 }
