@@ -604,15 +604,15 @@ else
   fail "ListQueue QUEUE_NEW no longer lists the assigned cluster $CLUSTER_ID" "still listed, or grpcurl failed" "${out:-}"
 fi
 
-# The history, oldest first, as GetCluster tells it (REPORTS_ADDED is only streamed, not stored).
-want_events='["CLUSTER_EVENT_KIND_CREATED", "CLUSTER_EVENT_KIND_CLAIMED", "CLUSTER_EVENT_KIND_CLAIMED", "CLUSTER_EVENT_KIND_RELEASED", "CLUSTER_EVENT_KIND_STATUS_CHANGED", "CLUSTER_EVENT_KIND_NOTE"]'
+# The history, oldest first, as GetCluster tells it (renewals are only streamed, not stored).
+want_events='["CLUSTER_EVENT_KIND_CREATED", "CLUSTER_EVENT_KIND_REPORTS_ADDED", "CLUSTER_EVENT_KIND_CLAIMED", "CLUSTER_EVENT_KIND_RELEASED", "CLUSTER_EVENT_KIND_STATUS_CHANGED", "CLUSTER_EVENT_KIND_NOTE"]'
 out=$(gc -d "{\"cluster_id\": \"$CLUSTER_ID\"}" "$ADDR" scamtrail.v1.TriageService/GetCluster 2>&1)
 got_events=$(json_eval '[(e["kind"], e.get("actor", "")) for e in d["events"]]' <<<"$out")
 if [[ "$(json_eval '[e["kind"] for e in d["events"]]' <<<"$out")" == "$want_events" ]] &&
-   [[ "$(json_eval '[e.get("actor") for e in d["events"]]' <<<"$out")" == '["system", "grpcurl-tester", "grpcurl-tester", "grpcurl-tester", "grpcurl-tester", "grpcurl-tester"]' ]]; then
-  pass "GetCluster events: created (by system), claimed, renewed, released, status changed, note (by grpcurl-tester)"
+   [[ "$(json_eval '[e.get("actor") for e in d["events"]]' <<<"$out")" == '["system", "system", "grpcurl-tester", "grpcurl-tester", "grpcurl-tester", "grpcurl-tester"]' ]]; then
+  pass "GetCluster events: created, reports added (by system), claimed, released, status changed, note (by grpcurl-tester)"
 else
-  fail "GetCluster events after the triage calls" "want $want_events, all but the first by grpcurl-tester" "got (kind, actor): $got_events"
+  fail "GetCluster events after the triage calls" "want $want_events, all but the first two by grpcurl-tester" "got (kind, actor): $got_events"
 fi
 
 # ----------------------------------------------------------------- LookupIdentifiers

@@ -215,6 +215,16 @@ impl TestServer {
         Ok(())
     }
 
+    /// Replaces the extra `serve` arguments used from the next (re)start on.
+    pub fn set_extra_args(&mut self, extra: &[&str]) {
+        self.extra_args = extra.iter().map(|s| s.to_string()).collect();
+    }
+
+    /// A file in the server's temp dir, for configuration files a test writes.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
     /// Starts the server again on the same database.
     pub async fn restart(&mut self) -> anyhow::Result<()> {
         self.kill9()?;

@@ -81,7 +81,12 @@ async fn reports_sharing_an_identifier_in_any_format_merge_and_the_larger_cluste
         assert_eq!(iban.state(), pb::IdentifierState::Normal);
         assert_eq!(
             kinds(&survivor.events),
-            [(pb::ClusterEventKind::Created, 0), (pb::ClusterEventKind::Absorbed, r3.cluster_id)],
+            [
+                (pb::ClusterEventKind::Created, 0),
+                (pb::ClusterEventKind::ReportsAdded, 0),
+                (pb::ClusterEventKind::Absorbed, r3.cluster_id),
+                (pb::ClusterEventKind::ReportsAdded, 0),
+            ],
             "{backend:?}"
         );
         let merged = cluster(&server, r3.cluster_id).await;
@@ -340,4 +345,36 @@ async fn a_bic_or_a_narrative_mention_never_links() {
     second.narrative = format!("The number was {PHONE} again.");
     let b = server.intake().await.submit_report(request(second, "")).await.unwrap().into_inner();
     assert_ne!(a.cluster_id, b.cluster_id, "a bank's BIC and narrative suggestions do not link");
+}
+
+#[tokio::test]
+async fn a_safelist_file_entry_never_links_and_dropping_it_links_again() {
+    let mut server = TestServer::start(Backend::Sqlite).await.unwrap();
+    let list = server.file("safelist.tsv");
+    std::fs::write(&list, "# our bank's fraud line\nphone\t+44 20 7946 0958\tthe bank's own fraud line\n").unwrap();
+    let list_arg = list.to_str().unwrap().to_owned();
+    server.set_extra_args(&["--safelist-file", &list_arg]);
+    server.restart().await.unwrap();
+    let a = submit(&server, &[IBAN, PHONE]).await;
+    let b = submit(&server, &["GB82 WEST 1234 5698 7654 32", PHONE]).await;
+    assert_ne!(a.cluster_id, b.cluster_id, "a safelisted number links nothing");
+
+    // An operator's own API decision wins over the file, so only file entries are withdrawn.
+    server.set_extra_args(&[]);
+    server.restart().await.unwrap();
+    let (ca, cb) = (cluster_of(&server, a.report_id).await, cluster_of(&server, b.report_id).await);
+    assert_eq!(ca, cb, "dropped from the file: the number links again");
+    let found = server
+        .lookup()
+        .await
+        .lookup_identifiers(pb::LookupIdentifiersRequest {
+            values: vec![id(PHONE, R::Unspecified, K::Phone)],
+            country: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .results
+        .remove(0);
+    assert_eq!((found.state(), found.cluster_id), (pb::IdentifierState::Normal, ca));
 }

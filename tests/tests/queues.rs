@@ -333,3 +333,100 @@ async fn watch_queue_streams_the_events_of_a_scripted_scenario() {
         assert_eq!(got, expected, "{backend:?}");
     }
 }
+
+#[tokio::test]
+async fn new_reports_reopen_a_closed_cluster_and_a_merge_makes_old_versions_stale() {
+    for backend in BACKENDS {
+        let server = TestServer::start(backend).await.unwrap();
+        let first = submit(&server, lone_report(7, 30 * 86_400, pb::PaymentMethod::Cash)).await;
+        let mut alice = server.triage_as("alice").await;
+        let claimed = alice.claim_next(claim_request(600)).await.unwrap().into_inner().cluster.unwrap();
+        let closed = alice
+            .update_cluster(pb::UpdateClusterRequest {
+                cluster_id: claimed.cluster_id,
+                version: claimed.version,
+                status: pb::ClusterStatus::Closed as i32,
+                disposition: pb::Disposition::InsufficientInformation as i32,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .cluster
+            .unwrap();
+        // Another victim of the same number: the case is no longer resting.
+        let again = submit(&server, lone_report(7, 3_600, pb::PaymentMethod::Cash)).await;
+        assert_eq!(again.cluster_id, first.cluster_id);
+        let detail = server
+            .triage()
+            .await
+            .get_cluster(pb::GetClusterRequest { cluster_id: first.cluster_id, max_reports: 0 })
+            .await
+            .unwrap()
+            .into_inner();
+        let reopened = detail.cluster.unwrap();
+        assert_eq!(reopened.status(), pb::ClusterStatus::Triaging, "{backend:?}");
+        assert_eq!(reopened.disposition(), pb::Disposition::Unspecified);
+        assert!(reopened.version > closed.version);
+        let last = detail.events.last().unwrap();
+        assert_eq!((last.kind(), last.actor.as_str()), (pb::ClusterEventKind::StatusChanged, "system"));
+        assert!(last.detail.starts_with("reopened"), "{}", last.detail);
+
+        // A merge changes what a decision was made on: the survivor's old version is stale.
+        let other = submit(&server, lone_report(8, 30 * 86_400, pb::PaymentMethod::Cash)).await;
+        let before = reopened.version;
+        let mut bridge = lone_report(7, 60, pb::PaymentMethod::Cash);
+        bridge.identifiers.push(id("+44 20 7946 1008", R::CallerNumber, K::Phone));
+        let merged = submit(&server, bridge).await;
+        assert_eq!(merged.cluster_id, first.cluster_id, "the larger cluster survives");
+        let err = alice
+            .update_cluster(pb::UpdateClusterRequest {
+                cluster_id: first.cluster_id,
+                version: before,
+                note: "decided before the merge".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::FailedPrecondition, "{backend:?}");
+        let gone = alice
+            .update_cluster(pb::UpdateClusterRequest {
+                cluster_id: other.cluster_id,
+                version: 1,
+                note: "x".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(gone.code(), Code::FailedPrecondition);
+        assert!(gone.message().contains(&format!("merged into cluster {}", first.cluster_id)), "{}", gone.message());
+    }
+}
+
+#[tokio::test]
+async fn a_queue_watcher_hears_when_a_cluster_leaves_its_queue() {
+    let server = TestServer::start(Backend::Sqlite).await.unwrap();
+    let mut watch = server
+        .triage()
+        .await
+        .watch_queue(pb::WatchQueueRequest { queue: pb::Queue::GoldenHour as i32 })
+        .await
+        .unwrap()
+        .into_inner();
+    let golden = submit(&server, lone_report(1, 600, pb::PaymentMethod::BankTransfer)).await;
+    submit(&server, lone_report(2, 30 * 86_400, pb::PaymentMethod::Cash)).await; // not golden: not sent
+    server
+        .triage_as("bob")
+        .await
+        .claim_next(pb::ClaimNextRequest { queue: pb::Queue::GoldenHour as i32, ..claim_request(60) })
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        let item = tokio::time::timeout(Duration::from_secs(10), watch.next()).await.unwrap().unwrap().unwrap();
+        let event = item.event.unwrap();
+        got.push((event.kind(), event.cluster_id, item.in_queue));
+    }
+    use pb::ClusterEventKind as E;
+    assert_eq!(got, [(E::Created, golden.cluster_id, true), (E::Claimed, golden.cluster_id, false)]);
+}

@@ -33,7 +33,9 @@ pub use identifier::{IdentifierOutcome, NormalizedIdentifier, ReportedIdentifier
 pub use kinds::{AgeBand, Category, ContactChannel, IdentifierRole, PaymentMethod, UnknownName};
 pub use money::{RateTable, RateTableError, decimals, format_amount};
 pub use partition::{LinkStep, components, shortest_link};
-pub use priority::{ClusterFacts, Priority, PriorityComponent, PriorityWeights, RecoverablePayment, WeightsError, score};
+pub use priority::{
+    ClusterFacts, Priority, PriorityComponent, PriorityWeights, RecoverablePayment, WeightsError, score,
+};
 pub use reference::{Reference, ReferenceError};
 pub use report::{NewPayment, NewReport, StoredReport, Victim};
 pub use scamtrail_normalize::{Country, KindHint};

@@ -474,7 +474,9 @@ mod tests {
         assert_eq!(w.recall_window_seconds, 3600);
         assert_eq!(w.recoverable_base, PriorityWeights::default().recoverable_base);
         assert!(PriorityWeights::from_json(r#"{"ongoing_contactt": 1}"#).is_err(), "typos are refused");
-        assert!(PriorityWeights::from_json(r#"{"velocity_max": -1}"#).unwrap_err().to_string().contains("velocity_max"));
+        assert!(
+            PriorityWeights::from_json(r#"{"velocity_max": -1}"#).unwrap_err().to_string().contains("velocity_max")
+        );
         assert!(PriorityWeights::from_json(r#"{"recall_window_seconds": 0}"#).is_err());
     }
 }

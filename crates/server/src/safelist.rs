@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use scamtrail_normalize::{Hint, KindHint, Normalizer};
-use scamtrail_store::SafelistEntry;
+use scamtrail_store::IdentifierDecision;
 
 /// The safelist shipped with scamtrail.
 pub const SHIPPED: &str = include_str!("../data/safelist.tsv");
@@ -26,7 +26,7 @@ pub struct SafelistError {
 
 /// Reads a safelist (tab-separated kind, value, reason; `#` comments and blank lines skipped)
 /// and normalises every value.
-pub fn parse(text: &str, source_name: &str, normalizer: &Normalizer) -> Result<Vec<SafelistEntry>, SafelistError> {
+pub fn parse(text: &str, source_name: &str, normalizer: &Normalizer) -> Result<Vec<IdentifierDecision>, SafelistError> {
     let mut entries = Vec::new();
     for (index, line) in text.lines().enumerate() {
         let error = |message: String| SafelistError { source_name: source_name.to_owned(), line: index + 1, message };
@@ -48,7 +48,7 @@ pub fn parse(text: &str, source_name: &str, normalizer: &Normalizer) -> Result<V
         let id = normalizer
             .normalize(value.trim(), &Hint::kind(kind))
             .map_err(|r| error(format!("{value:?} does not normalise: {}", r.message)))?;
-        entries.push(SafelistEntry {
+        entries.push(IdentifierDecision {
             key: id.key,
             kind: id.kind.as_str().to_owned(),
             display: id.display,
@@ -59,7 +59,7 @@ pub fn parse(text: &str, source_name: &str, normalizer: &Normalizer) -> Result<V
 }
 
 /// The shipped safelist plus an operator's file, if given.
-pub fn load(extra: Option<&Path>, normalizer: &Normalizer) -> anyhow::Result<Vec<SafelistEntry>> {
+pub fn load(extra: Option<&Path>, normalizer: &Normalizer) -> anyhow::Result<Vec<IdentifierDecision>> {
     let mut entries = parse(SHIPPED, "shipped safelist", normalizer)?;
     if let Some(path) = extra {
         let text = std::fs::read_to_string(path)

@@ -10,7 +10,7 @@ use std::pin::Pin;
 use scamtrail_core::{ClusterStatus, Reference, UnixMicros};
 use scamtrail_normalize::{Hint, Normalizer};
 use scamtrail_proto::v1 as pb;
-use scamtrail_store::{ClusterUpdate, PageToken, Store};
+use scamtrail_store::{ClusterUpdate, IdentifierDecision, PageToken, Store};
 use tokio_stream::{Stream, StreamExt, wrappers::BroadcastStream};
 use tonic::{Request, Response, Status};
 
@@ -151,10 +151,10 @@ impl pb::triage_service_server::TriageService for TriageApi {
             self.store.identifier(typed).await.map_err(error::store)?
         };
         let target = match (&known, typed.is_empty()) {
-            (Some(k), _) => Some((k.key.clone(), k.kind.clone())),
+            (Some(k), _) => Some((k.key.clone(), k.kind.clone(), k.display.clone())),
             (None, true) => None,
             (None, false) => match self.normalizer.normalize(typed, &Hint { kind: None, country }) {
-                Ok(id) => Some((id.key, id.kind.as_str().to_owned())),
+                Ok(id) => Some((id.key, id.kind.as_str().to_owned(), id.display)),
                 Err(r) => {
                     v.add(
                         "key",
@@ -165,12 +165,13 @@ impl pb::triage_service_server::TriageService for TriageApi {
                 }
             },
         };
-        let ((key, kind), state) = v
+        let ((key, kind, display), state) = v
             .finish((target, state))
             .map_err(error::invalid_argument)
             .and_then(|(t, s)| t.zip(s).ok_or_else(|| Status::invalid_argument("key and state are required")))?;
+        let decision = IdentifierDecision { key, kind, display, reason };
         let (identifier, changed) =
-            self.store.set_identifier_state(&key, &kind, state, &reason, &actor).await.map_err(error::store)?;
+            self.store.set_identifier_state(&decision, state, &actor).await.map_err(error::store)?;
         tracing::info!(key = %identifier.key, state = state.as_str(), actor = %actor, changed = ?changed, "identifier state set");
         Ok(Response::new(pb::SetIdentifierStateResponse {
             identifier: Some(cw::identifier_out(&identifier)),
@@ -340,14 +341,13 @@ impl pb::triage_service_server::TriageService for TriageApi {
         v.finish(()).map_err(error::invalid_argument)?;
         let events = BroadcastStream::new(self.store.watch()).filter_map(move |item| match item {
             Ok(e) => {
-                let wanted = match queue {
-                    None => true,
-                    Some(q) => e.event.kind.is_lineage() || q.holds(&e.cluster, UnixMicros::now()),
-                };
+                let in_queue = queue.is_some_and(|q| q.holds(&e.cluster, UnixMicros::now()));
+                let wanted = queue.is_none() || in_queue || e.event.kind.moves_between_queues();
                 wanted.then(|| {
                     Ok(pb::WatchQueueResponse {
                         event: Some(cw::event_out(&e.event)),
                         cluster: Some(cw::cluster_out(&e.cluster)),
+                        in_queue,
                     })
                 })
             }

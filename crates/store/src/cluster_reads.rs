@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use scamtrail_core::{Category, LinkStep, UnixMicros, shortest_link};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Value};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Value};
 
 use crate::StoreError;
 use crate::clustering::ClusterConfig;
@@ -51,6 +51,11 @@ pub(crate) async fn cluster_view(
         None => Ok(None),
     }
 }
+
+/// Identifiers in a cluster's detail at most (the most reported).
+pub const DETAIL_IDENTIFIERS_MAX: u64 = 1_000;
+/// Events in a cluster's detail at most (the latest).
+pub const DETAIL_EVENTS_MAX: u64 = 500;
 
 /// A cluster with its reports (newest first, at most `max_reports`), identifiers and history.
 pub(crate) async fn cluster_detail(
@@ -114,19 +119,22 @@ pub(crate) async fn cluster_detail(
         .filter(identifier::Column::ClusterId.eq(id))
         .order_by_desc(identifier::Column::ReportCount)
         .order_by_asc(identifier::Column::Key)
+        .limit(DETAIL_IDENTIFIERS_MAX)
         .all(db)
         .await?
         .iter()
         .map(|r| IdentifierView::from_row(r, config.hot_threshold))
         .collect::<Result<_, _>>()?;
-    let events = cluster_event::Entity::find()
+    let mut events = cluster_event::Entity::find()
         .filter(cluster_event::Column::ClusterId.eq(id))
-        .order_by_asc(cluster_event::Column::Id)
+        .order_by_desc(cluster_event::Column::Id)
+        .limit(DETAIL_EVENTS_MAX)
         .all(db)
         .await?
         .iter()
         .map(ClusterEventView::from_row)
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<Vec<_>, _>>()?;
+    events.reverse();
     Ok(Some(ClusterDetail { cluster, reports, identifiers, events }))
 }
 
@@ -230,7 +238,8 @@ pub struct KeyLookup {
     pub categories: Vec<Category>,
 }
 
-/// Looks keys up; unknown keys are absent from the answer.
+/// Looks keys up; unknown keys are absent from the answer. A few set-based queries per 500 keys,
+/// whatever the number of reports behind them.
 pub(crate) async fn lookup(
     db: &DatabaseConnection,
     config: &ClusterConfig,
@@ -245,25 +254,52 @@ pub(crate) async fn lookup(
             .filter(identifier::Column::Key.is_in(chunk.iter().map(|k| k.as_str())))
             .all(db)
             .await?;
+        if rows.is_empty() {
+            continue;
+        }
+        let ids: Vec<Value> = rows.iter().map(|r| Value::from(r.id)).collect();
+        let marks = placeholders(ids.len());
+        let mut categories: HashMap<i64, Vec<Category>> = HashMap::new();
+        let sql = format!(
+            "SELECT DISTINCT l.identifier_id, r.category FROM report_links l JOIN reports r ON r.id = l.report_id \
+             WHERE l.identifier_id IN ({marks}) ORDER BY l.identifier_id, r.category"
+        );
+        for row in query(db, &sql, ids.clone()).await? {
+            let name: String = row.try_get_by_index(1)?;
+            if let Ok(c) = name.parse() {
+                categories.entry(row.try_get_by_index(0)?).or_default().push(c);
+            }
+        }
+        let clusters: Vec<Value> = rows.iter().filter_map(|r| r.cluster_id).map(Value::from).collect();
+        let mut cluster_loss: HashMap<i64, i64> = HashMap::new();
+        if !clusters.is_empty() {
+            let sql =
+                format!("SELECT id, total_loss_minor FROM clusters WHERE id IN ({})", placeholders(clusters.len()));
+            for row in query(db, &sql, clusters).await? {
+                cluster_loss.insert(row.try_get_by_index(0)?, row.try_get_by_index(1)?);
+            }
+        }
+        // An identifier that does not link has no cluster: its own reports' loss, summed per currency.
+        let loose: Vec<Value> = rows.iter().filter(|r| r.cluster_id.is_none()).map(|r| Value::from(r.id)).collect();
+        let mut own_loss: HashMap<i64, i64> = HashMap::new();
+        if !loose.is_empty() {
+            let sql = format!(
+                "SELECT l.identifier_id, p.currency, CAST(SUM(p.amount_minor) AS BIGINT) FROM payments p \
+                 JOIN report_links l ON l.report_id = p.report_id WHERE l.identifier_id IN ({}) \
+                 GROUP BY l.identifier_id, p.currency",
+                placeholders(loose.len())
+            );
+            for row in query(db, &sql, loose).await? {
+                let currency: String = row.try_get_by_index(1)?;
+                let amount = config.rates.to_reference_minor(row.try_get_by_index(2)?, &currency).unwrap_or(0);
+                let total = own_loss.entry(row.try_get_by_index(0)?).or_default();
+                *total = total.saturating_add(amount);
+            }
+        }
         for row in rows {
-            let categories: Vec<Category> = query(
-                db,
-                "SELECT DISTINCT r.category FROM report_links l JOIN reports r ON r.id = l.report_id \
-                 WHERE l.identifier_id = ? ORDER BY r.category",
-                vec![row.id.into()],
-            )
-            .await?
-            .iter()
-            .filter_map(|r| r.try_get_by_index::<String>(0).ok()?.parse().ok())
-            .collect();
             let total_loss_minor = match row.cluster_id {
-                Some(c) => query(db, "SELECT total_loss_minor FROM clusters WHERE id = ?", vec![c.into()])
-                    .await?
-                    .first()
-                    .map(|r| r.try_get_by_index::<i64>(0))
-                    .transpose()?
-                    .unwrap_or(0),
-                None => own_loss(db, config, row.id).await?,
+                Some(c) => cluster_loss.get(&c).copied().unwrap_or(0),
+                None => own_loss.get(&row.id).copied().unwrap_or(0),
             };
             out.insert(
                 row.key.clone(),
@@ -271,28 +307,10 @@ pub(crate) async fn lookup(
                     identifier: IdentifierView::from_row(&row, config.hot_threshold)?,
                     total_loss_minor,
                     reference_currency: config.rates.reference().to_owned(),
-                    categories,
+                    categories: categories.remove(&row.id).unwrap_or_default(),
                 },
             );
         }
     }
     Ok(out)
-}
-
-/// The loss of the reports carrying an identifier that does not link (excluded or safelisted).
-async fn own_loss(db: &DatabaseConnection, config: &ClusterConfig, identifier_id: i64) -> Result<i64, StoreError> {
-    let rows = query(
-        db,
-        "SELECT p.amount_minor, p.currency FROM payments p JOIN report_links l ON l.report_id = p.report_id \
-         WHERE l.identifier_id = ?",
-        vec![identifier_id.into()],
-    )
-    .await?;
-    let mut total: i64 = 0;
-    for r in rows {
-        let amount: i64 = r.try_get_by_index(0)?;
-        let currency: String = r.try_get_by_index(1)?;
-        total = total.saturating_add(config.rates.to_reference_minor(amount, &currency).unwrap_or(0));
-    }
-    Ok(total)
 }

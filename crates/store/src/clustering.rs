@@ -81,6 +81,11 @@ impl Pending {
         self.events.push(event);
         Ok(())
     }
+
+    /// Records an event that is broadcast but not kept (e.g. a claim renewed).
+    pub(crate) fn broadcast_only(&mut self, event: ClusterEventView) {
+        self.events.push(event);
+    }
 }
 
 fn event(
@@ -251,7 +256,8 @@ pub(crate) async fn link_reports(
         }
         if !existing.is_empty() {
             let detail = format!("{} new report(s)", new_reports.len());
-            pending.record(txn, event(EventKind::ReportsAdded, survivor, None, now, SYSTEM, detail)).await?;
+            pending.record(txn, event(EventKind::ReportsAdded, survivor, None, now, SYSTEM, detail.clone())).await?;
+            reopen_if_resting(txn, pending, now, survivor, &format!("reopened: {detail}")).await?;
         }
         touched.insert(survivor);
     }
@@ -297,6 +303,13 @@ pub(crate) async fn create_cluster(
     Ok(cluster::Entity::insert(row).exec(txn).await?.last_insert_id)
 }
 
+/// The SET clause that retires a cluster merged into another (values: the status `merged`, then
+/// the survivor): no claim, no reports, no priority, out of every queue.
+pub(crate) const RETIRE: &str = "status = ?, merged_into = ?, claim_holder = NULL, claim_expires_at = NULL, \
+     rescore_at = NULL, version = version + 1, report_count = 0, victim_count = 0, total_loss_minor = 0, \
+     loss_by_currency = '', recoverable_minor = 0, recall_closes_at = NULL, ongoing_reports = 0, \
+     identifiers_by_kind = '', priority_milli = 0, priority_components = '[]'";
+
 /// Merges clusters: the one with the most reports survives (ties: the oldest, i.e. the smallest
 /// id) and keeps its claim and status; the others point at it. Returns the survivor.
 pub(crate) async fn merge_clusters(
@@ -309,10 +322,28 @@ pub(crate) async fn merge_clusters(
 ) -> Result<i64, DbErr> {
     lock_clusters(txn, clusters).await?;
     let mut sizes: Vec<(i64, i64)> = Vec::with_capacity(clusters.len());
+    let mut states: HashMap<i64, String> = HashMap::new();
+    let mut open_loser_states = Vec::new();
     for chunk in clusters.chunks(IN_CHUNK) {
-        let text = format!("SELECT id, report_count FROM clusters WHERE id IN ({})", placeholders(chunk.len()));
+        let text = format!(
+            "SELECT id, report_count, status, assignee, referred_to, claim_holder FROM clusters \
+             WHERE id IN ({}) AND merged_into IS NULL",
+            placeholders(chunk.len())
+        );
         for row in query(txn, &text, chunk.iter().map(|&c| Value::from(c)).collect()).await? {
-            sizes.push((row.try_get_by_index(0)?, row.try_get_by_index(1)?));
+            let id: i64 = row.try_get_by_index(0)?;
+            sizes.push((id, row.try_get_by_index(1)?));
+            let status: String = row.try_get_by_index(2)?;
+            // What the merged cluster's triage state was, so that the history says what was folded in.
+            let mut state = format!("cluster {id} ({status}");
+            for (label, i) in [("assignee", 3), ("referred to", 4), ("claimed by", 5)] {
+                if let Some(v) = row.try_get_by_index::<Option<String>>(i)? {
+                    state.push_str(&format!(", {label} {v}"));
+                }
+            }
+            state.push(')');
+            open_loser_states.push((id, status));
+            states.insert(id, state);
         }
     }
     let survivor = sizes
@@ -324,6 +355,8 @@ pub(crate) async fn merge_clusters(
     if losers.is_empty() {
         return Ok(survivor);
     }
+    // The survivor's membership changed: a decision read before the merge is stale.
+    execute(txn, "UPDATE clusters SET version = version + 1 WHERE id = ?", vec![survivor.into()]).await?;
     let s = Value::from(survivor);
     execute_in(txn, "UPDATE reports SET cluster_id = ? WHERE cluster_id IN ({ids})", vec![s.clone()], &losers).await?;
     execute_in(txn, "UPDATE identifiers SET cluster_id = ? WHERE cluster_id IN ({ids})", vec![s.clone()], &losers)
@@ -333,17 +366,52 @@ pub(crate) async fn merge_clusters(
         .await?;
     execute_in(
         txn,
-        "UPDATE clusters SET status = ?, merged_into = ?, claim_holder = NULL, claim_expires_at = NULL, \
-         rescore_at = NULL, version = version + 1 WHERE id IN ({ids})",
+        &format!("UPDATE clusters SET {RETIRE} WHERE id IN ({{ids}})"),
         vec![ClusterStatus::Merged.as_str().into(), s],
         &losers,
     )
     .await?;
     for &loser in &losers {
-        pending.record(txn, event(EventKind::Absorbed, survivor, Some(loser), now, actor, why.to_owned())).await?;
+        let detail = format!("{}: {why}", states.get(&loser).map(String::as_str).unwrap_or_default());
+        pending.record(txn, event(EventKind::Absorbed, survivor, Some(loser), now, actor, detail)).await?;
         pending.record(txn, event(EventKind::MergedInto, loser, Some(survivor), now, actor, why.to_owned())).await?;
     }
+    let open_loser = open_loser_states.iter().any(|(id, status)| {
+        *id != survivor
+            && status
+                .parse::<ClusterStatus>()
+                .is_ok_and(|s| !matches!(s, ClusterStatus::Closed | ClusterStatus::Monitoring))
+    });
+    if open_loser {
+        reopen_if_resting(txn, pending, now, survivor, "reopened: an open cluster merged in").await?;
+    }
     Ok(survivor)
+}
+
+/// Brings a closed or monitored cluster back to triaging: new reports or an open case joined it,
+/// and someone must look again.
+async fn reopen_if_resting(
+    txn: &DatabaseTransaction,
+    pending: &mut Pending,
+    now: UnixMicros,
+    id: i64,
+    why: &str,
+) -> Result<(), DbErr> {
+    let reopened = execute(
+        txn,
+        "UPDATE clusters SET status = ?, disposition = NULL, version = version + 1 WHERE id = ? AND status IN (?, ?)",
+        vec![
+            ClusterStatus::Triaging.as_str().into(),
+            id.into(),
+            ClusterStatus::Closed.as_str().into(),
+            ClusterStatus::Monitoring.as_str().into(),
+        ],
+    )
+    .await?;
+    if reopened == 1 {
+        pending.record(txn, event(EventKind::StatusChanged, id, None, now, SYSTEM, why.to_owned())).await?;
+    }
+    Ok(())
 }
 
 /// Splits a cluster into the connected components of what still links it. The largest component
@@ -401,6 +469,7 @@ pub(crate) async fn split_cluster(
         pending.record(txn, event(EventKind::SplitOff, cluster_id, Some(id), now, actor, why.to_owned())).await?;
         created.push(id);
     }
+    execute(txn, "UPDATE clusters SET version = version + 1 WHERE id = ?", vec![cluster_id.into()]).await?;
     let mut all = created.clone();
     all.push(cluster_id);
     recompute(txn, config, &all, now).await?;

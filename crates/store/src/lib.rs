@@ -101,16 +101,16 @@ pub struct Submitted {
     pub cluster_id: i64,
 }
 
-/// A benign identifier from a safelist file, normalised.
+/// An identifier with a decision on it: a safelist file's entry, or an investigator's exclusion.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SafelistEntry {
+pub struct IdentifierDecision {
     /// Canonical key.
     pub key: String,
     /// Fine-grained kind.
     pub kind: String,
     /// How to show it.
     pub display: String,
-    /// Why it is benign.
+    /// Why it must not link (or, returning it to normal, why it may again).
     pub reason: String,
 }
 
@@ -227,19 +227,23 @@ impl Store {
         cluster_reads::queue_page(self.db(), &self.shared.clusters, queue, filter, page_size, after).await
     }
 
-    /// Sets an identifier's state (by canonical key and kind), splitting or merging clusters.
-    /// Returns the identifier and the clusters the change created or merged into.
+    /// Sets an identifier's state (by canonical key, with its kind and display form should it be
+    /// new), splitting or merging clusters. Returns the identifier and the clusters the change
+    /// created or merged into.
     pub async fn set_identifier_state(
         &self,
-        key: &str,
-        kind: &str,
+        identifier: &IdentifierDecision,
         state: IdentifierState,
-        reason: &str,
         actor: &str,
     ) -> Result<(IdentifierView, Vec<i64>), StoreError> {
-        let link = clustering::LinkKey { key: key.to_owned(), kind: kind.to_owned(), display: key.to_owned() };
+        let (key, reason) = (identifier.key.as_str(), identifier.reason.as_str());
+        let link = clustering::LinkKey {
+            key: key.to_owned(),
+            kind: identifier.kind.clone(),
+            display: identifier.display.clone(),
+        };
         let now = UnixMicros::now();
-        let txn = writer::begin(self.db()).await?;
+        let txn = writer::begin_clustering(self.db()).await?;
         let mut pending = clustering::Pending::default();
         let changed = triage::set_identifier_state(
             &txn,
@@ -260,11 +264,45 @@ impl Store {
     }
 
     /// Safelists the entries of the shipped (or configured) safelist that no one has decided on
-    /// over the API; an administrator's decision always wins over the file. Returns how many changed.
-    pub async fn apply_safelist(&self, entries: &[SafelistEntry]) -> Result<usize, StoreError> {
+    /// over the API, and returns to normal (relinking) what an earlier start safelisted from a file
+    /// but the files no longer list; an administrator's decision always wins over the files.
+    /// Returns how many identifiers changed.
+    pub async fn apply_safelist(&self, entries: &[IdentifierDecision]) -> Result<usize, StoreError> {
         let mut changed = 0;
+        let listed: std::collections::HashSet<&str> = entries.iter().map(|e| e.key.as_str()).collect();
+        let dropped: Vec<(String, String, String)> = sql::query(
+            self.db(),
+            "SELECT key, kind, display FROM identifiers WHERE state_source = 'shipped' AND state = ?",
+            vec![IdentifierState::Safelisted.as_str().into()],
+        )
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?, r.try_get_by_index(2)?)))
+        .collect::<Result<Vec<(String, String, String)>, sea_orm::DbErr>>()?
+        .into_iter()
+        .filter(|(key, _, _)| !listed.contains(key.as_str()))
+        .collect();
+        for (key, kind, display) in dropped {
+            let txn = writer::begin_clustering(self.db()).await?;
+            let mut pending = clustering::Pending::default();
+            triage::set_identifier_state(
+                &txn,
+                &self.shared.clusters,
+                &mut pending,
+                UnixMicros::now(),
+                &clustering::LinkKey { key, kind, display },
+                IdentifierState::Normal,
+                "no longer on the safelist",
+                clustering::SYSTEM,
+                triage::StateSource::Shipped,
+            )
+            .await?;
+            txn.commit().await?;
+            self.shared.publish(pending).await;
+            changed += 1;
+        }
         for entry in entries {
-            let txn = writer::begin(self.db()).await?;
+            let txn = writer::begin_clustering(self.db()).await?;
             let existing = triage::identifier_row(&txn, &entry.key).await?;
             let decided = existing.as_ref().is_some_and(|r| {
                 r.state_source.as_deref() == Some("api")

@@ -16,7 +16,7 @@ use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, Value};
 use crate::StoreError;
 use crate::clustering::{self, ClusterConfig, LinkKey, links_by_kind};
 use crate::sql::{IN_CHUNK, execute, execute_in, query};
-use crate::writer::begin;
+use crate::writer::begin_clustering;
 
 /// What a recluster did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -44,7 +44,7 @@ pub(crate) async fn recluster(
     progress: &mut dyn FnMut(&str, u64, u64),
 ) -> Result<ReclusterSummary, StoreError> {
     let now = UnixMicros::now();
-    let txn = begin(db).await?;
+    let txn = begin_clustering(db).await?;
     backfill_links(&txn, progress).await?;
 
     progress("reading links", 0, 1);
@@ -162,8 +162,7 @@ pub(crate) async fn recluster(
         let Some(into) = most_reports_went(id, &old, &report_map) else { continue };
         execute(
             &txn,
-            "UPDATE clusters SET status = ?, merged_into = ?, claim_holder = NULL, claim_expires_at = NULL, \
-             rescore_at = NULL, version = version + 1 WHERE id = ?",
+            &format!("UPDATE clusters SET {} WHERE id = ?", clustering::RETIRE),
             vec![ClusterStatus::Merged.as_str().into(), into.into(), id.into()],
         )
         .await?;

@@ -202,9 +202,8 @@ pub(crate) async fn change_claim(
             let expires = now.plus_seconds(lease);
             execute(&txn, "UPDATE clusters SET claim_expires_at = ? WHERE id = ?", vec![expires.0.into(), id.into()])
                 .await?;
-            pending
-                .record(&txn, event(EventKind::Claimed, id, now, holder, format!("renewed until {}", expires.0)))
-                .await?;
+            // Renewals are broadcast but not kept: a long investigation would fill the history.
+            pending.broadcast_only(event(EventKind::Claimed, id, now, holder, format!("renewed until {}", expires.0)));
         }
         None => {
             execute(
@@ -299,7 +298,7 @@ pub(crate) async fn rescore_due(
     limit: u64,
 ) -> Result<Pending, StoreError> {
     let now = UnixMicros::now();
-    let txn = begin(db).await?;
+    let txn = crate::writer::begin_clustering(db).await?;
     let due: Vec<(i64, i64)> = query(
         &txn,
         "SELECT id, priority_milli FROM clusters WHERE rescore_at IS NOT NULL AND rescore_at <= ? \
@@ -311,7 +310,6 @@ pub(crate) async fn rescore_due(
     .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
     .collect::<Result<_, DbErr>>()?;
     let ids: Vec<i64> = due.iter().map(|(id, _)| *id).collect();
-    lock_clusters(&txn, &ids).await?;
     clustering::recompute(&txn, config, &ids, now).await?;
     let mut pending = Pending::default();
     for (id, before) in due {

@@ -130,7 +130,7 @@ pub enum EventKind {
     Note,
     /// The priority changed (not stored).
     PriorityChanged,
-    /// Reports joined (not stored).
+    /// Reports joined.
     ReportsAdded,
 }
 
@@ -164,9 +164,19 @@ impl EventKind {
         matches!(self, EventKind::Absorbed | EventKind::MergedInto | EventKind::SplitFrom | EventKind::SplitOff)
     }
 
-    /// Whether events of this kind are kept in `cluster_events` (the others are only broadcast).
+    /// Whether this event may take a cluster out of a queue (or put it back), which watchers of
+    /// that queue need to hear of even when the cluster is no longer in it.
+    pub fn moves_between_queues(self) -> bool {
+        self.is_lineage()
+            || matches!(
+                self,
+                EventKind::Claimed | EventKind::Released | EventKind::StatusChanged | EventKind::PriorityChanged
+            )
+    }
+
+    /// Whether events of this kind are kept in `cluster_events` (priority changes are only broadcast).
     pub fn is_stored(self) -> bool {
-        !matches!(self, EventKind::PriorityChanged | EventKind::ReportsAdded)
+        !matches!(self, EventKind::PriorityChanged)
     }
 }
 

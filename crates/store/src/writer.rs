@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 use scamtrail_core::{NewReport, Reference, UnixMicros};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -83,6 +83,22 @@ pub(crate) async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction
     .await
 }
 
+/// Key of the PostgreSQL advisory lock that makes clustering changes run one at a time.
+const CLUSTERING_LOCK: i64 = 0x5343_414d_5452; // "SCAMTR" in ASCII: any constant no other lock uses
+
+/// Begins a transaction that may change the graph (link, merge, split, rescore, recluster).
+/// Such transactions run one at a time, across every instance sharing the database: on SQLite the
+/// IMMEDIATE write lock does it, on PostgreSQL a transaction-scoped advisory lock. Merges and
+/// splits then never interleave, so they read live clusters and never deadlock on each other's
+/// identifier and cluster rows. Claims and workflow updates touch one cluster row and do not take it.
+pub(crate) async fn begin_clustering(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    let txn = begin(db).await?;
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        crate::sql::query(&txn, "SELECT pg_advisory_xact_lock(?)", vec![CLUSTERING_LOCK.into()]).await?;
+    }
+    Ok(txn)
+}
+
 /// The keys a report links by: typed (not suggested) identifiers that normalised, of a linking kind.
 fn link_keys(report: &NewReport) -> Vec<LinkKey> {
     let typed = report.payments.iter().flat_map(|p| &p.beneficiaries).chain(&report.identifiers);
@@ -100,7 +116,7 @@ fn link_keys(report: &NewReport) -> Vec<LinkKey> {
 /// report, in order, with the cluster events to broadcast.
 async fn write_batch(shared: &Shared, reports: &[&NewReport]) -> Result<(Vec<Submitted>, Pending), DbErr> {
     let db = &shared.db;
-    let txn = begin(db).await?;
+    let txn = begin_clustering(db).await?;
     let received_at = UnixMicros::now();
     let mut answers = Vec::with_capacity(reports.len());
     let mut in_batch: HashMap<&str, usize> = HashMap::new();
