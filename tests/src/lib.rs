@@ -12,8 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-pub mod scenario;
-use prost_types::Timestamp;
+pub use scamtrail_load::scenario::{self, id, now_seconds, ts};
 use scamtrail_proto::v1 as pb;
 use scamtrail_proto::v1::intake_service_client::IntakeServiceClient;
 use scamtrail_proto::v1::lookup_service_client::LookupServiceClient;
@@ -256,21 +255,6 @@ pub fn violations(status: &tonic::Status) -> Vec<(String, String)> {
         .get_details_bad_request()
         .map(|b| b.field_violations.into_iter().map(|v| (v.field, v.reason)).collect())
         .unwrap_or_default()
-}
-
-/// Seconds since the epoch now.
-pub fn now_seconds() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
-}
-
-/// A timestamp `seconds_ago` before now.
-pub fn ts(seconds_ago: i64) -> Option<Timestamp> {
-    Some(Timestamp { seconds: now_seconds() - seconds_ago, nanos: 0 })
-}
-
-/// A scammer identifier.
-pub fn id(value: &str, role: pb::IdentifierRole, kind: pb::IdentifierKind) -> pb::ScammerIdentifier {
-    pb::ScammerIdentifier { value: value.into(), role: role as i32, kind_hint: kind as i32 }
 }
 
 /// A realistic investment-fraud report with a payment, identifiers and victim data.

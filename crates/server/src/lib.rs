@@ -9,6 +9,7 @@ pub mod cluster_wire;
 pub mod error;
 pub mod intake;
 pub mod lookup;
+pub mod progress;
 pub mod safelist;
 pub mod triage;
 pub mod violations;

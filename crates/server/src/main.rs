@@ -180,25 +180,9 @@ fn main() -> anyhow::Result<()> {
 /// Runs `scamtrail recluster` with a progress bar per stage on stderr.
 async fn recluster(config: &StoreConfig) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let style = indicatif::ProgressStyle::with_template("{msg:>24} [{bar:40}] {pos}/{len} {elapsed}")?;
-    let mut bar: Option<(String, indicatif::ProgressBar)> = None;
-    let mut progress = |stage: &str, done: u64, total: u64| {
-        if bar.as_ref().is_none_or(|(s, _)| s != stage) {
-            if let Some((_, b)) = bar.take() {
-                b.finish();
-            }
-            let b = indicatif::ProgressBar::new(total).with_style(style.clone()).with_message(stage.to_owned());
-            bar = Some((stage.to_owned(), b));
-        }
-        if let Some((_, b)) = &bar {
-            b.set_length(total);
-            b.set_position(done);
-        }
-    };
-    let summary = Store::recluster(config, &mut progress).await?;
-    if let Some((_, b)) = bar.take() {
-        b.finish();
-    }
+    let mut bars = scamtrail_server::progress::StageBars::default();
+    let summary = Store::recluster(config, &mut |stage, done, total| bars.update(stage, done, total)).await?;
+    bars.finish();
     tracing::info!(
         reports = summary.reports,
         links = summary.links,

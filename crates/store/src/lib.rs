@@ -399,6 +399,16 @@ impl Store {
         Ok(())
     }
 
+    /// Imports reports in bulk (`scamtrail-load seed`): one transaction per call, no linking; run
+    /// [`Store::recluster`] once afterwards to link them all. Returns the new reports' ids.
+    pub async fn import(&self, reports: &[NewReport]) -> Result<Vec<i64>, StoreError> {
+        let txn = writer::begin_clustering(self.db()).await?;
+        let refs: Vec<&NewReport> = reports.iter().collect();
+        let (answers, _) = writer::insert_reports(&txn, &refs, UnixMicros::now()).await?;
+        txn.commit().await?;
+        Ok(answers.iter().filter(|a| !a.replayed).map(|a| a.report_id).collect())
+    }
+
     /// Rebuilds every cluster from the links in bulk (`scamtrail recluster`); run it with no
     /// server writing to the database. `progress` is told (stage, done, total) as it goes.
     pub async fn recluster(

@@ -115,9 +115,38 @@ fn link_keys(report: &NewReport) -> Vec<LinkKey> {
 /// Writes reports in one transaction, links them into clusters, and returns one answer per
 /// report, in order, with the cluster events to broadcast.
 async fn write_batch(shared: &Shared, reports: &[&NewReport]) -> Result<(Vec<Submitted>, Pending), DbErr> {
-    let db = &shared.db;
-    let txn = begin_clustering(db).await?;
+    let txn = begin_clustering(&shared.db).await?;
     let received_at = UnixMicros::now();
+    let (mut answers, to_link) = insert_reports(&txn, reports, received_at).await?;
+    let mut pending = Pending::default();
+    let clusters = clustering::link_reports(&txn, &shared.clusters, &mut pending, received_at, &to_link).await?;
+    for answer in answers.iter_mut().filter(|a| !a.replayed) {
+        answer.cluster_id = clusters.get(&answer.report_id).copied().unwrap_or_default();
+    }
+    // A replay within the batch answers with its first report's cluster.
+    for i in 0..answers.len() {
+        if answers[i].replayed && answers[i].cluster_id == 0 {
+            let first = answers[..i].iter().find(|a| a.report_id == answers[i].report_id && !a.replayed);
+            if let Some(first) = first {
+                answers[i].cluster_id = first.cluster_id;
+            }
+        }
+    }
+    txn.commit().await?;
+    Ok((answers, pending))
+}
+
+/// A batch's answers (cluster ids still 0) and the keys of each new report to link by.
+type Inserted = (Vec<Submitted>, Vec<(i64, Vec<LinkKey>)>);
+
+/// Inserts a batch's reports, their victims, payments and identifiers, answering a known client
+/// request id with its first report instead; links nothing. The writer links right after, in the
+/// same transaction; a bulk import links everything at the end with one recluster.
+pub(crate) async fn insert_reports(
+    txn: &DatabaseTransaction,
+    reports: &[&NewReport],
+    received_at: UnixMicros,
+) -> Result<Inserted, DbErr> {
     let mut answers = Vec::with_capacity(reports.len());
     let mut in_batch: HashMap<&str, usize> = HashMap::new();
     let mut victims = Vec::with_capacity(reports.len());
@@ -131,7 +160,7 @@ async fn write_batch(shared: &Shared, reports: &[&NewReport]) -> Result<(Vec<Sub
                 answers.push(Submitted { replayed: true, ..first.clone() });
                 continue;
             }
-            if let Some(existing) = find_by_client_request_id(&txn, key).await? {
+            if let Some(existing) = find_by_client_request_id(txn, key).await? {
                 in_batch.insert(key, answers.len());
                 answers.push(existing);
                 continue;
@@ -139,7 +168,7 @@ async fn write_batch(shared: &Shared, reports: &[&NewReport]) -> Result<(Vec<Sub
             in_batch.insert(key, answers.len());
         }
         let reference = Reference::generate(&mut rand::rng());
-        let inserted = report::Entity::insert(report_row(new, reference.as_str(), received_at)).exec(&txn).await?;
+        let inserted = report::Entity::insert(report_row(new, reference.as_str(), received_at)).exec(txn).await?;
         let id = inserted.last_insert_id;
         if let Some(victim) = &new.victim {
             victims.push(victim_row(id, victim));
@@ -159,25 +188,10 @@ async fn write_batch(shared: &Shared, reports: &[&NewReport]) -> Result<(Vec<Sub
         to_link.push((id, link_keys(new)));
         answers.push(Submitted { report_id: id, reference, received_at, replayed: false, cluster_id: 0 });
     }
-    insert_chunked::<report_victim::Entity, _>(&txn, victims).await?;
-    insert_chunked::<payment::Entity, _>(&txn, payments).await?;
-    insert_chunked::<report_identifier::Entity, _>(&txn, identifiers).await?;
-    let mut pending = Pending::default();
-    let clusters = clustering::link_reports(&txn, &shared.clusters, &mut pending, received_at, &to_link).await?;
-    for answer in answers.iter_mut().filter(|a| !a.replayed) {
-        answer.cluster_id = clusters.get(&answer.report_id).copied().unwrap_or_default();
-    }
-    // A replay within the batch answers with its first report's cluster.
-    for i in 0..answers.len() {
-        if answers[i].replayed && answers[i].cluster_id == 0 {
-            let first = answers[..i].iter().find(|a| a.report_id == answers[i].report_id && !a.replayed);
-            if let Some(first) = first {
-                answers[i].cluster_id = first.cluster_id;
-            }
-        }
-    }
-    txn.commit().await?;
-    Ok((answers, pending))
+    insert_chunked::<report_victim::Entity, _>(txn, victims).await?;
+    insert_chunked::<payment::Entity, _>(txn, payments).await?;
+    insert_chunked::<report_identifier::Entity, _>(txn, identifiers).await?;
+    Ok((answers, to_link))
 }
 
 /// Inserts rows in chunks that stay under SQLite's and PostgreSQL's bound-parameter limits.

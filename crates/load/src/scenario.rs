@@ -1,11 +1,27 @@
-//! Synthetic scam networks for end-to-end tests: each network rotates IBANs, phone numbers,
-//! domains and wallets, and each victim writes them in their own way (spaces, lower case, national
-//! or international phone formats, defanged URLs). Benign identifiers from the shipped safelist
-//! (an exchange's domain and hot wallet) appear across networks and must never join them.
+//! Synthetic scam networks, for the end-to-end tests and the load generator: each network rotates
+//! IBANs, phone numbers, domains and wallets, and each victim writes them in their own way
+//! (spaces, lower case, national or international phone formats, defanged URLs). Benign
+//! identifiers from the shipped safelist (an exchange's domain and hot wallet) appear across
+//! networks and must never join them. Everything is a pure function of the network's index and
+//! the victim's number, so a load run can look up what a seed stored.
 
+use prost_types::Timestamp;
 use scamtrail_proto::v1 as pb;
 
-use crate::{id, ts};
+/// Seconds since the epoch now.
+pub fn now_seconds() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// A timestamp `seconds_ago` before now.
+pub fn ts(seconds_ago: i64) -> Option<Timestamp> {
+    Some(Timestamp { seconds: now_seconds() - seconds_ago, nanos: 0 })
+}
+
+/// A scammer identifier.
+pub fn id(value: &str, role: pb::IdentifierRole, kind: pb::IdentifierKind) -> pb::ScammerIdentifier {
+    pb::ScammerIdentifier { value: value.into(), role: role as i32, kind_hint: kind as i32 }
+}
 
 /// One network's identifiers, in canonical form for building values.
 #[derive(Debug, Clone)]
@@ -33,18 +49,22 @@ pub fn german_iban(bank: u32, account: u64) -> String {
     format!("DE{:02}{bban}", 98 - rem)
 }
 
+/// Network `k` of `count`: the first half of the networks pay by recent bank transfer.
+pub fn network(k: usize, count: usize) -> Network {
+    Network {
+        index: k,
+        ibans: (0..4).map(|j| german_iban(37_040_044, (k * 4 + j) as u64 + 532_013_000)).collect(),
+        // London numbers 020 7xxx xxxx: ten million of them, three per network.
+        phones: (0..3).map(|j| format!("207{:07}", k * 3 + j)).collect(),
+        domains: (0..2).map(|j| format!("quantum-yield-{k}-{j}.com")).collect(),
+        wallets: (0..2).map(|j| format!("0x{:040x}", 0xface_0000_u64 + (k * 16 + j) as u64)).collect(),
+        recent_bank_transfers: k < count / 2,
+    }
+}
+
 /// The networks of a scenario; the first half pay by recent bank transfer, the rest do not.
 pub fn networks(count: usize) -> Vec<Network> {
-    (0..count)
-        .map(|k| Network {
-            index: k,
-            ibans: (0..4).map(|j| german_iban(37_040_044, (k * 100 + j) as u64 + 532_013_000)).collect(),
-            phones: (0..3).map(|j| format!("207946{:04}", k * 10 + j)).collect(),
-            domains: (0..2).map(|j| format!("quantum-yield-{k}-{j}.com")).collect(),
-            wallets: (0..2).map(|j| format!("0x{:040x}", 0xface_0000_u64 + (k * 16 + j) as u64)).collect(),
-            recent_bank_transfers: k < count / 2,
-        })
-        .collect()
+    (0..count).map(|k| network(k, count)).collect()
 }
 
 fn spaced(iban: &str, lower: bool) -> String {
@@ -105,6 +125,24 @@ pub fn report(n: &Network, i: usize) -> pb::Report {
     if i % 5 == 2 {
         identifiers.push(id(BENIGN_WALLET, R::Wallet, K::CryptoWallet));
     }
+    let mut payments = vec![pb::Payment {
+        amount_minor: amount,
+        currency: "EUR".into(),
+        method: method as i32,
+        paid_at: ts(paid_ago),
+        beneficiaries: vec![id(&spaced(iban, i % 2 == 1), R::BeneficiaryAccount, K::Unspecified)],
+        transaction_hash: String::new(),
+        recall_requested: false,
+    }];
+    if i % 3 == 2 {
+        // A second, smaller payment to the network's next account.
+        let next = &n.ibans[(i + 1) % n.ibans.len()];
+        payments.push(pb::Payment {
+            amount_minor: amount / 4,
+            beneficiaries: vec![id(next, R::BeneficiaryAccount, K::Iban)],
+            ..payments[0].clone()
+        });
+    }
     pb::Report {
         category: [pb::ScamCategory::Investment, pb::ScamCategory::CryptoInvestment, pb::ScamCategory::TechSupport]
             [n.index % 3] as i32,
@@ -112,15 +150,7 @@ pub fn report(n: &Network, i: usize) -> pb::Report {
         last_contact_at: ts(paid_ago),
         contact_channels: vec![pb::ContactChannel::PhoneCall as i32],
         narrative: format!("Network {} victim {i}: a broker called and told me where to pay.", n.index),
-        payments: vec![pb::Payment {
-            amount_minor: amount,
-            currency: "EUR".into(),
-            method: method as i32,
-            paid_at: ts(paid_ago),
-            beneficiaries: vec![id(&spaced(iban, i % 2 == 1), R::BeneficiaryAccount, K::Unspecified)],
-            transaction_hash: String::new(),
-            recall_requested: false,
-        }],
+        payments,
         identifiers,
         victim: Some(pb::Victim {
             name: format!("Victim {}-{i}", n.index),
@@ -131,6 +161,13 @@ pub fn report(n: &Network, i: usize) -> pb::Report {
         }),
         contact_ongoing: i.is_multiple_of(4),
     }
+}
+
+/// Report number `k` of a stream spread over `count` networks: victim `k / count` of network
+/// `k % count`, so that every network grows as the stream goes on.
+pub fn stream_report(k: usize, count: usize) -> (usize, pb::Report) {
+    let n = network(k % count, count);
+    (n.index, report(&n, k / count))
 }
 
 /// Every report of the scenario as (network, report), network by network.
