@@ -5,7 +5,7 @@
 CARGO ?= cargo
 BIN := target/debug/scamtrail
 
-.PHONY: run build test test-with-postgres lint fmt bench deps
+.PHONY: run build test test-with-postgres lint fmt bench bench-load deps
 
 ## Run the server on the embedded default: SQLite at ./scamtrail.db, listening on 127.0.0.1:50051.
 run:
@@ -39,6 +39,11 @@ lint:
 
 fmt:
 	$(CARGO) fmt --all
+
+## Intake, lookup and queue throughput and latency of a release build, on SQLite and PostgreSQL,
+## as ratios of the server's health-check rate (scripts/bench-load; see BENCHMARKS.md).
+bench-load: deps
+	scripts/bench-load
 
 ## Criterion benches of identifier normalisation (values per second per kind).
 bench:

@@ -224,15 +224,13 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // The queues read waiting clusters in priority order: a partial index holds exactly those,
+        // in that order, so a page is read without sorting. Same SQL on SQLite and PostgreSQL.
         manager
-            .create_index(
-                Index::create()
-                    .name("clusters_queue")
-                    .table(Clusters::Table)
-                    .col(Clusters::Status)
-                    .col(Clusters::PriorityMilli)
-                    .col(Clusters::Id)
-                    .to_owned(),
+            .get_connection()
+            .execute_unprepared(
+                "CREATE INDEX clusters_waiting ON clusters (priority_milli DESC, id) \
+                 WHERE status IN ('new', 'triaging')",
             )
             .await?;
         manager

@@ -17,7 +17,7 @@ use scamtrail_core::{
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait, Value};
 
 use crate::entity::{cluster, cluster_event};
-use crate::sql::{IN_CHUNK, execute, execute_in, lock_clusters, placeholders, query};
+use crate::sql::{IN_CHUNK, execute, execute_cases, execute_in, lock_clusters, placeholders, query};
 use crate::views::{ClusterEventView, EventKind, PriorityPart, comma_list, pairs_text};
 
 /// Who automatic changes are attributed to.
@@ -202,15 +202,15 @@ pub(crate) async fn link_reports(
         let values = chunk.iter().flat_map(|&(r, i)| [Value::from(i), Value::from(r)]).collect();
         execute(txn, &text, values).await?;
     }
-    for (&id, &n) in &counts {
-        execute(
-            txn,
-            "UPDATE identifiers SET report_count = report_count + ?, first_seen = COALESCE(first_seen, ?), \
-             last_seen = ? WHERE id = ?",
-            vec![n.into(), now.0.into(), now.0.into(), id.into()],
-        )
-        .await?;
-    }
+    let counts: Vec<(i64, i64)> = counts.into_iter().collect();
+    execute_cases(
+        txn,
+        "UPDATE identifiers SET report_count = report_count + {case}, first_seen = COALESCE(first_seen, ?), \
+         last_seen = ? WHERE id IN ({ids})",
+        &counts,
+        vec![now.0.into(), now.0.into()],
+    )
+    .await?;
 
     // Components over the new reports, their linking identifiers, and the clusters those already
     // belong to (each existing cluster enters as a node of its own, with a negative id).
@@ -230,6 +230,8 @@ pub(crate) async fn link_reports(
     let nodes: Vec<i64> = reports.iter().map(|(r, _)| *r).collect();
     let mut assigned = HashMap::with_capacity(reports.len());
     let mut touched = BTreeSet::new();
+    let mut report_cluster: Vec<(i64, i64)> = Vec::with_capacity(reports.len());
+    let mut ident_cluster: BTreeMap<i64, i64> = BTreeMap::new();
     for component in components(&nodes, &graph) {
         let existing: Vec<i64> = component.iter().filter(|&&n| n < 0).map(|&n| -n).collect();
         let new_reports: Vec<i64> = component.iter().copied().filter(|&n| n > 0).collect();
@@ -243,15 +245,11 @@ pub(crate) async fn link_reports(
         } else {
             merge_clusters(txn, pending, now, &existing, SYSTEM, "linked by a new report").await?
         };
-        execute_in(txn, "UPDATE reports SET cluster_id = ? WHERE id IN ({ids})", vec![survivor.into()], &new_reports)
-            .await?;
-        let mut linking: Vec<i64> =
-            new_reports.iter().flat_map(|r| report_idents.get(r).into_iter().flatten().copied()).collect();
-        linking.sort_unstable();
-        linking.dedup();
-        execute_in(txn, "UPDATE identifiers SET cluster_id = ? WHERE id IN ({ids})", vec![survivor.into()], &linking)
-            .await?;
         for r in &new_reports {
+            report_cluster.push((*r, survivor));
+            for i in report_idents.get(r).into_iter().flatten() {
+                ident_cluster.insert(*i, survivor);
+            }
             assigned.insert(*r, survivor);
         }
         if !existing.is_empty() {
@@ -261,6 +259,11 @@ pub(crate) async fn link_reports(
         }
         touched.insert(survivor);
     }
+    // One statement per chunk for the whole batch, not one per component.
+    execute_cases(txn, "UPDATE reports SET cluster_id = {case} WHERE id IN ({ids})", &report_cluster, vec![]).await?;
+    let ident_cluster: Vec<(i64, i64)> = ident_cluster.into_iter().collect();
+    execute_cases(txn, "UPDATE identifiers SET cluster_id = {case} WHERE id IN ({ids})", &ident_cluster, vec![])
+        .await?;
     recompute(txn, config, &touched.into_iter().collect::<Vec<_>>(), now).await?;
     Ok(assigned)
 }
@@ -483,9 +486,11 @@ pub(crate) async fn recompute(
     clusters: &[i64],
     now: UnixMicros,
 ) -> Result<(), DbErr> {
+    let gathered = gather(txn, config, clusters).await?;
     for &c in clusters {
-        let facts = gather(txn, config, c).await?;
-        let priority = score(&facts.facts, &config.weights, now);
+        let Some(g) = gathered.get(&c) else { continue };
+        let facts = g.facts(config);
+        let priority = score(&facts, &config.weights, now);
         let parts: Vec<PriorityPart> = priority
             .components
             .iter()
@@ -499,19 +504,19 @@ pub(crate) async fn recompute(
              categories = ?, countries = ?, ongoing_reports = ?, identifiers_by_kind = ?, priority_milli = ?, \
              priority_components = ?, priority_at = ?, rescore_at = ? WHERE id = ?",
             vec![
-                facts.report_count.into(),
-                facts.facts.victim_count.into(),
+                g.report_count.into(),
+                facts.victim_count.into(),
                 config.rates.reference().into(),
-                facts.facts.total_loss_reference_minor.into(),
-                pairs_text(&facts.loss_by_currency).into(),
+                facts.total_loss_reference_minor.into(),
+                pairs_text(&g.loss_by_currency.iter().map(|(k, v)| (k.clone(), *v)).collect::<Vec<_>>()).into(),
                 priority.recoverable_reference_minor.into(),
                 priority.recall_window_closes_at.map(|t| t.0).into(),
-                facts.first_seen.into(),
-                facts.last_seen.into(),
-                comma_list(&facts.categories).into(),
-                comma_list(&facts.countries).into(),
-                facts.facts.ongoing_contact_reports.into(),
-                pairs_text(&facts.identifiers_by_kind).into(),
+                g.report_times.iter().min().map(|t| t.0).into(),
+                g.report_times.iter().max().map(|t| t.0).into(),
+                comma_list(&g.categories).into(),
+                comma_list(&g.countries).into(),
+                facts.ongoing_contact_reports.into(),
+                pairs_text(&g.identifiers_by_kind).into(),
                 priority.total_milli().into(),
                 parts.into(),
                 now.0.into(),
@@ -524,108 +529,124 @@ pub(crate) async fn recompute(
     Ok(())
 }
 
-/// What a cluster's aggregates are computed from.
+/// What a cluster's aggregates are computed from, accumulated row by row.
+#[derive(Default)]
 struct Gathered {
-    facts: ClusterFacts,
     report_count: i64,
-    loss_by_currency: Vec<(String, i64)>,
-    first_seen: Option<i64>,
-    last_seen: Option<i64>,
+    report_times: Vec<UnixMicros>,
+    victims: BTreeSet<String>,
+    vulnerable: BTreeSet<String>,
+    ongoing: i64,
+    total: i64,
+    recoverable: Vec<RecoverablePayment>,
+    loss_by_currency: BTreeMap<String, i64>,
     categories: BTreeSet<String>,
     countries: BTreeSet<String>,
     identifiers_by_kind: Vec<(String, i64)>,
+}
+
+impl Gathered {
+    fn facts(&self, config: &ClusterConfig) -> ClusterFacts {
+        ClusterFacts {
+            victim_count: self.victims.len() as i64,
+            total_loss_reference_minor: self.total,
+            reference_currency: config.rates.reference().to_owned(),
+            recoverable: self.recoverable.clone(),
+            ongoing_contact_reports: self.ongoing,
+            vulnerable_victims: self.vulnerable.len() as i64,
+            report_times: self.report_times.clone(),
+            actionable_identifiers: self.identifiers_by_kind.iter().map(|(_, n)| n).sum(),
+        }
+    }
 }
 
 /// Payment methods whose money a bank may still recall.
 const RECALLABLE: [PaymentMethod; 3] =
     [PaymentMethod::BankTransfer, PaymentMethod::InstantTransfer, PaymentMethod::Card];
 
-async fn gather(txn: &DatabaseTransaction, config: &ClusterConfig, c: i64) -> Result<Gathered, DbErr> {
-    let reports = query(
-        txn,
-        "SELECT r.id, r.received_at, r.category, r.contact_ongoing, v.country, v.victim_key, v.age_band, \
-         v.declared_vulnerable FROM reports r LEFT JOIN report_victims v ON v.report_id = r.id WHERE r.cluster_id = ?",
-        vec![c.into()],
-    )
-    .await?;
-    let mut report_times = Vec::with_capacity(reports.len());
-    let mut victims = BTreeSet::new();
-    let mut vulnerable = BTreeSet::new();
-    let mut categories = BTreeSet::new();
-    let mut countries = BTreeSet::new();
-    let mut ongoing = 0;
-    for row in &reports {
-        let id: i64 = row.try_get_by_index(0)?;
-        let received: i64 = row.try_get_by_index(1)?;
-        report_times.push(UnixMicros(received));
-        categories.insert(row.try_get_by_index::<String>(2)?);
-        if row.try_get_by_index::<bool>(3)? {
-            ongoing += 1;
+/// Reads what the aggregates of `clusters` are computed from: three queries per chunk of
+/// clusters, whatever their number.
+async fn gather(
+    txn: &DatabaseTransaction,
+    config: &ClusterConfig,
+    clusters: &[i64],
+) -> Result<HashMap<i64, Gathered>, DbErr> {
+    let mut out: HashMap<i64, Gathered> = clusters.iter().map(|&c| (c, Gathered::default())).collect();
+    for chunk in clusters.chunks(IN_CHUNK) {
+        let ids: Vec<Value> = chunk.iter().map(|&c| Value::from(c)).collect();
+        let marks = placeholders(chunk.len());
+        let reports = query(
+            txn,
+            &format!(
+                "SELECT r.cluster_id, r.id, r.received_at, r.category, r.contact_ongoing, v.country, v.victim_key, \
+                 v.age_band, v.declared_vulnerable FROM reports r LEFT JOIN report_victims v ON v.report_id = r.id \
+                 WHERE r.cluster_id IN ({marks})"
+            ),
+            ids.clone(),
+        )
+        .await?;
+        for row in &reports {
+            let Some(g) = out.get_mut(&row.try_get_by_index::<i64>(0)?) else { continue };
+            let id: i64 = row.try_get_by_index(1)?;
+            g.report_count += 1;
+            g.report_times.push(UnixMicros(row.try_get_by_index(2)?));
+            g.categories.insert(row.try_get_by_index::<String>(3)?);
+            if row.try_get_by_index::<bool>(4)? {
+                g.ongoing += 1;
+            }
+            if let Some(country) = row.try_get_by_index::<Option<String>>(5)? {
+                g.countries.insert(country);
+            }
+            // A victim known by e-mail or phone counts once; one without counts per report.
+            let who = row.try_get_by_index::<Option<String>>(6)?.unwrap_or_else(|| format!("report:{id}"));
+            let age: Option<String> = row.try_get_by_index(7)?;
+            let declared: Option<bool> = row.try_get_by_index(8)?;
+            if declared == Some(true) || age.as_deref() == Some(scamtrail_core::AgeBand::From70.as_str()) {
+                g.vulnerable.insert(who.clone());
+            }
+            g.victims.insert(who);
         }
-        if let Some(country) = row.try_get_by_index::<Option<String>>(4)? {
-            countries.insert(country);
+        let payments = query(
+            txn,
+            &format!(
+                "SELECT r.cluster_id, p.amount_minor, p.currency, p.method, p.paid_at FROM payments p \
+                 JOIN reports r ON r.id = p.report_id WHERE r.cluster_id IN ({marks})"
+            ),
+            ids.clone(),
+        )
+        .await?;
+        for row in &payments {
+            let Some(g) = out.get_mut(&row.try_get_by_index::<i64>(0)?) else { continue };
+            let amount: i64 = row.try_get_by_index(1)?;
+            let currency: String = row.try_get_by_index(2)?;
+            let method: Option<String> = row.try_get_by_index(3)?;
+            let paid_at: Option<i64> = row.try_get_by_index(4)?;
+            let in_reference = config.rates.to_reference_minor(amount, &currency);
+            if let Some(r) = in_reference {
+                g.total = g.total.saturating_add(r);
+            }
+            let entry = g.loss_by_currency.entry(currency).or_default();
+            *entry = entry.saturating_add(amount);
+            let recallable =
+                method.and_then(|m| m.parse::<PaymentMethod>().ok()).is_some_and(|m| RECALLABLE.contains(&m));
+            if let (true, Some(at), Some(r)) = (recallable, paid_at, in_reference) {
+                g.recoverable.push(RecoverablePayment { paid_at: UnixMicros(at), amount_reference_minor: r });
+            }
         }
-        // A victim known by e-mail or phone counts once; one without counts per report.
-        let who = row.try_get_by_index::<Option<String>>(5)?.unwrap_or_else(|| format!("report:{id}"));
-        let age: Option<String> = row.try_get_by_index(6)?;
-        let declared: Option<bool> = row.try_get_by_index(7)?;
-        if declared == Some(true) || age.as_deref() == Some(scamtrail_core::AgeBand::From70.as_str()) {
-            vulnerable.insert(who.clone());
+        let kinds = query(
+            txn,
+            &format!(
+                "SELECT cluster_id, kind, COUNT(*) FROM identifiers WHERE cluster_id IN ({marks}) \
+                 GROUP BY cluster_id, kind ORDER BY cluster_id, kind"
+            ),
+            ids,
+        )
+        .await?;
+        for row in &kinds {
+            if let Some(g) = out.get_mut(&row.try_get_by_index::<i64>(0)?) {
+                g.identifiers_by_kind.push((row.try_get_by_index(1)?, row.try_get_by_index(2)?));
+            }
         }
-        victims.insert(who);
     }
-    let payments = query(
-        txn,
-        "SELECT p.amount_minor, p.currency, p.method, p.paid_at FROM payments p JOIN reports r ON r.id = p.report_id \
-         WHERE r.cluster_id = ?",
-        vec![c.into()],
-    )
-    .await?;
-    let mut by_currency: BTreeMap<String, i64> = BTreeMap::new();
-    let mut total: i64 = 0;
-    let mut recoverable = Vec::new();
-    for row in &payments {
-        let amount: i64 = row.try_get_by_index(0)?;
-        let currency: String = row.try_get_by_index(1)?;
-        let method: Option<String> = row.try_get_by_index(2)?;
-        let paid_at: Option<i64> = row.try_get_by_index(3)?;
-        let in_reference = config.rates.to_reference_minor(amount, &currency);
-        if let Some(r) = in_reference {
-            total = total.saturating_add(r);
-        }
-        let entry = by_currency.entry(currency).or_default();
-        *entry = entry.saturating_add(amount);
-        let recallable = method.and_then(|m| m.parse::<PaymentMethod>().ok()).is_some_and(|m| RECALLABLE.contains(&m));
-        if let (true, Some(at), Some(r)) = (recallable, paid_at, in_reference) {
-            recoverable.push(RecoverablePayment { paid_at: UnixMicros(at), amount_reference_minor: r });
-        }
-    }
-    let kinds = query(
-        txn,
-        "SELECT kind, COUNT(*) FROM identifiers WHERE cluster_id = ? GROUP BY kind ORDER BY kind",
-        vec![c.into()],
-    )
-    .await?;
-    let identifiers_by_kind: Vec<(String, i64)> =
-        kinds.iter().map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?))).collect::<Result<_, DbErr>>()?;
-    let actionable = identifiers_by_kind.iter().map(|(_, n)| n).sum();
-    Ok(Gathered {
-        report_count: reports.len() as i64,
-        first_seen: report_times.iter().min().map(|t| t.0),
-        last_seen: report_times.iter().max().map(|t| t.0),
-        facts: ClusterFacts {
-            victim_count: victims.len() as i64,
-            total_loss_reference_minor: total,
-            reference_currency: config.rates.reference().to_owned(),
-            recoverable,
-            ongoing_contact_reports: ongoing,
-            vulnerable_victims: vulnerable.len() as i64,
-            report_times,
-            actionable_identifiers: actionable,
-        },
-        loss_by_currency: by_currency.into_iter().collect(),
-        categories,
-        countries,
-        identifiers_by_kind,
-    })
+    Ok(out)
 }

@@ -63,6 +63,27 @@ pub(crate) async fn execute_in(
     Ok(affected)
 }
 
+/// Sets a value per row in one statement per chunk, not one per row: `sql` holds `{case}` (the
+/// expression `CASE id WHEN ? THEN ? ... END`, from `pairs` of (id, value)) and `{ids}` (the ids'
+/// IN list); `middle` are the values of any placeholders written between the two.
+pub(crate) async fn execute_cases(
+    c: &impl ConnectionTrait,
+    sql: &str,
+    pairs: &[(i64, i64)],
+    middle: Vec<Value>,
+) -> Result<u64, DbErr> {
+    let mut affected = 0;
+    for chunk in pairs.chunks(IN_CHUNK / 2) {
+        let case = format!("CASE id {} END", vec!["WHEN ? THEN ?"; chunk.len()].join(" "));
+        let text = sql.replace("{case}", &case).replace("{ids}", &placeholders(chunk.len()));
+        let mut values: Vec<Value> = chunk.iter().flat_map(|&(id, v)| [Value::from(id), Value::from(v)]).collect();
+        values.extend(middle.iter().cloned());
+        values.extend(chunk.iter().map(|&(id, _)| Value::from(id)));
+        affected += execute(c, &text, values).await?;
+    }
+    Ok(affected)
+}
+
 /// Locks cluster rows in id order on PostgreSQL, so that concurrent instances merging or
 /// splitting the same clusters wait for each other instead of deadlocking. SQLite needs nothing:
 /// its writer transactions begin IMMEDIATE and so already run one at a time.
