@@ -253,6 +253,8 @@ async fn seed(
     let normalizer = Normalizer::new(NormalizerConfig { card_mac_key });
     let config = StoreConfig::new(database_url);
     let store = Store::open(&config).await?;
+    // As the server does at start: benign identifiers must not link the seeded networks.
+    store.apply_safelist(&scamtrail_server::safelist::load(None, &normalizer)?).await?;
     let bar = indicatif::ProgressBar::new(reports as u64)
         .with_style(indicatif::ProgressStyle::with_template("{msg:>24} [{bar:40}] {pos}/{len} {elapsed} ({per_sec})")?);
     bar.set_message("importing reports");

@@ -242,25 +242,38 @@ impl Store {
             kind: identifier.kind.clone(),
             display: identifier.display.clone(),
         };
-        let now = UnixMicros::now();
+        let changed = self.decide(&link, state, reason, actor, triage::StateSource::Api).await?;
+        let row = triage::identifier_row(self.db(), key).await?.ok_or(StoreError::NotFound("identifier"))?;
+        Ok((IdentifierView::from_row(&row, self.shared.clusters.hot_threshold)?, changed))
+    }
+
+    /// Sets an identifier's state in a clustering transaction of its own and broadcasts what
+    /// changed; returns the clusters created or merged into.
+    async fn decide(
+        &self,
+        link: &clustering::LinkKey,
+        state: IdentifierState,
+        reason: &str,
+        actor: &str,
+        source: triage::StateSource,
+    ) -> Result<Vec<i64>, StoreError> {
         let txn = writer::begin_clustering(self.db()).await?;
         let mut pending = clustering::Pending::default();
         let changed = triage::set_identifier_state(
             &txn,
             &self.shared.clusters,
             &mut pending,
-            now,
-            &link,
+            UnixMicros::now(),
+            link,
             state,
             reason,
             actor,
-            triage::StateSource::Api,
+            source,
         )
         .await?;
-        let row = triage::identifier_row(&txn, key).await?.ok_or(StoreError::NotFound("identifier"))?;
         txn.commit().await?;
         self.shared.publish(pending).await;
-        Ok((IdentifierView::from_row(&row, self.shared.clusters.hot_threshold)?, changed))
+        Ok(changed)
     }
 
     /// Safelists the entries of the shipped (or configured) safelist that no one has decided on
@@ -283,33 +296,18 @@ impl Store {
         .filter(|(key, _, _)| !listed.contains(key.as_str()))
         .collect();
         for (key, kind, display) in dropped {
-            let txn = writer::begin_clustering(self.db()).await?;
-            let mut pending = clustering::Pending::default();
-            triage::set_identifier_state(
-                &txn,
-                &self.shared.clusters,
-                &mut pending,
-                UnixMicros::now(),
-                &clustering::LinkKey { key, kind, display },
-                IdentifierState::Normal,
-                "no longer on the safelist",
-                clustering::SYSTEM,
-                triage::StateSource::Shipped,
-            )
-            .await?;
-            txn.commit().await?;
-            self.shared.publish(pending).await;
+            let link = clustering::LinkKey { key, kind, display };
+            let why = "no longer on the safelist";
+            self.decide(&link, IdentifierState::Normal, why, clustering::SYSTEM, triage::StateSource::Shipped).await?;
             changed += 1;
         }
         for entry in entries {
-            let txn = writer::begin_clustering(self.db()).await?;
-            let existing = triage::identifier_row(&txn, &entry.key).await?;
+            let existing = triage::identifier_row(self.db(), &entry.key).await?;
             let decided = existing.as_ref().is_some_and(|r| {
                 r.state_source.as_deref() == Some("api")
                     || (r.state == IdentifierState::Safelisted.as_str() && r.state_reason == entry.reason)
             });
             if decided {
-                txn.rollback().await?;
                 continue;
             }
             let link = clustering::LinkKey {
@@ -317,21 +315,8 @@ impl Store {
                 kind: entry.kind.clone(),
                 display: entry.display.clone(),
             };
-            let mut pending = clustering::Pending::default();
-            triage::set_identifier_state(
-                &txn,
-                &self.shared.clusters,
-                &mut pending,
-                UnixMicros::now(),
-                &link,
-                IdentifierState::Safelisted,
-                &entry.reason,
-                clustering::SYSTEM,
-                triage::StateSource::Shipped,
-            )
-            .await?;
-            txn.commit().await?;
-            self.shared.publish(pending).await;
+            let (state, source) = (IdentifierState::Safelisted, triage::StateSource::Shipped);
+            self.decide(&link, state, &entry.reason, clustering::SYSTEM, source).await?;
             changed += 1;
         }
         Ok(changed)
@@ -402,11 +387,25 @@ impl Store {
     /// Imports reports in bulk (`scamtrail-load seed`): one transaction per call, no linking; run
     /// [`Store::recluster`] once afterwards to link them all. Returns the new reports' ids.
     pub async fn import(&self, reports: &[NewReport]) -> Result<Vec<i64>, StoreError> {
-        let txn = writer::begin_clustering(self.db()).await?;
         let refs: Vec<&NewReport> = reports.iter().collect();
-        let (answers, _) = writer::insert_reports(&txn, &refs, UnixMicros::now()).await?;
-        txn.commit().await?;
-        Ok(answers.iter().filter(|a| !a.replayed).map(|a| a.report_id).collect())
+        // References are random: among millions of reports one may collide, failing the
+        // transaction; a new attempt draws new ones.
+        let mut attempt = 0;
+        loop {
+            let txn = writer::begin_clustering(self.db()).await?;
+            match writer::insert_reports(&txn, &refs, UnixMicros::now()).await {
+                Ok((answers, _)) => {
+                    txn.commit().await?;
+                    return Ok(answers.iter().filter(|a| !a.replayed).map(|a| a.report_id).collect());
+                }
+                Err(e) if attempt < 3 => {
+                    tracing::warn!(error = %e, "import transaction failed; trying again");
+                    txn.rollback().await?;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     /// Rebuilds every cluster from the links in bulk (`scamtrail recluster`); run it with no

@@ -15,7 +15,7 @@ use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, Value};
 
 use crate::StoreError;
 use crate::clustering::{self, ClusterConfig, LinkKey, links_by_kind};
-use crate::sql::{IN_CHUNK, execute, execute_in, query};
+use crate::sql::{IN_CHUNK, execute, query};
 use crate::writer::begin_clustering;
 
 /// What a recluster did.
@@ -129,8 +129,7 @@ pub(crate) async fn recluster(
     }
     execute(
         &txn,
-        "UPDATE reports SET cluster_id = (SELECT m.cluster_id FROM recluster_map m WHERE m.report_id = reports.id) \
-         WHERE id IN (SELECT report_id FROM recluster_map)",
+        "UPDATE reports SET cluster_id = m.cluster_id FROM recluster_map AS m WHERE m.report_id = reports.id",
         vec![],
     )
     .await?;
@@ -139,8 +138,10 @@ pub(crate) async fn recluster(
     execute(&txn, "UPDATE identifiers SET cluster_id = NULL", vec![]).await?;
     execute(
         &txn,
-        "UPDATE identifiers SET cluster_id = (SELECT MIN(r.cluster_id) FROM report_links l \
-         JOIN reports r ON r.id = l.report_id WHERE l.identifier_id = identifiers.id) WHERE state = 'normal'",
+        "UPDATE identifiers SET cluster_id = s.cluster_id FROM \
+         (SELECT l.identifier_id AS id, MIN(r.cluster_id) AS cluster_id FROM report_links l \
+          JOIN reports r ON r.id = l.report_id GROUP BY l.identifier_id) AS s \
+         WHERE identifiers.id = s.id AND identifiers.state = 'normal'",
         vec![],
     )
     .await?;
@@ -250,16 +251,15 @@ async fn backfill_links(txn: &DatabaseTransaction, progress: &mut dyn FnMut(&str
         );
         execute(txn, &sql, chunk.iter().flat_map(|&(i, r)| [Value::from(i), Value::from(r)]).collect()).await?;
     }
-    let ids: Vec<i64> = idents.values().map(|r| r.id).collect();
-    execute_in(
+    // One set-based statement (UPDATE ... FROM, on SQLite and PostgreSQL alike): a correlated
+    // subquery per identifier would scan the fresh links once per row where statistics are stale.
+    execute(
         txn,
-        "UPDATE identifiers SET report_count = (SELECT COUNT(*) FROM report_links l WHERE l.identifier_id = identifiers.id), \
-         first_seen = (SELECT MIN(r.received_at) FROM report_links l JOIN reports r ON r.id = l.report_id \
-           WHERE l.identifier_id = identifiers.id), \
-         last_seen = (SELECT MAX(r.received_at) FROM report_links l JOIN reports r ON r.id = l.report_id \
-           WHERE l.identifier_id = identifiers.id) WHERE id IN ({ids})",
+        "UPDATE identifiers SET report_count = s.n, first_seen = s.f, last_seen = s.l FROM \
+         (SELECT l.identifier_id AS id, COUNT(*) AS n, MIN(r.received_at) AS f, MAX(r.received_at) AS l \
+          FROM report_links l JOIN reports r ON r.id = l.report_id GROUP BY l.identifier_id) AS s \
+         WHERE identifiers.id = s.id",
         vec![],
-        &ids,
     )
     .await?;
     progress("linking older reports", total, total);
