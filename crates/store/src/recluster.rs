@@ -176,6 +176,12 @@ pub(crate) async fn recluster(
         progress("recomputing aggregates", (i * 256 + chunk.len()) as u64, live.len() as u64);
     }
     txn.commit().await?;
+    // A bulk rewrite leaves the planner's statistics behind (PostgreSQL's autovacuum analyses a
+    // table loaded in one transaction only later): without them it joins links to reports by
+    // scanning every report, 140 times slower per lookup at 200,000 reports.
+    progress("analysing tables", 0, 1);
+    execute(db, "ANALYZE", vec![]).await?;
+    progress("analysing tables", 1, 1);
     Ok(ReclusterSummary {
         reports: reports.len() as u64,
         links: links.len() as u64,
