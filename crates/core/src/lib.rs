@@ -40,4 +40,4 @@ pub use reference::{Reference, ReferenceError};
 pub use report::{NewPayment, NewReport, StoredReport, Victim};
 pub use scamtrail_normalize::{Country, KindHint};
 pub use time::UnixMicros;
-pub use triage::{ClusterStatus, Disposition, IdentifierState, TransitionError};
+pub use triage::{ClusterStatus, Disposition, EventKind, IdentifierState, TransitionError};

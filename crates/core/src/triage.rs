@@ -7,6 +7,57 @@
 use crate::kinds::vocabulary;
 
 vocabulary!(
+    /// What happened to a cluster.
+    EventKind, "cluster event kind" {
+        /// Created by a report.
+        Created = "created",
+        /// Another cluster merged into this one.
+        Absorbed = "absorbed",
+        /// This cluster merged into another.
+        MergedInto = "merged_into",
+        /// Split off from another cluster.
+        SplitFrom = "split_from",
+        /// Another cluster split off from this one.
+        SplitOff = "split_off",
+        /// Status, assignee, disposition or referral changed.
+        StatusChanged = "status_changed",
+        /// Claimed.
+        Claimed = "claimed",
+        /// Claim released.
+        Released = "released",
+        /// A note was written.
+        Note = "note",
+        /// The priority changed (not stored).
+        PriorityChanged = "priority_changed",
+        /// Reports joined.
+        ReportsAdded = "reports_added",
+    }
+);
+
+impl EventKind {
+    /// Whether this event changes which clusters exist (a merge or a split), which every watcher
+    /// needs to hear of whatever queue it watches.
+    pub fn is_lineage(self) -> bool {
+        matches!(self, EventKind::Absorbed | EventKind::MergedInto | EventKind::SplitFrom | EventKind::SplitOff)
+    }
+
+    /// Whether this event may take a cluster out of a queue (or put it back), which watchers of
+    /// that queue need to hear of even when the cluster is no longer in it.
+    pub fn moves_between_queues(self) -> bool {
+        self.is_lineage()
+            || matches!(
+                self,
+                EventKind::Claimed | EventKind::Released | EventKind::StatusChanged | EventKind::PriorityChanged
+            )
+    }
+
+    /// Whether events of this kind are kept in the cluster's history (priority changes are only broadcast).
+    pub fn is_stored(self) -> bool {
+        !matches!(self, EventKind::PriorityChanged)
+    }
+}
+
+vocabulary!(
     /// Whether an identifier links reports.
     IdentifierState, "identifier state" {
         /// Links the reports that share it.
@@ -85,11 +136,6 @@ impl ClusterStatus {
         }
     }
 
-    /// Whether the cluster still needs work: neither closed nor merged away.
-    pub fn is_open(self) -> bool {
-        !matches!(self, ClusterStatus::Closed | ClusterStatus::Merged)
-    }
-
     /// The statuses the workflow allows next, in declaration order.
     fn successors(self) -> &'static [ClusterStatus] {
         use ClusterStatus::*;
@@ -122,6 +168,9 @@ mod tests {
         }
         for &d in Disposition::ALL {
             assert_eq!(d.as_str().parse::<Disposition>(), Ok(d));
+        }
+        for &e in EventKind::ALL {
+            assert_eq!(e.as_str().parse::<EventKind>(), Ok(e));
         }
         assert_eq!("recall_requested".parse::<ClusterStatus>(), Ok(RecallRequested));
         assert_eq!("open".parse::<ClusterStatus>().unwrap_err().vocabulary, "cluster status");
@@ -163,11 +212,5 @@ mod tests {
     fn staying_put_is_not_a_change() {
         assert_eq!(Referred.check_transition(Referred), Ok(()));
         assert_eq!(Closed.check_transition(Closed), Ok(()));
-    }
-
-    #[test]
-    fn only_closed_and_merged_clusters_are_not_open() {
-        let open: Vec<_> = ClusterStatus::ALL.iter().copied().filter(|s| s.is_open()).collect();
-        assert_eq!(open, vec![New, Triaging, Assigned, Referred, RecallRequested, Monitoring]);
     }
 }

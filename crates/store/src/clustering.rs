@@ -18,7 +18,8 @@ use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbBackend,
 
 use crate::entity::{cluster, cluster_event};
 use crate::sql::{IN_CHUNK, execute, execute_cases, execute_in, lock_clusters, placeholders, query};
-use crate::views::{ClusterEventView, EventKind, PriorityPart, comma_list, pairs_text};
+use crate::views::{ClusterEventView, PriorityPart, comma_list, pairs_text};
+use scamtrail_core::EventKind;
 
 /// Who automatic changes are attributed to.
 pub(crate) const SYSTEM: &str = "system";
@@ -88,7 +89,8 @@ impl Pending {
     }
 }
 
-fn event(
+/// A cluster event at `at` (with the other cluster of a merge or split).
+pub(crate) fn event(
     kind: EventKind,
     cluster_id: i64,
     other: Option<i64>,
@@ -479,14 +481,16 @@ pub(crate) async fn split_cluster(
     Ok(created)
 }
 
-/// Recomputes aggregates and priority of clusters from their reports, payments and identifiers.
+/// Recomputes aggregates and priority of clusters from their reports, payments and identifiers;
+/// returns each cluster's new priority (thousandths).
 pub(crate) async fn recompute(
     txn: &DatabaseTransaction,
     config: &ClusterConfig,
     clusters: &[i64],
     now: UnixMicros,
-) -> Result<(), DbErr> {
+) -> Result<HashMap<i64, i64>, DbErr> {
     let gathered = gather(txn, config, clusters).await?;
+    let mut priorities = HashMap::with_capacity(clusters.len());
     for &c in clusters {
         let Some(g) = gathered.get(&c) else { continue };
         let facts = g.facts(config);
@@ -497,6 +501,7 @@ pub(crate) async fn recompute(
             .map(|p| PriorityPart { name: p.name.to_owned(), value: p.value, basis: p.basis.clone() })
             .collect();
         let parts = serde_json::to_string(&parts).map_err(|e| DbErr::Custom(e.to_string()))?;
+        priorities.insert(c, priority.total_milli());
         execute(
             txn,
             "UPDATE clusters SET report_count = ?, victim_count = ?, reference_currency = ?, total_loss_minor = ?, \
@@ -526,7 +531,7 @@ pub(crate) async fn recompute(
         )
         .await?;
     }
-    Ok(())
+    Ok(priorities)
 }
 
 /// What a cluster's aggregates are computed from, accumulated row by row.

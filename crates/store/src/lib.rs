@@ -36,10 +36,11 @@ pub use clustering::ClusterConfig;
 pub use connect::StoreConfig;
 pub use queue::{PageToken, Queue, QueueFilter};
 pub use recluster::ReclusterSummary;
+pub use scamtrail_core::EventKind;
 pub use triage::ClusterUpdate;
 pub use views::{
-    ClaimView, ClusterDetail, ClusterEventView, ClusterReportView, ClusterView, EventKind, IdentifierView,
-    PriorityPart, QueueEvent,
+    ClaimView, ClusterDetail, ClusterEventView, ClusterReportView, ClusterView, IdentifierView, PriorityPart,
+    QueueEvent,
 };
 
 /// What can go wrong in the store.

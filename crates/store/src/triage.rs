@@ -11,8 +11,8 @@ use crate::clustering::{self, ClusterConfig, LinkKey, Pending};
 use crate::entity::{cluster, identifier};
 use crate::queue::{self, Queue, QueueFilter};
 use crate::sql::{execute, lock_clusters, query};
-use crate::views::{ClusterEventView, EventKind};
 use crate::writer::begin;
+use scamtrail_core::EventKind;
 
 /// A change to a cluster's triage state; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -157,7 +157,7 @@ pub(crate) async fn claim_next(
         if won == 1 {
             let mut pending = Pending::default();
             let detail = format!("lease until {}", expires.0);
-            pending.record(&txn, event(EventKind::Claimed, candidate, now, holder, detail)).await?;
+            pending.record(&txn, clustering::event(EventKind::Claimed, candidate, None, now, holder, detail)).await?;
             let row = cluster::Entity::find_by_id(candidate).one(&txn).await?;
             txn.commit().await?;
             return Ok((row, pending));
@@ -166,10 +166,6 @@ pub(crate) async fn claim_next(
         tried.push(candidate);
     }
     Err(StoreError::Busy)
-}
-
-fn event(kind: EventKind, cluster_id: i64, at: UnixMicros, actor: &str, detail: String) -> ClusterEventView {
-    ClusterEventView { kind, cluster_id, other_cluster_id: None, at, actor: actor.to_owned(), detail }
 }
 
 /// Reads a cluster for a change, failing if it is missing or merged away.
@@ -203,7 +199,14 @@ pub(crate) async fn change_claim(
             execute(&txn, "UPDATE clusters SET claim_expires_at = ? WHERE id = ?", vec![expires.0.into(), id.into()])
                 .await?;
             // Renewals are broadcast but not kept: a long investigation would fill the history.
-            pending.broadcast_only(event(EventKind::Claimed, id, now, holder, format!("renewed until {}", expires.0)));
+            pending.broadcast_only(clustering::event(
+                EventKind::Claimed,
+                id,
+                None,
+                now,
+                holder,
+                format!("renewed until {}", expires.0),
+            ));
         }
         None => {
             execute(
@@ -212,7 +215,7 @@ pub(crate) async fn change_claim(
                 vec![id.into()],
             )
             .await?;
-            pending.record(&txn, event(EventKind::Released, id, now, holder, String::new())).await?;
+            pending.record(&txn, clustering::event(EventKind::Released, id, None, now, holder, String::new())).await?;
         }
     }
     let row = cluster::Entity::find_by_id(id).one(&txn).await?.ok_or(StoreError::NotFound("cluster"))?;
@@ -280,10 +283,12 @@ pub(crate) async fn update_cluster(
     }
     let mut pending = Pending::default();
     if !changes.is_empty() {
-        pending.record(&txn, event(EventKind::StatusChanged, row.id, now, actor, changes.join("; "))).await?;
+        pending
+            .record(&txn, clustering::event(EventKind::StatusChanged, row.id, None, now, actor, changes.join("; ")))
+            .await?;
     }
     if let Some(note) = &update.note {
-        pending.record(&txn, event(EventKind::Note, row.id, now, actor, note.clone())).await?;
+        pending.record(&txn, clustering::event(EventKind::Note, row.id, None, now, actor, note.clone())).await?;
     }
     let row = cluster::Entity::find_by_id(row.id).one(&txn).await?.ok_or(StoreError::NotFound("cluster"))?;
     txn.commit().await?;
@@ -310,17 +315,15 @@ pub(crate) async fn rescore_due(
     .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
     .collect::<Result<_, DbErr>>()?;
     let ids: Vec<i64> = due.iter().map(|(id, _)| *id).collect();
-    clustering::recompute(&txn, config, &ids, now).await?;
+    let after = clustering::recompute(&txn, config, &ids, now).await?;
     let mut pending = Pending::default();
     for (id, before) in due {
-        let after: Option<i64> = query(&txn, "SELECT priority_milli FROM clusters WHERE id = ?", vec![id.into()])
-            .await?
-            .first()
-            .map(|r| r.try_get_by_index(0))
-            .transpose()?;
+        let after = after.get(&id).copied();
         if after != Some(before) {
             let detail = format!("{:.3} → {:.3}", before as f64 / 1000.0, after.unwrap_or(0) as f64 / 1000.0);
-            pending.record(&txn, event(EventKind::PriorityChanged, id, now, clustering::SYSTEM, detail)).await?;
+            pending
+                .record(&txn, clustering::event(EventKind::PriorityChanged, id, None, now, clustering::SYSTEM, detail))
+                .await?;
         }
     }
     txn.commit().await?;

@@ -1,7 +1,7 @@
 //! What the store answers about clusters and identifiers: read models built from rows, in
 //! `scamtrail-core` vocabulary, for the server to map to the wire.
 
-use scamtrail_core::{Category, ClusterStatus, Disposition, IdentifierState, UnixMicros};
+use scamtrail_core::{Category, ClusterStatus, Disposition, EventKind, IdentifierState, UnixMicros};
 use serde::{Deserialize, Serialize};
 
 use crate::StoreError;
@@ -105,79 +105,6 @@ pub struct IdentifierView {
     pub first_seen: Option<UnixMicros>,
     /// The latest report carrying it.
     pub last_seen: Option<UnixMicros>,
-}
-
-/// What happened to a cluster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EventKind {
-    /// Created by a report.
-    Created,
-    /// Another cluster merged into this one.
-    Absorbed,
-    /// This cluster merged into another.
-    MergedInto,
-    /// Split off from another cluster.
-    SplitFrom,
-    /// Another cluster split off from this one.
-    SplitOff,
-    /// Status, assignee, disposition or referral changed.
-    StatusChanged,
-    /// Claimed.
-    Claimed,
-    /// Claim released.
-    Released,
-    /// A note was written.
-    Note,
-    /// The priority changed (not stored).
-    PriorityChanged,
-    /// Reports joined.
-    ReportsAdded,
-}
-
-impl EventKind {
-    const NAMES: [(EventKind, &'static str); 11] = [
-        (EventKind::Created, "created"),
-        (EventKind::Absorbed, "absorbed"),
-        (EventKind::MergedInto, "merged_into"),
-        (EventKind::SplitFrom, "split_from"),
-        (EventKind::SplitOff, "split_off"),
-        (EventKind::StatusChanged, "status_changed"),
-        (EventKind::Claimed, "claimed"),
-        (EventKind::Released, "released"),
-        (EventKind::Note, "note"),
-        (EventKind::PriorityChanged, "priority_changed"),
-        (EventKind::ReportsAdded, "reports_added"),
-    ];
-
-    /// The stable name, as stored.
-    pub fn as_str(self) -> &'static str {
-        Self::NAMES.iter().find(|(k, _)| *k == self).map(|(_, n)| *n).unwrap_or("unknown")
-    }
-
-    fn parse(name: &str) -> Option<Self> {
-        Self::NAMES.iter().find(|(_, n)| *n == name).map(|(k, _)| *k)
-    }
-
-    /// Whether this event changes which clusters exist (a merge or a split), which every watcher
-    /// needs to hear of whatever queue it watches.
-    pub fn is_lineage(self) -> bool {
-        matches!(self, EventKind::Absorbed | EventKind::MergedInto | EventKind::SplitFrom | EventKind::SplitOff)
-    }
-
-    /// Whether this event may take a cluster out of a queue (or put it back), which watchers of
-    /// that queue need to hear of even when the cluster is no longer in it.
-    pub fn moves_between_queues(self) -> bool {
-        self.is_lineage()
-            || matches!(
-                self,
-                EventKind::Claimed | EventKind::Released | EventKind::StatusChanged | EventKind::PriorityChanged
-            )
-    }
-
-    /// Whether events of this kind are kept in `cluster_events` (priority changes are only broadcast).
-    pub fn is_stored(self) -> bool {
-        !matches!(self, EventKind::PriorityChanged)
-    }
 }
 
 /// One cluster event.
@@ -342,7 +269,7 @@ impl ClusterEventView {
     /// Reads a row.
     pub(crate) fn from_row(row: &cluster_event::Model) -> Result<Self, StoreError> {
         Ok(Self {
-            kind: EventKind::parse(&row.kind).ok_or_else(|| corrupt("cluster_events.kind", &row.kind))?,
+            kind: row.kind.parse().map_err(|_| corrupt("cluster_events.kind", &row.kind))?,
             cluster_id: row.cluster_id,
             other_cluster_id: row.other_cluster_id,
             at: UnixMicros(row.at),
@@ -363,13 +290,5 @@ mod tests {
         let pairs = vec![("EUR".to_owned(), 480_000), ("tx:btc".to_owned(), 2)];
         assert_eq!(parse_pairs("c", &pairs_text(&pairs)).unwrap(), pairs);
         assert!(parse_pairs("c", "EUR").is_err());
-    }
-
-    #[test]
-    fn every_event_kind_has_a_name_that_reads_back() {
-        for (kind, name) in EventKind::NAMES {
-            assert_eq!(kind.as_str(), name);
-            assert_eq!(EventKind::parse(name), Some(kind));
-        }
     }
 }
