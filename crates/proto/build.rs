@@ -10,6 +10,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "scamtrail/v1/intake.proto",
         "scamtrail/v1/triage.proto",
         "scamtrail/v1/lookup.proto",
+        "scamtrail/v1/auth.proto",
+        "scamtrail/v1/admin.proto",
     ];
     println!("cargo:rerun-if-changed={}", root.display());
     let fds = protox::compile(files, [&root])?;

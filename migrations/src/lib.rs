@@ -10,6 +10,7 @@ use sea_orm_migration::prelude::*;
 
 mod m0001_reports;
 mod m0002_clusters;
+mod m0003_access;
 
 /// Every migration, in the order they apply.
 pub struct Migrator;
@@ -17,6 +18,6 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_reports::Migration), Box::new(m0002_clusters::Migration)]
+        vec![Box::new(m0001_reports::Migration), Box::new(m0002_clusters::Migration), Box::new(m0003_access::Migration)]
     }
 }

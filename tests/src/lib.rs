@@ -20,19 +20,35 @@ use scamtrail_proto::v1::triage_service_client::TriageServiceClient;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
-/// A triage client that names its caller in the `scamtrail-actor` metadata.
-pub type ActorClient = TriageServiceClient<InterceptedService<Channel, ActorInterceptor>>;
+/// A channel whose calls carry a bearer token.
+pub type Authed = InterceptedService<Channel, Bearer>;
+/// A triage client calling as a signed-in user.
+pub type ActorClient = TriageServiceClient<Authed>;
 
-/// Adds `scamtrail-actor: NAME` to every call.
+/// Adds `authorization: Bearer TOKEN` to every call (no token: no header).
 #[derive(Clone)]
-pub struct ActorInterceptor(tonic::metadata::MetadataValue<tonic::metadata::Ascii>);
+pub struct Bearer(Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>);
 
-impl tonic::service::Interceptor for ActorInterceptor {
+impl Bearer {
+    /// Credentials from a token; an empty token sends none.
+    pub fn new(token: &str) -> Self {
+        Self((!token.is_empty()).then(|| format!("Bearer {token}").parse().expect("ASCII token")))
+    }
+}
+
+impl tonic::service::Interceptor for Bearer {
     fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        request.metadata_mut().insert("scamtrail-actor", self.0.clone());
+        if let Some(value) = &self.0 {
+            request.metadata_mut().insert("authorization", value.clone());
+        }
         Ok(request)
     }
 }
+
+/// The password of every user the harness creates.
+pub const TEST_PASSWORD: &str = "Harness-pass-2026!";
+/// The agency of the harness's liaison key.
+pub const TEST_AGENCY: &str = "Test Police";
 
 /// Which database a test server uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +96,7 @@ pub struct TestServer {
     dir: tempfile::TempDir,
     extra_args: Vec<String>,
     pg_database: Option<(String, String)>,
+    tokens: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 impl TestServer {
@@ -108,6 +125,7 @@ impl TestServer {
             dir,
             extra_args: extra.iter().map(|s| s.to_string()).collect(),
             pg_database,
+            tokens: Default::default(),
         };
         server.launch().await?;
         Ok(server)
@@ -124,6 +142,10 @@ impl TestServer {
             .arg(self.dir.path().join("card.key"))
             .args(&self.extra_args)
             .env("SCAMTRAIL_LOG", "info")
+            // No rate limits unless a test sets them with flags (flags win over the environment).
+            .env("SCAMTRAIL_INTAKE_RATE_PER_KEY", "0")
+            .env("SCAMTRAIL_INTAKE_RATE_PER_PEER", "0")
+            .env("SCAMTRAIL_LOGIN_RATE_PER_PEER", "0")
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -164,27 +186,94 @@ impl TestServer {
         Channel::from_shared(format!("http://{}", self.addr)).expect("valid uri").connect().await.expect("connect")
     }
 
-    /// An intake client.
-    pub async fn intake(&self) -> IntakeServiceClient<Channel> {
-        IntakeServiceClient::new(self.channel().await)
+    /// A channel carrying `token` (empty: no credentials).
+    pub async fn authed(&self, token: &str) -> Authed {
+        InterceptedService::new(self.channel().await, Bearer::new(token))
+    }
+
+    /// Creates an API key with the CLI and returns it.
+    pub fn create_key(&self, name: &str, role: &str, agency: Option<&str>) -> anyhow::Result<String> {
+        let mut args = vec!["key", "create", "--name", name, "--role", role];
+        if let Some(agency) = agency {
+            args.extend(["--agency", agency]);
+        }
+        let out = Command::new(binary()).args(&args).args(["--database-url", &self.database_url]).output()?;
+        if !out.status.success() {
+            bail!("scamtrail {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(String::from_utf8(out.stdout)?.trim().to_owned())
+    }
+
+    /// Creates a user with the CLI, the password given on stdin.
+    pub fn create_user(&self, name: &str, role: &str, agency: Option<&str>, password: &str) -> anyhow::Result<()> {
+        use std::io::Write;
+        let mut args = vec!["user", "create", "--name", name, "--role", role];
+        if let Some(agency) = agency {
+            args.extend(["--agency", agency]);
+        }
+        let mut child = Command::new(binary())
+            .args(&args)
+            .args(["--database-url", &self.database_url])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        child.stdin.take().context("stdin")?.write_all(format!("{password}\n").as_bytes())?;
+        let out = child.wait_with_output()?;
+        if !out.status.success() {
+            bail!("scamtrail {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(())
+    }
+
+    /// Signs in over gRPC and returns the session token.
+    pub async fn login(&self, name: &str, password: &str) -> Result<String, tonic::Status> {
+        let mut auth = pb::auth_service_client::AuthServiceClient::new(self.channel().await);
+        let req = pb::LoginRequest { user_name: name.into(), password: password.into() };
+        Ok(auth.login(req).await?.into_inner().token)
+    }
+
+    /// A token for `name` in `role`, made on first use: an API key for intake and liaison (a
+    /// liaison of [`TEST_AGENCY`]), a signed-in user's session for the others.
+    pub async fn token(&self, name: &str, role: &str) -> String {
+        if let Some(token) = self.tokens.lock().unwrap().get(name) {
+            return token.clone();
+        }
+        let token = match role {
+            "intake" => self.create_key(name, role, None).expect("key"),
+            "liaison" => self.create_key(name, role, Some(TEST_AGENCY)).expect("key"),
+            _ => {
+                self.create_user(name, role, None, TEST_PASSWORD).expect("user");
+                self.login(name, TEST_PASSWORD).await.expect("login")
+            }
+        };
+        self.tokens.lock().unwrap().insert(name.to_owned(), token.clone());
+        token
+    }
+
+    /// An intake client with the harness's intake key.
+    pub async fn intake(&self) -> IntakeServiceClient<Authed> {
+        let token = self.token("tests-intake", "intake").await;
+        IntakeServiceClient::new(self.authed(&token).await)
             .max_decoding_message_size(8 << 20)
             .max_encoding_message_size(8 << 20)
     }
 
-    /// A triage client.
-    pub async fn triage(&self) -> TriageServiceClient<Channel> {
-        TriageServiceClient::new(self.channel().await)
+    /// A triage client signed in as the supervisor `supervisor`.
+    pub async fn triage(&self) -> ActorClient {
+        self.triage_as("supervisor").await
     }
 
-    /// A triage client calling as `actor`.
-    pub async fn triage_as(&self, actor: &str) -> ActorClient {
-        let value = actor.parse().expect("ASCII actor name");
-        TriageServiceClient::with_interceptor(self.channel().await, ActorInterceptor(value))
+    /// A triage client signed in as `name`, a supervisor (created on first use).
+    pub async fn triage_as(&self, name: &str) -> ActorClient {
+        let token = self.token(name, "supervisor").await;
+        TriageServiceClient::new(self.authed(&token).await)
     }
 
-    /// A lookup client.
-    pub async fn lookup(&self) -> LookupServiceClient<Channel> {
-        LookupServiceClient::new(self.channel().await)
+    /// A lookup client with the harness's liaison key.
+    pub async fn lookup(&self) -> LookupServiceClient<Authed> {
+        let token = self.token("tests-liaison", "liaison").await;
+        LookupServiceClient::new(self.authed(&token).await)
     }
 
     /// Runs `scamtrail ARGS` against this server's database (the server should be stopped for

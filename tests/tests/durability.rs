@@ -8,8 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use scamtrail_e2e::scenario;
-use scamtrail_e2e::{BACKENDS, TestServer, request};
+use scamtrail_e2e::{BACKENDS, Bearer, TestServer, request};
 use scamtrail_proto::v1::{self as pb, get_report_request::Selector};
+use tonic::service::interceptor::InterceptedService;
 
 const WRITERS: usize = 16;
 const KILLS: usize = 3;
@@ -31,17 +32,18 @@ type Acked = Arc<Mutex<BTreeMap<String, i64>>>;
 /// Submits from `WRITERS` tasks, each taking the next unacknowledged report, until `until` or
 /// the server goes away; a report whose call failed is sent again, with the same client request
 /// id, in the next round.
-async fn load(addr: String, work: Arc<Vec<(String, pb::Report)>>, acked: Acked, until: Instant) {
+async fn load(addr: String, token: String, work: Arc<Vec<(String, pb::Report)>>, acked: Acked, until: Instant) {
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for _ in 0..WRITERS {
-        let (addr, work, acked, next) = (addr.clone(), work.clone(), acked.clone(), next.clone());
+        let (addr, token, work, acked, next) = (addr.clone(), token.clone(), work.clone(), acked.clone(), next.clone());
         tasks.push(tokio::spawn(async move {
             let Ok(channel) = tonic::transport::Channel::from_shared(format!("http://{addr}")).unwrap().connect().await
             else {
                 return;
             };
-            let mut client = pb::intake_service_client::IntakeServiceClient::new(channel);
+            let authed = InterceptedService::new(channel, Bearer::new(&token));
+            let mut client = pb::intake_service_client::IntakeServiceClient::new(authed);
             while Instant::now() < until {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if i >= 2 * work.len() {
@@ -93,11 +95,17 @@ async fn no_acknowledged_report_is_lost_across_kill_9() {
     let work = Arc::new(workload());
     for backend in BACKENDS {
         let mut server = TestServer::start(backend).await.unwrap();
+        let token = server.token("durability", "intake").await;
         let acked: Acked = Arc::default();
         for round in 0..KILLS {
             let until = Instant::now() + LOAD_BEFORE_KILL;
-            let loader =
-                tokio::spawn(load(server.addr.clone(), work.clone(), acked.clone(), until + Duration::from_secs(5)));
+            let loader = tokio::spawn(load(
+                server.addr.clone(),
+                token.clone(),
+                work.clone(),
+                acked.clone(),
+                until + Duration::from_secs(5),
+            ));
             tokio::time::sleep_until(until.into()).await;
             server.kill9().unwrap(); // mid-load: calls in flight are cut off
             loader.await.unwrap();

@@ -24,6 +24,7 @@ fn frame(message: &impl Message) -> Bytes {
 async fn a_grpc_web_call_over_http1_is_answered_with_data_and_trailers() {
     let server = TestServer::start_with(Backend::Sqlite, &["--cors-origin", ORIGIN]).await.unwrap();
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let key = server.token("browser-frontend", "intake").await;
     let request = pb::NormalizeIdentifiersRequest {
         values: vec![pb::ScammerIdentifier { value: "GB82 WEST 1234 5698 7654 32".into(), ..Default::default() }],
         country: String::new(),
@@ -33,6 +34,7 @@ async fn a_grpc_web_call_over_http1_is_answered_with_data_and_trailers() {
         .header("content-type", "application/grpc-web+proto")
         .header("x-grpc-web", "1")
         .header("origin", ORIGIN)
+        .header("authorization", format!("Bearer {key}"))
         .body(Full::new(frame(&request)))
         .unwrap();
     let response = client.request(req).await.unwrap();

@@ -4,6 +4,7 @@
 //!
 //! - `report`, `identifier`, `kinds`, `limits`, `reference`, `currency`, `time`: the report as
 //!   validated and stored, its vocabularies and bounds.
+//! - `access`: roles and the permissions each holds; `audit`: the audit trail's hash chain.
 //! - `triage`: identifier states, cluster statuses and dispositions, and the cluster workflow
 //!   (`ClusterStatus::check_transition`).
 //! - `partition`: the connected components of the report–identifier graph (which reports form a
@@ -16,6 +17,8 @@
 //! on tokio, tonic or sea-orm: the store persists these types and feeds these rules, the server
 //! maps them to and from the wire. They are rules, not plumbing.
 
+mod access;
+mod audit;
 mod currency;
 mod identifier;
 mod kinds;
@@ -28,6 +31,8 @@ mod report;
 mod time;
 mod triage;
 
+pub use access::{Permission, Role};
+pub use audit::{AUDIT_GENESIS, AuditEvent};
 pub use currency::{CRYPTO_TICKERS, is_known_currency};
 pub use identifier::{IdentifierOutcome, NormalizedIdentifier, ReportedIdentifier, Unverified};
 pub use kinds::{AgeBand, Category, ContactChannel, IdentifierRole, PaymentMethod, UnknownName};

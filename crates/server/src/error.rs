@@ -30,6 +30,7 @@ pub fn store(err: scamtrail_store::StoreError) -> Status {
     match err {
         E::Closed => Status::unavailable("the server is shutting down; retry"),
         E::Busy => Status::unavailable(err.to_string()),
+        E::AlreadyExists(_) => Status::already_exists(err.to_string()),
         E::NotFound(_) => Status::not_found(err.to_string()),
         E::StaleVersion { .. } | E::Merged { .. } | E::Transition(_) | E::NotClaimed(_) => {
             Status::failed_precondition(err.to_string())

@@ -4,6 +4,7 @@
 //! bad input with every bad field named ([`violations`], [`error`]), and calls the store. The
 //! `scamtrail` binary (`main.rs`) is a thin command-line layer over [`serve`].
 
+pub mod auth;
 pub mod card_key;
 pub mod cluster_wire;
 pub mod error;
@@ -22,6 +23,8 @@ use std::time::Duration;
 use http::{HeaderName, HeaderValue};
 use scamtrail_core::limits;
 use scamtrail_normalize::{Normalizer, NormalizerConfig};
+use scamtrail_proto::v1::admin_service_server::AdminServiceServer;
+use scamtrail_proto::v1::auth_service_server::AuthServiceServer;
 use scamtrail_proto::v1::intake_service_server::IntakeServiceServer;
 use scamtrail_proto::v1::lookup_service_server::LookupServiceServer;
 use scamtrail_proto::v1::triage_service_server::TriageServiceServer;
@@ -44,10 +47,44 @@ pub struct ServeConfig {
     pub shutdown_grace: Duration,
     /// A safelist file to apply beside the shipped one.
     pub safelist_file: Option<PathBuf>,
+    /// Authentication, limits and timeouts.
+    pub guard: auth::GuardConfig,
+    /// Concurrent streams (calls) per HTTP/2 connection at most.
+    pub max_streams_per_connection: u32,
+    /// TLS, when configured.
+    pub tls: Option<TlsFiles>,
+}
+
+/// PEM files for TLS.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// The server's certificate chain.
+    pub cert: PathBuf,
+    /// Its private key.
+    pub key: PathBuf,
+    /// With it, clients must present a certificate this CA signed (mTLS).
+    pub client_ca: Option<PathBuf>,
+}
+
+impl TlsFiles {
+    fn config(&self) -> anyhow::Result<tonic::transport::ServerTlsConfig> {
+        use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+        let read = |path: &PathBuf, what: &str| {
+            std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read the TLS {what} {}: {e}", path.display()))
+        };
+        let identity = Identity::from_pem(read(&self.cert, "certificate")?, read(&self.key, "key")?);
+        let mut config = ServerTlsConfig::new().identity(identity);
+        if let Some(ca) = &self.client_ca {
+            config = config.client_ca_root(Certificate::from_pem(read(ca, "client CA")?));
+        }
+        Ok(config)
+    }
 }
 
 /// Runs the server until `shutdown` resolves, then lets in-flight calls finish.
 pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    // A served method without a permission, or a permission for no method, stops the start.
+    auth::methods::check(scamtrail_proto::FILE_DESCRIPTOR_SET)?;
     let card_mac_key = card_key::load_or_create(&config.card_key_file)?;
     let normalizer = Normalizer::new(NormalizerConfig { card_mac_key });
     // Read the safelist before touching the database: a bad file stops the start cleanly.
@@ -60,6 +97,9 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
     health.set_serving::<IntakeServiceServer<intake::IntakeApi>>().await;
     health.set_serving::<TriageServiceServer<triage::TriageApi>>().await;
     health.set_serving::<LookupServiceServer<lookup::LookupApi>>().await;
+    health.set_serving::<AuthServiceServer<auth::service::AuthApi>>().await;
+    health.set_serving::<AdminServiceServer<auth::service::AdminApi>>().await;
+    let guard = std::sync::Arc::new(auth::GuardState::new(store.access(), config.guard.clone()));
 
     // Error details (google.rpc) are registered so that grpcurl can decode BadRequest.
     let reflection = || {
@@ -78,10 +118,19 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
         .max_decoding_message_size(limits::MESSAGE_MAX_BYTES);
     let lookup = LookupServiceServer::new(lookup::LookupApi::new(store.clone(), normalizer))
         .max_decoding_message_size(limits::MESSAGE_MAX_BYTES);
+    let auth_service = AuthServiceServer::new(auth::service::AuthApi::new(guard.clone()))
+        .max_decoding_message_size(limits::MESSAGE_MAX_BYTES);
+    let admin = AdminServiceServer::new(auth::service::AdminApi::new(guard.clone()))
+        .max_decoding_message_size(limits::MESSAGE_MAX_BYTES);
 
     let listener = TcpListener::bind(config.listen).await?;
     let local = listener.local_addr()?;
-    tracing::info!(address = %local, database = %redact_url(&config.store.database_url), "scamtrail listening");
+    tracing::info!(
+        address = %local,
+        database = %redact_url(&config.store.database_url),
+        tls = config.tls.is_some(),
+        "scamtrail listening"
+    );
 
     let (drained_tx, drained_rx) = tokio::sync::oneshot::channel::<()>();
     let grace = config.shutdown_grace;
@@ -90,16 +139,24 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
         tracing::info!(grace_seconds = grace.as_secs(), "shutting down: finishing in-flight calls");
         let _ = drained_tx.send(());
     };
-    let server = tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = &config.tls {
+        builder = builder.tls_config(tls.config()?)?;
+    }
+    let server = builder
         .accept_http1(true)
+        .max_concurrent_streams(config.max_streams_per_connection)
         .layer(cors(&config.cors_origins)?)
         .layer(tonic_web::GrpcWebLayer::new())
+        .layer(auth::GuardLayer::new(guard))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(intake)
         .add_service(triage)
         .add_service(lookup)
+        .add_service(auth_service)
+        .add_service(admin)
         // TCP_NODELAY: without it, small answers wait on the peer's delayed ACK (40 ms a call).
         .serve_with_incoming_shutdown(
             tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),

@@ -65,11 +65,13 @@ impl pb::lookup_service_server::LookupService for LookupApi {
         &self,
         request: Request<pb::LookupIdentifiersRequest>,
     ) -> Result<Response<pb::LookupIdentifiersResponse>, Status> {
+        let who = crate::auth::caller(&request)?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let country = country(&mut v, "country", &req.country);
         let hints = hints(&mut v, &req.values, country, LOOKUP_BATCH_MAX);
         v.finish(()).map_err(error::invalid_argument)?;
+        who.target(format!("lookup:{} values", req.values.len()));
         let results: Vec<_> = req
             .values
             .iter()

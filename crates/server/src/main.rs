@@ -1,6 +1,7 @@
 //! The `scamtrail` command: `serve` (the default embedded set-up needs no flags), `migrate`,
-//! `recluster` (rebuild every cluster in bulk), and `normalize` (one value per line on stdin, one
-//! JSON object per line on stdout).
+//! `recluster` (rebuild every cluster in bulk), `normalize` (one value per line on stdin, one
+//! JSON object per line on stdout), `user` and `key` (people and systems that may call), and
+//! `audit verify`.
 
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
@@ -10,8 +11,10 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 use scamtrail_core::{PriorityWeights, RateTable};
 use scamtrail_normalize::{Country, Hint, KindHint, Normalizer, NormalizerConfig};
-use scamtrail_server::{ServeConfig, serve};
+use scamtrail_server::{ServeConfig, TlsFiles, serve};
 use scamtrail_store::{ClusterConfig, Store, StoreConfig};
+
+mod admin;
 
 /// scamtrail: take in fraud-victim reports, link them, and triage the networks behind them.
 #[derive(Parser)]
@@ -56,6 +59,25 @@ enum Command {
         /// Seconds between rescoring clusters whose priority changes with time.
         #[arg(long, default_value_t = 30, env = "SCAMTRAIL_RESCORE_INTERVAL_SECONDS")]
         rescore_interval_seconds: u64,
+        #[command(flatten)]
+        guard: GuardArgs,
+        #[command(flatten)]
+        tls: TlsArgs,
+    },
+    /// People who sign in: `user create --role investigator --name alice` (password from stdin).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Systems' API keys: `key create --role intake --name frontend-eu` prints the key once.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// The audit trail: `audit verify` checks its hash chain.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
     },
     /// Rebuild every cluster from the report–identifier links in bulk. Stop the servers first.
     Recluster {
@@ -82,6 +104,131 @@ enum Command {
         #[arg(long, default_value = "scamtrail.card-key", env = "SCAMTRAIL_CARD_KEY_FILE")]
         card_key_file: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Creates a user. The password is read from the terminal without echo, or from the first
+    /// line of stdin when stdin is not a terminal; never from the command line.
+    Create {
+        /// Sign-in name: 1 to 64 of a-z, 0-9, '.', '_', '-'.
+        #[arg(long)]
+        name: String,
+        /// investigator, supervisor, liaison or admin.
+        #[arg(long)]
+        role: String,
+        /// The agency of a liaison (clusters referred to it are the ones it reads).
+        #[arg(long)]
+        agency: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Disables a user and ends its sessions.
+    Disable {
+        /// Sign-in name.
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Creates an API key and prints it on stdout, once: it is stored only as a hash.
+    Create {
+        /// A name for the system, e.g. frontend-eu: 1 to 64 of a-z, 0-9, '.', '_', '-'.
+        #[arg(long)]
+        name: String,
+        /// intake (victim-support frontends) or liaison (police systems).
+        #[arg(long)]
+        role: String,
+        /// The agency of a liaison key.
+        #[arg(long)]
+        agency: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Revokes a key (servers stop accepting it within 10 seconds).
+    Revoke {
+        /// The key's name.
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Lists keys: name, role, agency, created, revoked, last used.
+    List {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recomputes the audit trail's hash chain; exits 1 naming the first event that does not chain.
+    Verify {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+/// Authentication, abuse limits and timeouts.
+#[derive(clap::Args)]
+struct GuardArgs {
+    /// Intake calls (submit, preview, follow-up) per second per API key; 0 for no limit.
+    #[arg(long, default_value_t = 200, env = "SCAMTRAIL_INTAKE_RATE_PER_KEY")]
+    intake_rate_per_key: u32,
+    /// Intake calls per second per peer address; 0 for no limit.
+    #[arg(long, default_value_t = 50, env = "SCAMTRAIL_INTAKE_RATE_PER_PEER")]
+    intake_rate_per_peer: u32,
+    /// Sign-in attempts per second per peer address; 0 for no limit.
+    #[arg(long, default_value_t = 5, env = "SCAMTRAIL_LOGIN_RATE_PER_PEER")]
+    login_rate_per_peer: u32,
+    /// Calls in progress at most; further calls are answered UNAVAILABLE at once.
+    #[arg(long, default_value_t = 1024, env = "SCAMTRAIL_MAX_CONCURRENT_CALLS")]
+    max_concurrent_calls: usize,
+    /// Concurrent calls per HTTP/2 connection at most.
+    #[arg(long, default_value_t = 128, env = "SCAMTRAIL_MAX_STREAMS_PER_CONNECTION")]
+    max_streams_per_connection: u32,
+    /// Milliseconds a call may take before it is answered DEADLINE_EXCEEDED (a shorter
+    /// grpc-timeout from the client wins). Streams count only until they start.
+    #[arg(long, default_value_t = 30_000, env = "SCAMTRAIL_CALL_TIMEOUT_MS")]
+    call_timeout_ms: u64,
+    /// Hours a signed-in session lasts.
+    #[arg(long, default_value_t = 12, env = "SCAMTRAIL_SESSION_HOURS")]
+    session_hours: u64,
+}
+
+impl GuardArgs {
+    fn config(&self) -> anyhow::Result<scamtrail_server::auth::GuardConfig> {
+        use scamtrail_server::auth::throttle::Rate;
+        anyhow::ensure!(self.call_timeout_ms >= 1, "--call-timeout-ms must be at least 1");
+        anyhow::ensure!((1..=24 * 30).contains(&self.session_hours), "--session-hours: 1 to 720");
+        let rate = |per_second: u32| Rate { per_second, burst: per_second.saturating_mul(2) };
+        Ok(scamtrail_server::auth::GuardConfig {
+            intake_per_key: rate(self.intake_rate_per_key),
+            intake_per_peer: rate(self.intake_rate_per_peer),
+            login_per_peer: rate(self.login_rate_per_peer),
+            max_concurrent_calls: self.max_concurrent_calls.max(1),
+            call_timeout: Duration::from_millis(self.call_timeout_ms),
+            session_ttl: Duration::from_secs(self.session_hours * 3_600),
+        })
+    }
+}
+
+/// Optional TLS.
+#[derive(clap::Args)]
+struct TlsArgs {
+    /// PEM certificate chain; with --tls-key, the server speaks TLS only.
+    #[arg(long, env = "SCAMTRAIL_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "SCAMTRAIL_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// PEM CA certificate; with it, clients must present a certificate it signed (mTLS).
+    #[arg(long, env = "SCAMTRAIL_CLIENT_CA", requires = "tls_cert")]
+    client_ca: Option<PathBuf>,
 }
 
 /// How clusters are valued and when an identifier is hot.
@@ -149,6 +296,8 @@ fn main() -> anyhow::Result<()> {
             clusters,
             safelist_file,
             rescore_interval_seconds,
+            guard,
+            tls,
         } => {
             let mut store = StoreConfig::new(database.database_url);
             store.clusters = clusters.config()?;
@@ -160,9 +309,18 @@ fn main() -> anyhow::Result<()> {
                 card_key_file,
                 shutdown_grace: Duration::from_secs(shutdown_grace_seconds),
                 safelist_file,
+                guard: guard.config()?,
+                max_streams_per_connection: guard.max_streams_per_connection.max(1),
+                tls: match (tls.tls_cert, tls.tls_key) {
+                    (Some(cert), Some(key)) => Some(TlsFiles { cert, key, client_ca: tls.client_ca }),
+                    _ => None,
+                },
             };
             runtime.block_on(serve(config, shutdown_signal()))
         }
+        Command::User { command } => runtime.block_on(admin::user(command)),
+        Command::Key { command } => runtime.block_on(admin::key(command)),
+        Command::Audit { command: AuditCommand::Verify { database } } => runtime.block_on(admin::verify(database)),
         Command::Recluster { database, clusters } => {
             let mut config = StoreConfig::new(database.database_url);
             config.clusters = clusters.config()?;

@@ -1,26 +1,25 @@
 //! `TriageService`: investigators read reports and clusters, decide on identifiers, and work the
 //! queues (claim, renew, release, update, watch).
 //!
-//! Who is calling: until authentication exists, the caller names itself in the `scamtrail-actor`
-//! metadata (e.g. `grpcurl -H 'scamtrail-actor: alice'`); claims and history record that name,
-//! and a caller that names no one is `anonymous`.
+//! Who is calling comes from the guard ([`crate::auth::Caller`]): claims, notes and history record
+//! the caller's name. On top of the role's permission: a liaison reads only the clusters referred
+//! to its agency; only a supervisor safelists identifiers, reopens closed clusters or assigns a
+//! cluster to someone else.
 
 use std::pin::Pin;
 
-use scamtrail_core::{ClusterStatus, Reference, UnixMicros};
+use scamtrail_core::{ClusterStatus, IdentifierState, Reference, Role, UnixMicros};
 use scamtrail_normalize::{Hint, Normalizer};
 use scamtrail_proto::v1 as pb;
 use scamtrail_store::{ClusterUpdate, IdentifierDecision, PageToken, Store};
 use tokio_stream::{Stream, StreamExt, wrappers::BroadcastStream};
 use tonic::{Request, Response, Status};
 
+use crate::auth::{Caller, caller};
 use crate::cluster_wire as cw;
 use crate::error;
 use crate::violations::Violations;
 use crate::wire;
-
-/// The metadata key naming the caller until authentication exists.
-pub const ACTOR_METADATA: &str = "scamtrail-actor";
 
 /// The triage service.
 pub struct TriageApi {
@@ -35,20 +34,15 @@ impl TriageApi {
     }
 }
 
-/// The caller's name: `scamtrail-actor` metadata, or `anonymous`.
-fn actor<T>(request: &Request<T>) -> Result<String, Status> {
-    match request.metadata().get(ACTOR_METADATA) {
-        None => Ok("anonymous".to_owned()),
-        Some(value) => {
-            let name = value.to_str().map(str::trim).unwrap_or_default();
-            if name.is_empty() || name.chars().count() > cw::SHORT_TEXT_MAX_CHARS || name.chars().any(char::is_control)
-            {
-                let mut v = Violations::default();
-                v.add(ACTOR_METADATA, "INVALID_ACTOR", "1 to 200 printable characters");
-                return Err(error::invalid_argument(v.into_violations()));
-            }
-            Ok(name.to_owned())
-        }
+/// Refuses a liaison a cluster not referred to its agency.
+fn visible_to(caller: &Caller, cluster: &scamtrail_store::ClusterView) -> Result<(), Status> {
+    if caller.role != Some(Role::Liaison) {
+        return Ok(());
+    }
+    let agency = caller.agency.as_deref().unwrap_or_default();
+    match &cluster.referred_to {
+        Some(to) if !agency.is_empty() && to.trim().eq_ignore_ascii_case(agency.trim()) => Ok(()),
+        _ => Err(Status::permission_denied(format!("cluster {} is not referred to your agency", cluster.id))),
     }
 }
 
@@ -61,6 +55,7 @@ impl pb::triage_service_server::TriageService for TriageApi {
         request: Request<pb::GetReportRequest>,
     ) -> Result<Response<pb::GetReportResponse>, Status> {
         use pb::get_report_request::Selector;
+        let who = caller(&request)?;
         let mut v = Violations::default();
         let found = match request.into_inner().selector {
             None => {
@@ -79,6 +74,7 @@ impl pb::triage_service_server::TriageService for TriageApi {
         v.finish(()).map_err(error::invalid_argument)?;
         match found.flatten() {
             Some((stored, cluster)) => {
+                who.target(format!("report:{}", stored.id));
                 Ok(Response::new(pb::GetReportResponse { report: Some(wire::stored_report_out(&stored, cluster)) }))
             }
             None => Err(Status::not_found("no such report")),
@@ -89,6 +85,7 @@ impl pb::triage_service_server::TriageService for TriageApi {
         &self,
         request: Request<pb::GetClusterRequest>,
     ) -> Result<Response<pb::GetClusterResponse>, Status> {
+        let who = caller(&request)?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let id = cw::id(&mut v, "cluster_id", req.cluster_id);
@@ -102,7 +99,11 @@ impl pb::triage_service_server::TriageService for TriageApi {
         };
         v.finish(()).map_err(error::invalid_argument)?;
         match self.store.cluster(id, max_reports).await.map_err(error::store)? {
-            Some(detail) => Ok(Response::new(cw::detail_out(&detail))),
+            Some(detail) => {
+                who.target(format!("cluster:{id}"));
+                visible_to(&who, &detail.cluster)?;
+                Ok(Response::new(cw::detail_out(&detail)))
+            }
             None => Err(Status::not_found("no such cluster")),
         }
     }
@@ -111,6 +112,7 @@ impl pb::triage_service_server::TriageService for TriageApi {
         &self,
         request: Request<pb::ExplainLinkRequest>,
     ) -> Result<Response<pb::ExplainLinkResponse>, Status> {
+        let who = caller(&request)?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let a = cw::id(&mut v, "report_a", req.report_a);
@@ -119,6 +121,13 @@ impl pb::triage_service_server::TriageService for TriageApi {
         let Some(explained) = self.store.explain_link(a, b).await.map_err(error::store)? else {
             return Err(Status::not_found("no such report"));
         };
+        if who.role == Some(Role::Liaison) {
+            for id in [explained.cluster_a, explained.cluster_b] {
+                let cluster = self.store.cluster(id, 1).await.map_err(error::store)?;
+                let cluster = cluster.ok_or_else(|| Status::not_found("no such cluster"))?;
+                visible_to(&who, &cluster.cluster)?;
+            }
+        }
         Ok(Response::new(pb::ExplainLinkResponse {
             linked: explained.path.is_some(),
             path: explained.path.as_deref().map(cw::path_out).unwrap_or_default(),
@@ -131,10 +140,14 @@ impl pb::triage_service_server::TriageService for TriageApi {
         &self,
         request: Request<pb::SetIdentifierStateRequest>,
     ) -> Result<Response<pb::SetIdentifierStateResponse>, Status> {
-        let actor = actor(&request)?;
+        let who = caller(&request)?;
+        let actor = who.actor.clone();
         let req = request.into_inner();
         let mut v = Violations::default();
         let state = cw::state(&mut v, "state", req.state);
+        if state == Some(IdentifierState::Safelisted) && !who.is_supervisor() {
+            return Err(Status::permission_denied("only a supervisor safelists identifiers"));
+        }
         let country = crate::lookup::country(&mut v, "country", &req.country);
         let reason = cw::text(&mut v, "reason", &req.reason, cw::REASON_MAX_CHARS);
         if reason.is_empty() && state.is_some_and(|s| s != scamtrail_core::IdentifierState::Normal) {
@@ -169,10 +182,14 @@ impl pb::triage_service_server::TriageService for TriageApi {
             .finish((target, state))
             .map_err(error::invalid_argument)
             .and_then(|(t, s)| t.zip(s).ok_or_else(|| Status::invalid_argument("key and state are required")))?;
+        who.target(format!("identifier:{key}"));
         let decision = IdentifierDecision { key, kind, display, reason };
         let (identifier, changed) =
             self.store.set_identifier_state(&decision, state, &actor).await.map_err(error::store)?;
         tracing::info!(key = %identifier.key, state = state.as_str(), actor = %actor, changed = ?changed, "identifier state set");
+        for id in &changed {
+            who.target(format!("cluster:{id}"));
+        }
         Ok(Response::new(pb::SetIdentifierStateResponse {
             identifier: Some(cw::identifier_out(&identifier)),
             changed_cluster_ids: changed,
@@ -235,7 +252,7 @@ impl pb::triage_service_server::TriageService for TriageApi {
         &self,
         request: Request<pb::ClaimNextRequest>,
     ) -> Result<Response<pb::ClaimNextResponse>, Status> {
-        let actor = actor(&request)?;
+        let who = caller(&request)?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let queue = cw::queue(&mut v, "queue", req.queue);
@@ -243,7 +260,10 @@ impl pb::triage_service_server::TriageService for TriageApi {
         let lease = cw::lease(&mut v, "lease_seconds", req.lease_seconds);
         let queue =
             v.finish(queue).map_err(error::invalid_argument)?.ok_or_else(|| Status::invalid_argument("queue"))?;
-        let claimed = self.store.claim_next(queue, &filter, &actor, lease).await.map_err(error::store)?;
+        let claimed = self.store.claim_next(queue, &filter, &who.actor, lease).await.map_err(error::store)?;
+        if let Some(c) = &claimed {
+            who.target(format!("cluster:{}", c.id));
+        }
         Ok(Response::new(pb::ClaimNextResponse { cluster: claimed.as_ref().map(cw::cluster_out) }))
     }
 
@@ -251,13 +271,14 @@ impl pb::triage_service_server::TriageService for TriageApi {
         &self,
         request: Request<pb::RenewClaimRequest>,
     ) -> Result<Response<pb::RenewClaimResponse>, Status> {
-        let actor = actor(&request)?;
+        let who = caller(&request)?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let id = cw::id(&mut v, "cluster_id", req.cluster_id);
         let lease = cw::lease(&mut v, "lease_seconds", req.lease_seconds);
         v.finish(()).map_err(error::invalid_argument)?;
-        let cluster = self.store.renew_claim(id, &actor, lease).await.map_err(error::store)?;
+        who.target(format!("cluster:{id}"));
+        let cluster = self.store.renew_claim(id, &who.actor, lease).await.map_err(error::store)?;
         Ok(Response::new(pb::RenewClaimResponse { cluster: Some(cw::cluster_out(&cluster)) }))
     }
 
@@ -265,12 +286,13 @@ impl pb::triage_service_server::TriageService for TriageApi {
         &self,
         request: Request<pb::ReleaseClaimRequest>,
     ) -> Result<Response<pb::ReleaseClaimResponse>, Status> {
-        let actor = actor(&request)?;
+        let who = caller(&request)?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let id = cw::id(&mut v, "cluster_id", req.cluster_id);
         v.finish(()).map_err(error::invalid_argument)?;
-        let cluster = self.store.release_claim(id, &actor).await.map_err(error::store)?;
+        who.target(format!("cluster:{id}"));
+        let cluster = self.store.release_claim(id, &who.actor).await.map_err(error::store)?;
         Ok(Response::new(pb::ReleaseClaimResponse { cluster: Some(cw::cluster_out(&cluster)) }))
     }
 
@@ -278,7 +300,7 @@ impl pb::triage_service_server::TriageService for TriageApi {
         &self,
         request: Request<pb::UpdateClusterRequest>,
     ) -> Result<Response<pb::UpdateClusterResponse>, Status> {
-        let actor = actor(&request)?;
+        let who = caller(&request)?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let id = cw::id(&mut v, "cluster_id", req.cluster_id);
@@ -312,6 +334,18 @@ impl pb::triage_service_server::TriageService for TriageApi {
             v.add("status", "NOTHING_TO_CHANGE", "give a status, an assignee, a referral or a note");
         }
         v.finish(()).map_err(error::invalid_argument)?;
+        who.target(format!("cluster:{id}"));
+        if !who.is_supervisor() {
+            if !matches!(assignee.as_str(), "" | "-") && assignee != who.actor {
+                return Err(Status::permission_denied("only a supervisor assigns a cluster to someone else"));
+            }
+            if status.is_some() {
+                let current = self.store.cluster(id, 1).await.map_err(error::store)?;
+                if current.is_some_and(|c| c.cluster.status == ClusterStatus::Closed) {
+                    return Err(Status::permission_denied("only a supervisor reopens a closed cluster"));
+                }
+            }
+        }
         let update = ClusterUpdate {
             cluster_id: id,
             version: req.version,
@@ -325,7 +359,7 @@ impl pb::triage_service_server::TriageService for TriageApi {
             referred_to: (!referred_to.is_empty()).then_some(referred_to),
             note: (!note.is_empty()).then_some(note),
         };
-        let cluster = self.store.update_cluster(&update, &actor).await.map_err(error::store)?;
+        let cluster = self.store.update_cluster(&update, &who.actor).await.map_err(error::store)?;
         Ok(Response::new(pb::UpdateClusterResponse { cluster: Some(cw::cluster_out(&cluster)) }))
     }
 

@@ -11,6 +11,7 @@
 //! This crate knows nothing of gRPC: it takes and returns `scamtrail-core` types and its own read
 //! models ([`views`]); its errors are [`StoreError`], which the server maps to status codes.
 
+mod access;
 mod cluster_reads;
 mod clustering;
 mod connect;
@@ -31,6 +32,7 @@ use scamtrail_core::{IdentifierState, NewReport, Reference, StoredReport, Transi
 use sea_orm::DatabaseConnection;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+pub use access::{Access, ApiKey, AuditVerdict, Credential, CredentialKind, User};
 pub use cluster_reads::{KeyLookup, LinkExplanation};
 pub use clustering::ClusterConfig;
 pub use connect::StoreConfig;
@@ -85,6 +87,9 @@ pub enum StoreError {
     /// Too many competing claimers; the caller may retry.
     #[error("too many competing claims; retry")]
     Busy,
+    /// A record with that name exists already.
+    #[error("a {0} with that name exists already")]
+    AlreadyExists(&'static str),
 }
 
 /// The answer to a submitted report.
@@ -166,6 +171,11 @@ impl Store {
 
     fn db(&self) -> &DatabaseConnection {
         &self.shared.db
+    }
+
+    /// Users, sessions, keys and the audit trail, on this store's pool.
+    pub fn access(&self) -> Access {
+        Access::new(self.shared.db.clone())
     }
 
     /// Stores a report durably and links it into a cluster; answers after the commit that holds it.

@@ -1,0 +1,425 @@
+//! Users, sessions, API keys and the audit trail.
+//!
+//! The store keeps only hashes: argon2id strings for passwords (made by the server), SHA-256 of
+//! session tokens and API keys (random 256-bit values, for which a fast hash is enough). Audit
+//! events are appended one transaction at a time, each chained to the last stored one
+//! ([`AuditEvent::chain_hash`]); on PostgreSQL an advisory lock makes appends from several
+//! instances queue, so the chain never forks.
+
+use scamtrail_core::{AUDIT_GENESIS, AuditEvent, Role, UnixMicros};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, QueryResult, TransactionTrait, Value};
+
+use crate::{StoreConfig, StoreError, connect, sql, writer};
+
+/// Key of the PostgreSQL advisory lock held while appending to the audit trail.
+const AUDIT_LOCK: i64 = 0x4155_4449_5453; // "AUDITS" in ASCII
+
+/// A user who signs in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Row id.
+    pub id: i64,
+    /// Sign-in name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// A liaison's agency.
+    pub agency: Option<String>,
+    /// The argon2id hash of the password.
+    pub password_hash: String,
+    /// Whether the user may no longer sign in.
+    pub disabled: bool,
+}
+
+/// A system's API key, without its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    /// Unique name, e.g. `frontend-eu`.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// A liaison key's agency.
+    pub agency: Option<String>,
+    /// When it was made.
+    pub created_at: UnixMicros,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<UnixMicros>,
+    /// When it was last used (updated at most once a minute).
+    pub last_used_at: Option<UnixMicros>,
+}
+
+/// Who a bearer token belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credential {
+    /// `session` or `key`: which table the token is in.
+    pub kind: CredentialKind,
+    /// The session's or key's row id.
+    pub id: i64,
+    /// The user name, or `key:NAME`.
+    pub actor: String,
+    /// Role.
+    pub role: Role,
+    /// A liaison's agency.
+    pub agency: Option<String>,
+    /// When a session ends by itself.
+    pub expires_at: Option<UnixMicros>,
+}
+
+/// What kind of token authenticated a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialKind {
+    /// A signed-in user's session.
+    Session,
+    /// A system's API key.
+    Key,
+}
+
+/// What `audit verify` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditVerdict {
+    /// Events checked.
+    pub events: i64,
+    /// The first event that does not chain, and why; `None` when the trail is intact.
+    pub broken: Option<(i64, String)>,
+}
+
+/// The access tables, on a pool of their own or the server's.
+#[derive(Clone)]
+pub struct Access {
+    db: DatabaseConnection,
+}
+
+fn role_of(name: &str) -> Result<Role, StoreError> {
+    name.parse().map_err(|e: scamtrail_core::UnknownName| StoreError::Corrupt(e.to_string()))
+}
+
+fn is_unique_violation(e: &DbErr) -> bool {
+    let text = e.to_string().to_ascii_lowercase();
+    text.contains("unique") || text.contains("duplicate key")
+}
+
+impl Access {
+    pub(crate) fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    /// Connects and applies pending migrations (for the `scamtrail user|key|audit` commands).
+    pub async fn open(config: &StoreConfig) -> Result<Self, StoreError> {
+        let db = connect::connect(config).await?;
+        connect::migrate(&db).await?;
+        Ok(Self { db })
+    }
+
+    /// Creates a user; `AlreadyExists` if the name is taken.
+    pub async fn create_user(
+        &self,
+        name: &str,
+        role: Role,
+        agency: Option<&str>,
+        password_hash: &str,
+    ) -> Result<i64, StoreError> {
+        let rows = sql::query(
+            &self.db,
+            "INSERT INTO users (name, role, agency, password_hash, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+            vec![
+                name.into(),
+                role.as_str().into(),
+                agency.map(str::to_owned).into(),
+                password_hash.into(),
+                UnixMicros::now().0.into(),
+            ],
+        )
+        .await
+        .map_err(|e| if is_unique_violation(&e) { StoreError::AlreadyExists("user") } else { e.into() })?;
+        Ok(rows.first().ok_or(StoreError::NotFound("user"))?.try_get_by_index(0)?)
+    }
+
+    /// A user by sign-in name.
+    pub async fn user(&self, name: &str) -> Result<Option<User>, StoreError> {
+        let rows = sql::query(
+            &self.db,
+            "SELECT id, name, role, agency, password_hash, disabled_at FROM users WHERE name = ?",
+            vec![name.into()],
+        )
+        .await?;
+        let Some(r) = rows.first() else { return Ok(None) };
+        Ok(Some(User {
+            id: r.try_get_by_index(0)?,
+            name: r.try_get_by_index(1)?,
+            role: role_of(&r.try_get_by_index::<String>(2)?)?,
+            agency: r.try_get_by_index(3)?,
+            password_hash: r.try_get_by_index(4)?,
+            disabled: r.try_get_by_index::<Option<i64>>(5)?.is_some(),
+        }))
+    }
+
+    /// Disables a user and ends its sessions; false if there is no such user.
+    pub async fn disable_user(&self, name: &str) -> Result<bool, StoreError> {
+        let now = UnixMicros::now().0;
+        let txn = writer::begin(&self.db).await?;
+        let changed = sql::execute(
+            &txn,
+            "UPDATE users SET disabled_at = ? WHERE name = ? AND disabled_at IS NULL",
+            vec![now.into(), name.into()],
+        )
+        .await?;
+        sql::execute(
+            &txn,
+            "UPDATE sessions SET ended_at = ? WHERE ended_at IS NULL AND user_id IN (SELECT id FROM users WHERE name = ?)",
+            vec![now.into(), name.into()],
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(changed > 0)
+    }
+
+    /// Starts a session for a user.
+    pub async fn create_session(
+        &self,
+        user_id: i64,
+        token_hash: &str,
+        expires_at: UnixMicros,
+    ) -> Result<(), StoreError> {
+        sql::execute(
+            &self.db,
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+            vec![token_hash.into(), user_id.into(), UnixMicros::now().0.into(), expires_at.0.into()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Ends a session.
+    pub async fn end_session(&self, id: i64) -> Result<(), StoreError> {
+        sql::execute(
+            &self.db,
+            "UPDATE sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL",
+            vec![UnixMicros::now().0.into(), id.into()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Stores a new API key's hash; `AlreadyExists` if the name is taken.
+    pub async fn create_key(
+        &self,
+        name: &str,
+        role: Role,
+        agency: Option<&str>,
+        key_hash: &str,
+    ) -> Result<(), StoreError> {
+        sql::execute(
+            &self.db,
+            "INSERT INTO api_keys (name, role, agency, key_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+            vec![
+                name.into(),
+                role.as_str().into(),
+                agency.map(str::to_owned).into(),
+                key_hash.into(),
+                UnixMicros::now().0.into(),
+            ],
+        )
+        .await
+        .map_err(|e| if is_unique_violation(&e) { StoreError::AlreadyExists("key") } else { e.into() })?;
+        Ok(())
+    }
+
+    /// Revokes a key; false if there is no such live key.
+    pub async fn revoke_key(&self, name: &str) -> Result<bool, StoreError> {
+        let changed = sql::execute(
+            &self.db,
+            "UPDATE api_keys SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL",
+            vec![UnixMicros::now().0.into(), name.into()],
+        )
+        .await?;
+        Ok(changed > 0)
+    }
+
+    /// Every key, by name.
+    pub async fn keys(&self) -> Result<Vec<ApiKey>, StoreError> {
+        let rows = sql::query(
+            &self.db,
+            "SELECT name, role, agency, created_at, revoked_at, last_used_at FROM api_keys ORDER BY name",
+            vec![],
+        )
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ApiKey {
+                    name: r.try_get_by_index(0)?,
+                    role: role_of(&r.try_get_by_index::<String>(1)?)?,
+                    agency: r.try_get_by_index(2)?,
+                    created_at: UnixMicros(r.try_get_by_index(3)?),
+                    revoked_at: r.try_get_by_index::<Option<i64>>(4)?.map(UnixMicros),
+                    last_used_at: r.try_get_by_index::<Option<i64>>(5)?.map(UnixMicros),
+                })
+            })
+            .collect()
+    }
+
+    /// The live credential whose token hashes to `token_hash`, if any.
+    pub async fn credential(&self, kind: CredentialKind, token_hash: &str) -> Result<Option<Credential>, StoreError> {
+        let now = UnixMicros::now().0;
+        let (text, values): (&str, Vec<Value>) = match kind {
+            CredentialKind::Session => (
+                "SELECT s.id, u.name, u.role, u.agency, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id \
+                 WHERE s.token_hash = ? AND s.ended_at IS NULL AND s.expires_at > ? AND u.disabled_at IS NULL",
+                vec![token_hash.into(), now.into()],
+            ),
+            CredentialKind::Key => (
+                "SELECT id, name, role, agency, NULL FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL",
+                vec![token_hash.into()],
+            ),
+        };
+        let rows = sql::query(&self.db, text, values).await?;
+        let Some(r) = rows.first() else { return Ok(None) };
+        let name: String = r.try_get_by_index(1)?;
+        Ok(Some(Credential {
+            kind,
+            id: r.try_get_by_index(0)?,
+            actor: match kind {
+                CredentialKind::Session => name,
+                CredentialKind::Key => format!("key:{name}"),
+            },
+            role: role_of(&r.try_get_by_index::<String>(2)?)?,
+            agency: r.try_get_by_index(3)?,
+            expires_at: r.try_get_by_index::<Option<i64>>(4)?.map(UnixMicros),
+        }))
+    }
+
+    /// Records that a key was used now.
+    pub async fn touch_key(&self, id: i64) -> Result<(), StoreError> {
+        sql::execute(
+            &self.db,
+            "UPDATE api_keys SET last_used_at = ? WHERE id = ?",
+            vec![UnixMicros::now().0.into(), id.into()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Appends events to the audit trail in one transaction, numbering and chaining them after
+    /// the last stored event (the `sequence` given is ignored).
+    pub async fn append_audit(&self, events: &mut [AuditEvent]) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let txn = writer::begin(&self.db).await?;
+        if txn.get_database_backend() == DbBackend::Postgres {
+            sql::query(&txn, "SELECT pg_advisory_xact_lock(?)", vec![AUDIT_LOCK.into()]).await?;
+        }
+        let last =
+            sql::query(&txn, "SELECT sequence, hash FROM audit_events ORDER BY sequence DESC LIMIT 1", vec![]).await?;
+        let (mut sequence, mut prev): (i64, String) = match last.first() {
+            Some(r) => (r.try_get_by_index(0)?, r.try_get_by_index(1)?),
+            None => (0, AUDIT_GENESIS.to_owned()),
+        };
+        for event in events.iter_mut() {
+            sequence += 1;
+            event.sequence = sequence;
+            let hash = event.chain_hash(&prev);
+            sql::execute(
+                &txn,
+                "INSERT INTO audit_events (sequence, at, actor, role, action, targets, peer, outcome, prev_hash, hash) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                vec![
+                    sequence.into(),
+                    event.at.0.into(),
+                    event.actor.clone().into(),
+                    event.role.clone().into(),
+                    event.action.clone().into(),
+                    serde_json::to_string(&event.targets).unwrap_or_default().into(),
+                    event.peer.clone().into(),
+                    event.outcome.clone().into(),
+                    prev.clone().into(),
+                    hash.clone().into(),
+                ],
+            )
+            .await?;
+            prev = hash;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Events after `after`, oldest first, at most `limit`, optionally of one actor; with each its
+    /// stored hash.
+    pub async fn audit_events(
+        &self,
+        after: i64,
+        limit: u64,
+        actor: Option<&str>,
+    ) -> Result<Vec<(AuditEvent, String)>, StoreError> {
+        let mut values: Vec<Value> = vec![after.into()];
+        let mut text = String::from(
+            "SELECT sequence, at, actor, role, action, targets, peer, outcome, prev_hash, hash FROM audit_events \
+             WHERE sequence > ?",
+        );
+        if let Some(actor) = actor {
+            text.push_str(" AND actor = ?");
+            values.push(actor.into());
+        }
+        text.push_str(&format!(" ORDER BY sequence LIMIT {limit}"));
+        let rows = sql::query(&self.db, &text, values).await?;
+        rows.iter().map(|r| audit_row(r).map(|(e, _, hash)| (e, hash))).collect()
+    }
+
+    /// Walks the whole trail, recomputing each hash from the previous one: a changed row, a
+    /// removed row (a gap in the sequence) or a re-chained row shows as the first broken event.
+    pub async fn verify_audit(&self) -> Result<AuditVerdict, StoreError> {
+        let txn = self.db.begin().await?;
+        let mut checked = 0;
+        let mut expected_sequence = 1;
+        let mut prev = AUDIT_GENESIS.to_owned();
+        loop {
+            let rows = sql::query(
+                &txn,
+                "SELECT sequence, at, actor, role, action, targets, peer, outcome, prev_hash, hash FROM audit_events \
+                 WHERE sequence >= ? ORDER BY sequence LIMIT 5000",
+                vec![expected_sequence.into()],
+            )
+            .await?;
+            if rows.is_empty() {
+                break;
+            }
+            for r in &rows {
+                let (event, stored_prev, stored_hash) = audit_row(r)?;
+                let broken = if event.sequence != expected_sequence {
+                    Some(format!("event {expected_sequence} is missing"))
+                } else if stored_prev != prev {
+                    Some("its previous hash is not the previous event's hash".to_owned())
+                } else if event.chain_hash(&prev) != stored_hash {
+                    Some("its content does not match its hash (the row was changed)".to_owned())
+                } else {
+                    None
+                };
+                if let Some(why) = broken {
+                    return Ok(AuditVerdict { events: checked, broken: Some((expected_sequence, why)) });
+                }
+                checked += 1;
+                expected_sequence += 1;
+                prev = stored_hash;
+            }
+        }
+        txn.commit().await?;
+        Ok(AuditVerdict { events: checked, broken: None })
+    }
+}
+
+fn audit_row(r: &QueryResult) -> Result<(AuditEvent, String, String), StoreError> {
+    let targets: String = r.try_get_by_index(5)?;
+    Ok((
+        AuditEvent {
+            sequence: r.try_get_by_index(0)?,
+            at: UnixMicros(r.try_get_by_index(1)?),
+            actor: r.try_get_by_index(2)?,
+            role: r.try_get_by_index(3)?,
+            action: r.try_get_by_index(4)?,
+            targets: serde_json::from_str(&targets).map_err(|e| StoreError::Corrupt(format!("audit targets: {e}")))?,
+            peer: r.try_get_by_index(6)?,
+            outcome: r.try_get_by_index(7)?,
+        },
+        r.try_get_by_index(8)?,
+        r.try_get_by_index(9)?,
+    ))
+}
