@@ -20,30 +20,9 @@ use scamtrail_proto::v1::triage_service_client::TriageServiceClient;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
-/// A channel whose calls carry a bearer token.
-pub type Authed = InterceptedService<Channel, Bearer>;
+pub use scamtrail_load::{Authed, Bearer};
 /// A triage client calling as a signed-in user.
 pub type ActorClient = TriageServiceClient<Authed>;
-
-/// Adds `authorization: Bearer TOKEN` to every call (no token: no header).
-#[derive(Clone)]
-pub struct Bearer(Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>);
-
-impl Bearer {
-    /// Credentials from a token; an empty token sends none.
-    pub fn new(token: &str) -> Self {
-        Self((!token.is_empty()).then(|| format!("Bearer {token}").parse().expect("ASCII token")))
-    }
-}
-
-impl tonic::service::Interceptor for Bearer {
-    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        if let Some(value) = &self.0 {
-            request.metadata_mut().insert("authorization", value.clone());
-        }
-        Ok(request)
-    }
-}
 
 /// The password of every user the harness creates.
 pub const TEST_PASSWORD: &str = "Harness-pass-2026!";
@@ -97,6 +76,7 @@ pub struct TestServer {
     extra_args: Vec<String>,
     pg_database: Option<(String, String)>,
     tokens: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    log_filter: String,
 }
 
 impl TestServer {
@@ -107,6 +87,11 @@ impl TestServer {
 
     /// Starts a server with extra `serve` arguments.
     pub async fn start_with(backend: Backend, extra: &[&str]) -> anyhow::Result<Self> {
+        Self::start_logging(backend, extra, "info").await
+    }
+
+    /// Starts a server with extra `serve` arguments and a log filter (`SCAMTRAIL_LOG`).
+    pub async fn start_logging(backend: Backend, extra: &[&str], log_filter: &str) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let (database_url, pg_database) = match backend {
             Backend::Sqlite => (format!("sqlite://{}", dir.path().join("scamtrail.db").display()), None),
@@ -126,6 +111,7 @@ impl TestServer {
             extra_args: extra.iter().map(|s| s.to_string()).collect(),
             pg_database,
             tokens: Default::default(),
+            log_filter: log_filter.to_owned(),
         };
         server.launch().await?;
         Ok(server)
@@ -141,7 +127,7 @@ impl TestServer {
             .arg("--card-key-file")
             .arg(self.dir.path().join("card.key"))
             .args(&self.extra_args)
-            .env("SCAMTRAIL_LOG", "info")
+            .env("SCAMTRAIL_LOG", &self.log_filter)
             // No rate limits unless a test sets them with flags (flags win over the environment).
             .env("SCAMTRAIL_INTAKE_RATE_PER_KEY", "0")
             .env("SCAMTRAIL_INTAKE_RATE_PER_PEER", "0")
@@ -285,6 +271,27 @@ impl TestServer {
             bail!("scamtrail {args:?} failed: {stderr}");
         }
         Ok(stderr)
+    }
+
+    /// Runs `scamtrail ARGS --database-url URL`, returning whether it succeeded and its stdout.
+    pub fn command_output(&self, args: &[&str]) -> anyhow::Result<(bool, String)> {
+        let out = Command::new(binary()).args(args).args(["--database-url", &self.database_url]).output()?;
+        Ok((out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned()))
+    }
+
+    /// Runs one SQL statement on the server's database (sqlite3 through Python, or psql).
+    pub fn sql(&self, statement: &str) -> anyhow::Result<()> {
+        match self.database_url.strip_prefix("sqlite://") {
+            Some(path) => {
+                let script = "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()";
+                let out = Command::new("python3").args(["-c", script, path, statement]).output()?;
+                if !out.status.success() {
+                    bail!("sqlite {statement}: {}", String::from_utf8_lossy(&out.stderr));
+                }
+                Ok(())
+            }
+            None => psql(&self.database_url, statement),
+        }
     }
 
     /// Sends SIGTERM and waits for the process to exit; returns whether it exited cleanly.

@@ -8,3 +8,26 @@
 
 pub mod drive;
 pub mod scenario;
+
+/// A channel whose calls carry a bearer token.
+pub type Authed = tonic::service::interceptor::InterceptedService<tonic::transport::Channel, Bearer>;
+
+/// Adds `authorization: Bearer TOKEN` to every call (an empty token sends no header).
+#[derive(Clone)]
+pub struct Bearer(Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>);
+
+impl Bearer {
+    /// Credentials from a token; an empty token sends none. Panics on a token that is not ASCII.
+    pub fn new(token: &str) -> Self {
+        Self((!token.is_empty()).then(|| format!("Bearer {token}").parse().expect("ASCII token")))
+    }
+}
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(value) = &self.0 {
+            request.metadata_mut().insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}

@@ -10,11 +10,12 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use scamtrail_load::drive::{Measured, drive};
-use scamtrail_load::scenario;
+use scamtrail_load::{Bearer, scenario};
 use scamtrail_normalize::{Normalizer, NormalizerConfig};
 use scamtrail_proto::v1 as pb;
 use scamtrail_server::wire::Intake;
 use scamtrail_store::{Store, StoreConfig};
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 /// Load generator and seeder for scamtrail.
@@ -66,6 +67,10 @@ enum Command {
         /// A label for the results line (e.g. the database).
         #[arg(long, default_value = "")]
         label: String,
+        /// The bearer token the calls carry: an intake key for submit, a liaison key for lookup,
+        /// an investigator's session for list-queue.
+        #[arg(long, env = "SCAMTRAIL_TOKEN", default_value = "", hide_env_values = true)]
+        token: String,
     },
     /// Fill a database with reports through the bulk import path, then recluster.
     Seed {
@@ -92,19 +97,29 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cli.command {
-        Command::Run { addr, workload, concurrency, seconds, baseline_seconds, networks, start, server_pid, label } => {
-            runtime.block_on(run(RunArgs {
-                addr,
-                workload,
-                concurrency,
-                duration: Duration::from_secs(seconds),
-                baseline: Duration::from_secs(baseline_seconds),
-                networks,
-                start,
-                server_pid,
-                label,
-            }))
-        }
+        Command::Run {
+            addr,
+            workload,
+            concurrency,
+            seconds,
+            baseline_seconds,
+            networks,
+            start,
+            server_pid,
+            label,
+            token,
+        } => runtime.block_on(run(RunArgs {
+            addr,
+            workload,
+            concurrency,
+            duration: Duration::from_secs(seconds),
+            baseline: Duration::from_secs(baseline_seconds),
+            networks,
+            start,
+            server_pid,
+            label,
+            token,
+        })),
         Command::Seed { database_url, reports, networks, batch, card_key_file } => {
             runtime.block_on(seed(database_url, reports, networks, batch.max(1), card_key_file))
         }
@@ -121,6 +136,7 @@ struct RunArgs {
     start: u64,
     server_pid: Option<u32>,
     label: String,
+    token: String,
 }
 
 async fn channel(addr: &str) -> anyhow::Result<Channel> {
@@ -134,11 +150,13 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         channels.push(channel(&args.addr).await?);
     }
     let pick = move |n: u64| channels[(n as usize) % channels.len()].clone();
+    let bearer = Bearer::new(&args.token);
+    let authed = move |n: u64| InterceptedService::new(pick(n), bearer.clone());
 
     let health = {
-        let pick = pick.clone();
+        let authed = authed.clone();
         drive(args.concurrency, args.baseline, move |n| {
-            let mut client = tonic_health::pb::health_client::HealthClient::new(pick(n));
+            let mut client = tonic_health::pb::health_client::HealthClient::new(authed(n));
             async move {
                 let req = tonic_health::pb::HealthCheckRequest { service: String::new() };
                 client.check(req).await.map(|_| ()).map_err(|e| e.to_string())
@@ -152,7 +170,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         Workload::Submit => {
             let run_tag = scenario::now_seconds();
             drive(args.concurrency, args.duration, move |n| {
-                let mut client = pb::intake_service_client::IntakeServiceClient::new(pick(n));
+                let mut client = pb::intake_service_client::IntakeServiceClient::new(authed(n));
                 let k = start + n;
                 let (_, report) = scenario::stream_report(k as usize, networks);
                 let req =
@@ -163,7 +181,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         }
         Workload::Lookup => {
             drive(args.concurrency, args.duration, move |n| {
-                let mut client = pb::lookup_service_client::LookupServiceClient::new(pick(n));
+                let mut client = pb::lookup_service_client::LookupServiceClient::new(authed(n));
                 let values = (0..10u64)
                     .map(|j| {
                         let net = scenario::network(((n * 10 + j) as usize * 7919) % networks, networks);
@@ -182,7 +200,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         }
         Workload::ListQueue => {
             drive(args.concurrency, args.duration, move |n| {
-                let mut client = pb::triage_service_client::TriageServiceClient::new(pick(n));
+                let mut client = pb::triage_service_client::TriageServiceClient::new(authed(n));
                 let req = pb::ListQueueRequest { queue: pb::Queue::New as i32, page_size: 50, ..Default::default() };
                 async move { client.list_queue(req).await.map(|_| ()).map_err(|e| e.to_string()) }
             })

@@ -83,6 +83,26 @@ pub struct AuditVerdict {
     pub broken: Option<(i64, String)>,
 }
 
+/// Appends audit events in batches: a task takes every event waiting, appends them in one
+/// transaction and answers each caller after the commit (group commit, as for reports), so
+/// audited reads cost one durable commit per batch rather than per call.
+#[derive(Clone)]
+pub struct AuditLog {
+    tx: tokio::sync::mpsc::Sender<(AuditEvent, tokio::sync::oneshot::Sender<Result<(), String>>)>,
+}
+
+/// Events appended in one transaction at most.
+const AUDIT_BATCH_MAX: usize = 512;
+
+impl AuditLog {
+    /// Appends one event; answers after the commit that holds it.
+    pub async fn append(&self, event: AuditEvent) -> Result<(), StoreError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.tx.send((event, reply)).await.map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?.map_err(StoreError::Audit)
+    }
+}
+
 /// The access tables, on a pool of their own or the server's.
 #[derive(Clone)]
 pub struct Access {
@@ -101,6 +121,25 @@ fn is_unique_violation(e: &DbErr) -> bool {
 impl Access {
     pub(crate) fn new(db: DatabaseConnection) -> Self {
         Self { db }
+    }
+
+    /// Starts the batching audit writer ([`AuditLog`]); it stops when every handle is dropped.
+    pub fn audit_log(&self) -> AuditLog {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<(AuditEvent, tokio::sync::oneshot::Sender<Result<(), String>>)>(
+            AUDIT_BATCH_MAX * 4,
+        );
+        let access = self.clone();
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(AUDIT_BATCH_MAX);
+            while rx.recv_many(&mut batch, AUDIT_BATCH_MAX).await > 0 {
+                let (mut events, replies): (Vec<AuditEvent>, Vec<_>) = batch.drain(..).unzip();
+                let result = access.append_audit(&mut events).await.map_err(|e| e.to_string());
+                for reply in replies {
+                    let _ = reply.send(result.clone());
+                }
+            }
+        });
+        AuditLog { tx }
     }
 
     /// Connects and applies pending migrations (for the `scamtrail user|key|audit` commands).

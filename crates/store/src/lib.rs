@@ -32,7 +32,7 @@ use scamtrail_core::{IdentifierState, NewReport, Reference, StoredReport, Transi
 use sea_orm::DatabaseConnection;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-pub use access::{Access, ApiKey, AuditVerdict, Credential, CredentialKind, User};
+pub use access::{Access, ApiKey, AuditLog, AuditVerdict, Credential, CredentialKind, User};
 pub use cluster_reads::{KeyLookup, LinkExplanation};
 pub use clustering::ClusterConfig;
 pub use connect::StoreConfig;
@@ -87,6 +87,9 @@ pub enum StoreError {
     /// Too many competing claimers; the caller may retry.
     #[error("too many competing claims; retry")]
     Busy,
+    /// The audit trail could not be written.
+    #[error("cannot append to the audit trail: {0}")]
+    Audit(String),
     /// A record with that name exists already.
     #[error("a {0} with that name exists already")]
     AlreadyExists(&'static str),

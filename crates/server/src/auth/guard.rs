@@ -99,6 +99,7 @@ pub struct GuardState {
     pub config: GuardConfig,
     /// Password hashing, bounded.
     pub hasher: secrets::PasswordHasher,
+    audit_log: scamtrail_store::AuditLog,
     /// Failed sign-ins per account.
     pub login_failures: Backoff,
     /// Failed follow-up secrets per report reference.
@@ -114,6 +115,7 @@ impl GuardState {
     /// The shared state for `config`.
     pub fn new(access: Access, config: GuardConfig) -> Self {
         Self {
+            audit_log: access.audit_log(),
             access,
             hasher: secrets::PasswordHasher::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
             login_failures: Backoff::default(),
@@ -259,7 +261,7 @@ impl GuardState {
     /// Appends the audit event of a call.
     async fn audit(&self, rule: &Rule, caller: &Caller, outcome: &str) -> Result<(), scamtrail_store::StoreError> {
         let targets = caller.targets.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let mut event = [AuditEvent {
+        let event = AuditEvent {
             sequence: 0,
             at: UnixMicros::now(),
             actor: caller.actor.clone(),
@@ -268,8 +270,8 @@ impl GuardState {
             targets,
             peer: caller.peer.clone(),
             outcome: outcome.to_owned(),
-        }];
-        self.access.append_audit(&mut event).await
+        };
+        self.audit_log.append(event).await
     }
 }
 

@@ -1,0 +1,379 @@
+//! Who may call what, end to end on both databases: every RPC × every role and no credentials
+//! (generated from the server's permission table, so a new RPC is covered without a new line),
+//! sign-in and its throttling, record rules (liaison agency, supervisor-only decisions), the audit
+//! trail and its verification, rate limits, timeouts and load shedding.
+
+use std::time::Duration;
+
+use bytes::{Buf, BufMut};
+use prost::Message;
+use scamtrail_core::{Permission, Role};
+use scamtrail_e2e::{BACKENDS, Backend, TEST_AGENCY, TEST_PASSWORD, TestServer, request, sample_report};
+use scamtrail_proto::v1 as pb;
+use scamtrail_server::auth::methods::RULES;
+use tonic::Code;
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic_types::StatusExt;
+
+/// Sends and receives message bytes as they are, so that any method can be called with an
+/// empty request (every protobuf message decodes from no bytes, with every field unset).
+#[derive(Clone, Copy, Default)]
+struct Raw;
+
+impl Codec for Raw {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = Raw;
+    type Decoder = Raw;
+    fn encoder(&mut self) -> Raw {
+        Raw
+    }
+    fn decoder(&mut self) -> Raw {
+        Raw
+    }
+}
+
+impl Encoder for Raw {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl Decoder for Raw {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Vec<u8>>, tonic::Status> {
+        let bytes = src.copy_to_bytes(src.remaining()).to_vec();
+        Ok(Some(bytes))
+    }
+}
+
+/// Methods that stream their answer, from the compiled descriptors.
+fn streaming_paths() -> Vec<String> {
+    let set = prost_types::FileDescriptorSet::decode(scamtrail_proto::FILE_DESCRIPTOR_SET).unwrap();
+    let mut paths = vec![];
+    for file in &set.file {
+        for service in &file.service {
+            for method in service.method.iter().filter(|m| m.server_streaming()) {
+                paths.push(format!("/{}.{}/{}", file.package(), service.name(), method.name()));
+            }
+        }
+    }
+    paths
+}
+
+/// Calls `path` with an empty request and `token`; the status code it ends with (`Ok` when a
+/// stream opened).
+async fn call_empty(server: &TestServer, path: &str, token: &str, streaming: bool) -> Code {
+    let mut grpc = tonic::client::Grpc::new(server.authed(token).await);
+    grpc.ready().await.unwrap();
+    let path: http::uri::PathAndQuery = path.parse().unwrap();
+    let request = tonic::Request::new(Vec::new());
+    let result = if streaming {
+        grpc.server_streaming(request, path, Raw).await.map(|_| ())
+    } else {
+        grpc.unary(request, path, Raw).await.map(|_| ())
+    };
+    result.err().map_or(Code::Ok, |s| s.code())
+}
+
+/// The status an empty request gets from a caller that may call the method: most methods need a
+/// field and say so; these accept the empty request.
+fn permitted_status(path: &str, role: Role) -> Code {
+    match path.rsplit('/').next().unwrap() {
+        "WhoAmI" | "ListQueues" | "ListAuditEvents" | "WatchQueue" => Code::Ok,
+        // API keys do not sign out; a session does.
+        "Logout" if role.is_for_systems() => Code::FailedPrecondition,
+        "Logout" => Code::Ok,
+        _ => Code::InvalidArgument,
+    }
+}
+
+#[tokio::test]
+async fn every_method_answers_every_role_exactly_as_the_permission_table_says() {
+    let streaming = streaming_paths();
+    for backend in BACKENDS {
+        let server = TestServer::start(backend).await.unwrap();
+        let mut callers = vec![(None, String::new())];
+        for &role in Role::ALL {
+            callers.push((Some(role), server.token(&format!("matrix-{role}"), role.as_str()).await));
+        }
+        // Sign-outs last, so that the sessions serve every other call first.
+        let mut rules: Vec<_> = RULES.iter().collect();
+        rules.sort_by_key(|r| r.path.ends_with("/Logout"));
+        let mut checked = 0;
+        for rule in rules {
+            for (role, token) in &callers {
+                let expected = match (role, rule.permission) {
+                    (_, Permission::Public) => Code::InvalidArgument, // an empty sign-in
+                    (None, _) => Code::Unauthenticated,
+                    (Some(r), p) if !r.holds(p) => Code::PermissionDenied,
+                    (Some(r), _) => permitted_status(rule.path, *r),
+                };
+                let got = call_empty(&server, rule.path, token, streaming.iter().any(|p| p == rule.path)).await;
+                assert_eq!(got, expected, "{backend:?} {} as {role:?}", rule.path);
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, RULES.len() * (Role::ALL.len() + 1));
+        // A path outside the table is refused, whoever calls.
+        let admin = &callers.last().unwrap().1;
+        assert_eq!(call_empty(&server, "/scamtrail.v1.TriageService/Nope", admin, false).await, Code::PermissionDenied);
+    }
+}
+
+#[tokio::test]
+async fn signing_in_out_and_revoking_keys() {
+    for backend in BACKENDS {
+        let mut server = TestServer::start(backend).await.unwrap();
+        server.create_user("ines", "investigator", None, TEST_PASSWORD).unwrap();
+        let token = server.login("ines", TEST_PASSWORD).await.unwrap();
+        let mut auth = pb::auth_service_client::AuthServiceClient::new(server.authed(&token).await);
+        let me = auth.who_am_i(pb::WhoAmIRequest {}).await.unwrap().into_inner();
+        assert_eq!((me.name.as_str(), me.role), ("ines", pb::Role::Investigator as i32));
+        assert!(me.expires_at.is_some());
+        auth.logout(pb::LogoutRequest {}).await.unwrap();
+        let after = auth.who_am_i(pb::WhoAmIRequest {}).await.unwrap_err();
+        assert_eq!(after.code(), Code::Unauthenticated, "a signed-out token stops at once");
+
+        // Wrong password and unknown user: the same answer.
+        let wrong = server.login("ines", "Not-the-password-1").await.unwrap_err();
+        let unknown = server.login("nobody", TEST_PASSWORD).await.unwrap_err();
+        assert_eq!((wrong.code(), wrong.message()), (unknown.code(), unknown.message()));
+        assert_eq!(wrong.code(), Code::Unauthenticated);
+
+        // The CLI refuses weak passwords and keys for people's roles.
+        assert!(server.create_user("weak", "investigator", None, "short").is_err());
+        assert!(server.create_key("k", "investigator", None).is_err());
+        assert!(server.create_key("k", "liaison", None).is_err(), "a liaison key needs its agency");
+
+        // A key works until revoked; revocation reaches servers within the cache time, and at once
+        // after a restart.
+        let key = server.create_key("frontend-eu", "intake", None).unwrap();
+        assert!(key.starts_with("stk_") && key.len() == 68, "{key}");
+        let mut intake = pb::intake_service_client::IntakeServiceClient::new(server.authed(&key).await);
+        intake.submit_report(request(sample_report(), "")).await.unwrap();
+        let (ok, listing) = server.command_output(&["key", "list"]).unwrap();
+        assert!(ok && listing.lines().any(|l| l.starts_with("frontend-eu\tintake\t-\t")), "{listing}");
+        assert!(!listing.contains(&key), "the list never shows a key");
+        server.run_command(&["key", "revoke", "--name", "frontend-eu"]).unwrap();
+        server.restart().await.unwrap();
+        let mut intake = pb::intake_service_client::IntakeServiceClient::new(server.authed(&key).await);
+        let refused = intake.submit_report(request(sample_report(), "")).await.unwrap_err();
+        assert_eq!(refused.code(), Code::Unauthenticated);
+
+        // A disabled user can no longer sign in.
+        server.run_command(&["user", "disable", "--name", "ines"]).unwrap();
+        assert_eq!(server.login("ines", TEST_PASSWORD).await.unwrap_err().code(), Code::Unauthenticated);
+    }
+}
+
+#[tokio::test]
+async fn repeated_failed_sign_ins_are_throttled_per_account() {
+    let server = TestServer::start(Backend::Sqlite).await.unwrap();
+    server.create_user("olga", "investigator", None, TEST_PASSWORD).unwrap();
+    for attempt in 0..5 {
+        let e = server.login("olga", &format!("Guess-number-{attempt}")).await.unwrap_err();
+        assert_eq!(e.code(), Code::Unauthenticated, "attempt {attempt}");
+    }
+    // Even the right password now waits: a guesser learns nothing from the answer.
+    let throttled = server.login("olga", TEST_PASSWORD).await.unwrap_err();
+    assert_eq!(throttled.code(), Code::ResourceExhausted, "{throttled:?}");
+    let retry = throttled.get_details_retry_info().expect("RetryInfo");
+    assert!(retry.retry_delay.is_some_and(|d| d > Duration::ZERO && d <= Duration::from_secs(1)));
+    // Other accounts are unaffected, and an unknown name is throttled like a known one.
+    server.create_user("pavel", "investigator", None, TEST_PASSWORD).unwrap();
+    server.login("pavel", TEST_PASSWORD).await.unwrap();
+    for _ in 0..5 {
+        server.login("ghost", TEST_PASSWORD).await.unwrap_err();
+    }
+    assert_eq!(server.login("ghost", TEST_PASSWORD).await.unwrap_err().code(), Code::ResourceExhausted);
+    // After the wait, the owner signs in.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    server.login("olga", TEST_PASSWORD).await.unwrap();
+}
+
+#[tokio::test]
+async fn record_rules_liaison_agency_and_supervisor_decisions() {
+    for backend in BACKENDS {
+        let server = TestServer::start(backend).await.unwrap();
+        let mut intake = server.intake().await;
+        let referred = intake.submit_report(request(sample_report(), "")).await.unwrap().into_inner();
+        let mut other = sample_report();
+        other.payments[0].beneficiaries[0].value = "DE89 3704 0044 0532 0130 00".into();
+        other.identifiers.clear();
+        let other = intake.submit_report(request(other, "")).await.unwrap().into_inner();
+        assert_ne!(referred.cluster_id, other.cluster_id);
+
+        let investigator = server.token("ivan", "investigator").await;
+        let mut ivan = pb::triage_service_client::TriageServiceClient::new(server.authed(&investigator).await);
+        // Investigators may not safelist, assign others or reopen; supervisors may.
+        let safelist = pb::SetIdentifierStateRequest {
+            key: "+44 20 7946 0958".into(),
+            state: pb::IdentifierState::Safelisted as i32,
+            reason: "our own hotline".into(),
+            country: "GB".into(),
+        };
+        let e = ivan.set_identifier_state(safelist.clone()).await.unwrap_err();
+        assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
+        let cluster = ivan
+            .get_cluster(pb::GetClusterRequest { cluster_id: referred.cluster_id, max_reports: 0 })
+            .await
+            .unwrap()
+            .into_inner()
+            .cluster
+            .unwrap();
+        let assign = |assignee: &str, version: i64| pb::UpdateClusterRequest {
+            cluster_id: referred.cluster_id,
+            version,
+            status: pb::ClusterStatus::Assigned as i32,
+            assignee: assignee.into(),
+            ..Default::default()
+        };
+        let e = ivan.update_cluster(assign("someone-else", cluster.version)).await.unwrap_err();
+        assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
+        let mine = ivan.update_cluster(assign("ivan", cluster.version)).await.unwrap().into_inner().cluster.unwrap();
+        let refer = pb::UpdateClusterRequest {
+            cluster_id: referred.cluster_id,
+            version: mine.version,
+            status: pb::ClusterStatus::Referred as i32,
+            referred_to: TEST_AGENCY.into(),
+            ..Default::default()
+        };
+        ivan.update_cluster(refer).await.unwrap();
+
+        // The liaison reads the cluster referred to its agency, and no other.
+        let liaison = server.token("police-system", "liaison").await;
+        let mut police = pb::triage_service_client::TriageServiceClient::new(server.authed(&liaison).await);
+        let got = police.get_cluster(pb::GetClusterRequest { cluster_id: referred.cluster_id, max_reports: 0 }).await;
+        assert_eq!(got.unwrap().into_inner().cluster.unwrap().referred_to, TEST_AGENCY);
+        let e = police
+            .get_cluster(pb::GetClusterRequest { cluster_id: other.cluster_id, max_reports: 0 })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::PermissionDenied);
+        let e = police
+            .explain_link(pb::ExplainLinkRequest { report_a: referred.report_id, report_b: other.report_id })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::PermissionDenied);
+        // Reports carry victim data: never for a liaison.
+        let e = police
+            .get_report(pb::GetReportRequest {
+                selector: Some(pb::get_report_request::Selector::ReportId(referred.report_id)),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::PermissionDenied);
+
+        // A supervisor safelists.
+        let mut sup = server.triage().await;
+        sup.set_identifier_state(safelist).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn audited_calls_are_chained_and_verify_detects_changed_or_removed_rows() {
+    for backend in BACKENDS {
+        let server = TestServer::start(backend).await.unwrap();
+        let mut intake = server.intake().await;
+        let submitted = intake.submit_report(request(sample_report(), "")).await.unwrap().into_inner();
+        let mut triage = server.triage_as("sofia").await;
+        let by_id = |id| pb::GetReportRequest { selector: Some(pb::get_report_request::Selector::ReportId(id)) };
+        triage.get_report(by_id(submitted.report_id)).await.unwrap();
+        assert_eq!(triage.get_report(by_id(999_999)).await.unwrap_err().code(), Code::NotFound);
+        let admin = server.token("root", "admin").await;
+        let mut admin = pb::admin_service_client::AdminServiceClient::new(server.authed(&admin).await);
+        let events = admin
+            .list_audit_events(pb::ListAuditEventsRequest { actor: "sofia".into(), ..Default::default() })
+            .await
+            .unwrap()
+            .into_inner()
+            .events;
+        let reads: Vec<_> = events.iter().filter(|e| e.action.ends_with("/GetReport")).collect();
+        assert_eq!(reads.len(), 2, "{events:?}");
+        assert_eq!(reads[0].targets, vec![format!("report:{}", submitted.report_id)]);
+        assert_eq!((reads[0].outcome.as_str(), reads[1].outcome.as_str()), ("OK", "NOT_FOUND"));
+        assert_eq!(reads[0].role, pb::Role::Supervisor as i32);
+        assert!(reads[0].peer.starts_with("127.0.0.1:"), "{}", reads[0].peer);
+        let logins: Vec<_> = events.iter().filter(|e| e.action.ends_with("/Login")).collect();
+        assert!(logins.is_empty(), "sign-ins are recorded as anonymous with the user as target");
+        let all = admin.list_audit_events(pb::ListAuditEventsRequest::default()).await.unwrap().into_inner().events;
+        assert!(all.iter().any(|e| e.action == "scamtrail user create" && e.targets == ["user:sofia"]));
+        assert!(all.iter().any(|e| e.action.ends_with("/Login") && e.targets == ["user:sofia"] && e.outcome == "OK"));
+        assert!(all.windows(2).all(|w| w[1].sequence == w[0].sequence + 1));
+
+        let (intact, out) = server.command_output(&["audit", "verify"]).unwrap();
+        assert!(intact && out.contains("intact"), "{out}");
+        let target = reads[0].sequence;
+        server.sql(&format!("UPDATE audit_events SET actor = 'mallory' WHERE sequence = {target}")).unwrap();
+        let (intact, out) = server.command_output(&["audit", "verify"]).unwrap();
+        assert!(!intact && out.contains(&format!("BROKEN at event {target}")), "{out}");
+        server.sql(&format!("UPDATE audit_events SET actor = 'sofia' WHERE sequence = {target}")).unwrap();
+        assert!(server.command_output(&["audit", "verify"]).unwrap().0, "restored");
+        server.sql(&format!("DELETE FROM audit_events WHERE sequence = {}", target - 1)).unwrap();
+        let (intact, out) = server.command_output(&["audit", "verify"]).unwrap();
+        assert!(!intact && out.contains(&format!("event {} is missing", target - 1)), "{out}");
+    }
+}
+
+#[tokio::test]
+async fn intake_over_its_rate_is_told_when_to_retry() {
+    let server = TestServer::start_with(
+        Backend::Sqlite,
+        &["--intake-rate-per-key", "2", "--intake-rate-per-peer", "0", "--login-rate-per-peer", "1"],
+    )
+    .await
+    .unwrap();
+    let mut intake = server.intake().await;
+    let mut limited = None;
+    for i in 0..12 {
+        let values =
+            vec![scamtrail_e2e::id("+44 20 7946 0958", pb::IdentifierRole::Unspecified, pb::IdentifierKind::Phone)];
+        match intake.normalize_identifiers(pb::NormalizeIdentifiersRequest { values, country: String::new() }).await {
+            Ok(_) => {}
+            Err(e) => {
+                assert_eq!(e.code(), Code::ResourceExhausted, "call {i}: {e:?}");
+                limited = Some(e);
+                break;
+            }
+        }
+    }
+    let limited = limited.expect("12 calls at once exceed 2/s with a burst of 4");
+    let delay = limited.get_details_retry_info().and_then(|r| r.retry_delay).expect("RetryInfo");
+    assert!(delay > Duration::ZERO && delay <= Duration::from_secs(1), "{delay:?}");
+    // Another key has its own allowance.
+    let other = server.create_key("frontend-two", "intake", None).unwrap();
+    let mut two = pb::intake_service_client::IntakeServiceClient::new(server.authed(&other).await);
+    two.submit_report(request(sample_report(), "")).await.unwrap();
+    // Sign-ins per address: 1/s with a burst of 2.
+    let mut codes = vec![];
+    for _ in 0..6 {
+        codes.push(server.login("nobody", TEST_PASSWORD).await.unwrap_err().code());
+    }
+    assert!(codes.contains(&Code::ResourceExhausted), "{codes:?}");
+}
+
+#[tokio::test]
+async fn slow_calls_end_in_deadline_exceeded_and_excess_calls_are_shed() {
+    let server = TestServer::start_with(Backend::Sqlite, &["--call-timeout-ms", "1"]).await.unwrap();
+    // A sign-in hashes a password (tens of milliseconds): over a 1 ms budget.
+    let e = server.login("anyone", TEST_PASSWORD).await.unwrap_err();
+    assert_eq!(e.code(), Code::DeadlineExceeded, "{e:?}");
+    // The server still answers probes.
+    let mut health = tonic_health::pb::health_client::HealthClient::new(server.channel().await);
+    health.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await.unwrap();
+
+    let server = TestServer::start_with(Backend::Sqlite, &["--max-concurrent-calls", "1"]).await.unwrap();
+    let logins = (0..8).map(|i| {
+        let server = &server;
+        async move { server.login(&format!("user{i}"), TEST_PASSWORD).await }
+    });
+    let answers = futures::future::join_all(logins).await;
+    let shed = answers.iter().filter(|r| matches!(r, Err(e) if e.code() == Code::Unavailable)).count();
+    let served = answers.iter().filter(|r| matches!(r, Err(e) if e.code() == Code::Unauthenticated)).count();
+    assert!(shed >= 1 && served >= 1 && shed + served == 8, "shed {shed}, served {served}: {answers:?}");
+}
