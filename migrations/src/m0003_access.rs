@@ -1,6 +1,7 @@
 //! Access: people who sign in (`users`) and their `sessions`, systems' `api_keys`, the hash-chained
-//! `audit_events`, and the hash of each report's follow-up secret. Passwords and follow-up secrets
-//! are argon2id hashes; session tokens and API keys are random 256-bit values stored as SHA-256.
+//! `audit_events`, the hash of each report's follow-up secret and the `report_additions` victims
+//! made with it. Passwords and follow-up secrets are argon2id hashes; session tokens and API keys
+//! are random 256-bit values stored as SHA-256.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -52,6 +53,16 @@ enum ApiKeys {
     LastUsedAt,
 }
 
+/// Details a victim added to a report later (the narrative text is appended to the report's).
+#[derive(DeriveIden)]
+enum ReportAdditions {
+    Table,
+    Id,
+    ReportId,
+    ClientRequestId,
+    AddedAt,
+}
+
 /// Append-only; each row's hash covers the previous row's hash, so a changed or removed row shows.
 #[derive(DeriveIden)]
 enum AuditEvents {
@@ -73,6 +84,28 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .alter_table(Table::alter().table(Reports::Table).add_column(text_null(Reports::FollowUpHash)).to_owned())
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(ReportAdditions::Table)
+                    .col(big_pk_auto(ReportAdditions::Id))
+                    .col(big_integer(ReportAdditions::ReportId))
+                    .col(string_len_null(ReportAdditions::ClientRequestId, 128))
+                    .col(big_integer(ReportAdditions::AddedAt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("report_additions_request")
+                    .table(ReportAdditions::Table)
+                    .col(ReportAdditions::ReportId)
+                    .col(ReportAdditions::ClientRequestId)
+                    .unique()
+                    .to_owned(),
+            )
             .await?;
         manager
             .create_table(

@@ -142,9 +142,18 @@ impl TestServer {
 
     async fn wait_ready(&mut self) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(60);
+        // A TLS server is ready when it says it listens (the harness's channels are plaintext).
+        let tls = self.extra_args.iter().any(|a| a == "--tls-cert");
         while Instant::now() < deadline {
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
                 bail!("server exited with {status}; log:\n{}", self.log());
+            }
+            if tls {
+                if self.log().contains("scamtrail listening") {
+                    return Ok(());
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
             }
             if let Ok(channel) = Channel::from_shared(format!("http://{}", self.addr))?.connect().await {
                 let mut health = tonic_health::pb::health_client::HealthClient::new(channel);

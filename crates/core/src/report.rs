@@ -102,6 +102,9 @@ pub struct NewReport {
     pub contact_ongoing: bool,
     /// The client's idempotency key, if sent.
     pub client_request_id: Option<String>,
+    /// The argon2id hash of the victim's follow-up secret (the server makes the secret; only the
+    /// hash is stored).
+    pub follow_up_hash: Option<String>,
 }
 
 /// A report as stored.

@@ -120,11 +120,7 @@ pub(crate) async fn key(command: KeyCommand) -> anyhow::Result<()> {
             let access = open(&database).await?;
             let mut out = std::io::stdout().lock();
             writeln!(out, "name\trole\tagency\tcreated_at\trevoked_at\tlast_used_at")?;
-            let at = |t: Option<UnixMicros>| {
-                t.and_then(|t| time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(t.0) * 1_000).ok())
-                    .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-                    .unwrap_or_else(|| "-".to_owned())
-            };
+            let at = |t: Option<UnixMicros>| t.map_or_else(|| "-".to_owned(), scamtrail_server::wire::date_time_text);
             for k in access.keys().await? {
                 writeln!(
                     out,

@@ -1,11 +1,16 @@
-//! `IntakeService`: reports in from victim-support frontends, and identifier previews.
+//! `IntakeService`: reports in from victim-support frontends, identifier previews, and the
+//! victim's follow-up (status and added details) with the secret returned at submission.
 
-use scamtrail_core::UnixMicros;
+use std::sync::Arc;
+
+use scamtrail_core::{ClusterStatus, Reference, UnixMicros};
 use scamtrail_normalize::Normalizer;
 use scamtrail_proto::v1 as pb;
-use scamtrail_store::Store;
+use scamtrail_store::{FollowUp, Store};
 use tonic::{Request, Response, Status};
 
+use crate::auth::guard::too_many;
+use crate::auth::{GuardState, caller, secrets};
 use crate::error;
 use crate::lookup;
 use crate::violations::Violations;
@@ -18,12 +23,79 @@ pub const NORMALIZE_BATCH_MAX: usize = 1_000;
 pub struct IntakeApi {
     store: Store,
     normalizer: Normalizer,
+    guard: Arc<GuardState>,
+    /// A follow-up hash of a random secret, checked against when the reference is unknown, so
+    /// that an unknown reference costs the same as a wrong secret.
+    decoy: String,
 }
 
 impl IntakeApi {
-    /// A service writing to `store` and normalising with `normalizer`.
-    pub fn new(store: Store, normalizer: Normalizer) -> Self {
-        Self { store, normalizer }
+    /// A service writing to `store`, normalising with `normalizer`, throttling follow-up guesses
+    /// with the guard's state.
+    pub fn new(store: Store, normalizer: Normalizer, guard: Arc<GuardState>) -> Self {
+        let decoy = secrets::hash(&secrets::new_follow_up_secret(), secrets::FOLLOW_UP_PARAMS);
+        Self { store, normalizer, guard, decoy }
+    }
+
+    /// The report a victim's reference and secret open, or the same NOT_FOUND for an unknown
+    /// reference, a wrong secret or a report without a secret; repeated failures on a reference
+    /// make it wait.
+    async fn open(&self, reference: &str, secret: &str) -> Result<FollowUp, Status> {
+        let mut v = Violations::default();
+        let parsed = match Reference::parse(reference) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                v.add("reference", "INVALID_REFERENCE", e.to_string());
+                None
+            }
+        };
+        if secret.trim().is_empty() {
+            v.required("secret");
+        }
+        v.max_chars("secret", secret, 64);
+        let reference =
+            v.finish(parsed).map_err(error::invalid_argument)?.ok_or_else(|| Status::internal("reference"))?;
+        let throttle_key = reference.as_str().to_owned();
+        self.guard
+            .follow_up_failures
+            .check(&throttle_key)
+            .map_err(|wait| too_many("wrong secrets for this reference", wait))?;
+        let found = self.store.follow_up(&reference).await.map_err(error::store)?;
+        let hash = found.as_ref().and_then(|f| f.secret_hash.clone());
+        let typed = secrets::canonical_follow_up(secret);
+        let matched = secrets::verify(&typed, hash.as_deref().unwrap_or(&self.decoy));
+        match found {
+            Some(f) if matched && hash.is_some() => {
+                self.guard.follow_up_failures.succeeded(&throttle_key);
+                Ok(f)
+            }
+            _ => {
+                self.guard.follow_up_failures.failed(&throttle_key);
+                Err(Status::not_found("no report with that reference and secret"))
+            }
+        }
+    }
+}
+
+/// Where a report stands, as a victim is told.
+fn progress(status: Option<ClusterStatus>) -> pb::ReportProgress {
+    use ClusterStatus as S;
+    match status {
+        None | Some(S::New) => pb::ReportProgress::Received,
+        Some(S::Referred) => pb::ReportProgress::ReferredToPolice,
+        Some(S::Closed) => pb::ReportProgress::Closed,
+        Some(S::Triaging | S::Assigned | S::RecallRequested | S::Monitoring | S::Merged) => {
+            pb::ReportProgress::UnderReview
+        }
+    }
+}
+
+fn status_out(f: &FollowUp) -> pb::GetReportStatusResponse {
+    pb::GetReportStatusResponse {
+        reference: f.reference.to_string(),
+        received_at: Some(wire::timestamp(f.received_at)),
+        progress: progress(f.status) as i32,
+        details_added: i32::try_from(f.additions).unwrap_or(i32::MAX),
     }
 }
 
@@ -34,8 +106,10 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         request: Request<pb::SubmitReportRequest>,
     ) -> Result<Response<pb::SubmitReportResponse>, Status> {
         let intake = Intake { normalizer: &self.normalizer, now: UnixMicros::now() };
-        let report = intake.report(request.get_ref()).map_err(error::invalid_argument)?;
-        let identifiers = wire::submitted_outcomes(&report);
+        let mut report = intake.report(request.get_ref()).map_err(error::invalid_argument)?;
+        let identifiers = wire::submitted_outcomes(&report.payments, &report.identifiers);
+        let secret = secrets::new_follow_up_secret();
+        report.follow_up_hash = Some(secrets::hash(&secret, secrets::FOLLOW_UP_PARAMS));
         let submitted = self.store.submit(report).await.map_err(error::store)?;
         tracing::info!(
             report_id = submitted.report_id,
@@ -50,6 +124,7 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
             replayed: submitted.replayed,
             identifiers,
             cluster_id: submitted.cluster_id,
+            follow_up_secret: secret,
         }))
     }
 
@@ -69,5 +144,40 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
             .map(|(value, hint)| wire::preview_out(&value.value, &self.normalizer.normalize(&value.value, hint)))
             .collect();
         Ok(Response::new(pb::NormalizeIdentifiersResponse { outcomes }))
+    }
+
+    async fn get_report_status(
+        &self,
+        request: Request<pb::GetReportStatusRequest>,
+    ) -> Result<Response<pb::GetReportStatusResponse>, Status> {
+        let req = request.into_inner();
+        let found = self.open(&req.reference, &req.secret).await?;
+        Ok(Response::new(status_out(&found)))
+    }
+
+    async fn add_report_details(
+        &self,
+        request: Request<pb::AddReportDetailsRequest>,
+    ) -> Result<Response<pb::AddReportDetailsResponse>, Status> {
+        let who = caller(&request)?;
+        let req = request.into_inner();
+        let found = self.open(&req.reference, &req.secret).await?;
+        who.target(format!("report:{}", found.report_id));
+        let now = UnixMicros::now();
+        let dated = format!("added {}", wire::date_time_text(now));
+        let intake = Intake { normalizer: &self.normalizer, now };
+        let details = intake.details(&req, found.country, &dated).map_err(error::invalid_argument)?;
+        let replayed = self.store.add_details(found.report_id, &details).await.map_err(error::store)?;
+        let after = self.store.follow_up(&found.reference).await.map_err(error::store)?.unwrap_or(found);
+        tracing::info!(report_id = after.report_id, replayed, "report details added");
+        Ok(Response::new(pb::AddReportDetailsResponse {
+            replayed,
+            identifiers: if replayed {
+                vec![]
+            } else {
+                wire::submitted_outcomes(&details.payments, &details.identifiers)
+            },
+            status: Some(status_out(&after)),
+        }))
     }
 }

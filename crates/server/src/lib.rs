@@ -112,7 +112,7 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
     // grpcurl before 1.9 speaks only v1alpha.
     let reflection_v1alpha = reflection().build_v1alpha()?;
 
-    let intake = IntakeServiceServer::new(intake::IntakeApi::new(store.clone(), normalizer.clone()))
+    let intake = IntakeServiceServer::new(intake::IntakeApi::new(store.clone(), normalizer.clone(), guard.clone()))
         .max_decoding_message_size(limits::MESSAGE_MAX_BYTES);
     let triage = TriageServiceServer::new(triage::TriageApi::new(store.clone(), normalizer.clone()))
         .max_decoding_message_size(limits::MESSAGE_MAX_BYTES);

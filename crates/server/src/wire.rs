@@ -8,6 +8,7 @@ use scamtrail_core::{
 };
 use scamtrail_normalize::{Hint, Normalizer};
 use scamtrail_proto::v1 as pb;
+use scamtrail_store::NewDetails;
 
 use crate::violations::{Violation, Violations};
 
@@ -109,11 +110,7 @@ impl Intake<'_> {
     /// Validates a request and builds the report, normalising every identifier; or names every bad field.
     pub fn report(&self, req: &pb::SubmitReportRequest) -> Result<NewReport, Vec<Violation>> {
         let mut v = Violations::default();
-        let client_request_id = req.client_request_id.trim();
-        v.max_chars("client_request_id", client_request_id, limits::CLIENT_REQUEST_ID_MAX_CHARS);
-        if !client_request_id.chars().all(|c| c.is_ascii_graphic()) {
-            v.add("client_request_id", "INVALID_CHARACTERS", "only printable ASCII characters without spaces");
-        }
+        let client_request_id = self.client_request_id(&mut v, &req.client_request_id);
         let Some(r) = req.report.as_ref() else {
             v.required("report");
             return Err(v.into_violations());
@@ -164,19 +161,7 @@ impl Intake<'_> {
             .enumerate()
             .map(|(i, id)| self.identifier(&mut v, &format!("report.identifiers[{i}]"), id, hint_country))
             .collect();
-        let suggested = self
-            .normalizer
-            .extract(&r.narrative, hint_country)
-            .into_iter()
-            .map(|found| {
-                let raw = r
-                    .narrative
-                    .get(found.start..found.end)
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| found.identifier.display.clone());
-                ReportedIdentifier::new(&raw, None, None, &Ok(found.identifier))
-            })
-            .collect();
+        let suggested = self.suggestions(&r.narrative, hint_country);
         v.finish(()).map(|()| NewReport {
             category: category.unwrap_or(Category::Other),
             first_contact_at: first,
@@ -188,8 +173,74 @@ impl Intake<'_> {
             suggested,
             victim,
             contact_ongoing: r.contact_ongoing,
-            client_request_id: (!client_request_id.is_empty()).then(|| client_request_id.to_owned()),
+            client_request_id,
+            follow_up_hash: None,
         })
+    }
+
+    /// Identifiers found in free text, as suggestions.
+    fn suggestions(&self, text: &str, country: Option<Country>) -> Vec<ReportedIdentifier> {
+        self.normalizer
+            .extract(text, country)
+            .into_iter()
+            .map(|found| {
+                let raw = text
+                    .get(found.start..found.end)
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| found.identifier.display.clone());
+                ReportedIdentifier::new(&raw, None, None, &Ok(found.identifier))
+            })
+            .collect()
+    }
+
+    /// Validates the details of `AddReportDetails` (not its reference and secret), reading
+    /// national values in the victim's `country`; `dated` heads the added words.
+    pub fn details(
+        &self,
+        req: &pb::AddReportDetailsRequest,
+        country: Option<Country>,
+        dated: &str,
+    ) -> Result<NewDetails, Vec<Violation>> {
+        let mut v = Violations::default();
+        let client_request_id = self.client_request_id(&mut v, &req.client_request_id);
+        v.max_items("payments", req.payments.len(), limits::PAYMENTS_MAX);
+        let payments: Vec<NewPayment> = req
+            .payments
+            .iter()
+            .take(limits::PAYMENTS_MAX)
+            .enumerate()
+            .map(|(i, p)| self.payment(&mut v, &format!("payments[{i}]"), p, country))
+            .collect();
+        v.max_items("identifiers", req.identifiers.len(), limits::IDENTIFIERS_MAX);
+        let identifiers: Vec<ReportedIdentifier> = req
+            .identifiers
+            .iter()
+            .take(limits::IDENTIFIERS_MAX)
+            .enumerate()
+            .map(|(i, id)| self.identifier(&mut v, &format!("identifiers[{i}]"), id, country))
+            .collect();
+        let words = req.narrative.trim();
+        v.max_chars("narrative", words, limits::NARRATIVE_MAX_CHARS);
+        if payments.is_empty() && identifiers.is_empty() && words.is_empty() {
+            v.add("narrative", "NOTHING_TO_ADD", "give payments, identifiers or more words");
+        }
+        v.finish(()).map(|()| NewDetails {
+            payments,
+            identifiers,
+            suggested: self.suggestions(words, country),
+            narrative: if words.is_empty() { String::new() } else { format!("\n\n[{dated}]\n{words}") },
+            client_request_id,
+        })
+    }
+
+    /// A client request id, trimmed; `None` when empty.
+    fn client_request_id(&self, v: &mut Violations, typed: &str) -> Option<String> {
+        let id = typed.trim();
+        v.max_chars("client_request_id", id, limits::CLIENT_REQUEST_ID_MAX_CHARS);
+        if !id.chars().all(|c| c.is_ascii_graphic()) {
+            v.add("client_request_id", "INVALID_CHARACTERS", "only printable ASCII characters without spaces");
+        }
+        (!id.is_empty()).then(|| id.to_owned())
     }
 
     fn victim(&self, v: &mut Violations, p: &pb::Victim) -> Victim {
@@ -278,6 +329,15 @@ pub fn timestamp(t: UnixMicros) -> Timestamp {
     Timestamp { seconds, nanos }
 }
 
+/// An instant as RFC 3339 UTC to the second (`2026-11-25T12:00:00Z`), for people to read.
+pub fn date_time_text(t: UnixMicros) -> String {
+    let (seconds, _) = t.to_seconds_nanos();
+    time::OffsetDateTime::from_unix_timestamp(seconds)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| seconds.to_string())
+}
+
 /// One identifier's outcome for the wire.
 pub fn outcome_out(id: &ReportedIdentifier) -> pb::IdentifierOutcome {
     let result = match &id.outcome {
@@ -324,8 +384,8 @@ fn identifier_out(id: &ReportedIdentifier) -> pb::ScammerIdentifier {
 }
 
 /// Every identifier's outcome in request order: beneficiaries of each payment, then the report's own.
-pub fn submitted_outcomes(r: &NewReport) -> Vec<pb::IdentifierOutcome> {
-    r.payments.iter().flat_map(|p| &p.beneficiaries).chain(&r.identifiers).map(outcome_out).collect()
+pub fn submitted_outcomes(payments: &[NewPayment], identifiers: &[ReportedIdentifier]) -> Vec<pb::IdentifierOutcome> {
+    payments.iter().flat_map(|p| &p.beneficiaries).chain(identifiers).map(outcome_out).collect()
 }
 
 /// A stored report for the wire.

@@ -196,23 +196,7 @@ pub(crate) async fn link_reports(
             *counts.entry(id).or_default() += 1;
         }
     }
-    for chunk in edges.chunks(IN_CHUNK / 2) {
-        let text = format!(
-            "INSERT INTO report_links (identifier_id, report_id) VALUES {} ON CONFLICT DO NOTHING",
-            vec!["(?, ?)"; chunk.len()].join(", ")
-        );
-        let values = chunk.iter().flat_map(|&(r, i)| [Value::from(i), Value::from(r)]).collect();
-        execute(txn, &text, values).await?;
-    }
-    let counts: Vec<(i64, i64)> = counts.into_iter().collect();
-    execute_cases(
-        txn,
-        "UPDATE identifiers SET report_count = report_count + {case}, first_seen = COALESCE(first_seen, ?), \
-         last_seen = ? WHERE id IN ({ids})",
-        &counts,
-        vec![now.0.into(), now.0.into()],
-    )
-    .await?;
+    insert_edges(txn, &edges, counts, now).await?;
 
     // Components over the new reports, their linking identifiers, and the clusters those already
     // belong to (each existing cluster enters as a node of its own, with a negative id).
@@ -268,6 +252,88 @@ pub(crate) async fn link_reports(
         .await?;
     recompute(txn, config, &touched.into_iter().collect::<Vec<_>>(), now).await?;
     Ok(assigned)
+}
+
+/// Stores report–identifier edges and adds to each identifier's report count (`counts`: edges
+/// per identifier) and first/last seen.
+async fn insert_edges(
+    txn: &DatabaseTransaction,
+    edges: &[(i64, i64)],
+    counts: BTreeMap<i64, i64>,
+    now: UnixMicros,
+) -> Result<(), DbErr> {
+    for chunk in edges.chunks(IN_CHUNK / 2) {
+        let text = format!(
+            "INSERT INTO report_links (identifier_id, report_id) VALUES {} ON CONFLICT DO NOTHING",
+            vec!["(?, ?)"; chunk.len()].join(", ")
+        );
+        let values = chunk.iter().flat_map(|&(r, i)| [Value::from(i), Value::from(r)]).collect();
+        execute(txn, &text, values).await?;
+    }
+    let counts: Vec<(i64, i64)> = counts.into_iter().collect();
+    execute_cases(
+        txn,
+        "UPDATE identifiers SET report_count = report_count + {case}, first_seen = COALESCE(first_seen, ?), \
+         last_seen = ? WHERE id IN ({ids})",
+        &counts,
+        vec![now.0.into(), now.0.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Links a stored report by keys it did not carry before (details a victim added): the report's
+/// cluster and the clusters of its new linking identifiers merge. Returns the report's cluster.
+pub(crate) async fn add_links(
+    txn: &DatabaseTransaction,
+    config: &ClusterConfig,
+    pending: &mut Pending,
+    now: UnixMicros,
+    report: i64,
+    keys: &[LinkKey],
+) -> Result<i64, DbErr> {
+    let current: Option<i64> = query(txn, "SELECT cluster_id FROM reports WHERE id = ?", vec![report.into()])
+        .await?
+        .first()
+        .map(|r| r.try_get_by_index(0))
+        .transpose()?
+        .flatten();
+    let refs: Vec<&LinkKey> = keys.iter().collect();
+    ensure_identifiers(txn, &refs).await?;
+    let names: Vec<&str> = keys.iter().map(|k| k.key.as_str()).collect();
+    let idents = identifiers_by_key(txn, &names).await?;
+    let carried: BTreeSet<i64> =
+        query(txn, "SELECT identifier_id FROM report_links WHERE report_id = ?", vec![report.into()])
+            .await?
+            .iter()
+            .map(|r| r.try_get_by_index(0))
+            .collect::<Result<_, _>>()?;
+    let new: Vec<&IdentRow> = idents.values().filter(|r| !carried.contains(&r.id)).collect();
+    let edges: Vec<(i64, i64)> = new.iter().map(|r| (report, r.id)).collect();
+    insert_edges(txn, &edges, new.iter().map(|r| (r.id, 1)).collect(), now).await?;
+
+    let linking: Vec<&&IdentRow> = new.iter().filter(|r| r.links()).collect();
+    let mut clusters: BTreeSet<i64> = linking.iter().filter_map(|r| r.cluster_id).collect();
+    clusters.extend(current);
+    let clusters: Vec<i64> = clusters.into_iter().collect();
+    let survivor = match clusters.as_slice() {
+        [] => {
+            let id = create_cluster(txn, config, now).await?;
+            pending.record(txn, event(EventKind::Created, id, None, now, SYSTEM, String::new())).await?;
+            id
+        }
+        [one] => *one,
+        many => merge_clusters(txn, pending, now, many, SYSTEM, "linked by details a victim added").await?,
+    };
+    execute(txn, "UPDATE reports SET cluster_id = ? WHERE id = ?", vec![survivor.into(), report.into()]).await?;
+    let ident_cluster: Vec<(i64, i64)> = linking.iter().map(|r| (r.id, survivor)).collect();
+    execute_cases(txn, "UPDATE identifiers SET cluster_id = {case} WHERE id IN ({ids})", &ident_cluster, vec![])
+        .await?;
+    let detail = format!("details added to report {report}");
+    pending.record(txn, event(EventKind::ReportsAdded, survivor, None, now, SYSTEM, detail.clone())).await?;
+    reopen_if_resting(txn, pending, now, survivor, &format!("reopened: {detail}")).await?;
+    recompute(txn, config, &[survivor], now).await?;
+    Ok(survivor)
 }
 
 /// Inserts an empty cluster (status new) and returns its id; `recompute` fills it in.

@@ -21,6 +21,7 @@ pub mod report {
         pub narrative: String,
         pub contact_ongoing: bool,
         pub cluster_id: Option<i64>,
+        pub follow_up_hash: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,6 +16,7 @@ mod cluster_reads;
 mod clustering;
 mod connect;
 mod entity;
+mod followup;
 mod queue;
 mod reads;
 mod recluster;
@@ -36,6 +37,7 @@ pub use access::{Access, ApiKey, AuditLog, AuditVerdict, Credential, CredentialK
 pub use cluster_reads::{KeyLookup, LinkExplanation};
 pub use clustering::ClusterConfig;
 pub use connect::StoreConfig;
+pub use followup::{FollowUp, NewDetails};
 pub use queue::{PageToken, Queue, QueueFilter};
 pub use recluster::ReclusterSummary;
 pub use scamtrail_core::EventKind;
@@ -187,6 +189,19 @@ impl Store {
         let (reply, answer) = oneshot::channel();
         self.writer.send(writer::Job { report, reply }).await.map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// What a victim's follow-up needs of the report with `reference`.
+    pub async fn follow_up(&self, reference: &Reference) -> Result<Option<FollowUp>, StoreError> {
+        followup::follow_up(self.db(), reference).await
+    }
+
+    /// Adds details to a report and links its new identifiers; returns whether the client request
+    /// id was known (then nothing was added).
+    pub async fn add_details(&self, report_id: i64, details: &NewDetails) -> Result<bool, StoreError> {
+        let (replayed, pending) = followup::add_details(&self.shared, report_id, details).await?;
+        self.shared.publish(pending).await;
+        Ok(replayed)
     }
 
     /// Reads one report by id, with its cluster.

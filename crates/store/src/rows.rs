@@ -32,6 +32,7 @@ pub(crate) fn report_row(r: &NewReport, reference: &str, received_at: UnixMicros
         narrative: Set(r.narrative.clone()),
         contact_ongoing: Set(r.contact_ongoing),
         cluster_id: Set(None),
+        follow_up_hash: Set(r.follow_up_hash.clone()),
     }
 }
 
@@ -188,5 +189,7 @@ pub(crate) fn report_from_rows(
         victim,
         contact_ongoing: r.contact_ongoing,
         client_request_id: r.client_request_id.clone(),
+        // Never read back: the hash serves only the follow-up check.
+        follow_up_hash: None,
     })
 }

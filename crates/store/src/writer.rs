@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use std::sync::Arc;
 
-use scamtrail_core::{NewReport, Reference, UnixMicros};
+use scamtrail_core::{NewPayment, NewReport, Reference, ReportedIdentifier, UnixMicros};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
@@ -101,7 +101,12 @@ pub(crate) async fn begin_clustering(db: &DatabaseConnection) -> Result<Database
 
 /// The keys a report links by: typed (not suggested) identifiers that normalised, of a linking kind.
 fn link_keys(report: &NewReport) -> Vec<LinkKey> {
-    let typed = report.payments.iter().flat_map(|p| &p.beneficiaries).chain(&report.identifiers);
+    typed_link_keys(&report.payments, &report.identifiers)
+}
+
+/// The linking keys among payments' beneficiaries and typed identifiers.
+pub(crate) fn typed_link_keys(payments: &[NewPayment], identifiers: &[ReportedIdentifier]) -> Vec<LinkKey> {
+    let typed = payments.iter().flat_map(|p| &p.beneficiaries).chain(identifiers);
     let mut keys: Vec<LinkKey> = typed
         .filter_map(|i| i.outcome.as_ref().ok())
         .filter(|n| links_by_kind(&n.kind))
@@ -147,7 +152,7 @@ pub(crate) async fn insert_reports(
     reports: &[&NewReport],
     received_at: UnixMicros,
 ) -> Result<Inserted, DbErr> {
-    let mut answers = Vec::with_capacity(reports.len());
+    let mut answers: Vec<Submitted> = Vec::with_capacity(reports.len());
     let mut in_batch: HashMap<&str, usize> = HashMap::new();
     let mut victims = Vec::with_capacity(reports.len());
     let mut payments = Vec::new();
@@ -156,11 +161,13 @@ pub(crate) async fn insert_reports(
     for &new in reports {
         if let Some(key) = new.client_request_id.as_deref() {
             if let Some(&earlier) = in_batch.get(key) {
-                let first: &Submitted = &answers[earlier];
-                answers.push(Submitted { replayed: true, ..first.clone() });
+                let first: Submitted = answers[earlier].clone();
+                rotate_follow_up(txn, first.report_id, new).await?;
+                answers.push(Submitted { replayed: true, ..first });
                 continue;
             }
             if let Some(existing) = find_by_client_request_id(txn, key).await? {
+                rotate_follow_up(txn, existing.report_id, new).await?;
                 in_batch.insert(key, answers.len());
                 answers.push(existing);
                 continue;
@@ -195,7 +202,7 @@ pub(crate) async fn insert_reports(
 }
 
 /// Inserts rows in chunks that stay under SQLite's and PostgreSQL's bound-parameter limits.
-async fn insert_chunked<E, A>(txn: &DatabaseTransaction, rows: Vec<A>) -> Result<(), DbErr>
+pub(crate) async fn insert_chunked<E, A>(txn: &DatabaseTransaction, rows: Vec<A>) -> Result<(), DbErr>
 where
     E: EntityTrait,
     A: sea_orm::ActiveModelTrait<Entity = E> + Send,
@@ -205,6 +212,20 @@ where
     while rows.peek().is_some() {
         let chunk: Vec<A> = rows.by_ref().take(ROWS_PER_STATEMENT).collect();
         E::insert_many(chunk).exec_without_returning(txn).await?;
+    }
+    Ok(())
+}
+
+/// A retried submission carries a new follow-up secret (the first answer may never have reached
+/// the victim): it replaces the stored one.
+async fn rotate_follow_up(txn: &DatabaseTransaction, report_id: i64, new: &NewReport) -> Result<(), DbErr> {
+    if let Some(hash) = &new.follow_up_hash {
+        crate::sql::execute(
+            txn,
+            "UPDATE reports SET follow_up_hash = ? WHERE id = ?",
+            vec![hash.clone().into(), report_id.into()],
+        )
+        .await?;
     }
     Ok(())
 }

@@ -31,6 +31,8 @@ use Permission as P;
 pub const RULES: &[Rule] = &[
     rule("/scamtrail.v1.IntakeService/SubmitReport", P::SubmitReports, false),
     rule("/scamtrail.v1.IntakeService/NormalizeIdentifiers", P::PreviewIdentifiers, false),
+    rule("/scamtrail.v1.IntakeService/GetReportStatus", P::VictimFollowUp, false),
+    rule("/scamtrail.v1.IntakeService/AddReportDetails", P::VictimFollowUp, true),
     rule("/scamtrail.v1.TriageService/GetReport", P::ReadVictimData, true),
     rule("/scamtrail.v1.TriageService/GetCluster", P::ReadClusters, true),
     rule("/scamtrail.v1.TriageService/ExplainLink", P::ReadClusters, false),

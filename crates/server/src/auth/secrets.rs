@@ -84,8 +84,15 @@ pub fn new_token(prefix: &str) -> String {
 pub fn new_follow_up_secret() -> String {
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
-    let text = hex::encode(bytes).to_ascii_uppercase();
-    text.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join("-")
+    canonical_follow_up(&hex::encode(bytes))
+}
+
+/// A follow-up secret as typed, in the form it was hashed in: case, spaces and dashes do not
+/// matter to a victim reading it from a letter or a screen.
+pub fn canonical_follow_up(typed: &str) -> String {
+    let chars: Vec<char> =
+        typed.chars().filter(|c| !c.is_whitespace() && *c != '-').map(|c| c.to_ascii_uppercase()).collect();
+    chars.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join("-")
 }
 
 /// The stored form of a bearer token.
@@ -184,5 +191,7 @@ mod tests {
         assert_eq!(token_hash(&a).len(), 64);
         let secret = new_follow_up_secret();
         assert_eq!(secret.len(), 39, "{secret}");
+        assert_eq!(canonical_follow_up(&secret.to_lowercase().replace('-', " ")), secret);
+        assert_eq!(canonical_follow_up("ab12-cd"), "AB12-CD");
     }
 }
