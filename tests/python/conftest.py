@@ -1,12 +1,23 @@
 """Fixtures for checking the scamtrail server with the official Python gRPC client (grpcio).
 
-- ``stubs``: Python modules generated from /proto with grpc_tools.protoc into a temp dir.
+- ``stubs``: Python modules generated from /proto with grpc_tools.protoc into a temp dir (every
+  file of proto/scamtrail/v1, auth.proto and admin.proto included).
 - ``server``: ``scamtrail serve`` on a free 127.0.0.1 port with a temp SQLite database
   (binary: $SCAMTRAIL_BIN, default target/debug/scamtrail), healthy before tests run; one for the
   whole session, so tests share its database. $SCAMTRAIL_TEST_DATABASE_URL, if set, is used as
   --database-url instead (e.g. a database in the server that scripts/pg-test-server starts, which
-  may hold earlier runs' reports).
-- ``channel``: an insecure grpcio channel to it; ``intake``, ``triage``, ``lookup``: the stubs.
+  may hold earlier runs' reports, users and keys). Rate limits are off (--intake-rate-per-key 0
+  --intake-rate-per-peer 0 --login-rate-per-peer 0): the tests submit faster than they allow.
+- ``channel``: an insecure grpcio channel to it, without credentials (health needs none).
+- ``accounts``: makes credentials with the scamtrail CLI (``key create``, ``user create`` with the
+  password on stdin) against the server's database while it runs, and signs users in with
+  AuthService/Login. Names carry the session's tag, so a reused database holds none of them.
+  ``intake_key``, ``supervisor``, ``investigator``: one of each for the session.
+- ``intake``: the IntakeService stub sending the intake key; ``triage``, ``lookup``: the
+  TriageService and LookupService stubs sending the supervisor's token; ``auth``, ``admin``: the
+  AuthService and AdminService stubs, without credentials. Credentials go as grpcio metadata
+  ``("authorization", "Bearer ...")``, added by an interceptor unless a call passes its own
+  ``metadata=`` (e.g. ``metadata=account.metadata``).
 
 When a test fails, the tail of the server's log is attached to its report.
 """
@@ -15,6 +26,8 @@ from __future__ import annotations
 
 import importlib
 import os
+import random
+import secrets
 import shutil
 import socket
 import subprocess
@@ -97,6 +110,10 @@ def stubs(tmp_path_factory) -> SimpleNamespace:
         cluster_pb2=importlib.import_module("scamtrail.v1.cluster_pb2"),
         lookup_pb2=importlib.import_module("scamtrail.v1.lookup_pb2"),
         lookup_pb2_grpc=importlib.import_module("scamtrail.v1.lookup_pb2_grpc"),
+        auth_pb2=importlib.import_module("scamtrail.v1.auth_pb2"),
+        auth_pb2_grpc=importlib.import_module("scamtrail.v1.auth_pb2_grpc"),
+        admin_pb2=importlib.import_module("scamtrail.v1.admin_pb2"),
+        admin_pb2_grpc=importlib.import_module("scamtrail.v1.admin_pb2_grpc"),
     )
 
 
@@ -106,6 +123,9 @@ class Server:
     process: subprocess.Popen
     log_path: Path
     db_path: Path
+    database_url: str
+    binary: Path
+    workdir: Path
 
     def log_tail(self, lines: int = 60) -> str:
         try:
@@ -124,7 +144,21 @@ def _start(binary: Path, workdir: Path) -> Server:
         address = f"127.0.0.1:{_free_port()}"
         log = open(log_path, "wb")
         process = subprocess.Popen(
-            [str(binary), "serve", "--listen", address, "--database-url", database_url],
+            [
+                str(binary),
+                "serve",
+                "--listen",
+                address,
+                "--database-url",
+                database_url,
+                # No rate limits: the tests submit and sign in faster than the defaults allow.
+                "--intake-rate-per-key",
+                "0",
+                "--intake-rate-per-peer",
+                "0",
+                "--login-rate-per-peer",
+                "0",
+            ],
             # Files the server makes beside itself (e.g. its card key) stay out of the tree.
             cwd=workdir,
             stdin=subprocess.DEVNULL,
@@ -132,7 +166,7 @@ def _start(binary: Path, workdir: Path) -> Server:
             stderr=subprocess.STDOUT,
         )
         log.close()
-        server = Server(address, process, log_path, db_path)
+        server = Server(address, process, log_path, db_path, database_url, binary, workdir)
         deadline = time.monotonic() + STARTUP_TIMEOUT
         with grpc.insecure_channel(address) as channel:
             while time.monotonic() < deadline and process.poll() is None:
@@ -190,19 +224,161 @@ def channel(server) -> grpc.Channel:
         yield ch
 
 
-@pytest.fixture(scope="session")
-def intake(channel, stubs):
-    return stubs.intake_pb2_grpc.IntakeServiceStub(channel)
+# ---------------------------------------------------------------------------- credentials
+
+
+def bearer(token: str) -> tuple[tuple[str, str], ...]:
+    """grpcio metadata carrying a session token or an API key."""
+    return (("authorization", f"Bearer {token}"),)
+
+
+@dataclass
+class Account:
+    """A credential: a signed-in user (``token`` is a session token) or an API key (``name`` is
+    ``key:NAME`` as the server names its caller, ``token`` the key)."""
+
+    name: str
+    role: str
+    token: str
+    password: str = ""
+    agency: str = ""
+
+    @property
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        return bearer(self.token)
+
+
+def new_password() -> str:
+    """At least 12 characters, at least 5 different ones, no user name in it."""
+    return "Pw-" + secrets.token_hex(12)
+
+
+class Accounts:
+    """Makes users and keys with the scamtrail CLI against the server's database."""
+
+    def __init__(self, server: Server, stubs: SimpleNamespace, channel: grpc.Channel):
+        self.server = server
+        self.stubs = stubs
+        self.auth = stubs.auth_pb2_grpc.AuthServiceStub(channel)
+        # Unique per session: a reused database may hold earlier runs' users and keys.
+        self.tag = f"{int(time.time())}-{os.getpid()}-{random.randrange(10**6):06d}"
+        self._count = 0
+
+    def cli(self, *args: str, stdin: str | None = None) -> str:
+        """Runs `scamtrail ARGS --database-url URL`; returns stdout, fails the test on an error."""
+        done = subprocess.run(
+            [str(self.server.binary), *args, "--database-url", self.server.database_url],
+            input=stdin if stdin is not None else "",
+            capture_output=True,
+            text=True,
+            cwd=self.server.workdir,
+            timeout=120,
+        )
+        if done.returncode != 0:
+            pytest.fail(f"scamtrail {' '.join(args)} exited with {done.returncode}:\n{done.stderr}", pytrace=False)
+        return done.stdout
+
+    def new_name(self, hint: str) -> str:
+        self._count += 1
+        return f"pytest-{hint}-{self.tag}-{self._count}"
+
+    def key(self, role: str, agency: str | None = None, hint: str | None = None) -> Account:
+        name = self.new_name(hint or role)
+        args = ["key", "create", "--name", name, "--role", role]
+        if agency:
+            args += ["--agency", agency]
+        key = self.cli(*args).strip()
+        assert key.startswith("stk_") and "\n" not in key, f"key create printed {key!r}"
+        return Account(name=f"key:{name}", role=role, token=key, agency=agency or "")
+
+    def create_user(self, role: str, hint: str | None = None, agency: str | None = None) -> tuple[str, str]:
+        """A new user and its password (not signed in)."""
+        name, password = self.new_name(hint or role), new_password()
+        args = ["user", "create", "--name", name, "--role", role]
+        if agency:
+            args += ["--agency", agency]
+        self.cli(*args, stdin=password + "\n")
+        return name, password
+
+    def login(self, name: str, password: str) -> str:
+        answer = self.auth.Login(self.stubs.auth_pb2.LoginRequest(user_name=name, password=password), timeout=30)
+        assert answer.token.startswith("sts_"), f"Login answered token {answer.token!r}"
+        return answer.token
+
+    def user(self, role: str, hint: str | None = None) -> Account:
+        """A new user, signed in."""
+        name, password = self.create_user(role, hint)
+        return Account(name=name, role=role, token=self.login(name, password), password=password)
+
+
+class BearerAuth(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):
+    """Adds `authorization: Bearer TOKEN` to calls that do not carry their own."""
+
+    def __init__(self, token: str):
+        self.header = bearer(token)[0]
+
+    def _with_token(self, details):
+        # grpcio's call details are a namedtuple.
+        metadata = list(details.metadata or ())
+        if not any(k == "authorization" for k, _ in metadata):
+            metadata.append(self.header)
+        return details._replace(metadata=metadata)
+
+    def intercept_unary_unary(self, continuation, details, request):
+        return continuation(self._with_token(details), request)
+
+    def intercept_unary_stream(self, continuation, details, request):
+        return continuation(self._with_token(details), request)
+
+
+def authorized(channel: grpc.Channel, token: str) -> grpc.Channel:
+    """`channel` with every call carrying `token` (unless the call gives its own)."""
+    return grpc.intercept_channel(channel, BearerAuth(token))
 
 
 @pytest.fixture(scope="session")
-def triage(channel, stubs):
-    return stubs.triage_pb2_grpc.TriageServiceStub(channel)
+def accounts(server, stubs, channel) -> Accounts:
+    return Accounts(server, stubs, channel)
 
 
 @pytest.fixture(scope="session")
-def lookup(channel, stubs):
-    return stubs.lookup_pb2_grpc.LookupServiceStub(channel)
+def intake_key(accounts) -> Account:
+    return accounts.key("intake")
+
+
+@pytest.fixture(scope="session")
+def supervisor(accounts) -> Account:
+    return accounts.user("supervisor")
+
+
+@pytest.fixture(scope="session")
+def investigator(accounts) -> Account:
+    return accounts.user("investigator")
+
+
+@pytest.fixture(scope="session")
+def intake(channel, stubs, intake_key):
+    return stubs.intake_pb2_grpc.IntakeServiceStub(authorized(channel, intake_key.token))
+
+
+@pytest.fixture(scope="session")
+def triage(channel, stubs, supervisor):
+    return stubs.triage_pb2_grpc.TriageServiceStub(authorized(channel, supervisor.token))
+
+
+@pytest.fixture(scope="session")
+def lookup(channel, stubs, supervisor):
+    return stubs.lookup_pb2_grpc.LookupServiceStub(authorized(channel, supervisor.token))
+
+
+@pytest.fixture(scope="session")
+def auth(channel, stubs):
+    return stubs.auth_pb2_grpc.AuthServiceStub(channel)
+
+
+@pytest.fixture(scope="session")
+def admin(channel, stubs):
+    return stubs.admin_pb2_grpc.AdminServiceStub(channel)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -1,8 +1,23 @@
 #!/usr/bin/env bash
 # Runs the grpcio client checks (tests/python) with pytest and exits with pytest's code.
 #
+# conftest.py generates Python stubs from every proto/scamtrail/v1/*.proto (auth.proto and
+# admin.proto too), starts `scamtrail serve` (rate limits off) and makes credentials with the
+# scamtrail CLI against the server's database: an intake key, users signed in with
+# AuthService/Login, each call sending `authorization: Bearer ...` as grpcio metadata.
+# test_grpcio_client.py checks intake (every field round-trips, replays, field violations),
+# clusters and triage (eight investigators claiming at once, each its own user; stale updates;
+# lookups), authentication (no credentials, made-up or malformed tokens, a revoked key, a wrong
+# password: UNAUTHENTICATED; Login, WhoAmI, Logout), what each role may not do (PERMISSION_DENIED:
+# the intake key on triage and lookup methods, a supervisor submitting, an investigator
+# safelisting or assigning someone else, a liaison reading clusters not referred to its agency,
+# non-admins reading the audit trail) and the audit trail (the supervisor's GetReport is listed).
+#
 # Usage: tests/python/run.sh [SERVER_BINARY] [PYTEST_ARGS...]
 #   SERVER_BINARY defaults to $SCAMTRAIL_BIN, then target/debug/scamtrail (in the repo).
+#   SCAMTRAIL_TEST_DATABASE_URL, if set, is the server's (and the CLI's) --database-url instead of
+#   a new SQLite file, e.g. a database of scripts/pg-test-server (which may be reused: the users'
+#   and keys' names carry a tag of the run).
 # Needs grpcio, grpcio-tools, grpcio-status, googleapis-common-protos and pytest
 # (scripts/install-test-deps installs them).
 set -uo pipefail

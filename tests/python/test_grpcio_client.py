@@ -1,5 +1,15 @@
 """The scamtrail server through the official Python gRPC client (grpcio), with stubs that
-grpc_tools.protoc generates from proto/ at test start (see conftest.py)."""
+grpc_tools.protoc generates from proto/ at test start (see conftest.py).
+
+Every call carries `authorization: Bearer ...` as grpcio metadata: the intake key for
+IntakeService, the supervisor's session token for TriageService and LookupService, and a user of
+its own where a test needs a distinct actor (the eight concurrent claimers, the latecomer). The
+credentials are made with the scamtrail CLI (conftest.py). Besides intake, clusters and triage,
+the tests check authentication (no credentials, a made-up token, a wrong password: UNAUTHENTICATED;
+Logout), WhoAmI, what each role may not call (PERMISSION_DENIED: intake on triage methods, an
+investigator safelisting or assigning someone else, a liaison reading a cluster not referred to
+its agency, non-admins listing the audit trail), and the audit trail (the supervisor's GetReport).
+"""
 
 from __future__ import annotations
 
@@ -16,7 +26,7 @@ from google.protobuf.json_format import MessageToDict
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from conftest import health_status
+from conftest import authorized, bearer, health_status
 
 REFERENCE_RE = re.compile(r"^ST-[A-Z0-9]{4}-[A-Z0-9]{4}$")
 UTC = dt.timezone.utc
@@ -434,10 +444,6 @@ def scam_report(pb, *, iban=None, domain=None, category=None, country="", narrat
     )
 
 
-def as_actor(name: str):
-    return (("scamtrail-actor", name),)
-
-
 def linked_pair(pb, intake):
     """Two reports sharing one IBAN, typed differently; (iban, first answer, second answer)."""
     iban = unique_iban()
@@ -492,16 +498,16 @@ def test_get_cluster_returns_reports_identifiers_and_events(stubs, intake, triag
     assert ats == sorted(ats), "events are oldest first"
 
 
-def test_claim_next_never_hands_one_cluster_to_two_callers(stubs, intake, triage):
+def test_claim_next_never_hands_one_cluster_to_two_callers(stubs, intake, triage, accounts):
     r, c, t = stubs.report_pb2, stubs.cluster_pb2, stubs.triage_pb2
     queue_filter = t.QueueFilter(categories=[r.SCAM_CATEGORY_TASK], victim_countries=[random.choice(COUNTRIES)])
 
     # Clusters an earlier run left with this filter (only possible on a reused database) are
-    # claimed out of the way first, so that the queue holds this test's clusters only.
+    # claimed out of the way first (by the supervisor), so that the queue holds this test's
+    # clusters only.
     for _ in range(1000):
         drained = triage.ClaimNext(
             t.ClaimNextRequest(queue=c.QUEUE_NEW, filter=queue_filter, lease_seconds=86_400),
-            metadata=as_actor("pytest-drain"),
             timeout=30,
         )
         if not drained.HasField("cluster"):
@@ -526,6 +532,9 @@ def test_claim_next_never_hands_one_cluster_to_two_callers(stubs, intake, triage
     assert len(created) == 6, "six unrelated reports make six clusters"
 
     callers = 8
+    # Eight investigators, each signed in: the holder of a claim is the caller's user name.
+    claimers = [accounts.user("investigator", hint="claimer") for _ in range(callers)]
+    assert len({x.name for x in claimers}) == callers
     barrier = threading.Barrier(callers)
     results: dict[int, object] = {}
 
@@ -534,7 +543,7 @@ def test_claim_next_never_hands_one_cluster_to_two_callers(stubs, intake, triage
         try:
             results[i] = triage.ClaimNext(
                 t.ClaimNextRequest(queue=c.QUEUE_NEW, filter=queue_filter, lease_seconds=600),
-                metadata=as_actor(f"pytest-claimer-{i}"),
+                metadata=claimers[i].metadata,
                 timeout=30,
             )
         except grpc.RpcError as e:
@@ -555,18 +564,18 @@ def test_claim_next_never_hands_one_cluster_to_two_callers(stubs, intake, triage
     assert set(ids) == created, f"claimed {sorted(ids)}, waiting were {sorted(created)}"
     assert callers - len(claimed) == 2, "the two callers after the queue emptied get no cluster"
     for i, cluster in claimed.items():
-        assert cluster.claim.holder == f"pytest-claimer-{i}"
+        assert cluster.claim.holder == claimers[i].name
         assert cluster.status == c.CLUSTER_STATUS_TRIAGING
 
     # The store agrees: each cluster is held by the caller it was handed to, and none still waits.
     for i, cluster in claimed.items():
         stored = triage.GetCluster(t.GetClusterRequest(cluster_id=cluster.cluster_id), timeout=30).cluster
-        assert stored.claim.holder == f"pytest-claimer-{i}"
+        assert stored.claim.holder == claimers[i].name
     waiting = triage.ListQueue(t.ListQueueRequest(queue=c.QUEUE_NEW, filter=queue_filter, page_size=500), timeout=30)
     assert not [x.cluster_id for x in waiting.clusters if x.cluster_id in created]
 
 
-def test_update_cluster_with_a_stale_version_is_failed_precondition(stubs, intake, triage):
+def test_update_cluster_with_a_stale_version_is_failed_precondition(stubs, intake, triage, investigator, accounts):
     c, t = stubs.cluster_pb2, stubs.triage_pb2
     answer = submit(stubs, intake, scam_report(stubs, iban=unique_iban(), domain=unique_domain()))
     read = triage.GetCluster(t.GetClusterRequest(cluster_id=answer.cluster_id), timeout=30).cluster
@@ -575,26 +584,32 @@ def test_update_cluster_with_a_stale_version_is_failed_precondition(stubs, intak
         cluster_id=answer.cluster_id,
         version=read.version,
         status=c.CLUSTER_STATUS_ASSIGNED,
-        assignee="pytest-investigator",
+        assignee=investigator.name,
     )
-    updated = triage.UpdateCluster(update, metadata=as_actor("pytest-investigator"), timeout=30).cluster
+    # An investigator may assign a cluster to itself.
+    updated = triage.UpdateCluster(update, metadata=investigator.metadata, timeout=30).cluster
     assert updated.status == c.CLUSTER_STATUS_ASSIGNED
-    assert updated.assignee == "pytest-investigator"
+    assert updated.assignee == investigator.name
     assert updated.version == read.version + 1
 
     stale = t.UpdateClusterRequest(
         cluster_id=answer.cluster_id, version=read.version, status=c.CLUSTER_STATUS_CLOSED,
         disposition=c.DISPOSITION_NOT_FRAUD,
     )
+    latecomer = accounts.user("investigator", hint="latecomer")
     with pytest.raises(grpc.RpcError) as raised:
-        triage.UpdateCluster(stale, metadata=as_actor("pytest-latecomer"), timeout=30)
+        triage.UpdateCluster(stale, metadata=latecomer.metadata, timeout=30)
     assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION, raised.value.details()
 
     # The stale update changed nothing.
-    now = triage.GetCluster(t.GetClusterRequest(cluster_id=answer.cluster_id), timeout=30).cluster
+    got = triage.GetCluster(t.GetClusterRequest(cluster_id=answer.cluster_id), timeout=30)
+    now = got.cluster
     assert now.status == c.CLUSTER_STATUS_ASSIGNED
     assert now.version == updated.version
     assert now.disposition == c.DISPOSITION_UNSPECIFIED
+    # The history names the signed-in user who made the change.
+    changes = [e.actor for e in got.events if e.kind == c.CLUSTER_EVENT_KIND_STATUS_CHANGED]
+    assert changes == [investigator.name]
 
 
 def test_lookup_identifiers_known_unknown_and_bad_values(stubs, intake, lookup):
@@ -641,3 +656,263 @@ def test_list_queue_with_an_invalid_page_token_is_invalid(stubs, triage):
         triage.ListQueue(t.ListQueueRequest(queue=c.QUEUE_NEW, page_token="not-a-token"), timeout=30)
     _, bad_request = bad_request_of(raised.value)
     assert violations(bad_request) == {"page_token": "INVALID_PAGE_TOKEN"}
+
+
+# ---------------------------------------------------------------------------- authentication
+
+
+def code_of(call) -> grpc.StatusCode:
+    """The status code a call fails with (it must fail)."""
+    with pytest.raises(grpc.RpcError) as raised:
+        call()
+    return raised.value.code()
+
+
+def test_calls_without_credentials_are_unauthenticated(stubs, channel):
+    """The raw channel sends no authorization metadata; health (open) still answers."""
+    bare_intake = stubs.intake_pb2_grpc.IntakeServiceStub(channel)
+    bare_triage = stubs.triage_pb2_grpc.TriageServiceStub(channel)
+    bare_lookup = stubs.lookup_pb2_grpc.LookupServiceStub(channel)
+    report = scam_report(stubs, iban=unique_iban())
+    calls = {
+        "SubmitReport": lambda: bare_intake.SubmitReport(
+            stubs.intake_pb2.SubmitReportRequest(report=report), timeout=30
+        ),
+        "GetReport": lambda: bare_triage.GetReport(stubs.triage_pb2.GetReportRequest(report_id=1), timeout=30),
+        "ListQueues": lambda: bare_triage.ListQueues(stubs.triage_pb2.ListQueuesRequest(), timeout=30),
+        "LookupIdentifiers": lambda: bare_lookup.LookupIdentifiers(
+            stubs.lookup_pb2.LookupIdentifiersRequest(values=[stubs.report_pb2.ScammerIdentifier(value=unique_iban())]),
+            timeout=30,
+        ),
+    }
+    codes = {name: code_of(call) for name, call in calls.items()}
+    assert codes == {name: grpc.StatusCode.UNAUTHENTICATED for name in calls}
+    with pytest.raises(grpc.RpcError) as raised:
+        bare_triage.GetReport(stubs.triage_pb2.GetReportRequest(report_id=1), timeout=30)
+    assert "authorization: Bearer" in raised.value.details()
+    assert health_status(channel) == 1, "health needs no credentials"
+
+
+def test_made_up_or_malformed_credentials_are_unauthenticated(stubs, channel, supervisor):
+    triage = stubs.triage_pb2_grpc.TriageServiceStub(channel)
+    request = stubs.triage_pb2.ListQueuesRequest()
+    for metadata in (
+        bearer("stk_" + uuid.uuid4().hex * 2),  # a key no one made
+        bearer("sts_" + uuid.uuid4().hex * 2),  # a session no one started
+        bearer("not-a-token"),
+        (("authorization", f"Basic {supervisor.token}"),),  # a real token, the wrong scheme
+        (("authorization", supervisor.token),),  # no scheme
+    ):
+        with pytest.raises(grpc.RpcError) as raised:
+            triage.ListQueues(request, metadata=metadata, timeout=30)
+        assert raised.value.code() == grpc.StatusCode.UNAUTHENTICATED, (metadata, raised.value.details())
+    # The same request with the token as it should be sent works.
+    assert len(triage.ListQueues(request, metadata=supervisor.metadata, timeout=30).queues) == 4
+
+
+def test_login_with_a_wrong_password_is_unauthenticated(stubs, auth, accounts):
+    name, password = accounts.create_user("investigator", hint="wrongpw")
+    other_password = accounts.create_user("investigator", hint="other")[1]
+    with pytest.raises(grpc.RpcError) as wrong:
+        auth.Login(stubs.auth_pb2.LoginRequest(user_name=name, password=other_password), timeout=30)
+    assert wrong.value.code() == grpc.StatusCode.UNAUTHENTICATED, wrong.value.details()
+    # An unknown user gets the same answer, so that answers do not tell which names exist.
+    with pytest.raises(grpc.RpcError) as unknown:
+        nobody = f"nobody-{uuid.uuid4().hex[:12]}"
+        auth.Login(stubs.auth_pb2.LoginRequest(user_name=nobody, password=password), timeout=30)
+    assert unknown.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert unknown.value.details() == wrong.value.details()
+    # The right password still works after one failure.
+    answer = auth.Login(stubs.auth_pb2.LoginRequest(user_name=name, password=password), timeout=30)
+    assert answer.token.startswith("sts_")
+    assert answer.role == stubs.auth_pb2.ROLE_INVESTIGATOR
+
+
+def test_login_answers_a_token_role_and_expiry(stubs, auth, accounts):
+    name, password = accounts.create_user("supervisor", hint="login")
+    before = dt.datetime.now(UTC)
+    answer = auth.Login(stubs.auth_pb2.LoginRequest(user_name=name, password=password), timeout=30)
+    assert answer.token.startswith("sts_")
+    assert answer.role == stubs.auth_pb2.ROLE_SUPERVISOR
+    lasts = answer.expires_at.ToDatetime(tzinfo=UTC) - before
+    assert dt.timedelta(hours=11, minutes=55) < lasts < dt.timedelta(hours=12, minutes=5), f"a session lasts {lasts}"
+    # Each sign-in is a session of its own.
+    again = auth.Login(stubs.auth_pb2.LoginRequest(user_name=name, password=password), timeout=30)
+    assert again.token != answer.token
+
+
+def test_who_am_i_for_a_signed_in_investigator(stubs, auth, investigator):
+    me = auth.WhoAmI(stubs.auth_pb2.WhoAmIRequest(), metadata=investigator.metadata, timeout=30)
+    assert me.name == investigator.name
+    assert me.role == stubs.auth_pb2.ROLE_INVESTIGATOR
+    assert me.agency == ""
+    assert me.HasField("expires_at"), "a session ends"
+    assert me.expires_at.ToDatetime(tzinfo=UTC) > dt.datetime.now(UTC) + dt.timedelta(hours=11)
+
+
+def test_who_am_i_for_an_api_key(stubs, auth, intake_key, accounts):
+    me = auth.WhoAmI(stubs.auth_pb2.WhoAmIRequest(), metadata=intake_key.metadata, timeout=30)
+    assert me.name == intake_key.name and me.name.startswith("key:pytest-intake-")
+    assert me.role == stubs.auth_pb2.ROLE_INTAKE
+    assert not me.HasField("expires_at"), "API keys last until revoked"
+    agency = f"Pytest Police {accounts.tag}"
+    liaison = accounts.key("liaison", agency=agency)
+    me = auth.WhoAmI(stubs.auth_pb2.WhoAmIRequest(), metadata=liaison.metadata, timeout=30)
+    assert (me.name, me.role, me.agency) == (liaison.name, stubs.auth_pb2.ROLE_LIAISON, agency)
+
+
+def test_logout_ends_the_session(stubs, auth, accounts):
+    user = accounts.user("investigator", hint="logout")
+    other = accounts.login(user.name, user.password)
+    auth.Logout(stubs.auth_pb2.LogoutRequest(), metadata=user.metadata, timeout=30)
+    with pytest.raises(grpc.RpcError) as raised:
+        auth.WhoAmI(stubs.auth_pb2.WhoAmIRequest(), metadata=user.metadata, timeout=30)
+    assert raised.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    # The user's other session goes on.
+    assert auth.WhoAmI(stubs.auth_pb2.WhoAmIRequest(), metadata=bearer(other), timeout=30).name == user.name
+
+
+def test_revoked_key_is_unauthenticated(stubs, channel, auth, accounts):
+    key = accounts.key("intake", hint="revoked")
+    accounts.cli("key", "revoke", "--name", key.name.removeprefix("key:"))
+    listed = [line.split("\t") for line in accounts.cli("key", "list").splitlines()[1:]]
+    revoked_at = {row[0]: row[4] for row in listed}[key.name.removeprefix("key:")]
+    assert revoked_at != "-", "key list shows when it was revoked"
+    # Never used before its revocation, so no server has it cached: refused at once.
+    intake = stubs.intake_pb2_grpc.IntakeServiceStub(channel)
+    with pytest.raises(grpc.RpcError) as raised:
+        intake.SubmitReport(
+            stubs.intake_pb2.SubmitReportRequest(report=scam_report(stubs, iban=unique_iban())),
+            metadata=key.metadata,
+            timeout=30,
+        )
+    assert raised.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+# ---------------------------------------------------------------------------- authorisation
+
+
+def test_intake_key_on_triage_methods_is_permission_denied(stubs, channel, intake, intake_key):
+    r, c, t = stubs.report_pb2, stubs.cluster_pb2, stubs.triage_pb2
+    answer = submit(stubs, intake, scam_report(stubs, iban=unique_iban(), domain=unique_domain()))
+    as_intake = stubs.triage_pb2_grpc.TriageServiceStub(authorized(channel, intake_key.token))
+    calls = {
+        "GetReport": lambda: as_intake.GetReport(t.GetReportRequest(report_id=answer.report_id), timeout=30),
+        "GetCluster": lambda: as_intake.GetCluster(t.GetClusterRequest(cluster_id=answer.cluster_id), timeout=30),
+        "ListQueues": lambda: as_intake.ListQueues(t.ListQueuesRequest(), timeout=30),
+        "ClaimNext": lambda: as_intake.ClaimNext(t.ClaimNextRequest(queue=c.QUEUE_NEW), timeout=30),
+        "SetIdentifierState": lambda: as_intake.SetIdentifierState(
+            t.SetIdentifierStateRequest(
+                key=answer.identifiers[0].normalized.key, state=c.IDENTIFIER_STATE_EXCLUDED, reason="not mine"
+            ),
+            timeout=30,
+        ),
+    }
+    codes = {name: code_of(call) for name, call in calls.items()}
+    assert codes == {name: grpc.StatusCode.PERMISSION_DENIED for name in calls}
+    # Nor may it look identifiers up.
+    as_intake_lookup = stubs.lookup_pb2_grpc.LookupServiceStub(authorized(channel, intake_key.token))
+    with pytest.raises(grpc.RpcError) as raised:
+        as_intake_lookup.LookupIdentifiers(
+            stubs.lookup_pb2.LookupIdentifiersRequest(values=[r.ScammerIdentifier(value=unique_iban())]), timeout=30
+        )
+    assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_supervisor_may_not_submit_reports(stubs, channel, supervisor):
+    as_supervisor = stubs.intake_pb2_grpc.IntakeServiceStub(authorized(channel, supervisor.token))
+    with pytest.raises(grpc.RpcError) as raised:
+        submit(stubs, as_supervisor, scam_report(stubs, iban=unique_iban()))
+    assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_only_a_supervisor_safelists_and_assigns_others(stubs, intake, triage, investigator, supervisor):
+    c, t = stubs.cluster_pb2, stubs.triage_pb2
+    iban = unique_iban()
+    answer = submit(stubs, intake, scam_report(stubs, iban=iban, domain=unique_domain()))
+    key = f"iban:{iban}"
+
+    safelist = t.SetIdentifierStateRequest(key=key, state=c.IDENTIFIER_STATE_SAFELISTED, reason="the victim's own bank")
+    with pytest.raises(grpc.RpcError) as raised:
+        triage.SetIdentifierState(safelist, metadata=investigator.metadata, timeout=30)
+    assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED, raised.value.details()
+    # An investigator may exclude; the supervisor (the triage stub's default) may safelist.
+    exclude = t.SetIdentifierStateRequest(key=key, state=c.IDENTIFIER_STATE_EXCLUDED, reason="a shared account")
+    excluded = triage.SetIdentifierState(exclude, metadata=investigator.metadata, timeout=30)
+    assert excluded.identifier.state == c.IDENTIFIER_STATE_EXCLUDED
+    safelisted = triage.SetIdentifierState(safelist, timeout=30)
+    assert safelisted.identifier.state == c.IDENTIFIER_STATE_SAFELISTED
+
+    version = triage.GetCluster(t.GetClusterRequest(cluster_id=answer.cluster_id), timeout=30).cluster.version
+    to_supervisor = t.UpdateClusterRequest(
+        cluster_id=answer.cluster_id, version=version, status=c.CLUSTER_STATUS_ASSIGNED, assignee=supervisor.name
+    )
+    with pytest.raises(grpc.RpcError) as raised:
+        triage.UpdateCluster(to_supervisor, metadata=investigator.metadata, timeout=30)
+    assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED, raised.value.details()
+    to_investigator = t.UpdateClusterRequest(
+        cluster_id=answer.cluster_id, version=version, status=c.CLUSTER_STATUS_ASSIGNED, assignee=investigator.name
+    )
+    assigned = triage.UpdateCluster(to_investigator, timeout=30).cluster
+    assert (assigned.assignee, assigned.version) == (investigator.name, version + 1)
+
+
+def test_liaison_reads_only_clusters_referred_to_its_agency(stubs, channel, intake, triage, accounts):
+    t = stubs.triage_pb2
+    agency = f"Pytest Police {accounts.tag}"
+    liaison = accounts.key("liaison", agency=agency)
+    as_liaison = stubs.triage_pb2_grpc.TriageServiceStub(authorized(channel, liaison.token))
+    iban = unique_iban()
+    answer = submit(stubs, intake, scam_report(stubs, iban=iban, domain=unique_domain()))
+
+    found = stubs.lookup_pb2_grpc.LookupServiceStub(authorized(channel, liaison.token)).LookupIdentifiers(
+        stubs.lookup_pb2.LookupIdentifiersRequest(values=[stubs.report_pb2.ScammerIdentifier(value=iban)]), timeout=30
+    )
+    assert found.results[0].known and found.results[0].cluster_id == answer.cluster_id
+    with pytest.raises(grpc.RpcError) as raised:
+        as_liaison.GetReport(t.GetReportRequest(report_id=answer.report_id), timeout=30)
+    assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED, "a liaison reads no victim data"
+    with pytest.raises(grpc.RpcError) as raised:
+        as_liaison.GetCluster(t.GetClusterRequest(cluster_id=answer.cluster_id), timeout=30)
+    assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED, "not referred yet"
+
+    version = triage.GetCluster(t.GetClusterRequest(cluster_id=answer.cluster_id), timeout=30).cluster.version
+    triage.UpdateCluster(
+        t.UpdateClusterRequest(cluster_id=answer.cluster_id, version=version, referred_to=agency), timeout=30
+    )
+    got = as_liaison.GetCluster(t.GetClusterRequest(cluster_id=answer.cluster_id), timeout=30)
+    assert got.cluster.referred_to == agency
+
+    # Another agency's liaison still may not read it.
+    other = accounts.key("liaison", agency=f"Other Police {accounts.tag}")
+    with pytest.raises(grpc.RpcError) as raised:
+        stubs.triage_pb2_grpc.TriageServiceStub(channel).GetCluster(
+            t.GetClusterRequest(cluster_id=answer.cluster_id), metadata=other.metadata, timeout=30
+        )
+    assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+# ---------------------------------------------------------------------------- audit trail
+
+
+def test_get_report_is_audited_and_only_admins_read_the_trail(stubs, admin, intake, triage, supervisor, accounts):
+    answer = submit(stubs, intake, scam_report(stubs, iban=unique_iban()))
+    triage.GetReport(stubs.triage_pb2.GetReportRequest(report_id=answer.report_id), timeout=30)
+    request = stubs.admin_pb2.ListAuditEventsRequest(actor=supervisor.name, page_size=1000)
+
+    with pytest.raises(grpc.RpcError) as raised:
+        admin.ListAuditEvents(request, metadata=supervisor.metadata, timeout=30)
+    assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+    administrator = accounts.user("admin")
+    events = admin.ListAuditEvents(request, metadata=administrator.metadata, timeout=30).events
+    assert events and all(e.actor == supervisor.name for e in events)
+    get_report = "/scamtrail.v1.TriageService/GetReport"
+    mine = [e for e in events if e.action == get_report and list(e.targets) == [f"report:{answer.report_id}"]]
+    assert len(mine) == 1, [(e.sequence, e.action, list(e.targets)) for e in events]
+    event = mine[0]
+    assert event.role == stubs.auth_pb2.ROLE_SUPERVISOR
+    assert event.outcome == "OK"
+    assert event.peer.startswith("127.0.0.1:")
+    assert re.fullmatch(r"[0-9a-f]{64}", event.hash)
+    assert [e.sequence for e in events] == sorted({e.sequence for e in events}), "oldest first, no repeats"
