@@ -8,7 +8,8 @@ use scamtrail_e2e::{Backend, TEST_PASSWORD, TestServer, request, sample_report};
 use scamtrail_proto::v1 as pb;
 
 fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl").current_dir(dir).args(args).output().expect("openssl (scripts/install-test-deps)");
+    let out =
+        Command::new("openssl").current_dir(dir).args(args).output().expect("openssl (scripts/install-test-deps)");
     assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
@@ -20,30 +21,54 @@ fn make_certificates(dir: &Path) {
     ca.extend(["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=scamtrail test CA"]);
     ca.extend(["-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
     openssl(dir, &ca);
-    for (name, usage, san) in [("server", "serverAuth", "IP:127.0.0.1,DNS:localhost"), ("client", "clientAuth", "DNS:client")]
+    for (name, usage, san) in
+        [("server", "serverAuth", "IP:127.0.0.1,DNS:localhost"), ("client", "clientAuth", "DNS:client")]
     {
         let mut csr = vec!["req"];
         csr.extend(ec);
-        let (key, req, ext, pem) = (format!("{name}.key"), format!("{name}.csr"), format!("{name}.ext"), format!("{name}.pem"));
+        let (key, req, ext, pem) =
+            (format!("{name}.key"), format!("{name}.csr"), format!("{name}.ext"), format!("{name}.pem"));
         csr.extend(["-keyout", &key, "-out", &req, "-subj"]);
         let subject = format!("/CN={name}");
         csr.push(&subject);
         openssl(dir, &csr);
         std::fs::write(
             dir.join(&ext),
-            format!("subjectAltName={san}\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage={usage}\n"),
+            format!(
+                "subjectAltName={san}\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage={usage}\n"
+            ),
         )
         .unwrap();
         openssl(
             dir,
-            &["x509", "-req", "-in", &req, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", &pem, "-days", "2", "-extfile", &ext],
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &req,
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                &pem,
+                "-days",
+                "2",
+                "-extfile",
+                &ext,
+            ],
         );
     }
 }
 
 /// Runs grpcurl; returns (success, stdout + stderr).
 fn grpcurl(args: &[&str]) -> (bool, String) {
-    let out = Command::new("grpcurl").args(["-max-time", "4"]).args(args).output().expect("grpcurl (scripts/install-test-deps)");
+    let out = Command::new("grpcurl")
+        .args(["-max-time", "4"])
+        .args(args)
+        .output()
+        .expect("grpcurl (scripts/install-test-deps)");
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out.status.success(), text)
 }
@@ -58,7 +83,8 @@ async fn tls_and_mutual_tls_round_trips_with_grpcurl() {
     let server = TestServer::start_with(Backend::Sqlite, &["--tls-cert", &cert, "--tls-key", &key]).await.unwrap();
     let api_key = server.create_key("tls-frontend", "intake", None).unwrap();
     let bearer = format!("authorization: Bearer {api_key}");
-    let (ok, out) = grpcurl(&["-cacert", &ca, "-H", &bearer, "-d", "{}", &server.addr, "scamtrail.v1.AuthService/WhoAmI"]);
+    let (ok, out) =
+        grpcurl(&["-cacert", &ca, "-H", &bearer, "-d", "{}", &server.addr, "scamtrail.v1.AuthService/WhoAmI"]);
     assert!(ok && out.contains("\"name\": \"key:tls-frontend\""), "{out}");
     let (ok, out) = grpcurl(&["-cacert", &ca, &server.addr, "list"]);
     assert!(ok && out.contains("scamtrail.v1.IntakeService"), "reflection over TLS: {out}");
@@ -97,7 +123,10 @@ async fn no_secret_and_no_victim_contact_reaches_the_log() {
     let mut intake = pb::intake_service_client::IntakeServiceClient::new(server.authed(&key).await);
     let submitted = intake.submit_report(request(sample_report(), "log-1")).await.unwrap().into_inner();
     secrets.push(submitted.follow_up_secret.clone());
-    let status = pb::GetReportStatusRequest { reference: submitted.reference.clone(), secret: submitted.follow_up_secret.clone() };
+    let status = pb::GetReportStatusRequest {
+        reference: submitted.reference.clone(),
+        secret: submitted.follow_up_secret.clone(),
+    };
     intake.get_report_status(status).await.unwrap();
     let add = pb::AddReportDetailsRequest {
         reference: submitted.reference.clone(),
@@ -111,7 +140,8 @@ async fn no_secret_and_no_victim_contact_reaches_the_log() {
     assert!(intake.get_report_status(wrong).await.is_err());
 
     let mut triage = pb::triage_service_client::TriageServiceClient::new(server.authed(&session).await);
-    let by_id = pb::GetReportRequest { selector: Some(pb::get_report_request::Selector::ReportId(submitted.report_id)) };
+    let by_id =
+        pb::GetReportRequest { selector: Some(pb::get_report_request::Selector::ReportId(submitted.report_id)) };
     triage.get_report(by_id).await.unwrap();
     let mut auth = pb::auth_service_client::AuthServiceClient::new(server.authed(&session).await);
     auth.logout(pb::LogoutRequest {}).await.unwrap();

@@ -36,34 +36,7 @@ enum LogFormat {
 #[derive(Subcommand)]
 enum Command {
     /// Run the gRPC server (gRPC, gRPC-Web, health, reflection) until SIGINT or SIGTERM.
-    Serve {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:50051", env = "SCAMTRAIL_LISTEN")]
-        listen: SocketAddr,
-        #[command(flatten)]
-        database: DatabaseArgs,
-        /// Browser origin allowed to call over gRPC-Web; repeat for several.
-        #[arg(long = "cors-origin", env = "SCAMTRAIL_CORS_ORIGINS", value_delimiter = ',')]
-        cors_origins: Vec<String>,
-        /// File holding the card MAC key (created on first start; share it between instances).
-        #[arg(long, default_value = "scamtrail.card-key", env = "SCAMTRAIL_CARD_KEY_FILE")]
-        card_key_file: PathBuf,
-        /// Seconds in-flight calls may take to finish after a shutdown signal.
-        #[arg(long, default_value_t = 10)]
-        shutdown_grace_seconds: u64,
-        #[command(flatten)]
-        clusters: ClusterArgs,
-        /// A safelist file (tab-separated kind, value, reason) applied beside the shipped one.
-        #[arg(long, env = "SCAMTRAIL_SAFELIST_FILE")]
-        safelist_file: Option<PathBuf>,
-        /// Seconds between rescoring clusters whose priority changes with time.
-        #[arg(long, default_value_t = 30, env = "SCAMTRAIL_RESCORE_INTERVAL_SECONDS")]
-        rescore_interval_seconds: u64,
-        #[command(flatten)]
-        guard: GuardArgs,
-        #[command(flatten)]
-        tls: TlsArgs,
-    },
+    Serve(Box<ServeArgs>),
     /// People who sign in: `user create --role investigator --name alice` (password from stdin).
     User {
         #[command(subcommand)]
@@ -104,6 +77,37 @@ enum Command {
         #[arg(long, default_value = "scamtrail.card-key", env = "SCAMTRAIL_CARD_KEY_FILE")]
         card_key_file: PathBuf,
     },
+}
+
+/// What `scamtrail serve` takes.
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:50051", env = "SCAMTRAIL_LISTEN")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// Browser origin allowed to call over gRPC-Web; repeat for several.
+    #[arg(long = "cors-origin", env = "SCAMTRAIL_CORS_ORIGINS", value_delimiter = ',')]
+    cors_origins: Vec<String>,
+    /// File holding the card MAC key (created on first start; share it between instances).
+    #[arg(long, default_value = "scamtrail.card-key", env = "SCAMTRAIL_CARD_KEY_FILE")]
+    card_key_file: PathBuf,
+    /// Seconds in-flight calls may take to finish after a shutdown signal.
+    #[arg(long, default_value_t = 10)]
+    shutdown_grace_seconds: u64,
+    #[command(flatten)]
+    clusters: ClusterArgs,
+    /// A safelist file (tab-separated kind, value, reason) applied beside the shipped one.
+    #[arg(long, env = "SCAMTRAIL_SAFELIST_FILE")]
+    safelist_file: Option<PathBuf>,
+    /// Seconds between rescoring clusters whose priority changes with time.
+    #[arg(long, default_value_t = 30, env = "SCAMTRAIL_RESCORE_INTERVAL_SECONDS")]
+    rescore_interval_seconds: u64,
+    #[command(flatten)]
+    guard: GuardArgs,
+    #[command(flatten)]
+    tls: TlsArgs,
 }
 
 #[derive(Subcommand)]
@@ -287,18 +291,19 @@ fn main() -> anyhow::Result<()> {
     init_logging(cli.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cli.command {
-        Command::Serve {
-            listen,
-            database,
-            cors_origins,
-            card_key_file,
-            shutdown_grace_seconds,
-            clusters,
-            safelist_file,
-            rescore_interval_seconds,
-            guard,
-            tls,
-        } => {
+        Command::Serve(args) => {
+            let ServeArgs {
+                listen,
+                database,
+                cors_origins,
+                card_key_file,
+                shutdown_grace_seconds,
+                clusters,
+                safelist_file,
+                rescore_interval_seconds,
+                guard,
+                tls,
+            } = *args;
             let mut store = StoreConfig::new(database.database_url);
             store.clusters = clusters.config()?;
             store.rescore_interval = Duration::from_secs(rescore_interval_seconds.max(1));

@@ -390,10 +390,11 @@ where
                 Ok(Err((status, caller))) => {
                     // Refusals of signed-in callers and every sign-in attempt are audited;
                     // calls without credentials are not, so that they cannot flood the trail.
-                    if rule.audited && (caller.role.is_some() || rule.permission == Permission::Public) {
-                        if let Err(e) = state.audit(rule, &caller, code_name(status.code())).await {
-                            tracing::error!(error = %e, "cannot append to the audit trail");
-                        }
+                    if rule.audited
+                        && (caller.role.is_some() || rule.permission == Permission::Public)
+                        && let Err(e) = state.audit(rule, &caller, code_name(status.code())).await
+                    {
+                        tracing::error!(error = %e, "cannot append to the audit trail");
                     }
                     return Ok(answer(status));
                 }
