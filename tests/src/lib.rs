@@ -362,6 +362,19 @@ pub fn violations(status: &tonic::Status) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+/// A bank transfer of `pence` in GBP to `account`, `seconds_ago`.
+pub fn bank_transfer(account: &str, pence: i64, seconds_ago: i64) -> pb::Payment {
+    pb::Payment {
+        amount_minor: pence,
+        currency: "GBP".into(),
+        method: pb::PaymentMethod::BankTransfer as i32,
+        paid_at: ts(seconds_ago),
+        beneficiaries: vec![id(account, pb::IdentifierRole::BeneficiaryAccount, pb::IdentifierKind::Unspecified)],
+        transaction_hash: String::new(),
+        recall_requested: false,
+    }
+}
+
 /// A realistic investment-fraud report with a payment, identifiers and victim data.
 pub fn sample_report() -> pb::Report {
     pb::Report {
@@ -370,19 +383,7 @@ pub fn sample_report() -> pb::Report {
         last_contact_at: ts(3_600),
         contact_channels: vec![pb::ContactChannel::PhoneCall as i32, pb::ContactChannel::Whatsapp as i32],
         narrative: "A 'broker' called me from 020 7946 0958 and showed me profits on trade-fx.co.uk.".into(),
-        payments: vec![pb::Payment {
-            amount_minor: 250_000,
-            currency: "GBP".into(),
-            method: pb::PaymentMethod::BankTransfer as i32,
-            paid_at: ts(7_200),
-            beneficiaries: vec![id(
-                "GB82 WEST 1234 5698 7654 32",
-                pb::IdentifierRole::BeneficiaryAccount,
-                pb::IdentifierKind::Unspecified,
-            )],
-            transaction_hash: String::new(),
-            recall_requested: false,
-        }],
+        payments: vec![bank_transfer("GB82 WEST 1234 5698 7654 32", 250_000, 7_200)],
         identifiers: vec![
             id("+44 20 7946 0958", pb::IdentifierRole::CallerNumber, pb::IdentifierKind::Phone),
             id("hxxps://trade-fx[.]co.uk/login", pb::IdentifierRole::Website, pb::IdentifierKind::Unspecified),

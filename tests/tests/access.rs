@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::{Buf, BufMut};
 use prost::Message;
 use scamtrail_core::{Permission, Role};
-use scamtrail_e2e::{BACKENDS, Backend, TEST_AGENCY, TEST_PASSWORD, TestServer, request, sample_report};
+use scamtrail_e2e::{BACKENDS, TEST_AGENCY, TEST_PASSWORD, TestServer, request, sample_report};
 use scamtrail_proto::v1 as pb;
 use scamtrail_server::auth::methods::RULES;
 use tonic::Code;
@@ -173,27 +173,29 @@ async fn signing_in_out_and_revoking_keys() {
 
 #[tokio::test]
 async fn repeated_failed_sign_ins_are_throttled_per_account() {
-    let server = TestServer::start(Backend::Sqlite).await.unwrap();
-    server.create_user("olga", "investigator", None, TEST_PASSWORD).unwrap();
-    for attempt in 0..5 {
-        let e = server.login("olga", &format!("Guess-number-{attempt}")).await.unwrap_err();
-        assert_eq!(e.code(), Code::Unauthenticated, "attempt {attempt}");
+    for backend in BACKENDS {
+        let server = TestServer::start(backend).await.unwrap();
+        server.create_user("olga", "investigator", None, TEST_PASSWORD).unwrap();
+        for attempt in 0..5 {
+            let e = server.login("olga", &format!("Guess-number-{attempt}")).await.unwrap_err();
+            assert_eq!(e.code(), Code::Unauthenticated, "attempt {attempt}");
+        }
+        // Even the right password now waits: a guesser learns nothing from the answer.
+        let throttled = server.login("olga", TEST_PASSWORD).await.unwrap_err();
+        assert_eq!(throttled.code(), Code::ResourceExhausted, "{throttled:?}");
+        let retry = throttled.get_details_retry_info().expect("RetryInfo");
+        assert!(retry.retry_delay.is_some_and(|d| d > Duration::ZERO && d <= Duration::from_secs(1)));
+        // Other accounts are unaffected, and an unknown name is throttled like a known one.
+        server.create_user("pavel", "investigator", None, TEST_PASSWORD).unwrap();
+        server.login("pavel", TEST_PASSWORD).await.unwrap();
+        for _ in 0..5 {
+            server.login("ghost", TEST_PASSWORD).await.unwrap_err();
+        }
+        assert_eq!(server.login("ghost", TEST_PASSWORD).await.unwrap_err().code(), Code::ResourceExhausted);
+        // After the wait, the owner signs in.
+        tokio::time::sleep(Duration::from_millis(1_100)).await;
+        server.login("olga", TEST_PASSWORD).await.unwrap();
     }
-    // Even the right password now waits: a guesser learns nothing from the answer.
-    let throttled = server.login("olga", TEST_PASSWORD).await.unwrap_err();
-    assert_eq!(throttled.code(), Code::ResourceExhausted, "{throttled:?}");
-    let retry = throttled.get_details_retry_info().expect("RetryInfo");
-    assert!(retry.retry_delay.is_some_and(|d| d > Duration::ZERO && d <= Duration::from_secs(1)));
-    // Other accounts are unaffected, and an unknown name is throttled like a known one.
-    server.create_user("pavel", "investigator", None, TEST_PASSWORD).unwrap();
-    server.login("pavel", TEST_PASSWORD).await.unwrap();
-    for _ in 0..5 {
-        server.login("ghost", TEST_PASSWORD).await.unwrap_err();
-    }
-    assert_eq!(server.login("ghost", TEST_PASSWORD).await.unwrap_err().code(), Code::ResourceExhausted);
-    // After the wait, the owner signs in.
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
-    server.login("olga", TEST_PASSWORD).await.unwrap();
 }
 
 #[tokio::test]
@@ -322,58 +324,84 @@ async fn audited_calls_are_chained_and_verify_detects_changed_or_removed_rows() 
 
 #[tokio::test]
 async fn intake_over_its_rate_is_told_when_to_retry() {
-    let server = TestServer::start_with(
-        Backend::Sqlite,
-        &["--intake-rate-per-key", "2", "--intake-rate-per-peer", "0", "--login-rate-per-peer", "1"],
-    )
-    .await
-    .unwrap();
-    let mut intake = server.intake().await;
-    let mut limited = None;
-    for i in 0..12 {
-        let values =
-            vec![scamtrail_e2e::id("+44 20 7946 0958", pb::IdentifierRole::Unspecified, pb::IdentifierKind::Phone)];
-        match intake.normalize_identifiers(pb::NormalizeIdentifiersRequest { values, country: String::new() }).await {
-            Ok(_) => {}
-            Err(e) => {
-                assert_eq!(e.code(), Code::ResourceExhausted, "call {i}: {e:?}");
-                limited = Some(e);
-                break;
+    for backend in BACKENDS {
+        let server = TestServer::start_with(
+            backend,
+            &["--intake-rate-per-key", "2", "--intake-rate-per-peer", "0", "--login-rate-per-peer", "1"],
+        )
+        .await
+        .unwrap();
+        let mut intake = server.intake().await;
+        let mut limited = None;
+        for i in 0..12 {
+            let values =
+                vec![scamtrail_e2e::id("+44 20 7946 0958", pb::IdentifierRole::Unspecified, pb::IdentifierKind::Phone)];
+            match intake.normalize_identifiers(pb::NormalizeIdentifiersRequest { values, country: String::new() }).await
+            {
+                Ok(_) => {}
+                Err(e) => {
+                    assert_eq!(e.code(), Code::ResourceExhausted, "call {i}: {e:?}");
+                    limited = Some(e);
+                    break;
+                }
             }
         }
+        let limited = limited.expect("12 calls at once exceed 2/s with a burst of 4");
+        let delay = limited.get_details_retry_info().and_then(|r| r.retry_delay).expect("RetryInfo");
+        assert!(delay > Duration::ZERO && delay <= Duration::from_secs(1), "{delay:?}");
+        // Another key has its own allowance.
+        let other = server.create_key("frontend-two", "intake", None).unwrap();
+        let mut two = pb::intake_service_client::IntakeServiceClient::new(server.authed(&other).await);
+        two.submit_report(request(sample_report(), "")).await.unwrap();
+        // Sign-ins per address: 1/s with a burst of 2.
+        let mut codes = vec![];
+        for _ in 0..6 {
+            codes.push(server.login("nobody", TEST_PASSWORD).await.unwrap_err().code());
+        }
+        assert!(codes.contains(&Code::ResourceExhausted), "{codes:?}");
     }
-    let limited = limited.expect("12 calls at once exceed 2/s with a burst of 4");
-    let delay = limited.get_details_retry_info().and_then(|r| r.retry_delay).expect("RetryInfo");
-    assert!(delay > Duration::ZERO && delay <= Duration::from_secs(1), "{delay:?}");
-    // Another key has its own allowance.
-    let other = server.create_key("frontend-two", "intake", None).unwrap();
-    let mut two = pb::intake_service_client::IntakeServiceClient::new(server.authed(&other).await);
-    two.submit_report(request(sample_report(), "")).await.unwrap();
-    // Sign-ins per address: 1/s with a burst of 2.
-    let mut codes = vec![];
-    for _ in 0..6 {
-        codes.push(server.login("nobody", TEST_PASSWORD).await.unwrap_err().code());
-    }
-    assert!(codes.contains(&Code::ResourceExhausted), "{codes:?}");
 }
 
 #[tokio::test]
 async fn slow_calls_end_in_deadline_exceeded_and_excess_calls_are_shed() {
-    let server = TestServer::start_with(Backend::Sqlite, &["--call-timeout-ms", "1"]).await.unwrap();
-    // A sign-in hashes a password (tens of milliseconds): over a 1 ms budget.
-    let e = server.login("anyone", TEST_PASSWORD).await.unwrap_err();
-    assert_eq!(e.code(), Code::DeadlineExceeded, "{e:?}");
-    // The server still answers probes.
-    let mut health = tonic_health::pb::health_client::HealthClient::new(server.channel().await);
-    health.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await.unwrap();
+    for backend in BACKENDS {
+        let server = TestServer::start_with(backend, &["--call-timeout-ms", "1"]).await.unwrap();
+        // A sign-in hashes a password (tens of milliseconds): over a 1 ms budget.
+        let e = server.login("anyone", TEST_PASSWORD).await.unwrap_err();
+        assert_eq!(e.code(), Code::DeadlineExceeded, "{e:?}");
+        // The server still answers probes.
+        let mut health = tonic_health::pb::health_client::HealthClient::new(server.channel().await);
+        health.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await.unwrap();
 
-    let server = TestServer::start_with(Backend::Sqlite, &["--max-concurrent-calls", "1"]).await.unwrap();
-    let logins = (0..8).map(|i| {
-        let server = &server;
-        async move { server.login(&format!("user{i}"), TEST_PASSWORD).await }
-    });
-    let answers = futures::future::join_all(logins).await;
-    let shed = answers.iter().filter(|r| matches!(r, Err(e) if e.code() == Code::Unavailable)).count();
-    let served = answers.iter().filter(|r| matches!(r, Err(e) if e.code() == Code::Unauthenticated)).count();
-    assert!(shed >= 1 && served >= 1 && shed + served == 8, "shed {shed}, served {served}: {answers:?}");
+        let server = TestServer::start_with(backend, &["--max-concurrent-calls", "1"]).await.unwrap();
+        let logins = (0..8).map(|i| {
+            let server = &server;
+            async move { server.login(&format!("user{i}"), TEST_PASSWORD).await }
+        });
+        let answers = futures::future::join_all(logins).await;
+        let shed = answers.iter().filter(|r| matches!(r, Err(e) if e.code() == Code::Unavailable)).count();
+        let served = answers.iter().filter(|r| matches!(r, Err(e) if e.code() == Code::Unauthenticated)).count();
+        assert!(shed >= 1 && served >= 1 && shed + served == 8, "shed {shed}, served {served}: {answers:?}");
+    }
+}
+
+#[tokio::test]
+async fn one_connection_carries_a_bounded_number_of_streams() {
+    for backend in BACKENDS {
+        let server = TestServer::start_with(backend, &["--max-streams-per-connection", "2"]).await.unwrap();
+        let token = server.token("watcher", "investigator").await;
+        let channel = server.authed(&token).await;
+        let watch = || pb::WatchQueueRequest { queue: 0 };
+        let mut one = pb::triage_service_client::TriageServiceClient::new(channel.clone());
+        let mut two = one.clone();
+        let mut three = one.clone();
+        let _a = one.watch_queue(watch()).await.unwrap();
+        let _b = two.watch_queue(watch()).await.unwrap();
+        // A third stream on the same connection waits for a free one.
+        let third = tokio::time::timeout(Duration::from_secs(1), three.watch_queue(watch())).await;
+        assert!(third.is_err(), "the connection carried a third stream");
+        // Another connection is served.
+        let mut other = pb::triage_service_client::TriageServiceClient::new(server.authed(&token).await);
+        other.watch_queue(watch()).await.unwrap();
+    }
 }

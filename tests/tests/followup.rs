@@ -2,7 +2,7 @@
 //! opens the report's status and lets details be added (linking like a new report's), a wrong
 //! secret and an unknown reference look the same, and guessing is throttled per reference.
 
-use scamtrail_e2e::{BACKENDS, Backend, TestServer, id, request, sample_report, ts};
+use scamtrail_e2e::{BACKENDS, TestServer, bank_transfer, id, request, sample_report};
 use scamtrail_proto::v1 as pb;
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -71,33 +71,37 @@ async fn the_secret_opens_the_status_and_nothing_else_does() {
 
 #[tokio::test]
 async fn guessing_secrets_is_throttled_and_yields_nothing() {
-    let server = TestServer::start(Backend::Sqlite).await.unwrap();
-    let mut intake = server.intake().await;
-    let submitted = intake.submit_report(request(sample_report(), "")).await.unwrap().into_inner();
-    let mut answers = vec![];
-    for guess in 0..8 {
-        let secret = format!("{guess:04X}-0000-0000-0000-0000-0000-0000-0000");
-        let e = intake.get_report_status(status_request(&submitted.reference, &secret)).await.unwrap_err();
-        answers.push(e.code());
+    for backend in BACKENDS {
+        let server = TestServer::start(backend).await.unwrap();
+        let mut intake = server.intake().await;
+        let submitted = intake.submit_report(request(sample_report(), "")).await.unwrap().into_inner();
+        let mut answers = vec![];
+        for guess in 0..8 {
+            let secret = format!("{guess:04X}-0000-0000-0000-0000-0000-0000-0000");
+            let e = intake.get_report_status(status_request(&submitted.reference, &secret)).await.unwrap_err();
+            answers.push(e.code());
+        }
+        assert_eq!(&answers[..5], &[Code::NotFound; 5], "{answers:?}");
+        assert!(answers[5..].iter().all(|&c| c == Code::ResourceExhausted), "{answers:?}");
+        // While throttled, even the right secret waits: guessing cannot be confirmed.
+        let e = intake
+            .get_report_status(status_request(&submitted.reference, &submitted.follow_up_secret))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::ResourceExhausted);
+        assert!(e.get_details_retry_info().is_some_and(|r| r.retry_delay.is_some()));
+        // Adding details is guarded the same way.
+        let add = pb::AddReportDetailsRequest {
+            reference: submitted.reference.clone(),
+            secret: submitted.follow_up_secret.clone(),
+            narrative: "more".into(),
+            ..Default::default()
+        };
+        assert_eq!(intake.add_report_details(add).await.unwrap_err().code(), Code::ResourceExhausted);
+        // Other references are not affected.
+        let other = intake.submit_report(request(sample_report(), "")).await.unwrap().into_inner();
+        intake.get_report_status(status_request(&other.reference, &other.follow_up_secret)).await.unwrap();
     }
-    assert_eq!(&answers[..5], &[Code::NotFound; 5], "{answers:?}");
-    assert!(answers[5..].iter().all(|&c| c == Code::ResourceExhausted), "{answers:?}");
-    // While throttled, even the right secret waits: guessing cannot be confirmed.
-    let e =
-        intake.get_report_status(status_request(&submitted.reference, &submitted.follow_up_secret)).await.unwrap_err();
-    assert_eq!(e.code(), Code::ResourceExhausted);
-    assert!(e.get_details_retry_info().is_some_and(|r| r.retry_delay.is_some()));
-    // Adding details is guarded the same way.
-    let add = pb::AddReportDetailsRequest {
-        reference: submitted.reference.clone(),
-        secret: submitted.follow_up_secret.clone(),
-        narrative: "more".into(),
-        ..Default::default()
-    };
-    assert_eq!(intake.add_report_details(add).await.unwrap_err().code(), Code::ResourceExhausted);
-    // Other references are not affected.
-    let other = intake.submit_report(request(sample_report(), "")).await.unwrap().into_inner();
-    intake.get_report_status(status_request(&other.reference, &other.follow_up_secret)).await.unwrap();
 }
 
 #[tokio::test]
@@ -119,19 +123,7 @@ async fn added_details_link_the_report_and_a_retry_adds_nothing() {
             reference: a.reference.clone(),
             secret: a.follow_up_secret.clone(),
             client_request_id: "add-1".into(),
-            payments: vec![pb::Payment {
-                amount_minor: 50_000,
-                currency: "GBP".into(),
-                method: pb::PaymentMethod::BankTransfer as i32,
-                paid_at: ts(3_600),
-                beneficiaries: vec![id(
-                    "GB33BUKB20201555555555",
-                    pb::IdentifierRole::BeneficiaryAccount,
-                    pb::IdentifierKind::Unspecified,
-                )],
-                transaction_hash: String::new(),
-                recall_requested: false,
-            }],
+            payments: vec![bank_transfer("GB33BUKB20201555555555", 50_000, 3_600)],
             identifiers: vec![id("020 7946 0958", pb::IdentifierRole::CallerNumber, pb::IdentifierKind::Phone)],
             narrative: "He called again from 020 7946 0958.".into(),
         };

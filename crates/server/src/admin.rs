@@ -7,7 +7,7 @@ use scamtrail_core::{AuditEvent, Role, UnixMicros};
 use scamtrail_server::auth::secrets;
 use scamtrail_store::{Access, StoreConfig};
 
-use super::{DatabaseArgs, KeyCommand, UserCommand};
+use super::{DatabaseArgs, KeyCommand, NewCaller, UserCommand};
 
 async fn open(database: &DatabaseArgs) -> anyhow::Result<Access> {
     Ok(Access::open(&StoreConfig::new(database.database_url.clone())).await?)
@@ -72,7 +72,7 @@ fn read_password() -> anyhow::Result<String> {
 
 pub(crate) async fn user(command: UserCommand) -> anyhow::Result<()> {
     match command {
-        UserCommand::Create { name, role, agency, database } => {
+        UserCommand::Create(NewCaller { name, role, agency, database }) => {
             check_name(&name)?;
             let role = parse_role(&role, &[Role::Investigator, Role::Supervisor, Role::Liaison, Role::Admin])?;
             let agency = check_agency(role, &agency)?;
@@ -98,7 +98,7 @@ pub(crate) async fn user(command: UserCommand) -> anyhow::Result<()> {
 
 pub(crate) async fn key(command: KeyCommand) -> anyhow::Result<()> {
     match command {
-        KeyCommand::Create { name, role, agency, database } => {
+        KeyCommand::Create(NewCaller { name, role, agency, database }) => {
             check_name(&name)?;
             let role = parse_role(&role, &[Role::Intake, Role::Liaison])?;
             let agency = check_agency(role, &agency)?;

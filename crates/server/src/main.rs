@@ -110,23 +110,28 @@ struct ServeArgs {
     tls: TlsArgs,
 }
 
+/// A new user or key.
+#[derive(clap::Args)]
+struct NewCaller {
+    /// 1 to 64 of a-z, 0-9, '.', '_', '-' (a person's sign-in name, or a system's, e.g. frontend-eu).
+    #[arg(long)]
+    name: String,
+    /// Users: investigator, supervisor, liaison or admin. Keys: intake (victim-support frontends)
+    /// or liaison (police systems).
+    #[arg(long)]
+    role: String,
+    /// The agency of a liaison (the clusters referred to it are the ones it reads).
+    #[arg(long)]
+    agency: Option<String>,
+    #[command(flatten)]
+    database: DatabaseArgs,
+}
+
 #[derive(Subcommand)]
 enum UserCommand {
     /// Creates a user. The password is read from the terminal without echo, or from the first
     /// line of stdin when stdin is not a terminal; never from the command line.
-    Create {
-        /// Sign-in name: 1 to 64 of a-z, 0-9, '.', '_', '-'.
-        #[arg(long)]
-        name: String,
-        /// investigator, supervisor, liaison or admin.
-        #[arg(long)]
-        role: String,
-        /// The agency of a liaison (clusters referred to it are the ones it reads).
-        #[arg(long)]
-        agency: Option<String>,
-        #[command(flatten)]
-        database: DatabaseArgs,
-    },
+    Create(NewCaller),
     /// Disables a user and ends its sessions.
     Disable {
         /// Sign-in name.
@@ -140,19 +145,7 @@ enum UserCommand {
 #[derive(Subcommand)]
 enum KeyCommand {
     /// Creates an API key and prints it on stdout, once: it is stored only as a hash.
-    Create {
-        /// A name for the system, e.g. frontend-eu: 1 to 64 of a-z, 0-9, '.', '_', '-'.
-        #[arg(long)]
-        name: String,
-        /// intake (victim-support frontends) or liaison (police systems).
-        #[arg(long)]
-        role: String,
-        /// The agency of a liaison key.
-        #[arg(long)]
-        agency: Option<String>,
-        #[command(flatten)]
-        database: DatabaseArgs,
-    },
+    Create(NewCaller),
     /// Revokes a key (servers stop accepting it within 10 seconds).
     Revoke {
         /// The key's name.

@@ -145,22 +145,7 @@ impl Intake<'_> {
         let victim = r.victim.as_ref().map(|p| self.victim(&mut v, p));
         let hint_country = victim.as_ref().and_then(|v| v.country);
 
-        v.max_items("report.payments", r.payments.len(), limits::PAYMENTS_MAX);
-        let payments: Vec<NewPayment> = r
-            .payments
-            .iter()
-            .take(limits::PAYMENTS_MAX)
-            .enumerate()
-            .map(|(i, p)| self.payment(&mut v, &format!("report.payments[{i}]"), p, hint_country))
-            .collect();
-        v.max_items("report.identifiers", r.identifiers.len(), limits::IDENTIFIERS_MAX);
-        let identifiers = r
-            .identifiers
-            .iter()
-            .take(limits::IDENTIFIERS_MAX)
-            .enumerate()
-            .map(|(i, id)| self.identifier(&mut v, &format!("report.identifiers[{i}]"), id, hint_country))
-            .collect();
+        let (payments, identifiers) = self.trail(&mut v, "report.", &r.payments, &r.identifiers, hint_country);
         let suggested = self.suggestions(&r.narrative, hint_country);
         v.finish(()).map(|()| NewReport {
             category: category.unwrap_or(Category::Other),
@@ -203,22 +188,7 @@ impl Intake<'_> {
     ) -> Result<NewDetails, Vec<Violation>> {
         let mut v = Violations::default();
         let client_request_id = self.client_request_id(&mut v, &req.client_request_id);
-        v.max_items("payments", req.payments.len(), limits::PAYMENTS_MAX);
-        let payments: Vec<NewPayment> = req
-            .payments
-            .iter()
-            .take(limits::PAYMENTS_MAX)
-            .enumerate()
-            .map(|(i, p)| self.payment(&mut v, &format!("payments[{i}]"), p, country))
-            .collect();
-        v.max_items("identifiers", req.identifiers.len(), limits::IDENTIFIERS_MAX);
-        let identifiers: Vec<ReportedIdentifier> = req
-            .identifiers
-            .iter()
-            .take(limits::IDENTIFIERS_MAX)
-            .enumerate()
-            .map(|(i, id)| self.identifier(&mut v, &format!("identifiers[{i}]"), id, country))
-            .collect();
+        let (payments, identifiers) = self.trail(&mut v, "", &req.payments, &req.identifiers, country);
         let words = req.narrative.trim();
         v.max_chars("narrative", words, limits::NARRATIVE_MAX_CHARS);
         if payments.is_empty() && identifiers.is_empty() && words.is_empty() {
@@ -231,6 +201,32 @@ impl Intake<'_> {
             narrative: if words.is_empty() { String::new() } else { format!("\n\n[{dated}]\n{words}") },
             client_request_id,
         })
+    }
+
+    /// Payments and identifiers (fields named after `prefix`), within their limits.
+    fn trail(
+        &self,
+        v: &mut Violations,
+        prefix: &str,
+        payments: &[pb::Payment],
+        identifiers: &[pb::ScammerIdentifier],
+        country: Option<Country>,
+    ) -> (Vec<NewPayment>, Vec<ReportedIdentifier>) {
+        v.max_items(format!("{prefix}payments"), payments.len(), limits::PAYMENTS_MAX);
+        let payments = payments
+            .iter()
+            .take(limits::PAYMENTS_MAX)
+            .enumerate()
+            .map(|(i, p)| self.payment(v, &format!("{prefix}payments[{i}]"), p, country))
+            .collect();
+        v.max_items(format!("{prefix}identifiers"), identifiers.len(), limits::IDENTIFIERS_MAX);
+        let identifiers = identifiers
+            .iter()
+            .take(limits::IDENTIFIERS_MAX)
+            .enumerate()
+            .map(|(i, id)| self.identifier(v, &format!("{prefix}identifiers[{i}]"), id, country))
+            .collect();
+        (payments, identifiers)
     }
 
     /// A client request id, trimmed; `None` when empty.
