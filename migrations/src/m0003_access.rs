@@ -85,6 +85,14 @@ impl MigrationTrait for Migration {
         manager
             .alter_table(Table::alter().table(Reports::Table).add_column(text_null(Reports::FollowUpHash)).to_owned())
             .await?;
+        // Client request ids are now stored scoped to their caller (17 characters in front); SQLite
+        // does not enforce lengths, PostgreSQL needs the room.
+        if manager.get_database_backend() == sea_orm_migration::sea_orm::DbBackend::Postgres {
+            manager
+                .get_connection()
+                .execute_unprepared("ALTER TABLE reports ALTER COLUMN client_request_id TYPE varchar(160)")
+                .await?;
+        }
         manager
             .create_table(
                 Table::create()

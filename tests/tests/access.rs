@@ -238,6 +238,13 @@ async fn record_rules_liaison_agency_and_supervisor_decisions() {
         let e = ivan.update_cluster(assign("someone-else", cluster.version)).await.unwrap_err();
         assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
         let mine = ivan.update_cluster(assign("ivan", cluster.version)).await.unwrap().into_inner().cluster.unwrap();
+        // A supervisor hands it to someone else; the investigator may not take it back from them.
+        let mut sup = server.triage().await;
+        let theirs = sup.update_cluster(assign("olga", mine.version)).await.unwrap().into_inner().cluster.unwrap();
+        let unassign = pb::UpdateClusterRequest { assignee: "-".into(), status: 0, ..assign("", theirs.version) };
+        let e = ivan.update_cluster(unassign).await.unwrap_err();
+        assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
+        let mine = sup.update_cluster(assign("ivan", theirs.version)).await.unwrap().into_inner().cluster.unwrap();
         let refer = pb::UpdateClusterRequest {
             cluster_id: referred.cluster_id,
             version: mine.version,
@@ -271,9 +278,40 @@ async fn record_rules_liaison_agency_and_supervisor_decisions() {
             .unwrap_err();
         assert_eq!(e.code(), Code::PermissionDenied);
 
-        // A supervisor safelists.
-        let mut sup = server.triage().await;
+        // A supervisor safelists; an investigator may not undo it.
         sup.set_identifier_state(safelist).await.unwrap();
+        let normal = pb::SetIdentifierStateRequest {
+            key: "+44 20 7946 0958".into(),
+            state: pb::IdentifierState::Normal as i32,
+            reason: String::new(),
+            country: "GB".into(),
+        };
+        assert_eq!(ivan.set_identifier_state(normal).await.unwrap_err().code(), Code::PermissionDenied);
+
+        // Only a supervisor reopens a closed cluster.
+        let current = sup
+            .get_cluster(pb::GetClusterRequest { cluster_id: other.cluster_id, max_reports: 0 })
+            .await
+            .unwrap()
+            .into_inner()
+            .cluster
+            .unwrap();
+        let close = pb::UpdateClusterRequest {
+            cluster_id: other.cluster_id,
+            version: current.version,
+            status: pb::ClusterStatus::Closed as i32,
+            disposition: pb::Disposition::NotFraud as i32,
+            ..Default::default()
+        };
+        let closed = sup.update_cluster(close).await.unwrap().into_inner().cluster.unwrap();
+        let reopen = pb::UpdateClusterRequest {
+            cluster_id: other.cluster_id,
+            version: closed.version,
+            status: pb::ClusterStatus::Triaging as i32,
+            ..Default::default()
+        };
+        assert_eq!(ivan.update_cluster(reopen.clone()).await.unwrap_err().code(), Code::PermissionDenied);
+        sup.update_cluster(reopen).await.unwrap();
     }
 }
 
@@ -310,6 +348,16 @@ async fn audited_calls_are_chained_and_verify_detects_changed_or_removed_rows() 
 
         let (intact, out) = server.command_output(&["audit", "verify"]).unwrap();
         assert!(intact && out.contains("intact"), "{out}");
+        // The head is a checkpoint: after the newest row is removed the chain still verifies,
+        // but the checkpoint is no longer in it.
+        let head = out.split("head ").nth(1).unwrap().trim().to_owned();
+        let (ok, _) = server.command_output(&["audit", "verify", "--expect", &head]).unwrap();
+        assert!(ok, "the head is in the trail");
+        let last = head.split(':').next().unwrap();
+        server.sql(&format!("DELETE FROM audit_events WHERE sequence = {last}")).unwrap();
+        assert!(server.command_output(&["audit", "verify"]).unwrap().0, "a shorter chain still chains");
+        let (ok, out) = server.command_output(&["audit", "verify", "--expect", &head]).unwrap();
+        assert!(!ok && out.contains("checkpoint"), "{out}");
         let target = reads[0].sequence;
         server.sql(&format!("UPDATE audit_events SET actor = 'mallory' WHERE sequence = {target}")).unwrap();
         let (intact, out) = server.command_output(&["audit", "verify"]).unwrap();

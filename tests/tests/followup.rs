@@ -48,6 +48,14 @@ async fn the_secret_opens_the_status_and_nothing_else_does() {
         assert_eq!(old.unwrap_err().code(), Code::NotFound);
         intake.get_report_status(status_request(&first.reference, &retry.follow_up_secret)).await.unwrap();
 
+        // Another frontend choosing the same client request id has a report of its own.
+        let other_key = server.create_key("frontend-two", "intake", None).unwrap();
+        let mut other = pb::intake_service_client::IntakeServiceClient::new(server.authed(&other_key).await);
+        let theirs = other.submit_report(request(sample_report(), "victim-1")).await.unwrap().into_inner();
+        assert!(!theirs.replayed);
+        assert_ne!(theirs.report_id, first.report_id);
+        intake.get_report_status(status_request(&first.reference, &retry.follow_up_secret)).await.unwrap();
+
         // The status follows the cluster's work.
         let mut triage = server.triage().await;
         let cluster = triage
@@ -165,5 +173,23 @@ async fn added_details_link_the_report_and_a_retry_adds_nothing() {
         };
         let e = intake.add_report_details(empty).await.unwrap_err();
         assert_eq!(scamtrail_e2e::violations(&e), vec![("narrative".to_owned(), "NOTHING_TO_ADD".to_owned())]);
+
+        // A report takes a bounded number of additions.
+        for i in 1..scamtrail_core::limits::ADDITIONS_MAX {
+            let more = pb::AddReportDetailsRequest {
+                reference: a.reference.clone(),
+                secret: a.follow_up_secret.clone(),
+                narrative: format!("Another thing I remembered ({i})."),
+                ..Default::default()
+            };
+            intake.add_report_details(more).await.unwrap();
+        }
+        let one_more = pb::AddReportDetailsRequest {
+            reference: a.reference.clone(),
+            secret: a.follow_up_secret.clone(),
+            narrative: "And one more.".into(),
+            ..Default::default()
+        };
+        assert_eq!(intake.add_report_details(one_more).await.unwrap_err().code(), Code::FailedPrecondition);
     }
 }

@@ -6,6 +6,8 @@
 pub const NARRATIVE_MAX_CHARS: usize = 20_000;
 /// Payments in one report.
 pub const PAYMENTS_MAX: usize = 50;
+/// Times a victim may add details to one report.
+pub const ADDITIONS_MAX: i64 = 20;
 /// Beneficiary identifiers on one payment.
 pub const BENEFICIARIES_MAX: usize = 10;
 /// Scammer identifiers in one report, outside payments.

@@ -138,17 +138,33 @@ pub(crate) async fn key(command: KeyCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(crate) async fn verify(database: DatabaseArgs) -> anyhow::Result<()> {
+pub(crate) async fn verify(database: DatabaseArgs, expect: Option<String>) -> anyhow::Result<()> {
+    let expected = match &expect {
+        None => None,
+        Some(text) => {
+            let parsed = text.split_once(':').and_then(|(s, h)| Some((s.parse::<i64>().ok()?, h.to_ascii_lowercase())));
+            Some(
+                parsed
+                    .ok_or_else(|| anyhow::anyhow!("--expect {text:?}: SEQUENCE:HASH as `audit verify` printed it"))?,
+            )
+        }
+    };
     let access = open(&database).await?;
     let verdict = access.verify_audit().await?;
-    match verdict.broken {
-        None => {
-            println!("audit trail intact: {} events", verdict.events);
-            Ok(())
-        }
-        Some((sequence, why)) => {
-            println!("audit trail BROKEN at event {sequence}: {why} ({} events before it chain)", verdict.events);
+    if let Some((sequence, why)) = verdict.broken {
+        println!("audit trail BROKEN at event {sequence}: {why} ({} events before it chain)", verdict.events);
+        std::process::exit(1);
+    }
+    let head = verdict.head.as_ref().map_or_else(|| "none".to_owned(), |(s, h)| format!("{s}:{h}"));
+    println!("audit trail intact: {} events; head {head}", verdict.events);
+    if let Some((sequence, hash)) = expected {
+        let found = access.audit_events(sequence - 1, 1, None).await?;
+        let stored = found.first().filter(|(e, _)| e.sequence == sequence).map(|(_, h)| h.as_str());
+        if stored != Some(hash.as_str()) {
+            println!("audit trail BROKEN: the checkpoint {sequence}:{hash} is not in it (rows removed or rewritten)");
             std::process::exit(1);
         }
+        println!("checkpoint {sequence} found");
     }
+    Ok(())
 }

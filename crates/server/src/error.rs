@@ -31,6 +31,7 @@ pub fn store(err: scamtrail_store::StoreError) -> Status {
         E::Closed => Status::unavailable("the server is shutting down; retry"),
         E::Busy => Status::unavailable(err.to_string()),
         E::AlreadyExists(_) => Status::already_exists(err.to_string()),
+        E::Forbidden(why) => Status::permission_denied(why),
         E::NotFound(_) => Status::not_found(err.to_string()),
         E::StaleVersion { .. } | E::Merged { .. } | E::Transition(_) | E::NotClaimed(_) => {
             Status::failed_precondition(err.to_string())

@@ -57,22 +57,19 @@ impl IntakeApi {
             v.finish(parsed).map_err(error::invalid_argument)?.ok_or_else(|| Status::internal("reference"))?;
         let throttle_key = reference.as_str().to_owned();
         self.guard
-            .follow_up_failures
-            .check(&throttle_key)
-            .map_err(|wait| too_many("wrong secrets for this reference", wait))?;
+            .follow_up_attempts
+            .attempt(&throttle_key)
+            .map_err(|wait| too_many("attempts for this reference", wait))?;
         let found = self.store.follow_up(&reference).await.map_err(error::store)?;
         let hash = found.as_ref().and_then(|f| f.secret_hash.clone());
         let typed = secrets::canonical_follow_up(secret);
         let matched = secrets::verify(&typed, hash.as_deref().unwrap_or(&self.decoy));
         match found {
             Some(f) if matched && hash.is_some() => {
-                self.guard.follow_up_failures.succeeded(&throttle_key);
+                self.guard.follow_up_attempts.succeeded(&throttle_key);
                 Ok(f)
             }
-            _ => {
-                self.guard.follow_up_failures.failed(&throttle_key);
-                Err(Status::not_found("no report with that reference and secret"))
-            }
+            _ => Err(Status::not_found("no report with that reference and secret")),
         }
     }
 }
@@ -105,8 +102,10 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         &self,
         request: Request<pb::SubmitReportRequest>,
     ) -> Result<Response<pb::SubmitReportResponse>, Status> {
+        let who = caller(&request)?;
         let intake = Intake { normalizer: &self.normalizer, now: UnixMicros::now() };
         let mut report = intake.report(request.get_ref()).map_err(error::invalid_argument)?;
+        report.client_request_id = report.client_request_id.map(|id| wire::scoped_request_id(&who.actor, &id));
         let identifiers = wire::submitted_outcomes(&report.payments, &report.identifiers);
         let secret = secrets::new_follow_up_secret();
         report.follow_up_hash = Some(secrets::hash(&secret, secrets::FOLLOW_UP_PARAMS));
@@ -163,6 +162,12 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         let req = request.into_inner();
         let found = self.open(&req.reference, &req.secret).await?;
         who.target(format!("report:{}", found.report_id));
+        if found.additions >= scamtrail_core::limits::ADDITIONS_MAX {
+            return Err(Status::failed_precondition(format!(
+                "details were added to this report {} times, the most it takes; please contact the organisation",
+                found.additions
+            )));
+        }
         let now = UnixMicros::now();
         let dated = format!("added {}", wire::date_time_text(now));
         let intake = Intake { normalizer: &self.normalizer, now };

@@ -164,7 +164,12 @@ enum KeyCommand {
 #[derive(Subcommand)]
 enum AuditCommand {
     /// Recomputes the audit trail's hash chain; exits 1 naming the first event that does not chain.
+    /// Prints the head (sequence and hash): keep it elsewhere, and pass it later as --expect.
     Verify {
+        /// A head printed earlier, `SEQUENCE:HASH`: the trail must still hold that event with that
+        /// hash (rows removed from the end, or a rewritten trail, fail this).
+        #[arg(long)]
+        expect: Option<String>,
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -318,7 +323,9 @@ fn main() -> anyhow::Result<()> {
         }
         Command::User { command } => runtime.block_on(admin::user(command)),
         Command::Key { command } => runtime.block_on(admin::key(command)),
-        Command::Audit { command: AuditCommand::Verify { database } } => runtime.block_on(admin::verify(database)),
+        Command::Audit { command: AuditCommand::Verify { expect, database } } => {
+            runtime.block_on(admin::verify(database, expect))
+        }
         Command::Recluster { database, clusters } => {
             let mut config = StoreConfig::new(database.database_url);
             config.clusters = clusters.config()?;

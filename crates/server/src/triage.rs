@@ -183,6 +183,15 @@ impl pb::triage_service_server::TriageService for TriageApi {
             .map_err(error::invalid_argument)
             .and_then(|(t, s)| t.zip(s).ok_or_else(|| Status::invalid_argument("key and state are required")))?;
         who.target(format!("identifier:{key}"));
+        if !who.is_supervisor() {
+            let current = match known {
+                Some(k) if k.key == key => Some(k),
+                _ => self.store.identifier(&key).await.map_err(error::store)?,
+            };
+            if current.is_some_and(|k| k.state == IdentifierState::Safelisted) {
+                return Err(Status::permission_denied("only a supervisor changes a safelisted identifier"));
+            }
+        }
         let decision = IdentifierDecision { key, kind, display, reason };
         let (identifier, changed) =
             self.store.set_identifier_state(&decision, state, &actor).await.map_err(error::store)?;
@@ -335,18 +344,8 @@ impl pb::triage_service_server::TriageService for TriageApi {
         }
         v.finish(()).map_err(error::invalid_argument)?;
         who.target(format!("cluster:{id}"));
-        if !who.is_supervisor() {
-            if !matches!(assignee.as_str(), "" | "-") && assignee != who.actor {
-                return Err(Status::permission_denied("only a supervisor assigns a cluster to someone else"));
-            }
-            if status.is_some() {
-                let current = self.store.cluster(id, 1).await.map_err(error::store)?;
-                if current.is_some_and(|c| c.cluster.status == ClusterStatus::Closed) {
-                    return Err(Status::permission_denied("only a supervisor reopens a closed cluster"));
-                }
-            }
-        }
         let update = ClusterUpdate {
+            supervisor: who.is_supervisor(),
             cluster_id: id,
             version: req.version,
             status,
@@ -369,6 +368,7 @@ impl pb::triage_service_server::TriageService for TriageApi {
         &self,
         request: Request<pb::WatchQueueRequest>,
     ) -> Result<Response<Self::WatchQueueStream>, Status> {
+        let who = caller(&request)?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let queue = if req.queue == 0 { None } else { cw::queue(&mut v, "queue", req.queue) };
@@ -390,6 +390,9 @@ impl pb::triage_service_server::TriageService for TriageApi {
                 Some(Err(Status::data_loss(format!("{n} events were missed; read the queue again and watch anew"))))
             }
         });
+        // A watch ends with its session: no event reaches a caller whose credentials expired.
+        let expires = who.expires_at;
+        let events = events.take_while(move |_| expires.is_none_or(|t| UnixMicros::now() < t));
         Ok(Response::new(Box::pin(events)))
     }
 }

@@ -229,7 +229,8 @@ impl Intake<'_> {
         (payments, identifiers)
     }
 
-    /// A client request id, trimmed; `None` when empty.
+    /// A client request id, trimmed; `None` when empty. Stored scoped to its caller
+    /// ([`scoped_request_id`]).
     fn client_request_id(&self, v: &mut Violations, typed: &str) -> Option<String> {
         let id = typed.trim();
         v.max_chars("client_request_id", id, limits::CLIENT_REQUEST_ID_MAX_CHARS);
@@ -323,6 +324,25 @@ impl Intake<'_> {
 pub fn timestamp(t: UnixMicros) -> Timestamp {
     let (seconds, nanos) = t.to_seconds_nanos();
     Timestamp { seconds, nanos }
+}
+
+/// Length of the caller scope in front of a stored client request id (16 hex digits and `/`).
+const SCOPE_LEN: usize = 17;
+
+/// A client request id as stored: prefixed with a digest of the caller, so that two frontends
+/// choosing the same id (a counter, a form id) never answer with each other's reports.
+pub fn scoped_request_id(actor: &str, id: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(actor.as_bytes());
+    format!("{}/{id}", &hex::encode(digest)[..SCOPE_LEN - 1])
+}
+
+/// A stored client request id as its client sent it.
+pub fn unscoped_request_id(stored: &str) -> &str {
+    let scoped = stored.len() > SCOPE_LEN
+        && stored.as_bytes()[SCOPE_LEN - 1] == b'/'
+        && stored.as_bytes()[..SCOPE_LEN - 1].iter().all(u8::is_ascii_hexdigit);
+    if scoped { &stored[SCOPE_LEN..] } else { stored }
 }
 
 /// An instant as RFC 3339 UTC to the second (`2026-11-25T12:00:00Z`), for people to read.
@@ -436,7 +456,7 @@ pub fn stored_report_out(s: &StoredReport, cluster_id: Option<i64>) -> pb::Store
         report_id: s.id,
         reference: s.reference.to_string(),
         received_at: Some(timestamp(s.received_at)),
-        client_request_id: r.client_request_id.clone().unwrap_or_default(),
+        client_request_id: r.client_request_id.as_deref().map(unscoped_request_id).unwrap_or_default().to_owned(),
         report: Some(report),
         identifiers,
         cluster_id: cluster_id.unwrap_or_default(),

@@ -81,6 +81,9 @@ pub struct AuditVerdict {
     pub events: i64,
     /// The first event that does not chain, and why; `None` when the trail is intact.
     pub broken: Option<(i64, String)>,
+    /// The last event that chains: its sequence and hash (record it elsewhere as a checkpoint:
+    /// rows removed from the end, or a trail rewritten as a whole, no longer show it).
+    pub head: Option<(i64, String)>,
 }
 
 /// Appends audit events in batches: a task takes every event waiting, appends them in one
@@ -433,7 +436,8 @@ impl Access {
                     None
                 };
                 if let Some(why) = broken {
-                    return Ok(AuditVerdict { events: checked, broken: Some((expected_sequence, why)) });
+                    let head = (checked > 0).then(|| (expected_sequence - 1, prev));
+                    return Ok(AuditVerdict { events: checked, broken: Some((expected_sequence, why)), head });
                 }
                 checked += 1;
                 expected_sequence += 1;
@@ -441,7 +445,8 @@ impl Access {
             }
         }
         txn.commit().await?;
-        Ok(AuditVerdict { events: checked, broken: None })
+        let head = (checked > 0).then(|| (expected_sequence - 1, prev));
+        Ok(AuditVerdict { events: checked, broken: None, head })
     }
 }
 

@@ -291,6 +291,7 @@ pub(crate) async fn add_links(
     now: UnixMicros,
     report: i64,
     keys: &[LinkKey],
+    reopen: bool,
 ) -> Result<i64, DbErr> {
     let current: Option<i64> = query(txn, "SELECT cluster_id FROM reports WHERE id = ?", vec![report.into()])
         .await?
@@ -331,7 +332,9 @@ pub(crate) async fn add_links(
         .await?;
     let detail = format!("details added to report {report}");
     pending.record(txn, event(EventKind::ReportsAdded, survivor, None, now, SYSTEM, detail.clone())).await?;
-    reopen_if_resting(txn, pending, now, survivor, &format!("reopened: {detail}")).await?;
+    if reopen {
+        reopen_if_resting(txn, pending, now, survivor, &format!("reopened: {detail}")).await?;
+    }
     recompute(txn, config, &[survivor], now).await?;
     Ok(survivor)
 }

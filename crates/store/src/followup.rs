@@ -143,7 +143,9 @@ pub(crate) async fn add_details(
         .await?;
     }
     let keys = typed_link_keys(&details.payments, &details.identifiers);
-    clustering::add_links(&txn, &shared.clusters, &mut pending, now, report_id, &keys).await?;
+    // New payments or identifiers put a resting cluster back into triage; words alone do not.
+    let reopen = !details.payments.is_empty() || !details.identifiers.is_empty();
+    clustering::add_links(&txn, &shared.clusters, &mut pending, now, report_id, &keys, reopen).await?;
     txn.commit().await?;
     Ok((false, pending))
 }

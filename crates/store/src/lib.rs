@@ -92,6 +92,9 @@ pub enum StoreError {
     /// The audit trail could not be written.
     #[error("cannot append to the audit trail: {0}")]
     Audit(String),
+    /// The caller's role does not allow this change.
+    #[error("{0}")]
+    Forbidden(String),
     /// A record with that name exists already.
     #[error("a {0} with that name exists already")]
     AlreadyExists(&'static str),

@@ -31,6 +31,8 @@ pub struct ClusterUpdate {
     pub referred_to: Option<String>,
     /// A note to add.
     pub note: Option<String>,
+    /// Whether the caller may reopen a closed cluster and assign or unassign others.
+    pub supervisor: bool,
 }
 
 /// Where an identifier decision came from.
@@ -237,6 +239,20 @@ pub(crate) async fn update_cluster(
     }
     let from: ClusterStatus =
         row.status.parse().map_err(|_| StoreError::Corrupt(format!("clusters.status = {:?}", row.status)))?;
+    if !update.supervisor {
+        let reopens = from == ClusterStatus::Closed && update.status.is_some_and(|to| to != ClusterStatus::Closed);
+        if reopens {
+            return Err(StoreError::Forbidden("only a supervisor reopens a closed cluster".into()));
+        }
+        let others = |name: &Option<String>| name.as_deref().is_some_and(|n| n != actor);
+        let touches_others = match &update.assignee {
+            Some(new) => others(new) || others(&row.assignee),
+            None => false,
+        };
+        if touches_others {
+            return Err(StoreError::Forbidden("only a supervisor assigns or unassigns someone else".into()));
+        }
+    }
     let mut changes: Vec<String> = Vec::new();
     let mut status = from;
     if let Some(to) = update.status {

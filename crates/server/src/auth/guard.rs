@@ -21,7 +21,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 use super::methods::{Rule, is_open};
 use super::secrets;
-use super::throttle::{Backoff, Limiter, Rate};
+use super::throttle::{Backoff, Limiter, Rate, address_key};
 
 /// How long a verified token is trusted before the database is asked again. Revocation through
 /// this instance takes effect at once; through another instance or the CLI, within this time.
@@ -100,10 +100,10 @@ pub struct GuardState {
     /// Password hashing, bounded.
     pub hasher: secrets::PasswordHasher,
     audit_log: scamtrail_store::AuditLog,
-    /// Failed sign-ins per account.
-    pub login_failures: Backoff,
-    /// Failed follow-up secrets per report reference.
-    pub follow_up_failures: Backoff,
+    /// Sign-in attempts per account.
+    pub login_attempts: Backoff,
+    /// Follow-up attempts per report reference.
+    pub follow_up_attempts: Backoff,
     cache: Mutex<HashMap<String, Cached>>,
     intake_per_key: Limiter,
     intake_per_peer: Limiter,
@@ -118,8 +118,8 @@ impl GuardState {
             audit_log: access.audit_log(),
             access,
             hasher: secrets::PasswordHasher::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
-            login_failures: Backoff::default(),
-            follow_up_failures: Backoff::default(),
+            login_attempts: Backoff::default(),
+            follow_up_attempts: Backoff::default(),
             cache: Mutex::default(),
             intake_per_key: Limiter::new(config.intake_per_key),
             intake_per_peer: Limiter::new(config.intake_per_peer),
@@ -224,7 +224,7 @@ impl GuardState {
             peer: peer.to_owned(),
             targets: Arc::default(),
         };
-        let host = peer.rsplit_once(':').map_or(peer, |(h, _)| h);
+        let host = &address_key(peer);
         if rule.permission == Permission::Public {
             self.login_per_peer
                 .check(host)
@@ -388,9 +388,12 @@ where
             let caller = match admitted {
                 Err(_) => return Ok(answer(Status::deadline_exceeded("the call took longer than its deadline"))),
                 Ok(Err((status, caller))) => {
-                    // Refusals of signed-in callers and every sign-in attempt are audited;
-                    // calls without credentials are not, so that they cannot flood the trail.
+                    // Refusals of signed-in callers and sign-in attempts are audited; calls
+                    // without credentials are not, so that they cannot flood the trail.
+                    // Calls refused for their rate are counted by nobody: a flood must not become
+                    // a flood of audit rows.
                     if rule.audited
+                        && status.code() != Code::ResourceExhausted
                         && (caller.role.is_some() || rule.permission == Permission::Public)
                         && let Err(e) = state.audit(rule, &caller, code_name(status.code())).await
                     {

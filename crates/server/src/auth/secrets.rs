@@ -145,8 +145,15 @@ impl PasswordHasher {
     pub async fn verify(&self, password: String, phc: Option<String>) -> bool {
         let known = phc.is_some();
         let phc = phc.unwrap_or_else(|| self.decoy.as_ref().clone());
-        let Ok(_permit) = self.permits.clone().acquire_owned().await else { return false };
-        let matched = tokio::task::spawn_blocking(move || verify(&password, &phc)).await.unwrap_or(false);
+        let Ok(permit) = self.permits.clone().acquire_owned().await else { return false };
+        // The permit goes with the hash: a caller that gives up does not free it early.
+        let matched = tokio::task::spawn_blocking(move || {
+            let matched = verify(&password, &phc);
+            drop(permit);
+            matched
+        })
+        .await
+        .unwrap_or(false);
         matched && known
     }
 }

@@ -55,18 +55,18 @@ impl pb::auth_service_server::AuthService for AuthApi {
         v.finish(()).map_err(error::invalid_argument)?;
         who.target(format!("user:{name}"));
         let account = name.to_lowercase();
-        self.state.login_failures.check(&account).map_err(|wait| too_many("failed sign-ins for this account", wait))?;
+        self.state
+            .login_attempts
+            .attempt(&account)
+            .map_err(|wait| too_many("sign-in attempts for this account", wait))?;
         let user = self.state.access.user(&name).await.map_err(error::store)?;
         let phc = user.as_ref().map(|u| u.password_hash.clone());
         let matched = self.state.hasher.verify(req.password, phc).await;
         let user = match user {
             Some(u) if matched && !u.disabled => u,
-            _ => {
-                self.state.login_failures.failed(&account);
-                return Err(Status::unauthenticated("wrong user name or password"));
-            }
+            _ => return Err(Status::unauthenticated("wrong user name or password")),
         };
-        self.state.login_failures.succeeded(&account);
+        self.state.login_attempts.succeeded(&account);
         let token = secrets::new_token("sts_");
         let ttl = i64::try_from(self.state.config.session_ttl.as_micros()).unwrap_or(i64::MAX);
         let expires_at = UnixMicros(UnixMicros::now().0.saturating_add(ttl));

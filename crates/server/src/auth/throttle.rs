@@ -21,6 +21,7 @@ pub struct Rate {
 /// A rate limit per key (an API key, a peer address, an account).
 pub struct Limiter {
     limiter: Option<DefaultKeyedRateLimiter<String>>,
+    pruned: Mutex<Instant>,
 }
 
 impl Limiter {
@@ -30,7 +31,7 @@ impl Limiter {
             let burst = NonZeroU32::new(rate.burst.max(rate.per_second)).unwrap_or(per_second);
             DefaultKeyedRateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst))
         });
-        Self { limiter }
+        Self { limiter, pruned: Mutex::new(Instant::now()) }
     }
 
     /// Takes one call for `key`; `Err(wait)` when over the limit.
@@ -39,58 +40,67 @@ impl Limiter {
         let outcome = limiter
             .check_key(&key.to_owned())
             .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()).max(Duration::from_millis(1)));
-        // Forget idle keys now and then, so a scan from many addresses does not grow memory forever.
+        // Forget idle keys now and then (at most once a second: it walks them all), so a scan
+        // from many addresses does not grow memory forever.
         if limiter.len() > 100_000 {
-            limiter.retain_recent();
+            let mut pruned = self.pruned.lock().unwrap_or_else(|p| p.into_inner());
+            if pruned.elapsed() >= Duration::from_secs(1) {
+                *pruned = Instant::now();
+                limiter.retain_recent();
+            }
         }
         outcome
     }
 }
 
-/// Failures before the back-off starts.
-const FREE_FAILURES: u32 = 5;
+/// Attempts before the back-off starts.
+const FREE_ATTEMPTS: u32 = 5;
 /// The longest wait after repeated failures.
 const MAX_WAIT: Duration = Duration::from_secs(15 * 60);
-/// Keys remembered at most; the oldest are dropped beyond.
+/// Keys remembered at most.
 const MAX_KEYS: usize = 100_000;
 
-/// Counts failures per key (an account name, a report reference) and, after
-/// [`FREE_FAILURES`], makes each further attempt wait twice as long as the last, up to
-/// [`MAX_WAIT`]; a success forgets the key. A token bucket would also slow the owner's own
-/// successful attempts and would never lengthen the wait, which is what stops guessing, so this
-/// small counter is written here rather than taken from a rate-limit crate.
+/// Counts attempts per key (an account name, a report reference) until one succeeds and, after
+/// [`FREE_ATTEMPTS`], makes each further attempt wait twice as long as the last, up to
+/// [`MAX_WAIT`]. An attempt counts when it starts, so a burst of simultaneous guesses gets no
+/// more tries than a sequence. A token bucket would also slow the owner's successful attempts
+/// and would never lengthen the wait, which is what stops guessing, so this small counter is
+/// written here rather than taken from a rate-limit crate.
 #[derive(Default)]
 pub struct Backoff {
-    state: Mutex<HashMap<String, (u32, Instant)>>,
+    /// Per key: attempts without success, locked until, last attempt.
+    state: Mutex<HashMap<String, (u32, Instant, Instant)>>,
 }
 
 impl Backoff {
-    /// `Err(wait)` while `key` must wait before its next attempt.
-    pub fn check(&self, key: &str) -> Result<(), Duration> {
-        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        match state.get(key) {
-            Some(&(_, until)) if until > Instant::now() => Err(until - Instant::now()),
-            _ => Ok(()),
-        }
-    }
-
-    /// Records a failed attempt.
-    pub fn failed(&self, key: &str) {
+    /// Starts an attempt for `key`: `Err(wait)` while it must wait, else the attempt is counted
+    /// (call [`Backoff::succeeded`] when it succeeds).
+    pub fn attempt(&self, key: &str) -> Result<(), Duration> {
+        let now = Instant::now();
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if state.len() >= MAX_KEYS {
-            let now = Instant::now();
-            state.retain(|_, (_, until)| *until > now);
+        if let Some(&(_, until, _)) = state.get(key)
+            && until > now
+        {
+            return Err(until - now);
+        }
+        if !state.contains_key(key) && state.len() >= MAX_KEYS {
+            // Forget keys quiet for the longest wait, then any not locked; locks are kept.
+            state.retain(|_, (_, until, last)| *until > now || now.duration_since(*last) < MAX_WAIT);
             if state.len() >= MAX_KEYS {
-                state.clear();
+                state.retain(|_, (_, until, _)| *until > now);
+            }
+            if state.len() >= MAX_KEYS {
+                return Err(Duration::from_secs(1));
             }
         }
-        let entry = state.entry(key.to_owned()).or_insert((0, Instant::now()));
+        let entry = state.entry(key.to_owned()).or_insert((0, now, now));
         entry.0 += 1;
-        if entry.0 >= FREE_FAILURES {
-            let doublings = (entry.0 - FREE_FAILURES).min(20);
-            let wait = Duration::from_secs(1u64 << doublings).min(MAX_WAIT);
-            entry.1 = Instant::now() + wait;
+        entry.2 = now;
+        if entry.0 >= FREE_ATTEMPTS {
+            let doublings = (entry.0 - FREE_ATTEMPTS).min(20);
+            entry.1 = now + Duration::from_secs(1u64 << doublings).min(MAX_WAIT);
         }
+        Ok(())
     }
 
     /// Forgets a key after a success.
@@ -99,9 +109,30 @@ impl Backoff {
     }
 }
 
+/// The key a peer address is limited by: the IPv4 address, or the IPv6 /64 (one subscriber's
+/// network, which can hold any number of addresses).
+pub fn address_key(peer: &str) -> String {
+    match peer.parse::<std::net::SocketAddr>() {
+        Ok(std::net::SocketAddr::V4(a)) => a.ip().to_string(),
+        Ok(std::net::SocketAddr::V6(a)) => {
+            let s = a.ip().segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Err(_) => peer.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn peers_are_keyed_by_address_and_ipv6_by_its_64() {
+        assert_eq!(address_key("10.1.2.3:5000"), "10.1.2.3");
+        assert_eq!(address_key("[2001:db8:1:2::7]:443"), "2001:db8:1:2::/64");
+        assert_eq!(address_key("[2001:db8:1:2:ffff::9]:80"), "2001:db8:1:2::/64");
+        assert_eq!(address_key("unknown"), "unknown");
+    }
 
     #[test]
     fn a_limiter_allows_its_burst_then_refuses_with_a_wait() {
@@ -117,20 +148,28 @@ mod tests {
     }
 
     #[test]
-    fn backoff_starts_after_free_failures_and_doubles() {
+    fn backoff_starts_after_free_attempts_and_doubles() {
         let b = Backoff::default();
-        for _ in 0..FREE_FAILURES - 1 {
-            b.failed("ann");
-            assert!(b.check("ann").is_ok());
+        for _ in 0..FREE_ATTEMPTS {
+            assert!(b.attempt("ann").is_ok());
         }
-        b.failed("ann");
-        let first = b.check("ann").unwrap_err();
+        let first = b.attempt("ann").unwrap_err();
         assert!(first <= Duration::from_secs(1) && first > Duration::from_millis(500), "{first:?}");
-        b.failed("ann");
-        let second = b.check("ann").unwrap_err();
-        assert!(second > Duration::from_millis(1500), "{second:?}");
-        assert!(b.check("bob").is_ok());
+        assert!(b.attempt("bob").is_ok(), "other keys are not affected");
         b.succeeded("ann");
-        assert!(b.check("ann").is_ok());
+        assert!(b.attempt("ann").is_ok());
+    }
+
+    #[test]
+    fn the_wait_doubles_with_each_attempt_past_the_free_ones() {
+        let b = Backoff::default();
+        for _ in 0..FREE_ATTEMPTS {
+            b.attempt("ann").unwrap();
+        }
+        // Pretend the first wait passed: the next attempt locks for two seconds.
+        b.state.lock().unwrap().get_mut("ann").unwrap().1 = Instant::now();
+        b.attempt("ann").unwrap();
+        let second = b.attempt("ann").unwrap_err();
+        assert!(second > Duration::from_millis(1500) && second <= Duration::from_secs(2), "{second:?}");
     }
 }
