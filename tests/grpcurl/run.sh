@@ -1056,7 +1056,8 @@ fi
 # The hash chain, checked by the CLI while the server runs.
 verify_out=$(cli audit verify)
 verify_rc=$?
-if [[ $verify_rc -eq 0 ]] && [[ "$verify_out" =~ ^audit\ trail\ intact:\ ([0-9]+)\ events$ ]] &&
+intact_re='^audit trail intact: ([0-9]+) events; head ([0-9]+):([0-9a-f]{64})$'
+if [[ $verify_rc -eq 0 ]] && [[ "$verify_out" =~ $intact_re ]] &&
    [[ -n "$AUDIT_SEQ" ]] && ((BASH_REMATCH[1] >= AUDIT_SEQ)); then
   pass "scamtrail audit verify: '$verify_out'"
 else
