@@ -346,6 +346,22 @@ async fn audited_calls_are_chained_and_verify_detects_changed_or_removed_rows() 
         assert!(all.iter().any(|e| e.action.ends_with("/Login") && e.targets == ["user:sofia"] && e.outcome == "OK"));
         assert!(all.windows(2).all(|w| w[1].sequence == w[0].sequence + 1));
 
+        // A change leaves its intent, then its outcome with the records it touched.
+        let claim = pb::ClaimNextRequest { queue: pb::Queue::New as i32, lease_seconds: 60, ..Default::default() };
+        let claimed = triage.claim_next(claim).await.unwrap().into_inner().cluster.unwrap();
+        let events = admin
+            .list_audit_events(pb::ListAuditEventsRequest { actor: "sofia".into(), ..Default::default() })
+            .await
+            .unwrap()
+            .into_inner()
+            .events;
+        let claims: Vec<_> = events.iter().filter(|e| e.action.ends_with("/ClaimNext")).collect();
+        assert_eq!(claims.len(), 2, "{claims:?}");
+        assert_eq!((claims[0].outcome.as_str(), claims[0].targets.len()), ("STARTED", 0));
+        assert_eq!(claims[1].outcome, "OK");
+        assert_eq!(claims[1].targets, vec![format!("cluster:{}", claimed.cluster_id)]);
+        assert!(claims[0].sequence < claims[1].sequence);
+
         let (intact, out) = server.command_output(&["audit", "verify"]).unwrap();
         assert!(intact && out.contains("intact"), "{out}");
         // The head is a checkpoint: after the newest row is removed the chain still verifies,
@@ -451,5 +467,30 @@ async fn one_connection_carries_a_bounded_number_of_streams() {
         // Another connection is served.
         let mut other = pb::triage_service_client::TriageServiceClient::new(server.authed(&token).await);
         other.watch_queue(watch()).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn without_an_audit_trail_victim_data_is_not_read_and_nothing_changes() {
+    for backend in BACKENDS {
+        let server = TestServer::start(backend).await.unwrap();
+        let mut intake = server.intake().await;
+        let submitted = intake.submit_report(request(sample_report(), "")).await.unwrap().into_inner();
+        let mut triage = server.triage_as("tomas").await;
+        let by_id =
+            || pb::GetReportRequest { selector: Some(pb::get_report_request::Selector::ReportId(submitted.report_id)) };
+        triage.get_report(by_id()).await.unwrap();
+        server.sql("ALTER TABLE audit_events RENAME TO audit_events_away").unwrap();
+        let e = triage.get_report(by_id()).await.unwrap_err();
+        assert_eq!(e.code(), Code::Unavailable, "{e:?}");
+        let claim = pb::ClaimNextRequest { queue: pb::Queue::New as i32, lease_seconds: 60, ..Default::default() };
+        assert_eq!(triage.claim_next(claim.clone()).await.unwrap_err().code(), Code::Unavailable);
+        // Calls that are not audited go on.
+        intake.submit_report(request(sample_report(), "")).await.unwrap();
+        server.sql("ALTER TABLE audit_events_away RENAME TO audit_events").unwrap();
+        // Nothing was claimed while the trail was away.
+        let claimed = triage.claim_next(claim).await.unwrap().into_inner().cluster.unwrap();
+        assert_eq!(claimed.cluster_id, submitted.cluster_id);
+        assert!(server.command_output(&["audit", "verify"]).unwrap().0);
     }
 }

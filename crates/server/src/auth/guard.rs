@@ -4,7 +4,8 @@
 //! method's permission (`PERMISSION_DENIED`); intake and sign-in calls are rate-limited per key
 //! and per peer address (`RESOURCE_EXHAUSTED` with `google.rpc.RetryInfo`); the handler gets a
 //! [`Caller`] and at most the call timeout (`DEADLINE_EXCEEDED`); and an audited method's call is
-//! appended to the audit trail before its answer leaves. Health and reflection pass untouched.
+//! appended to the audit trail before its answer leaves (a change's intent also before it is
+//! made; see [`Audit`]). Health and reflection pass untouched.
 
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -19,7 +20,7 @@ use tokio::sync::Semaphore;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-use super::methods::{Rule, is_open};
+use super::methods::{Audit, Rule, is_open};
 use super::secrets;
 use super::throttle::{Backoff, Limiter, Rate, address_key};
 
@@ -392,7 +393,7 @@ where
                     // without credentials are not, so that they cannot flood the trail.
                     // Calls refused for their rate are counted by nobody: a flood must not become
                     // a flood of audit rows.
-                    if rule.audited
+                    if rule.audit.any()
                         && status.code() != Code::ResourceExhausted
                         && (caller.role.is_some() || rule.permission == Permission::Public)
                         && let Err(e) = state.audit(rule, &caller, code_name(status.code())).await
@@ -403,13 +404,21 @@ where
                 }
                 Ok(Ok(caller)) => caller,
             };
+            // A change is recorded as intended before it is made: if the trail cannot take the
+            // intent, nothing changes.
+            if rule.audit == Audit::Change
+                && let Err(e) = state.audit(rule, &caller, "STARTED").await
+            {
+                tracing::error!(error = %e, "cannot append to the audit trail; refusing a change");
+                return Ok(answer(Status::unavailable("the audit trail cannot be written; retry")));
+            }
             request.extensions_mut().insert(caller.clone());
             let remaining = limit.saturating_sub(started.elapsed());
             let response = match tokio::time::timeout(remaining, inner.call(request)).await {
                 Err(_) => answer(Status::deadline_exceeded("the call took longer than its deadline")),
                 Ok(result) => result?,
             };
-            if !rule.audited {
+            if !rule.audit.any() {
                 return Ok(response);
             }
             let outcome = response
@@ -422,8 +431,9 @@ where
                 Ok(()) => Ok(response),
                 Err(e) => {
                     tracing::error!(error = %e, "cannot append to the audit trail");
-                    // What could not be audited is not answered.
-                    Ok(if outcome == "OK" {
+                    // A read that could not be audited is not answered; a change is made by now
+                    // and its intent recorded, so its caller hears how it went.
+                    Ok(if outcome == "OK" && rule.audit == Audit::Read {
                         answer(Status::unavailable("the audit trail cannot be written; retry"))
                     } else {
                         response

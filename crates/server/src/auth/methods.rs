@@ -16,39 +16,60 @@ pub struct Rule {
     pub path: &'static str,
     /// What the caller's role must hold.
     pub permission: Permission,
-    /// Whether each call appends an audit event: calls that read victim data, change triage
-    /// state, look up or export for police, sign in or out, or administer.
-    pub audited: bool,
+    /// How its calls are audited.
+    pub audit: Audit,
 }
 
-const fn rule(path: &'static str, permission: Permission, audited: bool) -> Rule {
-    Rule { path, permission, audited }
+/// How a method's calls go into the audit trail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audit {
+    /// Not audited (intake, previews, queue listings, who-am-I).
+    No,
+    /// Reads victim data, looks up for police, signs in, or administers: an event with the
+    /// outcome is appended before the answer leaves, and an answer that could not be audited is
+    /// not given.
+    Read,
+    /// Changes triage state or a report: an intent event is appended before the handler runs (no
+    /// intent recorded, no change made), then the event with the outcome.
+    Change,
 }
 
+impl Audit {
+    /// Whether calls are audited at all.
+    pub fn any(self) -> bool {
+        self != Audit::No
+    }
+}
+
+const fn rule(path: &'static str, permission: Permission, audit: Audit) -> Rule {
+    Rule { path, permission, audit }
+}
+
+use Audit::{Change, No, Read};
 use Permission as P;
 
 /// Every scamtrail RPC.
 pub const RULES: &[Rule] = &[
-    rule("/scamtrail.v1.IntakeService/SubmitReport", P::SubmitReports, false),
-    rule("/scamtrail.v1.IntakeService/NormalizeIdentifiers", P::PreviewIdentifiers, false),
-    rule("/scamtrail.v1.IntakeService/GetReportStatus", P::VictimFollowUp, false),
-    rule("/scamtrail.v1.IntakeService/AddReportDetails", P::VictimFollowUp, true),
-    rule("/scamtrail.v1.TriageService/GetReport", P::ReadVictimData, true),
-    rule("/scamtrail.v1.TriageService/GetCluster", P::ReadClusters, true),
-    rule("/scamtrail.v1.TriageService/ExplainLink", P::ReadClusters, false),
-    rule("/scamtrail.v1.TriageService/SetIdentifierState", P::DecideIdentifiers, true),
-    rule("/scamtrail.v1.TriageService/ListQueues", P::WorkQueues, false),
-    rule("/scamtrail.v1.TriageService/ListQueue", P::WorkQueues, false),
-    rule("/scamtrail.v1.TriageService/ClaimNext", P::WorkQueues, true),
-    rule("/scamtrail.v1.TriageService/RenewClaim", P::WorkQueues, true),
-    rule("/scamtrail.v1.TriageService/ReleaseClaim", P::WorkQueues, true),
-    rule("/scamtrail.v1.TriageService/UpdateCluster", P::WorkQueues, true),
-    rule("/scamtrail.v1.TriageService/WatchQueue", P::WorkQueues, false),
-    rule("/scamtrail.v1.LookupService/LookupIdentifiers", P::LookupIdentifiers, true),
-    rule("/scamtrail.v1.AuthService/Login", P::Public, true),
-    rule("/scamtrail.v1.AuthService/Logout", P::SignedIn, true),
-    rule("/scamtrail.v1.AuthService/WhoAmI", P::SignedIn, false),
-    rule("/scamtrail.v1.AdminService/ListAuditEvents", P::Administer, true),
+    rule("/scamtrail.v1.IntakeService/SubmitReport", P::SubmitReports, No),
+    rule("/scamtrail.v1.IntakeService/NormalizeIdentifiers", P::PreviewIdentifiers, No),
+    rule("/scamtrail.v1.IntakeService/GetReportStatus", P::VictimFollowUp, No),
+    rule("/scamtrail.v1.IntakeService/AddReportDetails", P::VictimFollowUp, Change),
+    rule("/scamtrail.v1.TriageService/GetReport", P::ReadVictimData, Read),
+    rule("/scamtrail.v1.TriageService/GetCluster", P::ReadClusters, Read),
+    rule("/scamtrail.v1.TriageService/ExplainLink", P::ReadClusters, No),
+    rule("/scamtrail.v1.TriageService/SetIdentifierState", P::DecideIdentifiers, Change),
+    rule("/scamtrail.v1.TriageService/ListQueues", P::WorkQueues, No),
+    rule("/scamtrail.v1.TriageService/ListQueue", P::WorkQueues, No),
+    rule("/scamtrail.v1.TriageService/ClaimNext", P::WorkQueues, Change),
+    rule("/scamtrail.v1.TriageService/RenewClaim", P::WorkQueues, Change),
+    rule("/scamtrail.v1.TriageService/ReleaseClaim", P::WorkQueues, Change),
+    rule("/scamtrail.v1.TriageService/UpdateCluster", P::WorkQueues, Change),
+    rule("/scamtrail.v1.TriageService/WatchQueue", P::WorkQueues, No),
+    rule("/scamtrail.v1.LookupService/LookupIdentifiers", P::LookupIdentifiers, Read),
+    rule("/scamtrail.v1.AuthService/Login", P::Public, Read),
+    rule("/scamtrail.v1.AuthService/Logout", P::SignedIn, Change),
+    rule("/scamtrail.v1.AuthService/WhoAmI", P::SignedIn, No),
+    rule("/scamtrail.v1.AdminService/ListAuditEvents", P::Administer, Read),
 ];
 
 /// Services that are not scamtrail's and answer anyone: probes and server reflection.
