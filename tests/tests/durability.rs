@@ -115,7 +115,8 @@ async fn no_acknowledged_report_is_lost_across_kill_9() {
         }
         // Every acknowledged report is there, once: its retry answers with the same id.
         let acked = acked.lock().unwrap().clone();
-        let mut intake = server.intake().await;
+        // (The same key: client request ids belong to the caller that sent them.)
+        let mut intake = pb::intake_service_client::IntakeServiceClient::new(server.authed(&token).await);
         for (crid, id) in &acked {
             let report = work.iter().find(|(c, _)| c == crid).map(|(_, r)| r.clone()).unwrap();
             let again = intake.submit_report(request(report, crid)).await.unwrap().into_inner();

@@ -356,29 +356,33 @@ impl Access {
             Some(r) => (r.try_get_by_index(0)?, r.try_get_by_index(1)?),
             None => (0, AUDIT_GENESIS.to_owned()),
         };
+        let mut rows: Vec<Vec<Value>> = Vec::with_capacity(events.len());
         for event in events.iter_mut() {
             sequence += 1;
             event.sequence = sequence;
             let hash = event.chain_hash(&prev);
-            sql::execute(
-                &txn,
-                "INSERT INTO audit_events (sequence, at, actor, role, action, targets, peer, outcome, prev_hash, hash) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                vec![
-                    sequence.into(),
-                    event.at.0.into(),
-                    event.actor.clone().into(),
-                    event.role.clone().into(),
-                    event.action.clone().into(),
-                    serde_json::to_string(&event.targets).unwrap_or_default().into(),
-                    event.peer.clone().into(),
-                    event.outcome.clone().into(),
-                    prev.clone().into(),
-                    hash.clone().into(),
-                ],
-            )
-            .await?;
+            rows.push(vec![
+                sequence.into(),
+                event.at.0.into(),
+                event.actor.clone().into(),
+                event.role.clone().into(),
+                event.action.clone().into(),
+                serde_json::to_string(&event.targets).unwrap_or_default().into(),
+                event.peer.clone().into(),
+                event.outcome.clone().into(),
+                prev.clone().into(),
+                hash.clone().into(),
+            ]);
             prev = hash;
+        }
+        // One statement per 100 events (1,000 parameters), not one per event.
+        for chunk in rows.chunks(100) {
+            let text = format!(
+                "INSERT INTO audit_events (sequence, at, actor, role, action, targets, peer, outcome, prev_hash, hash) \
+                 VALUES {}",
+                vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+            );
+            sql::execute(&txn, &text, chunk.concat()).await?;
         }
         txn.commit().await?;
         Ok(())

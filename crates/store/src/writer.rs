@@ -158,6 +158,7 @@ pub(crate) async fn insert_reports(
     let mut payments = Vec::new();
     let mut identifiers = Vec::new();
     let mut to_link: Vec<(i64, Vec<LinkKey>)> = Vec::new();
+    let known = known_request_ids(txn, reports).await?;
     for &new in reports {
         if let Some(key) = new.client_request_id.as_deref() {
             if let Some(&earlier) = in_batch.get(key) {
@@ -166,7 +167,7 @@ pub(crate) async fn insert_reports(
                 answers.push(Submitted { replayed: true, ..first });
                 continue;
             }
-            if let Some(existing) = find_by_client_request_id(txn, key).await? {
+            if let Some(existing) = known.get(key).cloned() {
                 rotate_follow_up(txn, existing.report_id, new).await?;
                 in_batch.insert(key, answers.len());
                 answers.push(existing);
@@ -230,15 +231,36 @@ async fn rotate_follow_up(txn: &DatabaseTransaction, report_id: i64, new: &NewRe
     Ok(())
 }
 
-async fn find_by_client_request_id(txn: &DatabaseTransaction, key: &str) -> Result<Option<Submitted>, DbErr> {
-    let row = report::Entity::find().filter(report::Column::ClientRequestId.eq(key)).one(txn).await?;
-    Ok(row.and_then(|r| {
-        Some(Submitted {
-            report_id: r.id,
-            reference: Reference::parse(&r.reference).ok()?,
-            received_at: UnixMicros(r.received_at),
-            replayed: true,
-            cluster_id: r.cluster_id.unwrap_or_default(),
-        })
-    }))
+/// The reports already stored under any of the batch's client request ids, by id: one query for
+/// the batch rather than one per report.
+async fn known_request_ids(
+    txn: &DatabaseTransaction,
+    reports: &[&NewReport],
+) -> Result<HashMap<String, Submitted>, DbErr> {
+    let mut keys: Vec<&str> = reports.iter().filter_map(|r| r.client_request_id.as_deref()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut known = HashMap::new();
+    for chunk in keys.chunks(crate::sql::IN_CHUNK) {
+        let rows = report::Entity::find()
+            .filter(report::Column::ClientRequestId.is_in(chunk.iter().copied()))
+            .all(txn)
+            .await?;
+        for r in rows {
+            let (Some(key), Ok(reference)) = (r.client_request_id.clone(), Reference::parse(&r.reference)) else {
+                continue;
+            };
+            known.insert(
+                key,
+                Submitted {
+                    report_id: r.id,
+                    reference,
+                    received_at: UnixMicros(r.received_at),
+                    replayed: true,
+                    cluster_id: r.cluster_id.unwrap_or_default(),
+                },
+            );
+        }
+    }
+    Ok(known)
 }
