@@ -326,13 +326,12 @@ async fn audited_calls_are_chained_and_verify_detects_changed_or_removed_rows() 
         triage.get_report(by_id(submitted.report_id)).await.unwrap();
         assert_eq!(triage.get_report(by_id(999_999)).await.unwrap_err().code(), Code::NotFound);
         let admin = server.token("root", "admin").await;
-        let mut admin = pb::admin_service_client::AdminServiceClient::new(server.authed(&admin).await);
-        let events = admin
-            .list_audit_events(pb::ListAuditEventsRequest { actor: "sofia".into(), ..Default::default() })
-            .await
-            .unwrap()
-            .into_inner()
-            .events;
+        let admin = pb::admin_service_client::AdminServiceClient::new(server.authed(&admin).await);
+        let sofias = async || {
+            let req = pb::ListAuditEventsRequest { actor: "sofia".into(), ..Default::default() };
+            admin.clone().list_audit_events(req).await.unwrap().into_inner().events
+        };
+        let events = sofias().await;
         let reads: Vec<_> = events.iter().filter(|e| e.action.ends_with("/GetReport")).collect();
         assert_eq!(reads.len(), 2, "{events:?}");
         assert_eq!(reads[0].targets, vec![format!("report:{}", submitted.report_id)]);
@@ -341,7 +340,8 @@ async fn audited_calls_are_chained_and_verify_detects_changed_or_removed_rows() 
         assert!(reads[0].peer.starts_with("127.0.0.1:"), "{}", reads[0].peer);
         let logins: Vec<_> = events.iter().filter(|e| e.action.ends_with("/Login")).collect();
         assert!(logins.is_empty(), "sign-ins are recorded as anonymous with the user as target");
-        let all = admin.list_audit_events(pb::ListAuditEventsRequest::default()).await.unwrap().into_inner().events;
+        let all =
+            admin.clone().list_audit_events(pb::ListAuditEventsRequest::default()).await.unwrap().into_inner().events;
         assert!(all.iter().any(|e| e.action == "scamtrail user create" && e.targets == ["user:sofia"]));
         assert!(all.iter().any(|e| e.action.ends_with("/Login") && e.targets == ["user:sofia"] && e.outcome == "OK"));
         assert!(all.windows(2).all(|w| w[1].sequence == w[0].sequence + 1));
@@ -349,12 +349,7 @@ async fn audited_calls_are_chained_and_verify_detects_changed_or_removed_rows() 
         // A change leaves its intent, then its outcome with the records it touched.
         let claim = pb::ClaimNextRequest { queue: pb::Queue::New as i32, lease_seconds: 60, ..Default::default() };
         let claimed = triage.claim_next(claim).await.unwrap().into_inner().cluster.unwrap();
-        let events = admin
-            .list_audit_events(pb::ListAuditEventsRequest { actor: "sofia".into(), ..Default::default() })
-            .await
-            .unwrap()
-            .into_inner()
-            .events;
+        let events = sofias().await;
         let claims: Vec<_> = events.iter().filter(|e| e.action.ends_with("/ClaimNext")).collect();
         assert_eq!(claims.len(), 2, "{claims:?}");
         assert_eq!((claims[0].outcome.as_str(), claims[0].targets.len()), ("STARTED", 0));
