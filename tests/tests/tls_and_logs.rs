@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use scamtrail_e2e::{Backend, TEST_PASSWORD, TestServer, request, sample_report};
+use scamtrail_e2e::{BACKENDS, TEST_PASSWORD, TestServer, request, sample_report};
 use scamtrail_proto::v1 as pb;
 
 fn openssl(dir: &Path, args: &[&str]) {
@@ -75,84 +75,90 @@ fn grpcurl(args: &[&str]) -> (bool, String) {
 
 #[tokio::test]
 async fn tls_and_mutual_tls_round_trips_with_grpcurl() {
-    let certs = tempfile::tempdir().unwrap();
-    make_certificates(certs.path());
-    let file = |name: &str| certs.path().join(name).display().to_string();
-    let (cert, key, ca) = (file("server.pem"), file("server.key"), file("ca.pem"));
+    for backend in BACKENDS {
+        let certs = tempfile::tempdir().unwrap();
+        make_certificates(certs.path());
+        let file = |name: &str| certs.path().join(name).display().to_string();
+        let (cert, key, ca) = (file("server.pem"), file("server.key"), file("ca.pem"));
 
-    let server = TestServer::start_with(Backend::Sqlite, &["--tls-cert", &cert, "--tls-key", &key]).await.unwrap();
-    let api_key = server.create_key("tls-frontend", "intake", None).unwrap();
-    let bearer = format!("authorization: Bearer {api_key}");
-    let (ok, out) =
-        grpcurl(&["-cacert", &ca, "-H", &bearer, "-d", "{}", &server.addr, "scamtrail.v1.AuthService/WhoAmI"]);
-    assert!(ok && out.contains("\"name\": \"key:tls-frontend\""), "{out}");
-    let (ok, out) = grpcurl(&["-cacert", &ca, &server.addr, "list"]);
-    assert!(ok && out.contains("scamtrail.v1.IntakeService"), "reflection over TLS: {out}");
-    let (ok, _) = grpcurl(&["-plaintext", "-H", &bearer, "-d", "{}", &server.addr, "scamtrail.v1.AuthService/WhoAmI"]);
-    assert!(!ok, "a TLS server does not answer plaintext");
-    drop(server);
+        let server = TestServer::start_with(backend, &["--tls-cert", &cert, "--tls-key", &key]).await.unwrap();
+        let api_key = server.create_key("tls-frontend", "intake", None).unwrap();
+        let bearer = format!("authorization: Bearer {api_key}");
+        let (ok, out) =
+            grpcurl(&["-cacert", &ca, "-H", &bearer, "-d", "{}", &server.addr, "scamtrail.v1.AuthService/WhoAmI"]);
+        assert!(ok && out.contains("\"name\": \"key:tls-frontend\""), "{out}");
+        let (ok, out) = grpcurl(&["-cacert", &ca, &server.addr, "list"]);
+        assert!(ok && out.contains("scamtrail.v1.IntakeService"), "reflection over TLS: {out}");
+        let (ok, _) =
+            grpcurl(&["-plaintext", "-H", &bearer, "-d", "{}", &server.addr, "scamtrail.v1.AuthService/WhoAmI"]);
+        assert!(!ok, "a TLS server does not answer plaintext");
+        drop(server);
 
-    let client_ca = file("ca.pem");
-    let server =
-        TestServer::start_with(Backend::Sqlite, &["--tls-cert", &cert, "--tls-key", &key, "--client-ca", &client_ca])
-            .await
-            .unwrap();
-    let api_key = server.create_key("police-system", "liaison", Some("Test Police")).unwrap();
-    let bearer = format!("authorization: Bearer {api_key}");
-    let call = ["-H", &bearer, "-d", "{}", &server.addr, "scamtrail.v1.AuthService/WhoAmI"];
-    let (ok, out) = grpcurl(&[&["-cacert", &ca][..], &call].concat());
-    assert!(!ok, "mTLS refuses a client without a certificate: {out}");
-    let (client_cert, client_key) = (file("client.pem"), file("client.key"));
-    let (ok, out) = grpcurl(&[&["-cacert", &ca, "-cert", &client_cert, "-key", &client_key][..], &call].concat());
-    assert!(ok && out.contains("ROLE_LIAISON") && out.contains("Test Police"), "{out}");
+        let client_ca = file("ca.pem");
+        let server =
+            TestServer::start_with(backend, &["--tls-cert", &cert, "--tls-key", &key, "--client-ca", &client_ca])
+                .await
+                .unwrap();
+        let api_key = server.create_key("police-system", "liaison", Some("Test Police")).unwrap();
+        let bearer = format!("authorization: Bearer {api_key}");
+        let call = ["-H", &bearer, "-d", "{}", &server.addr, "scamtrail.v1.AuthService/WhoAmI"];
+        let (ok, out) = grpcurl(&[&["-cacert", &ca][..], &call].concat());
+        assert!(!ok, "mTLS refuses a client without a certificate: {out}");
+        let (client_cert, client_key) = (file("client.pem"), file("client.key"));
+        let (ok, out) = grpcurl(&[&["-cacert", &ca, "-cert", &client_cert, "-key", &client_key][..], &call].concat());
+        assert!(ok && out.contains("ROLE_LIAISON") && out.contains("Test Police"), "{out}");
+    }
 }
 
 #[tokio::test]
 async fn no_secret_and_no_victim_contact_reaches_the_log() {
-    let mut server = TestServer::start_logging(Backend::Sqlite, &[], "debug").await.unwrap();
-    let mut secrets: Vec<String> = vec![TEST_PASSWORD.to_owned()];
-    server.create_user("lena", "investigator", None, TEST_PASSWORD).unwrap();
-    let session = server.login("lena", TEST_PASSWORD).await.unwrap();
-    secrets.push(session.clone());
-    let guess = "Wrong-guess-4711";
-    secrets.push(guess.to_owned());
-    assert!(server.login("lena", guess).await.is_err());
-    let key = server.create_key("frontend-log", "intake", None).unwrap();
-    secrets.push(key.clone());
+    for backend in BACKENDS {
+        let mut server = TestServer::start_logging(backend, &[], "debug").await.unwrap();
+        let mut secrets: Vec<String> = vec![TEST_PASSWORD.to_owned()];
+        server.create_user("lena", "investigator", None, TEST_PASSWORD).unwrap();
+        let session = server.login("lena", TEST_PASSWORD).await.unwrap();
+        secrets.push(session.clone());
+        let guess = "Wrong-guess-4711";
+        secrets.push(guess.to_owned());
+        assert!(server.login("lena", guess).await.is_err());
+        let key = server.create_key("frontend-log", "intake", None).unwrap();
+        secrets.push(key.clone());
 
-    let mut intake = pb::intake_service_client::IntakeServiceClient::new(server.authed(&key).await);
-    let submitted = intake.submit_report(request(sample_report(), "log-1")).await.unwrap().into_inner();
-    secrets.push(submitted.follow_up_secret.clone());
-    let status = pb::GetReportStatusRequest {
-        reference: submitted.reference.clone(),
-        secret: submitted.follow_up_secret.clone(),
-    };
-    intake.get_report_status(status).await.unwrap();
-    let add = pb::AddReportDetailsRequest {
-        reference: submitted.reference.clone(),
-        secret: submitted.follow_up_secret.clone(),
-        narrative: "He wrote to me again.".into(),
-        ..Default::default()
-    };
-    intake.add_report_details(add).await.unwrap();
-    let wrong = pb::GetReportStatusRequest { reference: submitted.reference.clone(), secret: "ABCD-EF01-2345".into() };
-    secrets.push("ABCD-EF01-2345".into());
-    assert!(intake.get_report_status(wrong).await.is_err());
+        let mut intake = pb::intake_service_client::IntakeServiceClient::new(server.authed(&key).await);
+        let submitted = intake.submit_report(request(sample_report(), "log-1")).await.unwrap().into_inner();
+        secrets.push(submitted.follow_up_secret.clone());
+        let status = pb::GetReportStatusRequest {
+            reference: submitted.reference.clone(),
+            secret: submitted.follow_up_secret.clone(),
+        };
+        intake.get_report_status(status).await.unwrap();
+        let add = pb::AddReportDetailsRequest {
+            reference: submitted.reference.clone(),
+            secret: submitted.follow_up_secret.clone(),
+            narrative: "He wrote to me again.".into(),
+            ..Default::default()
+        };
+        intake.add_report_details(add).await.unwrap();
+        let wrong =
+            pb::GetReportStatusRequest { reference: submitted.reference.clone(), secret: "ABCD-EF01-2345".into() };
+        secrets.push("ABCD-EF01-2345".into());
+        assert!(intake.get_report_status(wrong).await.is_err());
 
-    let mut triage = pb::triage_service_client::TriageServiceClient::new(server.authed(&session).await);
-    let by_id =
-        pb::GetReportRequest { selector: Some(pb::get_report_request::Selector::ReportId(submitted.report_id)) };
-    triage.get_report(by_id).await.unwrap();
-    let mut auth = pb::auth_service_client::AuthServiceClient::new(server.authed(&session).await);
-    auth.logout(pb::LogoutRequest {}).await.unwrap();
-    server.terminate().unwrap();
+        let mut triage = pb::triage_service_client::TriageServiceClient::new(server.authed(&session).await);
+        let by_id =
+            pb::GetReportRequest { selector: Some(pb::get_report_request::Selector::ReportId(submitted.report_id)) };
+        triage.get_report(by_id).await.unwrap();
+        let mut auth = pb::auth_service_client::AuthServiceClient::new(server.authed(&session).await);
+        auth.logout(pb::LogoutRequest {}).await.unwrap();
+        server.terminate().unwrap();
 
-    let log = server.log();
-    assert!(log.contains("report submitted") && log.contains("signed in"), "the log was written at debug level");
-    let victim = sample_report().victim.unwrap();
-    for secret in secrets.iter().chain([&victim.email, &victim.name, &victim.phone]) {
-        assert!(!log.contains(secret.as_str()), "{secret:?} is in the log");
+        let log = server.log();
+        assert!(log.contains("report submitted") && log.contains("signed in"), "the log was written at debug level");
+        let victim = sample_report().victim.unwrap();
+        for secret in secrets.iter().chain([&victim.email, &victim.name, &victim.phone]) {
+            assert!(!log.contains(secret.as_str()), "{secret:?} is in the log");
+        }
+        // Nor any token or key by its prefix.
+        assert!(!log.contains("sts_") && !log.contains("stk_"), "a token prefix is in the log");
     }
-    // Nor any token or key by its prefix.
-    assert!(!log.contains("sts_") && !log.contains("stk_"), "a token prefix is in the log");
 }
