@@ -14,9 +14,9 @@ use scamtrail_core::{
     ClusterFacts, ClusterStatus, IdentifierState, PaymentMethod, PriorityWeights, RateTable, RecoverablePayment,
     UnixMicros, components, score,
 };
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait, Value};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, Value};
 
-use crate::entity::{cluster, cluster_event};
+use crate::entity::cluster_event;
 use crate::sql::{IN_CHUNK, execute, execute_cases, execute_in, lock_clusters, placeholders, query};
 use crate::views::{ClusterEventView, PriorityPart, comma_list, pairs_text};
 use scamtrail_core::EventKind;
@@ -66,20 +66,30 @@ pub(crate) struct Pending {
 impl Pending {
     /// Records an event (stored now if its kind is kept; broadcast after the commit).
     pub(crate) async fn record(&mut self, txn: &DatabaseTransaction, event: ClusterEventView) -> Result<(), DbErr> {
-        if event.kind.is_stored() {
-            cluster_event::Entity::insert(cluster_event::ActiveModel {
+        self.record_many(txn, vec![event]).await
+    }
+
+    /// Records events, the kept ones stored in one statement per chunk.
+    pub(crate) async fn record_many(
+        &mut self,
+        txn: &DatabaseTransaction,
+        events: Vec<ClusterEventView>,
+    ) -> Result<(), DbErr> {
+        let rows: Vec<cluster_event::ActiveModel> = events
+            .iter()
+            .filter(|e| e.kind.is_stored())
+            .map(|e| cluster_event::ActiveModel {
                 id: sea_orm::ActiveValue::NotSet,
-                cluster_id: Set(event.cluster_id),
-                at: Set(event.at.0),
-                kind: Set(event.kind.as_str().to_owned()),
-                other_cluster_id: Set(event.other_cluster_id),
-                actor: Set(event.actor.clone()),
-                detail: Set(event.detail.clone()),
+                cluster_id: Set(e.cluster_id),
+                at: Set(e.at.0),
+                kind: Set(e.kind.as_str().to_owned()),
+                other_cluster_id: Set(e.other_cluster_id),
+                actor: Set(e.actor.clone()),
+                detail: Set(e.detail.clone()),
             })
-            .exec_without_returning(txn)
-            .await?;
-        }
-        self.events.push(event);
+            .collect();
+        crate::writer::insert_chunked::<cluster_event::Entity, _>(txn, rows).await?;
+        self.events.extend(events);
         Ok(())
     }
 
@@ -218,16 +228,21 @@ pub(crate) async fn link_reports(
     let mut touched = BTreeSet::new();
     let mut report_cluster: Vec<(i64, i64)> = Vec::with_capacity(reports.len());
     let mut ident_cluster: BTreeMap<i64, i64> = BTreeMap::new();
-    for component in components(&nodes, &graph) {
+    let components = components(&nodes, &graph);
+    // Components of new reports only get new clusters, all made in one statement.
+    let fresh = components.iter().filter(|c| c.iter().all(|&n| n > 0) && !c.is_empty()).count();
+    let mut fresh_ids = create_clusters(txn, config, now, fresh).await?.into_iter();
+    let created: Vec<ClusterEventView> =
+        fresh_ids.clone().map(|id| event(EventKind::Created, id, None, now, SYSTEM, String::new())).collect();
+    pending.record_many(txn, created).await?;
+    for component in components {
         let existing: Vec<i64> = component.iter().filter(|&&n| n < 0).map(|&n| -n).collect();
         let new_reports: Vec<i64> = component.iter().copied().filter(|&n| n > 0).collect();
         if new_reports.is_empty() {
             continue;
         }
         let survivor = if existing.is_empty() {
-            let id = create_cluster(txn, config, now).await?;
-            pending.record(txn, event(EventKind::Created, id, None, now, SYSTEM, String::new())).await?;
-            id
+            fresh_ids.next().ok_or_else(|| DbErr::Custom("fewer new clusters than components".into()))?
         } else {
             merge_clusters(txn, pending, now, &existing, SYSTEM, "linked by a new report").await?
         };
@@ -345,36 +360,47 @@ pub(crate) async fn create_cluster(
     config: &ClusterConfig,
     now: UnixMicros,
 ) -> Result<i64, DbErr> {
-    let row = cluster::ActiveModel {
-        id: sea_orm::ActiveValue::NotSet,
-        created_at: Set(now.0),
-        status: Set(ClusterStatus::New.as_str().to_owned()),
-        version: Set(1),
-        merged_into: Set(None),
-        assignee: Set(None),
-        disposition: Set(None),
-        referred_to: Set(None),
-        claim_holder: Set(None),
-        claim_expires_at: Set(None),
-        report_count: Set(0),
-        victim_count: Set(0),
-        reference_currency: Set(config.rates.reference().to_owned()),
-        total_loss_minor: Set(0),
-        loss_by_currency: Set(String::new()),
-        recoverable_minor: Set(0),
-        recall_closes_at: Set(None),
-        first_seen: Set(None),
-        last_seen: Set(None),
-        categories: Set(",".into()),
-        countries: Set(",".into()),
-        ongoing_reports: Set(0),
-        identifiers_by_kind: Set(String::new()),
-        priority_milli: Set(0),
-        priority_components: Set("[]".into()),
-        priority_at: Set(now.0),
-        rescore_at: Set(None),
-    };
-    Ok(cluster::Entity::insert(row).exec(txn).await?.last_insert_id)
+    let ids = create_clusters(txn, config, now, 1).await?;
+    ids.first().copied().ok_or_else(|| DbErr::Custom("no cluster id returned".into()))
+}
+
+/// Inserts `n` empty clusters (status new) in one statement per chunk and returns their ids in
+/// ascending order; `recompute` fills them in. The clusters are alike, so which id a caller gives
+/// to which new component does not matter.
+pub(crate) async fn create_clusters(
+    txn: &DatabaseTransaction,
+    config: &ClusterConfig,
+    now: UnixMicros,
+    n: usize,
+) -> Result<Vec<i64>, DbErr> {
+    const ROW: &str = "(?, ?, 1, ?, 0, 0, 0, '', 0, ',', ',', 0, '', 0, '[]', ?)";
+    let mut ids = Vec::with_capacity(n);
+    let mut left = n;
+    while left > 0 {
+        let rows = left.min(IN_CHUNK / 4);
+        left -= rows;
+        let text = format!(
+            "INSERT INTO clusters (created_at, status, version, reference_currency, report_count, victim_count, \
+             total_loss_minor, loss_by_currency, recoverable_minor, categories, countries, ongoing_reports, \
+             identifiers_by_kind, priority_milli, priority_components, priority_at) VALUES {} RETURNING id",
+            vec![ROW; rows].join(", ")
+        );
+        let values = (0..rows)
+            .flat_map(|_| {
+                [
+                    Value::from(now.0),
+                    ClusterStatus::New.as_str().into(),
+                    config.rates.reference().into(),
+                    Value::from(now.0),
+                ]
+            })
+            .collect();
+        for row in query(txn, &text, values).await? {
+            ids.push(row.try_get_by_index::<i64>(0)?);
+        }
+    }
+    ids.sort_unstable();
+    Ok(ids)
 }
 
 /// The SET clause that retires a cluster merged into another (values: the status `merged`, then
@@ -560,6 +586,7 @@ pub(crate) async fn recompute(
 ) -> Result<HashMap<i64, i64>, DbErr> {
     let gathered = gather(txn, config, clusters).await?;
     let mut priorities = HashMap::with_capacity(clusters.len());
+    let mut rows: Vec<Vec<Value>> = Vec::with_capacity(clusters.len());
     for &c in clusters {
         let Some(g) = gathered.get(&c) else { continue };
         let facts = g.facts(config);
@@ -571,34 +598,57 @@ pub(crate) async fn recompute(
             .collect();
         let parts = serde_json::to_string(&parts).map_err(|e| DbErr::Custom(e.to_string()))?;
         priorities.insert(c, priority.total_milli());
-        execute(
-            txn,
-            "UPDATE clusters SET report_count = ?, victim_count = ?, reference_currency = ?, total_loss_minor = ?, \
-             loss_by_currency = ?, recoverable_minor = ?, recall_closes_at = ?, first_seen = ?, last_seen = ?, \
-             categories = ?, countries = ?, ongoing_reports = ?, identifiers_by_kind = ?, priority_milli = ?, \
-             priority_components = ?, priority_at = ?, rescore_at = ? WHERE id = ?",
-            vec![
-                g.report_count.into(),
-                facts.victim_count.into(),
-                config.rates.reference().into(),
-                facts.total_loss_reference_minor.into(),
-                pairs_text(&g.loss_by_currency.iter().map(|(k, v)| (k.clone(), *v)).collect::<Vec<_>>()).into(),
-                priority.recoverable_reference_minor.into(),
-                priority.recall_window_closes_at.map(|t| t.0).into(),
-                g.report_times.iter().min().map(|t| t.0).into(),
-                g.report_times.iter().max().map(|t| t.0).into(),
-                comma_list(&g.categories).into(),
-                comma_list(&g.countries).into(),
-                facts.ongoing_contact_reports.into(),
-                pairs_text(&g.identifiers_by_kind).into(),
-                priority.total_milli().into(),
-                parts.into(),
-                now.0.into(),
-                priority.rescore_at.map(|t| t.0).into(),
-                c.into(),
-            ],
-        )
-        .await?;
+        rows.push(vec![
+            c.into(),
+            g.report_count.into(),
+            facts.victim_count.into(),
+            config.rates.reference().into(),
+            facts.total_loss_reference_minor.into(),
+            pairs_text(&g.loss_by_currency.iter().map(|(k, v)| (k.clone(), *v)).collect::<Vec<_>>()).into(),
+            priority.recoverable_reference_minor.into(),
+            priority.recall_window_closes_at.map(|t| t.0).into(),
+            g.report_times.iter().min().map(|t| t.0).into(),
+            g.report_times.iter().max().map(|t| t.0).into(),
+            comma_list(&g.categories).into(),
+            comma_list(&g.countries).into(),
+            facts.ongoing_contact_reports.into(),
+            pairs_text(&g.identifiers_by_kind).into(),
+            priority.total_milli().into(),
+            parts.into(),
+            now.0.into(),
+            priority.rescore_at.map(|t| t.0).into(),
+        ]);
+    }
+    // One statement per chunk of clusters (UPDATE ... FROM a list of values, on SQLite and
+    // PostgreSQL alike), not one per cluster.
+    const COLUMNS: [&str; 17] = [
+        "report_count",
+        "victim_count",
+        "reference_currency",
+        "total_loss_minor",
+        "loss_by_currency",
+        "recoverable_minor",
+        "recall_closes_at",
+        "first_seen",
+        "last_seen",
+        "categories",
+        "countries",
+        "ongoing_reports",
+        "identifiers_by_kind",
+        "priority_milli",
+        "priority_components",
+        "priority_at",
+        "rescore_at",
+    ];
+    let set = COLUMNS.iter().map(|c| format!("{c} = v.{c}")).collect::<Vec<_>>().join(", ");
+    let row = format!("({})", placeholders(COLUMNS.len() + 1));
+    for chunk in rows.chunks(IN_CHUNK / 10) {
+        let text = format!(
+            "WITH v(id, {}) AS (VALUES {}) UPDATE clusters SET {set} FROM v WHERE clusters.id = v.id",
+            COLUMNS.join(", "),
+            vec![row.as_str(); chunk.len()].join(", ")
+        );
+        execute(txn, &text, chunk.concat()).await?;
     }
     Ok(priorities)
 }

@@ -152,32 +152,66 @@ pub(crate) async fn insert_reports(
     reports: &[&NewReport],
     received_at: UnixMicros,
 ) -> Result<Inserted, DbErr> {
-    let mut answers: Vec<Submitted> = Vec::with_capacity(reports.len());
+    // First, which reports are new and which answer with an earlier one (known before, or
+    // earlier in this batch); then every new report in one statement per chunk.
+    enum Slot {
+        New(Reference),
+        Known(Submitted),
+        SameAs(usize),
+    }
+    let known = known_request_ids(txn, reports).await?;
     let mut in_batch: HashMap<&str, usize> = HashMap::new();
+    let mut slots: Vec<Slot> = Vec::with_capacity(reports.len());
+    for (i, &new) in reports.iter().enumerate() {
+        let key = new.client_request_id.as_deref();
+        let slot = match key.map(|k| (in_batch.get(k), known.get(k))) {
+            Some((Some(&earlier), _)) => Slot::SameAs(earlier),
+            Some((None, Some(existing))) => Slot::Known(existing.clone()),
+            _ => Slot::New(Reference::generate(&mut rand::rng())),
+        };
+        if let (Some(k), Slot::New(_) | Slot::Known(_)) = (key, &slot) {
+            in_batch.insert(k, i);
+        }
+        slots.push(slot);
+    }
+    let rows: Vec<report::ActiveModel> = slots
+        .iter()
+        .zip(reports)
+        .filter_map(|(slot, new)| match slot {
+            Slot::New(reference) => Some(report_row(new, reference.as_str(), received_at)),
+            _ => None,
+        })
+        .collect();
+    let mut ids: HashMap<String, i64> = HashMap::with_capacity(rows.len());
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<report::ActiveModel> = rows.by_ref().take(200).collect();
+        for stored in report::Entity::insert_many(chunk).exec_with_returning(txn).await? {
+            ids.insert(stored.reference, stored.id);
+        }
+    }
+
+    let mut answers: Vec<Submitted> = Vec::with_capacity(reports.len());
     let mut victims = Vec::with_capacity(reports.len());
     let mut payments = Vec::new();
     let mut identifiers = Vec::new();
     let mut to_link: Vec<(i64, Vec<LinkKey>)> = Vec::new();
-    let known = known_request_ids(txn, reports).await?;
-    for &new in reports {
-        if let Some(key) = new.client_request_id.as_deref() {
-            if let Some(&earlier) = in_batch.get(key) {
+    for (slot, &new) in slots.into_iter().zip(reports) {
+        let reference = match slot {
+            Slot::SameAs(earlier) => {
                 let first: Submitted = answers[earlier].clone();
                 rotate_follow_up(txn, first.report_id, new).await?;
                 answers.push(Submitted { replayed: true, ..first });
                 continue;
             }
-            if let Some(existing) = known.get(key).cloned() {
+            Slot::Known(existing) => {
                 rotate_follow_up(txn, existing.report_id, new).await?;
-                in_batch.insert(key, answers.len());
                 answers.push(existing);
                 continue;
             }
-            in_batch.insert(key, answers.len());
-        }
-        let reference = Reference::generate(&mut rand::rng());
-        let inserted = report::Entity::insert(report_row(new, reference.as_str(), received_at)).exec(txn).await?;
-        let id = inserted.last_insert_id;
+            Slot::New(reference) => reference,
+        };
+        let id = *ids.get(reference.as_str()).ok_or_else(|| DbErr::Custom("a new report's id is missing".into()))?;
         if let Some(victim) = &new.victim {
             victims.push(victim_row(id, victim));
         }
