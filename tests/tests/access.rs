@@ -338,8 +338,11 @@ async fn audited_calls_are_chained_and_verify_detects_changed_or_removed_rows() 
         assert_eq!((reads[0].outcome.as_str(), reads[1].outcome.as_str()), ("OK", "NOT_FOUND"));
         assert_eq!(reads[0].role, pb::Role::Supervisor as i32);
         assert!(reads[0].peer.starts_with("127.0.0.1:"), "{}", reads[0].peer);
+        // A successful sign-in is recorded as the user who signed in.
         let logins: Vec<_> = events.iter().filter(|e| e.action.ends_with("/Login")).collect();
-        assert!(logins.is_empty(), "sign-ins are recorded as anonymous with the user as target");
+        assert_eq!(logins.len(), 1, "{events:?}");
+        assert_eq!((logins[0].outcome.as_str(), logins[0].role), ("OK", pb::Role::Supervisor as i32));
+        assert_eq!(logins[0].targets, vec!["user:sofia".to_owned()]);
         let all =
             admin.clone().list_audit_events(pb::ListAuditEventsRequest::default()).await.unwrap().into_inner().events;
         assert!(all.iter().any(|e| e.action == "scamtrail user create" && e.targets == ["user:sofia"]));

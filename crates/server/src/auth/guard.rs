@@ -66,12 +66,19 @@ pub struct Caller {
     pub peer: String,
     /// The records the call concerned, for its audit event.
     targets: Arc<Mutex<Vec<String>>>,
+    /// Who the call turned out to be (a successful sign-in), for its audit event.
+    became: Arc<Mutex<Option<(String, Role)>>>,
 }
 
 impl Caller {
     /// Names a record the call concerns, for the audit trail (`report:12`, `cluster:4`).
     pub fn target(&self, target: impl Into<String>) {
         self.targets.lock().unwrap_or_else(|p| p.into_inner()).push(target.into());
+    }
+
+    /// Records that the call signed in `name`: its audit event names that user, not `anonymous`.
+    pub fn became(&self, name: &str, role: Role) {
+        *self.became.lock().unwrap_or_else(|p| p.into_inner()) = Some((name.to_owned(), role));
     }
 
     /// Whether the caller is a supervisor.
@@ -224,6 +231,7 @@ impl GuardState {
             expires_at: None,
             peer: peer.to_owned(),
             targets: Arc::default(),
+            became: Arc::default(),
         };
         let host = &address_key(peer);
         if rule.permission == Permission::Public {
@@ -262,11 +270,16 @@ impl GuardState {
     /// Appends the audit event of a call.
     async fn audit(&self, rule: &Rule, caller: &Caller, outcome: &str) -> Result<(), scamtrail_store::StoreError> {
         let targets = caller.targets.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let became = caller.became.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let (actor, role) = match became {
+            Some((name, role)) => (name, Some(role)),
+            None => (caller.actor.clone(), caller.role),
+        };
         let event = AuditEvent {
             sequence: 0,
             at: UnixMicros::now(),
-            actor: caller.actor.clone(),
-            role: caller.role.map_or("none", Role::as_str).to_owned(),
+            actor,
+            role: role.map_or("none", Role::as_str).to_owned(),
             action: rule.path.to_owned(),
             targets,
             peer: caller.peer.clone(),

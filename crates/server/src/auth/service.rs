@@ -67,6 +67,7 @@ impl pb::auth_service_server::AuthService for AuthApi {
             _ => return Err(Status::unauthenticated("wrong user name or password")),
         };
         self.state.login_attempts.succeeded(&account);
+        who.became(&user.name, user.role);
         let token = secrets::new_token("sts_");
         let ttl = i64::try_from(self.state.config.session_ttl.as_micros()).unwrap_or(i64::MAX);
         let expires_at = UnixMicros(UnixMicros::now().0.saturating_add(ttl));
