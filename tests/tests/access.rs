@@ -492,3 +492,18 @@ async fn without_an_audit_trail_victim_data_is_not_read_and_nothing_changes() {
         assert!(server.command_output(&["audit", "verify"]).unwrap().0);
     }
 }
+
+#[tokio::test]
+async fn an_open_watch_ends_when_its_user_is_disabled() {
+    for backend in BACKENDS {
+        let server = TestServer::start(backend).await.unwrap();
+        let token = server.token("wanda", "investigator").await;
+        let mut triage = pb::triage_service_client::TriageServiceClient::new(server.authed(&token).await);
+        let mut stream = triage.watch_queue(pb::WatchQueueRequest { queue: 0 }).await.unwrap().into_inner();
+        server.run_command(&["user", "disable", "--name", "wanda"]).unwrap();
+        // Within one recheck (10 s) the stream ends with UNAUTHENTICATED, though nothing happened.
+        let next = tokio::time::timeout(Duration::from_secs(15), stream.message()).await.expect("the watch went on");
+        let e = next.unwrap_err();
+        assert_eq!(e.code(), Code::Unauthenticated, "{e:?}");
+    }
+}

@@ -114,7 +114,7 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
 
     let intake = IntakeServiceServer::new(intake::IntakeApi::new(store.clone(), normalizer.clone(), guard.clone()))
         .max_decoding_message_size(limits::MESSAGE_MAX_BYTES);
-    let triage = TriageServiceServer::new(triage::TriageApi::new(store.clone(), normalizer.clone()))
+    let triage = TriageServiceServer::new(triage::TriageApi::new(store.clone(), normalizer.clone(), guard.clone()))
         .max_decoding_message_size(limits::MESSAGE_MAX_BYTES);
     let lookup = LookupServiceServer::new(lookup::LookupApi::new(store.clone(), normalizer))
         .max_decoding_message_size(limits::MESSAGE_MAX_BYTES);

@@ -21,16 +21,21 @@ use crate::error;
 use crate::violations::Violations;
 use crate::wire;
 
+/// How often an open queue watch checks that its caller's credentials still hold.
+pub const WATCH_RECHECK: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The triage service.
 pub struct TriageApi {
     store: Store,
     normalizer: Normalizer,
+    guard: std::sync::Arc<crate::auth::GuardState>,
 }
 
 impl TriageApi {
     /// A service reading from and writing to `store`; `normalizer` reads identifiers typed as raw values.
-    pub fn new(store: Store, normalizer: Normalizer) -> Self {
-        Self { store, normalizer }
+    /// `guard` checks the credentials of open watches again.
+    pub fn new(store: Store, normalizer: Normalizer, guard: std::sync::Arc<crate::auth::GuardState>) -> Self {
+        Self { store, normalizer, guard }
     }
 }
 
@@ -390,9 +395,35 @@ impl pb::triage_service_server::TriageService for TriageApi {
                 Some(Err(Status::data_loss(format!("{n} events were missed; read the queue again and watch anew"))))
             }
         });
-        // A watch ends with its session: no event reaches a caller whose credentials expired.
+        // A watch ends with its session, and within WATCH_RECHECK of its credentials being
+        // revoked, disabled or signed out: the events go through a task that checks them again.
         let expires = who.expires_at;
         let events = events.take_while(move |_| expires.is_none_or(|t| UnixMicros::now() < t));
-        Ok(Response::new(Box::pin(events)))
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        let guard = self.guard.clone();
+        tokio::spawn(async move {
+            let mut events = Box::pin(events);
+            let mut check = tokio::time::interval(WATCH_RECHECK);
+            check.tick().await;
+            loop {
+                tokio::select! {
+                    item = events.next() => {
+                        let Some(item) = item else { return };
+                        if tx.send(item).await.is_err() {
+                            return;
+                        }
+                    }
+                    _ = check.tick() => {
+                        if !guard.still_valid(&who).await {
+                            let ended = Status::unauthenticated("your credentials no longer hold; sign in and watch anew");
+                            let _ = tx.send(Err(ended)).await;
+                            return;
+                        }
+                    }
+                    () = tx.closed() => return,
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
     }
 }

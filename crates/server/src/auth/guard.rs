@@ -68,6 +68,8 @@ pub struct Caller {
     targets: Arc<Mutex<Vec<String>>>,
     /// Who the call turned out to be (a successful sign-in), for its audit event.
     became: Arc<Mutex<Option<(String, Role)>>>,
+    /// The stored hash of the bearer token, to check a long call's credentials again.
+    token_hash: Option<String>,
 }
 
 impl Caller {
@@ -134,6 +136,20 @@ impl GuardState {
             login_per_peer: Limiter::new(config.login_per_peer),
             in_progress: Arc::new(Semaphore::new(config.max_concurrent_calls.max(1))),
             config,
+        }
+    }
+
+    /// Whether a caller's credentials still hold (not revoked, disabled, signed out or expired),
+    /// asked of the database: long calls (queue watches) check again as they go. A database that
+    /// does not answer keeps the call going (it is asked again at the next check).
+    pub async fn still_valid(&self, caller: &Caller) -> bool {
+        let (Some((kind, _)), Some(hash)) = (caller.credential, caller.token_hash.as_deref()) else { return true };
+        match self.access.credential(kind, hash).await {
+            Ok(found) => found.is_some_and(|c| c.expires_at.is_none_or(|t| t > UnixMicros::now())),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot check a watcher's credentials; trying again later");
+                true
+            }
         }
     }
 
@@ -232,6 +248,7 @@ impl GuardState {
             peer: peer.to_owned(),
             targets: Arc::default(),
             became: Arc::default(),
+            token_hash: None,
         };
         let host = &address_key(peer);
         if rule.permission == Permission::Public {
@@ -245,6 +262,10 @@ impl GuardState {
         caller.role = Some(credential.role);
         caller.agency = credential.agency.clone();
         caller.credential = Some((credential.kind, credential.id));
+        caller.token_hash = header
+            .and_then(|h| h.to_str().ok())
+            .and_then(|v| v.trim().split_once(' '))
+            .map(|(_, t)| secrets::token_hash(t.trim()));
         caller.expires_at = credential.expires_at;
         if !credential.role.holds(rule.permission) {
             let status = Status::permission_denied(format!(
