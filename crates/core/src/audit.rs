@@ -30,6 +30,20 @@ pub struct AuditEvent {
 }
 
 impl AuditEvent {
+    /// An event happening now; the trail numbers it when it is appended.
+    pub fn now(actor: &str, role: &str, action: &str, targets: Vec<String>, peer: &str, outcome: &str) -> Self {
+        Self {
+            sequence: 0,
+            at: UnixMicros::now(),
+            actor: actor.to_owned(),
+            role: role.to_owned(),
+            action: action.to_owned(),
+            targets,
+            peer: peer.to_owned(),
+            outcome: outcome.to_owned(),
+        }
+    }
+
     /// The hash of this event chained after `prev_hash`. Fields are length-prefixed, so no two
     /// different events hash the same input.
     pub fn chain_hash(&self, prev_hash: &str) -> String {
@@ -50,7 +64,7 @@ impl AuditEvent {
         }
         field(self.peer.as_bytes());
         field(self.outcome.as_bytes());
-        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        crate::report::lower_hex(&h.finalize())
     }
 }
 

@@ -46,6 +46,14 @@ pub struct Victim {
     pub consent_to_share_with_police: bool,
 }
 
+/// Bytes as lower-case hex (digests as stored).
+pub(crate) fn lower_hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut hex, byte| {
+        let _ = write!(hex, "{byte:02x}");
+        hex
+    })
+}
+
 impl Victim {
     /// Who the victim is, for counting distinct victims across reports without keeping more
     /// personal data: the lower-case hex SHA-256 of `email:` and the trimmed, lower-cased e-mail,
@@ -64,11 +72,7 @@ impl Victim {
             let plus = if phone.starts_with('+') { "+" } else { "" };
             format!("phone:{plus}{digits}")
         };
-        let digest = Sha256::digest(identity.as_bytes());
-        Some(digest.iter().fold(String::with_capacity(64), |mut hex, byte| {
-            let _ = write!(hex, "{byte:02x}");
-            hex
-        }))
+        Some(lower_hex(&Sha256::digest(identity.as_bytes())))
     }
 
     /// Whether the victim is aged 70 or over or declared themselves vulnerable.

@@ -42,16 +42,7 @@ fn check_agency(role: Role, agency: &Option<String>) -> anyhow::Result<Option<St
 }
 
 async fn audit(access: &Access, action: &str, target: String) -> anyhow::Result<()> {
-    let mut event = [AuditEvent {
-        sequence: 0,
-        at: UnixMicros::now(),
-        actor: "cli".to_owned(),
-        role: "cli".to_owned(),
-        action: action.to_owned(),
-        targets: vec![target],
-        peer: "cli".to_owned(),
-        outcome: "OK".to_owned(),
-    }];
+    let mut event = [AuditEvent::now("cli", "cli", action, vec![target], "cli", "OK")];
     access.append_audit(&mut event).await?;
     Ok(())
 }

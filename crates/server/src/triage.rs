@@ -128,9 +128,8 @@ impl pb::triage_service_server::TriageService for TriageApi {
         };
         if who.role == Some(Role::Liaison) {
             for id in [explained.cluster_a, explained.cluster_b] {
-                let cluster = self.store.cluster(id, 1).await.map_err(error::store)?;
-                let cluster = cluster.ok_or_else(|| Status::not_found("no such cluster"))?;
-                visible_to(&who, &cluster.cluster)?;
+                let cluster = self.store.cluster_summary(id).await.map_err(error::store)?;
+                visible_to(&who, &cluster.ok_or_else(|| Status::not_found("no such cluster"))?)?;
             }
         }
         Ok(Response::new(pb::ExplainLinkResponse {

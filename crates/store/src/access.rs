@@ -378,8 +378,7 @@ impl Access {
         // One statement per 100 events (1,000 parameters), not one per event.
         for chunk in rows.chunks(100) {
             let text = format!(
-                "INSERT INTO audit_events (sequence, at, actor, role, action, targets, peer, outcome, prev_hash, hash) \
-                 VALUES {}",
+                "INSERT INTO audit_events ({AUDIT_COLUMNS}) VALUES {}",
                 vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
             );
             sql::execute(&txn, &text, chunk.concat()).await?;
@@ -397,10 +396,7 @@ impl Access {
         actor: Option<&str>,
     ) -> Result<Vec<(AuditEvent, String)>, StoreError> {
         let mut values: Vec<Value> = vec![after.into()];
-        let mut text = String::from(
-            "SELECT sequence, at, actor, role, action, targets, peer, outcome, prev_hash, hash FROM audit_events \
-             WHERE sequence > ?",
-        );
+        let mut text = format!("SELECT {AUDIT_COLUMNS} FROM audit_events WHERE sequence > ?");
         if let Some(actor) = actor {
             text.push_str(" AND actor = ?");
             values.push(actor.into());
@@ -418,13 +414,9 @@ impl Access {
         let mut expected_sequence = 1;
         let mut prev = AUDIT_GENESIS.to_owned();
         loop {
-            let rows = sql::query(
-                &txn,
-                "SELECT sequence, at, actor, role, action, targets, peer, outcome, prev_hash, hash FROM audit_events \
-                 WHERE sequence >= ? ORDER BY sequence LIMIT 5000",
-                vec![expected_sequence.into()],
-            )
-            .await?;
+            let text =
+                format!("SELECT {AUDIT_COLUMNS} FROM audit_events WHERE sequence >= ? ORDER BY sequence LIMIT 5000");
+            let rows = sql::query(&txn, &text, vec![expected_sequence.into()]).await?;
             if rows.is_empty() {
                 break;
             }
@@ -453,6 +445,9 @@ impl Access {
         Ok(AuditVerdict { events: checked, broken: None, head })
     }
 }
+
+/// The columns [`audit_row`] reads, in its order.
+const AUDIT_COLUMNS: &str = "sequence, at, actor, role, action, targets, peer, outcome, prev_hash, hash";
 
 fn audit_row(r: &QueryResult) -> Result<(AuditEvent, String, String), StoreError> {
     let targets: String = r.try_get_by_index(5)?;

@@ -7,7 +7,7 @@ use sea_orm::{DbErr, Value};
 
 use crate::clustering::{self, Pending};
 use crate::entity::{payment, report_identifier};
-use crate::rows::{Place, identifier_row, payment_row};
+use crate::rows::{FirstPositions, trail_rows};
 use crate::sql::{execute, query};
 use crate::writer::{self, typed_link_keys};
 use crate::{Shared, StoreError};
@@ -102,36 +102,10 @@ pub(crate) async fn add_details(
         vec![report_id.into(), details.client_request_id.clone().into(), now.0.into()],
     )
     .await?;
-    let first_payment =
-        next_position(&txn, "SELECT MAX(position) FROM payments WHERE report_id = ?", report_id).await?;
-    let payments: Vec<payment::ActiveModel> =
-        details.payments.iter().enumerate().map(|(i, p)| payment_row(report_id, first_payment + i, p)).collect();
-    let mut identifiers: Vec<report_identifier::ActiveModel> = vec![];
-    for (i, p) in details.payments.iter().enumerate() {
-        for (position, b) in p.beneficiaries.iter().enumerate() {
-            let place = Place { payment_position: Some(first_payment + i), position, suggested: false };
-            identifiers.push(identifier_row(report_id, place, b));
-        }
-    }
-    for (list, suggested) in [(&details.identifiers, false), (&details.suggested, true)] {
-        let first = next_position(
-            &txn,
-            if suggested {
-                "SELECT MAX(position) FROM report_identifiers WHERE report_id = ? AND payment_position IS NULL AND suggested"
-            } else {
-                "SELECT MAX(position) FROM report_identifiers WHERE report_id = ? AND payment_position IS NULL AND NOT suggested"
-            },
-            report_id,
-        )
-        .await?;
-        for (i, id) in list.iter().enumerate() {
-            identifiers.push(identifier_row(
-                report_id,
-                Place { payment_position: None, position: first + i, suggested },
-                id,
-            ));
-        }
-    }
+    let first = first_positions(&txn, report_id).await?;
+    let (mut payments, mut identifiers) = (vec![], vec![]);
+    let trail = (&details.payments[..], &details.identifiers[..], &details.suggested[..]);
+    trail_rows(report_id, trail, first, &mut payments, &mut identifiers);
     writer::insert_chunked::<payment::Entity, _>(&txn, payments).await?;
     writer::insert_chunked::<report_identifier::Entity, _>(&txn, identifiers).await?;
     if !details.narrative.is_empty() {
@@ -150,9 +124,19 @@ pub(crate) async fn add_details(
     Ok((false, pending))
 }
 
-/// The position after the largest one a query returns (0 when there is none).
-async fn next_position(txn: &sea_orm::DatabaseTransaction, sql: &str, report_id: i64) -> Result<usize, DbErr> {
-    let rows = query(txn, sql, vec![report_id.into()]).await?;
-    let max: Option<i32> = rows.first().map(|r| r.try_get_by_index(0)).transpose()?.flatten();
-    Ok(max.map_or(0, |m| usize::try_from(m).unwrap_or(0) + 1))
+/// The positions after a report's existing payments, typed identifiers and suggestions, in one query.
+async fn first_positions(txn: &sea_orm::DatabaseTransaction, report_id: i64) -> Result<FirstPositions, DbErr> {
+    let rows = query(
+        txn,
+        "SELECT (SELECT MAX(position) FROM payments WHERE report_id = ?), \
+         (SELECT MAX(position) FROM report_identifiers WHERE report_id = ? AND payment_position IS NULL AND NOT suggested), \
+         (SELECT MAX(position) FROM report_identifiers WHERE report_id = ? AND payment_position IS NULL AND suggested)",
+        vec![report_id.into(), report_id.into(), report_id.into()],
+    )
+    .await?;
+    let next = |i: usize| -> Result<usize, DbErr> {
+        let max: Option<i32> = rows.first().map(|r| r.try_get_by_index(i)).transpose()?.flatten();
+        Ok(max.map_or(0, |m| usize::try_from(m).unwrap_or(0) + 1))
+    };
+    Ok(FirstPositions { payment: next(0)?, typed: next(1)?, suggested: next(2)? })
 }

@@ -225,6 +225,12 @@ impl Store {
         cluster_reads::cluster_detail(self.db(), &self.shared.clusters, id, max_reports).await
     }
 
+    /// Reads a cluster's summary (aggregates, triage state, priority), without its reports,
+    /// identifiers or history.
+    pub async fn cluster_summary(&self, id: i64) -> Result<Option<ClusterView>, StoreError> {
+        cluster_reads::cluster_view(self.db(), &self.shared.clusters, id).await
+    }
+
     /// Explains how two reports are linked; `None` when either is unknown.
     pub async fn explain_link(&self, a: i64, b: i64) -> Result<Option<LinkExplanation>, StoreError> {
         cluster_reads::explain_link(self.db(), a, b).await

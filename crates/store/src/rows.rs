@@ -65,6 +65,44 @@ pub(crate) fn payment_row(report_id: i64, position: usize, p: &NewPayment) -> pa
     }
 }
 
+/// The first free positions of a report's payments, typed identifiers and suggestions (all 0
+/// for a new report; after the existing ones for added details).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct FirstPositions {
+    pub payment: usize,
+    pub typed: usize,
+    pub suggested: usize,
+}
+
+/// The rows of a report's payments, their beneficiaries, and its typed and suggested
+/// identifiers, numbered from `first`, appended to `payments` and `identifiers`.
+pub(crate) fn trail_rows(
+    report_id: i64,
+    trail: (&[NewPayment], &[ReportedIdentifier], &[ReportedIdentifier]),
+    first: FirstPositions,
+    payments: &mut Vec<payment::ActiveModel>,
+    identifiers: &mut Vec<report_identifier::ActiveModel>,
+) {
+    let (new_payments, typed, suggested) = trail;
+    for (i, p) in new_payments.iter().enumerate() {
+        let position = first.payment + i;
+        payments.push(payment_row(report_id, position, p));
+        for (b, beneficiary) in p.beneficiaries.iter().enumerate() {
+            let place = Place { payment_position: Some(position), position: b, suggested: false };
+            identifiers.push(identifier_row(report_id, place, beneficiary));
+        }
+    }
+    for (list, from, suggested) in [(typed, first.typed, false), (suggested, first.suggested, true)] {
+        for (i, id) in list.iter().enumerate() {
+            identifiers.push(identifier_row(
+                report_id,
+                Place { payment_position: None, position: from + i, suggested },
+                id,
+            ));
+        }
+    }
+}
+
 /// Where an identifier sits in its report.
 pub(crate) struct Place {
     pub payment_position: Option<usize>,

@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::clustering::{self, LinkKey, Pending, links_by_kind};
 use crate::entity::{payment, report, report_identifier, report_victim};
-use crate::rows::{Place, identifier_row, payment_row, report_row, victim_row};
+use crate::rows::{FirstPositions, report_row, trail_rows, victim_row};
 use crate::{Shared, StoreError, Submitted};
 
 /// A report waiting to be written, and where to send the answer.
@@ -215,18 +215,8 @@ pub(crate) async fn insert_reports(
         if let Some(victim) = &new.victim {
             victims.push(victim_row(id, victim));
         }
-        for (pos, p) in new.payments.iter().enumerate() {
-            payments.push(payment_row(id, pos, p));
-            for (bpos, b) in p.beneficiaries.iter().enumerate() {
-                let place = Place { payment_position: Some(pos), position: bpos, suggested: false };
-                identifiers.push(identifier_row(id, place, b));
-            }
-        }
-        for (list, suggested) in [(&new.identifiers, false), (&new.suggested, true)] {
-            for (pos, i) in list.iter().enumerate() {
-                identifiers.push(identifier_row(id, Place { payment_position: None, position: pos, suggested }, i));
-            }
-        }
+        let trail = (&new.payments[..], &new.identifiers[..], &new.suggested[..]);
+        trail_rows(id, trail, FirstPositions::default(), &mut payments, &mut identifiers);
         to_link.push((id, link_keys(new)));
         answers.push(Submitted { report_id: id, reference, received_at, replayed: false, cluster_id: 0 });
     }

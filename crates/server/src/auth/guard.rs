@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -75,12 +75,12 @@ pub struct Caller {
 impl Caller {
     /// Names a record the call concerns, for the audit trail (`report:12`, `cluster:4`).
     pub fn target(&self, target: impl Into<String>) {
-        self.targets.lock().unwrap_or_else(|p| p.into_inner()).push(target.into());
+        self.targets.lock().unwrap_or_else(PoisonError::into_inner).push(target.into());
     }
 
     /// Records that the call signed in `name`: its audit event names that user, not `anonymous`.
     pub fn became(&self, name: &str, role: Role) {
-        *self.became.lock().unwrap_or_else(|p| p.into_inner()) = Some((name.to_owned(), role));
+        *self.became.lock().unwrap_or_else(PoisonError::into_inner) = Some((name.to_owned(), role));
     }
 
     /// Whether the caller is a supervisor.
@@ -157,11 +157,12 @@ impl GuardState {
     pub fn forget(&self, kind: CredentialKind, id: i64) {
         self.cache
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(PoisonError::into_inner)
             .retain(|_, c| !(c.credential.kind == kind && c.credential.id == id));
     }
 
-    async fn authenticate(&self, header: Option<&HeaderValue>) -> Result<Credential, Status> {
+    /// The credential of a bearer token, with the token's stored hash.
+    async fn authenticate(&self, header: Option<&HeaderValue>) -> Result<(Credential, String), Status> {
         let unauthenticated = || {
             Status::unauthenticated(
                 "send `authorization: Bearer TOKEN` with a session token (AuthService.Login) or an API key",
@@ -183,7 +184,7 @@ impl GuardState {
         let hash = secrets::token_hash(token);
         let now = Instant::now();
         let fresh = {
-            let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
             cache.get(&hash).filter(|c| now - c.fetched < CREDENTIAL_CACHE_TTL).map(|c| c.credential.clone())
         };
         let credential = match fresh {
@@ -193,7 +194,7 @@ impl GuardState {
                     tracing::error!(error = %e, "cannot read credentials");
                     Status::unavailable("cannot check credentials now; retry")
                 })?;
-                let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+                let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
                 if cache.len() >= CREDENTIAL_CACHE_MAX {
                     cache.clear();
                 }
@@ -216,14 +217,14 @@ impl GuardState {
         if credential.kind == CredentialKind::Key {
             self.touch(&hash, &credential);
         }
-        Ok(credential)
+        Ok((credential, hash))
     }
 
     /// Writes a key's last use, at most once a minute, without holding up the call.
     fn touch(&self, hash: &str, credential: &Credential) {
         let now = Instant::now();
         {
-            let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
             match cache.get_mut(hash) {
                 Some(c) if now - c.touched >= KEY_TOUCH_INTERVAL => c.touched = now,
                 _ => return,
@@ -257,15 +258,12 @@ impl GuardState {
                 .map_err(|wait| (too_many("sign-in attempts from your address", wait), caller.clone()))?;
             return Ok(caller);
         }
-        let credential = self.authenticate(header).await.map_err(|s| (s, caller.clone()))?;
+        let (credential, hash) = self.authenticate(header).await.map_err(|s| (s, caller.clone()))?;
         caller.actor = credential.actor.clone();
         caller.role = Some(credential.role);
         caller.agency = credential.agency.clone();
         caller.credential = Some((credential.kind, credential.id));
-        caller.token_hash = header
-            .and_then(|h| h.to_str().ok())
-            .and_then(|v| v.trim().split_once(' '))
-            .map(|(_, t)| secrets::token_hash(t.trim()));
+        caller.token_hash = Some(hash);
         caller.expires_at = credential.expires_at;
         if !credential.role.holds(rule.permission) {
             let status = Status::permission_denied(format!(
@@ -290,22 +288,14 @@ impl GuardState {
 
     /// Appends the audit event of a call.
     async fn audit(&self, rule: &Rule, caller: &Caller, outcome: &str) -> Result<(), scamtrail_store::StoreError> {
-        let targets = caller.targets.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let became = caller.became.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let targets = caller.targets.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let became = caller.became.lock().unwrap_or_else(PoisonError::into_inner).clone();
         let (actor, role) = match became {
             Some((name, role)) => (name, Some(role)),
             None => (caller.actor.clone(), caller.role),
         };
-        let event = AuditEvent {
-            sequence: 0,
-            at: UnixMicros::now(),
-            actor,
-            role: role.map_or("none", Role::as_str).to_owned(),
-            action: rule.path.to_owned(),
-            targets,
-            peer: caller.peer.clone(),
-            outcome: outcome.to_owned(),
-        };
+        let role = role.map_or("none", Role::as_str);
+        let event = AuditEvent::now(&actor, role, rule.path, targets, &caller.peer, outcome);
         self.audit_log.append(event).await
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
@@ -43,7 +43,7 @@ impl Limiter {
         // Forget idle keys now and then (at most once a second: it walks them all), so a scan
         // from many addresses does not grow memory forever.
         if limiter.len() > 100_000 {
-            let mut pruned = self.pruned.lock().unwrap_or_else(|p| p.into_inner());
+            let mut pruned = self.pruned.lock().unwrap_or_else(PoisonError::into_inner);
             if pruned.elapsed() >= Duration::from_secs(1) {
                 *pruned = Instant::now();
                 limiter.retain_recent();
@@ -77,7 +77,7 @@ impl Backoff {
     /// (call [`Backoff::succeeded`] when it succeeds).
     pub fn attempt(&self, key: &str) -> Result<(), Duration> {
         let now = Instant::now();
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(&(_, until, _)) = state.get(key)
             && until > now
         {
@@ -105,7 +105,7 @@ impl Backoff {
 
     /// Forgets a key after a success.
     pub fn succeeded(&self, key: &str) {
-        self.state.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+        self.state.lock().unwrap_or_else(PoisonError::into_inner).remove(key);
     }
 }
 
