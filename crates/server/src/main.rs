@@ -284,6 +284,12 @@ struct DatabaseArgs {
     database_url: String,
 }
 
+/// The allocator: a server answer is built of many small allocations (rows, strings, protobuf
+/// messages) made on one thread and freed on another; mimalloc's per-thread free lists serve that
+/// pattern with less locking and copying than the system allocator (BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging(cli.log_format);

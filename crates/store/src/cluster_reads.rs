@@ -1,20 +1,22 @@
-//! Reads of clusters, queues and identifiers, straight from the pool like every read.
+//! Reads of clusters, queues and identifiers, through the [`Reader`] like every hot read: they
+//! never wait for the writer.
 
 use std::collections::{BTreeMap, HashMap};
 
 use scamtrail_core::{Category, LinkStep, UnixMicros, shortest_link};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Value};
+use sea_orm::Value;
 
 use crate::StoreError;
 use crate::clustering::ClusterConfig;
 use crate::entity::{cluster, cluster_event, identifier};
+use crate::fetch::{FromRow, Reader};
 use crate::queue::{self, PageToken, Queue, QueueFilter};
-use crate::sql::{IN_CHUNK, placeholders, query, statement};
+use crate::sql::{IN_CHUNK, placeholders};
 use crate::views::{ClusterDetail, ClusterEventView, ClusterReportView, ClusterView, IdentifierView};
 
 /// Cluster views of rows, with their hot identifier keys filled in.
 pub(crate) async fn views(
-    db: &DatabaseConnection,
+    db: &Reader,
     config: &ClusterConfig,
     rows: &[cluster::Model],
     now: UnixMicros,
@@ -30,8 +32,8 @@ pub(crate) async fn views(
         );
         let mut values: Vec<Value> = chunk.iter().map(|&i| Value::from(i)).collect();
         values.push(config.hot_threshold.into());
-        for row in query(db, &sql, values).await? {
-            hot.entry(row.try_get_by_index(0)?).or_default().push(row.try_get_by_index(1)?);
+        for (cluster, key) in db.fetch::<(i64, String)>(&sql, values).await? {
+            hot.entry(cluster).or_default().push(key);
         }
     }
     for v in &mut views {
@@ -42,14 +44,12 @@ pub(crate) async fn views(
 
 /// One cluster, as it is now.
 pub(crate) async fn cluster_view(
-    db: &DatabaseConnection,
+    db: &Reader,
     config: &ClusterConfig,
     id: i64,
 ) -> Result<Option<ClusterView>, StoreError> {
-    match cluster::Entity::find_by_id(id).one(db).await? {
-        Some(row) => Ok(views(db, config, &[row], UnixMicros::now()).await?.pop()),
-        None => Ok(None),
-    }
+    let rows: Vec<cluster::Model> = db.fetch("SELECT * FROM clusters WHERE id = ?", vec![id.into()]).await?;
+    views(db, config, &rows, UnixMicros::now()).await.map(|mut v| v.pop())
 }
 
 /// Identifiers in a cluster's detail at most (the most reported).
@@ -59,31 +59,30 @@ pub const DETAIL_EVENTS_MAX: u64 = 500;
 
 /// A cluster with its reports (newest first, at most `max_reports`), identifiers and history.
 pub(crate) async fn cluster_detail(
-    db: &DatabaseConnection,
+    db: &Reader,
     config: &ClusterConfig,
     id: i64,
     max_reports: u64,
 ) -> Result<Option<ClusterDetail>, StoreError> {
     let Some(cluster) = cluster_view(db, config, id).await? else { return Ok(None) };
     // A merged cluster has no reports of its own: its detail is its history.
-    let report_rows = query(
-        db,
-        "SELECT id, reference, received_at, category, contact_ongoing FROM reports WHERE cluster_id = ? \
-         ORDER BY id DESC LIMIT ?",
-        vec![id.into(), (max_reports as i64).into()],
-    )
-    .await?;
+    let report_rows: Vec<(i64, String, i64, String, bool)> = db
+        .fetch(
+            "SELECT id, reference, received_at, category, contact_ongoing FROM reports WHERE cluster_id = ? \
+             ORDER BY id DESC LIMIT ?",
+            vec![id.into(), (max_reports as i64).into()],
+        )
+        .await?;
     let mut reports = Vec::with_capacity(report_rows.len());
-    for row in &report_rows {
-        let category: String = row.try_get_by_index(3)?;
+    for (id, reference, received_at, category, contact_ongoing) in report_rows {
         reports.push(ClusterReportView {
-            id: row.try_get_by_index(0)?,
-            reference: row.try_get_by_index(1)?,
-            received_at: UnixMicros(row.try_get_by_index(2)?),
+            id,
+            reference,
+            received_at: UnixMicros(received_at),
             category: category
                 .parse::<Category>()
                 .map_err(|_| StoreError::Corrupt(format!("reports.category = {category:?}")))?,
-            contact_ongoing: row.try_get_by_index(4)?,
+            contact_ongoing,
             loss: Vec::new(),
             identifier_keys: Vec::new(),
         });
@@ -97,9 +96,8 @@ pub(crate) async fn cluster_detail(
             "SELECT report_id, currency, amount_minor FROM payments WHERE report_id IN ({})",
             placeholders(chunk.len())
         );
-        for row in query(db, &sql, values.clone()).await? {
-            let amount: i64 = row.try_get_by_index(2)?;
-            let entry = loss.entry(row.try_get_by_index(0)?).or_default().entry(row.try_get_by_index(1)?).or_default();
+        for (report, currency, amount) in db.fetch::<(i64, String, i64)>(&sql, values.clone()).await? {
+            let entry = loss.entry(report).or_default().entry(currency).or_default();
             *entry = entry.saturating_add(amount);
         }
         let sql = format!(
@@ -107,29 +105,28 @@ pub(crate) async fn cluster_detail(
              WHERE l.report_id IN ({}) ORDER BY i.key",
             placeholders(chunk.len())
         );
-        for row in query(db, &sql, values).await? {
-            keys.entry(row.try_get_by_index(0)?).or_default().push(row.try_get_by_index(1)?);
+        for (report, key) in db.fetch::<(i64, String)>(&sql, values).await? {
+            keys.entry(report).or_default().push(key);
         }
     }
     for r in &mut reports {
         r.loss = loss.remove(&r.id).map(|m| m.into_iter().collect()).unwrap_or_default();
         r.identifier_keys = keys.remove(&r.id).unwrap_or_default();
     }
-    let identifiers = identifier::Entity::find()
-        .filter(identifier::Column::ClusterId.eq(id))
-        .order_by_desc(identifier::Column::ReportCount)
-        .order_by_asc(identifier::Column::Key)
-        .limit(DETAIL_IDENTIFIERS_MAX)
-        .all(db)
+    let identifiers = db
+        .fetch::<identifier::Model>(
+            "SELECT * FROM identifiers WHERE cluster_id = ? ORDER BY report_count DESC, key LIMIT ?",
+            vec![id.into(), (DETAIL_IDENTIFIERS_MAX as i64).into()],
+        )
         .await?
         .iter()
         .map(|r| IdentifierView::from_row(r, config.hot_threshold))
         .collect::<Result<_, _>>()?;
-    let mut events = cluster_event::Entity::find()
-        .filter(cluster_event::Column::ClusterId.eq(id))
-        .order_by_desc(cluster_event::Column::Id)
-        .limit(DETAIL_EVENTS_MAX)
-        .all(db)
+    let mut events = db
+        .fetch::<cluster_event::Model>(
+            "SELECT * FROM cluster_events WHERE cluster_id = ? ORDER BY id DESC LIMIT ?",
+            vec![id.into(), (DETAIL_EVENTS_MAX as i64).into()],
+        )
         .await?
         .iter()
         .map(ClusterEventView::from_row)
@@ -140,7 +137,7 @@ pub(crate) async fn cluster_detail(
 
 /// One page of a queue, most urgent first, and the token of the next page.
 pub(crate) async fn queue_page(
-    db: &DatabaseConnection,
+    db: &Reader,
     config: &ClusterConfig,
     which: Queue,
     filter: &QueueFilter,
@@ -156,8 +153,7 @@ pub(crate) async fn queue_page(
     }
     sql.push_str(" ORDER BY c.priority_milli DESC, c.id ASC LIMIT ?");
     values.push(((page_size + 1) as i64).into());
-    let mut rows =
-        cluster::Entity::find().from_raw_sql(statement(db.get_database_backend(), &sql, values)).all(db).await?;
+    let mut rows: Vec<cluster::Model> = db.fetch(&sql, values).await?;
     let next = if rows.len() as u64 > page_size {
         rows.truncate(page_size as usize);
         rows.last().map(|r| PageToken { priority_milli: r.priority_milli, cluster_id: r.id })
@@ -169,7 +165,7 @@ pub(crate) async fn queue_page(
 
 /// How many clusters wait in each queue.
 pub(crate) async fn queue_counts(
-    db: &DatabaseConnection,
+    db: &Reader,
     config: &ClusterConfig,
     filter: &QueueFilter,
 ) -> Result<Vec<(Queue, i64)>, StoreError> {
@@ -177,8 +173,8 @@ pub(crate) async fn queue_counts(
     let mut out = Vec::with_capacity(Queue::ALL.len());
     for which in Queue::ALL {
         let (condition, values) = queue::condition(which, filter, now, config.hot_threshold);
-        let rows = query(db, &format!("SELECT COUNT(*) FROM clusters c WHERE {condition}"), values).await?;
-        let n: i64 = rows.first().map(|r| r.try_get_by_index(0)).transpose()?.unwrap_or(0);
+        let rows: Vec<(i64,)> = db.fetch(&format!("SELECT COUNT(*) FROM clusters c WHERE {condition}"), values).await?;
+        let n = rows.first().map_or(0, |r| r.0);
         out.push((which, n));
     }
     Ok(out)
@@ -195,33 +191,27 @@ pub struct LinkExplanation {
     pub path: Option<Vec<LinkStep>>,
 }
 
-async fn cluster_of_report(db: &DatabaseConnection, report: i64) -> Result<Option<i64>, StoreError> {
-    let rows = query(db, "SELECT cluster_id FROM reports WHERE id = ?", vec![report.into()]).await?;
-    Ok(rows.first().map(|r| r.try_get_by_index::<Option<i64>>(0)).transpose()?.flatten())
+async fn cluster_of_report(db: &Reader, report: i64) -> Result<Option<i64>, StoreError> {
+    let rows: Vec<(Option<i64>,)> =
+        db.fetch("SELECT cluster_id FROM reports WHERE id = ?", vec![report.into()]).await?;
+    Ok(rows.first().and_then(|r| r.0))
 }
 
 /// Explains the link between two reports; `None` when either report is unknown.
-pub(crate) async fn explain_link(
-    db: &DatabaseConnection,
-    a: i64,
-    b: i64,
-) -> Result<Option<LinkExplanation>, StoreError> {
+pub(crate) async fn explain_link(db: &Reader, a: i64, b: i64) -> Result<Option<LinkExplanation>, StoreError> {
     let (Some(cluster_a), Some(cluster_b)) = (cluster_of_report(db, a).await?, cluster_of_report(db, b).await?) else {
         return Ok(None);
     };
     if cluster_a != cluster_b {
         return Ok(Some(LinkExplanation { cluster_a, cluster_b, path: None }));
     }
-    let links: Vec<(i64, String)> = query(
-        db,
-        "SELECT l.report_id, i.key FROM report_links l JOIN reports r ON r.id = l.report_id \
-         JOIN identifiers i ON i.id = l.identifier_id WHERE r.cluster_id = ? AND i.state = 'normal'",
-        vec![cluster_a.into()],
-    )
-    .await?
-    .iter()
-    .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
-    .collect::<Result<_, StoreError>>()?;
+    let links: Vec<(i64, String)> = db
+        .fetch(
+            "SELECT l.report_id, i.key FROM report_links l JOIN reports r ON r.id = l.report_id \
+             JOIN identifiers i ON i.id = l.identifier_id WHERE r.cluster_id = ? AND i.state = 'normal'",
+            vec![cluster_a.into()],
+        )
+        .await?;
     Ok(Some(LinkExplanation { cluster_a, cluster_b, path: shortest_link(&links, a, b) }))
 }
 
@@ -238,10 +228,11 @@ pub struct KeyLookup {
     pub categories: Vec<Category>,
 }
 
-/// Looks keys up; unknown keys are absent from the answer. A few set-based queries per 500 keys,
-/// whatever the number of reports behind them.
+/// Looks keys up; unknown keys are absent from the answer. At most three set-based queries per
+/// 500 keys (the identifiers with their cluster's loss, their reports' categories, and the own
+/// loss of those that do not link), whatever the number of reports behind them.
 pub(crate) async fn lookup(
-    db: &DatabaseConnection,
+    db: &Reader,
     config: &ClusterConfig,
     keys: &[String],
 ) -> Result<HashMap<String, KeyLookup>, StoreError> {
@@ -250,37 +241,30 @@ pub(crate) async fn lookup(
     unique.sort_unstable();
     unique.dedup();
     for chunk in unique.chunks(IN_CHUNK) {
-        let rows = identifier::Entity::find()
-            .filter(identifier::Column::Key.is_in(chunk.iter().map(|k| k.as_str())))
-            .all(db)
-            .await?;
+        let sql = format!(
+            "SELECT i.*, c.total_loss_minor AS cluster_loss FROM identifiers i \
+             LEFT JOIN clusters c ON c.id = i.cluster_id WHERE i.key IN ({})",
+            placeholders(chunk.len())
+        );
+        let rows: Vec<WithLoss> = db.fetch(&sql, chunk.iter().map(|k| Value::from(k.as_str())).collect()).await?;
         if rows.is_empty() {
             continue;
         }
-        let ids: Vec<Value> = rows.iter().map(|r| Value::from(r.id)).collect();
+        let ids: Vec<Value> = rows.iter().map(|r| Value::from(r.row.id)).collect();
         let marks = placeholders(ids.len());
         let mut categories: HashMap<i64, Vec<Category>> = HashMap::new();
         let sql = format!(
             "SELECT DISTINCT l.identifier_id, r.category FROM report_links l JOIN reports r ON r.id = l.report_id \
              WHERE l.identifier_id IN ({marks}) ORDER BY l.identifier_id, r.category"
         );
-        for row in query(db, &sql, ids.clone()).await? {
-            let name: String = row.try_get_by_index(1)?;
+        for (id, name) in db.fetch::<(i64, String)>(&sql, ids).await? {
             if let Ok(c) = name.parse() {
-                categories.entry(row.try_get_by_index(0)?).or_default().push(c);
-            }
-        }
-        let clusters: Vec<Value> = rows.iter().filter_map(|r| r.cluster_id).map(Value::from).collect();
-        let mut cluster_loss: HashMap<i64, i64> = HashMap::new();
-        if !clusters.is_empty() {
-            let sql =
-                format!("SELECT id, total_loss_minor FROM clusters WHERE id IN ({})", placeholders(clusters.len()));
-            for row in query(db, &sql, clusters).await? {
-                cluster_loss.insert(row.try_get_by_index(0)?, row.try_get_by_index(1)?);
+                categories.entry(id).or_default().push(c);
             }
         }
         // An identifier that does not link has no cluster: its own reports' loss, summed per currency.
-        let loose: Vec<Value> = rows.iter().filter(|r| r.cluster_id.is_none()).map(|r| Value::from(r.id)).collect();
+        let loose: Vec<Value> =
+            rows.iter().filter(|r| r.row.cluster_id.is_none()).map(|r| Value::from(r.row.id)).collect();
         let mut own_loss: HashMap<i64, i64> = HashMap::new();
         if !loose.is_empty() {
             let sql = format!(
@@ -289,16 +273,15 @@ pub(crate) async fn lookup(
                  GROUP BY l.identifier_id, p.currency",
                 placeholders(loose.len())
             );
-            for row in query(db, &sql, loose).await? {
-                let currency: String = row.try_get_by_index(1)?;
-                let amount = config.rates.to_reference_minor(row.try_get_by_index(2)?, &currency).unwrap_or(0);
-                let total = own_loss.entry(row.try_get_by_index(0)?).or_default();
+            for (id, currency, sum) in db.fetch::<(i64, String, i64)>(&sql, loose).await? {
+                let amount = config.rates.to_reference_minor(sum, &currency).unwrap_or(0);
+                let total = own_loss.entry(id).or_default();
                 *total = total.saturating_add(amount);
             }
         }
-        for row in rows {
+        for WithLoss { row, cluster_loss } in rows {
             let total_loss_minor = match row.cluster_id {
-                Some(c) => cluster_loss.get(&c).copied().unwrap_or(0),
+                Some(_) => cluster_loss.unwrap_or(0),
                 None => own_loss.get(&row.id).copied().unwrap_or(0),
             };
             out.insert(
@@ -313,4 +296,26 @@ pub(crate) async fn lookup(
         }
     }
     Ok(out)
+}
+
+/// An identifier row with its cluster's total loss.
+struct WithLoss {
+    row: identifier::Model,
+    cluster_loss: Option<i64>,
+}
+
+impl FromRow for WithLoss {
+    fn from_orm(row: &sea_orm::QueryResult) -> Result<Self, sea_orm::DbErr> {
+        Ok(Self { row: identifier::Model::from_orm(row)?, cluster_loss: row.try_get("", "cluster_loss")? })
+    }
+    fn sqlite_columns(statement: &rusqlite::Statement<'_>) -> rusqlite::Result<Vec<usize>> {
+        let mut columns = identifier::Model::sqlite_columns(statement)?;
+        columns.push(statement.column_index("cluster_loss")?);
+        Ok(columns)
+    }
+    fn from_sqlite(row: &rusqlite::Row<'_>, columns: &[usize]) -> rusqlite::Result<Self> {
+        let (own, loss) = columns.split_at(columns.len().saturating_sub(1));
+        let loss = loss.first().copied().ok_or(rusqlite::Error::InvalidColumnIndex(usize::MAX))?;
+        Ok(Self { row: identifier::Model::from_sqlite(row, own)?, cluster_loss: row.get(loss)? })
+    }
 }

@@ -5,7 +5,9 @@
 //! one transaction per batch (group commit), links them into clusters in that transaction
 //! ([`clustering`]), and answers each caller only after the commit that holds its report.
 //! Investigators' changes (identifier decisions, claims, workflow) are short transactions of their
-//! own ([`triage`]). Reads go straight to the connection pool ([`reads`], [`cluster_reads`]).
+//! own ([`triage`]). Reads never wait for the writer: report reads go to the pool ([`reads`]), cluster,
+//! queue and lookup reads to the [`fetch::Reader`] ([`cluster_reads`]), which on a SQLite file steps
+//! its own read-only connections on the caller's thread.
 //! Every change to a cluster is broadcast after its commit to queue watchers ([`Store::watch`]).
 //!
 //! This crate knows nothing of gRPC: it takes and returns `scamtrail-core` types and its own read
@@ -16,6 +18,7 @@ mod cluster_reads;
 mod clustering;
 mod connect;
 mod entity;
+mod fetch;
 mod followup;
 mod queue;
 mod reads;
@@ -131,6 +134,8 @@ pub struct IdentifierDecision {
 /// What the writer, the services and the background tasks share.
 pub(crate) struct Shared {
     pub db: DatabaseConnection,
+    /// Where the hot reads run (see [`fetch`]).
+    pub reader: fetch::Reader,
     pub clusters: ClusterConfig,
     pub events: broadcast::Sender<Arc<QueueEvent>>,
 }
@@ -142,7 +147,7 @@ impl Shared {
             return;
         }
         for event in pending.events {
-            match cluster_reads::cluster_view(&self.db, &self.clusters, event.cluster_id).await {
+            match cluster_reads::cluster_view(&self.reader, &self.clusters, event.cluster_id).await {
                 Ok(Some(cluster)) => {
                     let _ = self.events.send(Arc::new(QueueEvent { event, cluster }));
                 }
@@ -171,7 +176,8 @@ impl Store {
             recluster::recluster(&db, &config.clusters, &mut |_, _, _| {}).await?;
         }
         let (events, _) = broadcast::channel(1024);
-        let shared = Arc::new(Shared { db, clusters: config.clusters.clone(), events });
+        let reader = fetch::Reader::for_database(&db).await?;
+        let shared = Arc::new(Shared { db, reader, clusters: config.clusters.clone(), events });
         let writer = writer::spawn(shared.clone(), config.max_batch);
         tokio::spawn(rescore_loop(Arc::downgrade(&shared), config.rescore_interval));
         Ok(Self { shared, writer })
@@ -222,18 +228,18 @@ impl Store {
 
     /// Reads a cluster with its reports (newest first, at most `max_reports`), identifiers and history.
     pub async fn cluster(&self, id: i64, max_reports: u64) -> Result<Option<ClusterDetail>, StoreError> {
-        cluster_reads::cluster_detail(self.db(), &self.shared.clusters, id, max_reports).await
+        cluster_reads::cluster_detail(&self.shared.reader, &self.shared.clusters, id, max_reports).await
     }
 
     /// Reads a cluster's summary (aggregates, triage state, priority), without its reports,
     /// identifiers or history.
     pub async fn cluster_summary(&self, id: i64) -> Result<Option<ClusterView>, StoreError> {
-        cluster_reads::cluster_view(self.db(), &self.shared.clusters, id).await
+        cluster_reads::cluster_view(&self.shared.reader, &self.shared.clusters, id).await
     }
 
     /// Explains how two reports are linked; `None` when either is unknown.
     pub async fn explain_link(&self, a: i64, b: i64) -> Result<Option<LinkExplanation>, StoreError> {
-        cluster_reads::explain_link(self.db(), a, b).await
+        cluster_reads::explain_link(&self.shared.reader, a, b).await
     }
 
     /// Reads one identifier by canonical key.
@@ -246,12 +252,12 @@ impl Store {
 
     /// Looks canonical keys up; unknown keys are absent from the answer.
     pub async fn lookup(&self, keys: &[String]) -> Result<std::collections::HashMap<String, KeyLookup>, StoreError> {
-        cluster_reads::lookup(self.db(), &self.shared.clusters, keys).await
+        cluster_reads::lookup(&self.shared.reader, &self.shared.clusters, keys).await
     }
 
     /// Counts the clusters waiting in each queue.
     pub async fn queue_counts(&self, filter: &QueueFilter) -> Result<Vec<(Queue, i64)>, StoreError> {
-        cluster_reads::queue_counts(self.db(), &self.shared.clusters, filter).await
+        cluster_reads::queue_counts(&self.shared.reader, &self.shared.clusters, filter).await
     }
 
     /// One page of a queue and the token of the next page.
@@ -262,7 +268,7 @@ impl Store {
         page_size: u64,
         after: Option<PageToken>,
     ) -> Result<(Vec<ClusterView>, Option<PageToken>), StoreError> {
-        cluster_reads::queue_page(self.db(), &self.shared.clusters, queue, filter, page_size, after).await
+        cluster_reads::queue_page(&self.shared.reader, &self.shared.clusters, queue, filter, page_size, after).await
     }
 
     /// Sets an identifier's state (by canonical key, with its kind and display form should it be
@@ -400,7 +406,8 @@ impl Store {
     }
 
     async fn view(&self, row: entity::cluster::Model) -> Result<ClusterView, StoreError> {
-        let mut views = cluster_reads::views(self.db(), &self.shared.clusters, &[row], UnixMicros::now()).await?;
+        let mut views =
+            cluster_reads::views(&self.shared.reader, &self.shared.clusters, &[row], UnixMicros::now()).await?;
         views.pop().ok_or(StoreError::NotFound("cluster"))
     }
 
