@@ -187,3 +187,80 @@ model_rows! {
     }
     cluster_event::Model { id, cluster_id, at, kind, other_cluster_id, actor, detail }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::execute;
+
+    /// Both executors read the same rows of a SQLite file into the same values: models by column
+    /// name (with nulls, text and booleans), tuples by position, bound text, integers and nulls.
+    #[tokio::test]
+    async fn both_executors_read_the_same_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("reads.db").display());
+        let db = crate::connect::connect(&crate::StoreConfig::new(url)).await.unwrap();
+        crate::connect::migrate(&db).await.unwrap();
+        execute(
+            &db,
+            "INSERT INTO clusters (created_at, status, version, merged_into, assignee, claim_expires_at, \
+             reference_currency, report_count, victim_count, total_loss_minor, loss_by_currency, recoverable_minor, \
+             categories, countries, ongoing_reports, identifiers_by_kind, priority_milli, priority_components, \
+             priority_at, rescore_at) VALUES \
+             (10, 'new', 1, NULL, 'alice', NULL, 'GBP', 3, 2, 500000, 'GBP:500000', 0, ',investment,', ',GB,', 1, \
+              'iban:2', 7250, '[]', 11, 99), \
+             (12, 'merged', 4, 1, NULL, 77, 'GBP', 0, 0, 0, '', 0, ',', ',', 0, '', 0, '[]', 12, NULL)",
+            vec![],
+        )
+        .await
+        .unwrap();
+        execute(
+            &db,
+            "INSERT INTO identifiers (key, kind, display, state, state_reason, report_count, first_seen, cluster_id) \
+             VALUES ('iban:GB1', 'iban', 'GB1', 'normal', '', 2, 5, 1), ('domain:x.test', 'domain', 'x.test', \
+             'safelisted', 'a bank', 1, NULL, NULL)",
+            vec![],
+        )
+        .await
+        .unwrap();
+        let Reader::Sqlite(_) = Reader::for_database(&db).await.unwrap() else { panic!("a file gets its own reads") };
+        let readers = [Reader::Orm(db.clone()), Reader::for_database(&db).await.unwrap()];
+
+        let mut answers = Vec::new();
+        for reader in &readers {
+            let clusters: Vec<cluster::Model> = reader
+                .fetch("SELECT * FROM clusters WHERE id IN (?, ?) ORDER BY id", vec![1_i64.into(), 2_i32.into()])
+                .await
+                .unwrap();
+            let identifiers: Vec<identifier::Model> = reader
+                .fetch(
+                    "SELECT * FROM identifiers WHERE key IN (?, ?) ORDER BY id",
+                    vec!["iban:GB1".into(), "domain:x.test".into()],
+                )
+                .await
+                .unwrap();
+            let tuples: Vec<(i64, Option<i64>, String, bool)> = reader
+                .fetch(
+                    "SELECT id, merged_into, status, assignee IS NULL FROM clusters WHERE rescore_at IS ? OR id = ? ORDER BY id",
+                    vec![Value::BigInt(None), 1.into()],
+                )
+                .await
+                .unwrap();
+            answers.push((clusters, identifiers, tuples));
+        }
+        let (clusters, identifiers, tuples) = &answers[0];
+        assert_eq!(clusters.len(), 2);
+        assert_eq!(
+            (clusters[0].assignee.as_deref(), clusters[0].rescore_at, clusters[1].merged_into),
+            (Some("alice"), Some(99), Some(1))
+        );
+        assert_eq!(identifiers.len(), 2);
+        assert_eq!((identifiers[0].cluster_id, identifiers[1].first_seen), (Some(1), None));
+        assert_eq!(tuples, &vec![(1, None, "new".to_owned(), false), (2, Some(1), "merged".to_owned(), true)]);
+        assert_eq!(answers[0], answers[1], "sea-orm and rusqlite read the same rows alike");
+
+        // An in-memory database has no file for connections of its own.
+        let memory = crate::connect::connect(&crate::StoreConfig::new("sqlite::memory:")).await.unwrap();
+        assert!(matches!(Reader::for_database(&memory).await.unwrap(), Reader::Orm(_)));
+    }
+}
