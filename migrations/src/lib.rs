@@ -11,6 +11,10 @@ use sea_orm_migration::prelude::*;
 mod m0001_reports;
 mod m0002_clusters;
 mod m0003_access;
+mod m0004_identifier_categories;
+
+/// The category names `m0004` filled identifiers' masks with, in the order of their bits.
+pub use m0004_identifier_categories::CATEGORIES as CATEGORY_BITS_AT_M0004;
 
 /// Every migration, in the order they apply.
 pub struct Migrator;
@@ -18,6 +22,11 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_reports::Migration), Box::new(m0002_clusters::Migration), Box::new(m0003_access::Migration)]
+        vec![
+            Box::new(m0001_reports::Migration),
+            Box::new(m0002_clusters::Migration),
+            Box::new(m0003_access::Migration),
+            Box::new(m0004_identifier_categories::Migration),
+        ]
     }
 }

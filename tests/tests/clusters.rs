@@ -283,6 +283,41 @@ async fn a_hot_identifier_keeps_linking_and_waits_in_the_hot_queue() {
     }
 }
 
+/// The categories a lookup of IBAN and PHONE answers, per value.
+async fn looked_up_categories(server: &TestServer) -> Vec<Vec<i32>> {
+    let values = vec![id(IBAN, R::Unspecified, K::Unspecified), id(PHONE, R::Unspecified, K::Phone)];
+    let request = pb::LookupIdentifiersRequest { values, country: "GB".into() };
+    let answer = server.lookup().await.lookup_identifiers(request).await.unwrap().into_inner();
+    answer.results.iter().map(|r| r.categories.clone()).collect()
+}
+
+/// A lookup's categories are kept on the identifier: by intake, rebuilt by `recluster`, and
+/// filled in by the migration that introduced them for identifiers stored before it.
+#[tokio::test]
+async fn lookup_categories_are_kept_by_intake_recluster_and_migration() {
+    for backend in BACKENDS {
+        let mut server = TestServer::start(backend).await.unwrap();
+        submit(&server, &[IBAN]).await;
+        let romance = pb::Report { category: pb::ScamCategory::Romance as i32, ..report_with(&[IBAN, PHONE]) };
+        server.intake().await.submit_report(request(romance, "")).await.unwrap();
+        let both = vec![pb::ScamCategory::Investment as i32, pb::ScamCategory::Romance as i32];
+        let expected = vec![both.clone(), vec![pb::ScamCategory::Romance as i32]];
+        assert_eq!(looked_up_categories(&server).await, expected, "{backend:?}: by intake");
+
+        server.terminate().unwrap();
+        server.sql("UPDATE identifiers SET category_mask = 0").unwrap();
+        server.run_command(&["recluster"]).unwrap();
+        server.restart().await.unwrap();
+        assert_eq!(looked_up_categories(&server).await, expected, "{backend:?}: by recluster");
+
+        server.terminate().unwrap();
+        server.sql("ALTER TABLE identifiers DROP COLUMN category_mask").unwrap();
+        server.sql("DELETE FROM seaql_migrations WHERE version = 'm0004_identifier_categories'").unwrap();
+        server.restart().await.unwrap();
+        assert_eq!(looked_up_categories(&server).await, expected, "{backend:?}: by the migration");
+    }
+}
+
 #[tokio::test]
 async fn lookup_answers_every_value_without_victim_data() {
     for backend in BACKENDS {

@@ -84,6 +84,27 @@ vocabulary!(
     }
 );
 
+impl Category {
+    /// The category's bit in a set of categories kept as one integer (an identifier's
+    /// `category_mask`): its position in [`Category::ALL`]. Stored masks depend on it, so new
+    /// categories are only ever appended.
+    pub fn bit(self) -> i64 {
+        1 << (self as u32)
+    }
+
+    /// The categories of a mask, in declaration order; unknown bits are ignored.
+    pub fn from_mask(mask: i64) -> Vec<Category> {
+        Self::ALL.iter().copied().filter(|c| mask & c.bit() != 0).collect()
+    }
+
+    /// SQL aggregating the names in `column` into a mask: the sum of the distinct bits, which
+    /// is their bitwise or (on SQLite and PostgreSQL alike).
+    pub fn mask_sql(column: &str) -> String {
+        let cases: String = Self::ALL.iter().map(|c| format!(" WHEN '{}' THEN {}", c.as_str(), c.bit())).collect();
+        format!("COALESCE(SUM(DISTINCT CASE {column}{cases} ELSE 0 END), 0)")
+    }
+}
+
 vocabulary!(
     /// How the scammers made contact.
     ContactChannel, "contact channel" {
@@ -182,6 +203,20 @@ mod tests {
         round_trips(PaymentMethod::ALL, PaymentMethod::as_str);
         round_trips(IdentifierRole::ALL, IdentifierRole::as_str);
         round_trips(AgeBand::ALL, AgeBand::as_str);
+    }
+
+    #[test]
+    fn category_masks_hold_sets_of_categories() {
+        assert!(Category::ALL.len() < 63, "a mask is a signed 64-bit integer");
+        assert_eq!((Category::Investment.bit(), Category::CryptoInvestment.bit()), (1, 2));
+        let bits: std::collections::BTreeSet<i64> = Category::ALL.iter().map(|c| c.bit()).collect();
+        assert_eq!(bits.len(), Category::ALL.len(), "every category has a bit of its own");
+        let mask = Category::Romance.bit() | Category::Other.bit() | Category::Investment.bit();
+        assert_eq!(Category::from_mask(mask), vec![Category::Investment, Category::Romance, Category::Other]);
+        assert_eq!(Category::from_mask(0), vec![]);
+        let sql = Category::mask_sql("r.category");
+        assert!(sql.starts_with("COALESCE(SUM(DISTINCT CASE r.category WHEN 'investment' THEN 1 "), "{sql}");
+        assert!(sql.contains(&format!("WHEN 'other' THEN {} ELSE 0 END), 0)", Category::Other.bit())), "{sql}");
     }
 
     #[test]

@@ -228,9 +228,9 @@ pub struct KeyLookup {
     pub categories: Vec<Category>,
 }
 
-/// Looks keys up; unknown keys are absent from the answer. At most three set-based queries per
-/// 500 keys (the identifiers with their cluster's loss, their reports' categories, and the own
-/// loss of those that do not link), whatever the number of reports behind them.
+/// Looks keys up; unknown keys are absent from the answer. One query per 500 keys (the
+/// identifiers with their categories and their cluster's loss), and one more for the own loss
+/// of those that do not link.
 pub(crate) async fn lookup(
     db: &Reader,
     config: &ClusterConfig,
@@ -249,18 +249,6 @@ pub(crate) async fn lookup(
         let rows: Vec<WithLoss> = db.fetch(&sql, chunk.iter().map(|k| Value::from(k.as_str())).collect()).await?;
         if rows.is_empty() {
             continue;
-        }
-        let ids: Vec<Value> = rows.iter().map(|r| Value::from(r.row.id)).collect();
-        let marks = placeholders(ids.len());
-        let mut categories: HashMap<i64, Vec<Category>> = HashMap::new();
-        let sql = format!(
-            "SELECT DISTINCT l.identifier_id, r.category FROM report_links l JOIN reports r ON r.id = l.report_id \
-             WHERE l.identifier_id IN ({marks}) ORDER BY l.identifier_id, r.category"
-        );
-        for (id, name) in db.fetch::<(i64, String)>(&sql, ids).await? {
-            if let Ok(c) = name.parse() {
-                categories.entry(id).or_default().push(c);
-            }
         }
         // An identifier that does not link has no cluster: its own reports' loss, summed per currency.
         let loose: Vec<Value> =
@@ -290,7 +278,7 @@ pub(crate) async fn lookup(
                     identifier: IdentifierView::from_row(&row, config.hot_threshold)?,
                     total_loss_minor,
                     reference_currency: config.rates.reference().to_owned(),
-                    categories: categories.remove(&row.id).unwrap_or_default(),
+                    categories: Category::from_mask(row.category_mask),
                 },
             );
         }
@@ -317,5 +305,19 @@ impl FromRow for WithLoss {
         let (own, loss) = columns.split_at(columns.len().saturating_sub(1));
         let loss = loss.first().copied().ok_or(rusqlite::Error::InvalidColumnIndex(usize::MAX))?;
         Ok(Self { row: identifier::Model::from_sqlite(row, own)?, cluster_loss: row.get(loss)? })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use scamtrail_core::Category;
+
+    /// The migration that filled identifiers' category masks used the bits categories have now.
+    #[test]
+    fn the_migration_filled_masks_with_todays_bits() {
+        for (bit, name) in scamtrail_migration::CATEGORY_BITS_AT_M0004.iter().enumerate() {
+            let category: Category = name.parse().unwrap();
+            assert_eq!(category.bit(), 1 << bit, "{name}");
+        }
     }
 }

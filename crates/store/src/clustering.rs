@@ -11,8 +11,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use scamtrail_core::{
-    ClusterFacts, ClusterStatus, IdentifierState, PaymentMethod, PriorityWeights, RateTable, RecoverablePayment,
-    UnixMicros, components, score,
+    Category, ClusterFacts, ClusterStatus, IdentifierState, PaymentMethod, PriorityWeights, RateTable,
+    RecoverablePayment, UnixMicros, components, score,
 };
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, Value};
 
@@ -179,11 +179,11 @@ pub(crate) async fn link_reports(
     config: &ClusterConfig,
     pending: &mut Pending,
     now: UnixMicros,
-    reports: &[(i64, Vec<LinkKey>)],
+    reports: &[ToLink],
 ) -> Result<HashMap<i64, i64>, DbErr> {
     let all_keys: Vec<&LinkKey> = {
         let mut seen = BTreeMap::new();
-        for (_, keys) in reports {
+        for ToLink { keys, .. } in reports {
             for k in keys {
                 seen.entry(k.key.as_str()).or_insert(k);
             }
@@ -194,19 +194,19 @@ pub(crate) async fn link_reports(
     let key_names: Vec<&str> = all_keys.iter().map(|k| k.key.as_str()).collect();
     let idents = identifiers_by_key(txn, &key_names).await?;
 
-    // Edges, report counts and first/last seen.
+    // Edges, report counts, categories and first/last seen.
     let mut edges: Vec<(i64, i64)> = Vec::new();
-    let mut counts: BTreeMap<i64, i64> = BTreeMap::new();
-    for (report, keys) in reports {
+    let mut added: BTreeMap<i64, Added> = BTreeMap::new();
+    for &ToLink { report, category, ref keys } in reports {
         let mut ids: Vec<i64> = keys.iter().filter_map(|k| idents.get(&k.key)).map(|r| r.id).collect();
         ids.sort_unstable();
         ids.dedup();
         for id in ids {
-            edges.push((*report, id));
-            *counts.entry(id).or_default() += 1;
+            edges.push((report, id));
+            added.entry(id).or_default().add(category);
         }
     }
-    insert_edges(txn, &edges, counts, now).await?;
+    insert_edges(txn, &edges, added, now).await?;
 
     // Components over the new reports, their linking identifiers, and the clusters those already
     // belong to (each existing cluster enters as a node of its own, with a negative id).
@@ -223,7 +223,7 @@ pub(crate) async fn link_reports(
             }
         }
     }
-    let nodes: Vec<i64> = reports.iter().map(|(r, _)| *r).collect();
+    let nodes: Vec<i64> = reports.iter().map(|r| r.report).collect();
     let mut assigned = HashMap::with_capacity(reports.len());
     let mut touched = BTreeSet::new();
     let mut report_cluster: Vec<(i64, i64)> = Vec::with_capacity(reports.len());
@@ -269,12 +269,33 @@ pub(crate) async fn link_reports(
     Ok(assigned)
 }
 
-/// Stores report–identifier edges and adds to each identifier's report count (`counts`: edges
-/// per identifier) and first/last seen.
+/// A report to link: its id, category and the keys it carries.
+pub(crate) struct ToLink {
+    pub report: i64,
+    pub category: Category,
+    pub keys: Vec<LinkKey>,
+}
+
+/// What new edges add to one identifier: reports, and the bits of their categories.
+#[derive(Default)]
+struct Added {
+    reports: i64,
+    categories: i64,
+}
+
+impl Added {
+    fn add(&mut self, category: Category) {
+        self.reports += 1;
+        self.categories |= category.bit();
+    }
+}
+
+/// Stores report–identifier edges and adds to each identifier's report count, categories and
+/// first/last seen (`added`: per identifier).
 async fn insert_edges(
     txn: &DatabaseTransaction,
     edges: &[(i64, i64)],
-    counts: BTreeMap<i64, i64>,
+    added: BTreeMap<i64, Added>,
     now: UnixMicros,
 ) -> Result<(), DbErr> {
     for chunk in edges.chunks(IN_CHUNK / 2) {
@@ -285,13 +306,21 @@ async fn insert_edges(
         let values = chunk.iter().flat_map(|&(r, i)| [Value::from(i), Value::from(r)]).collect();
         execute(txn, &text, values).await?;
     }
-    let counts: Vec<(i64, i64)> = counts.into_iter().collect();
+    let counts: Vec<(i64, i64)> = added.iter().map(|(&id, a)| (id, a.reports)).collect();
     execute_cases(
         txn,
         "UPDATE identifiers SET report_count = report_count + {case}, first_seen = COALESCE(first_seen, ?), \
          last_seen = ? WHERE id IN ({ids})",
         &counts,
         vec![now.0.into(), now.0.into()],
+    )
+    .await?;
+    let masks: Vec<(i64, i64)> = added.iter().map(|(&id, a)| (id, a.categories)).collect();
+    execute_cases(
+        txn,
+        "UPDATE identifiers SET category_mask = category_mask | {case} WHERE id IN ({ids})",
+        &masks,
+        vec![],
     )
     .await?;
     Ok(())
@@ -308,12 +337,12 @@ pub(crate) async fn add_links(
     keys: &[LinkKey],
     reopen: bool,
 ) -> Result<i64, DbErr> {
-    let current: Option<i64> = query(txn, "SELECT cluster_id FROM reports WHERE id = ?", vec![report.into()])
-        .await?
-        .first()
-        .map(|r| r.try_get_by_index(0))
-        .transpose()?
-        .flatten();
+    let row = query(txn, "SELECT cluster_id, category FROM reports WHERE id = ?", vec![report.into()]).await?;
+    let row = row.first().ok_or_else(|| DbErr::RecordNotFound(format!("report {report}")))?;
+    let current: Option<i64> = row.try_get_by_index(0)?;
+    let category: String = row.try_get_by_index(1)?;
+    let category: Category =
+        category.parse().map_err(|_| DbErr::Custom(format!("reports.category = {category:?} is not readable")))?;
     let refs: Vec<&LinkKey> = keys.iter().collect();
     ensure_identifiers(txn, &refs).await?;
     let names: Vec<&str> = keys.iter().map(|k| k.key.as_str()).collect();
@@ -326,7 +355,11 @@ pub(crate) async fn add_links(
             .collect::<Result<_, _>>()?;
     let new: Vec<&IdentRow> = idents.values().filter(|r| !carried.contains(&r.id)).collect();
     let edges: Vec<(i64, i64)> = new.iter().map(|r| (report, r.id)).collect();
-    insert_edges(txn, &edges, new.iter().map(|r| (r.id, 1)).collect(), now).await?;
+    let mut added: BTreeMap<i64, Added> = BTreeMap::new();
+    for r in &new {
+        added.entry(r.id).or_default().add(category);
+    }
+    insert_edges(txn, &edges, added, now).await?;
 
     let linking: Vec<&&IdentRow> = new.iter().filter(|r| r.links()).collect();
     let mut clusters: BTreeSet<i64> = linking.iter().filter_map(|r| r.cluster_id).collect();

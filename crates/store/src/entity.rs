@@ -135,6 +135,7 @@ pub mod identifier {
         pub first_seen: Option<i64>,
         pub last_seen: Option<i64>,
         pub cluster_id: Option<i64>,
+        pub category_mask: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -183,7 +183,7 @@ model_rows! {
     }
     identifier::Model {
         id, key, kind, display, state, state_reason, state_source, state_changed_at, report_count, first_seen,
-        last_seen, cluster_id,
+        last_seen, cluster_id, category_mask,
     }
     cluster_event::Model { id, cluster_id, at, kind, other_cluster_id, actor, detail }
 }

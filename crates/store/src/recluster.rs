@@ -6,11 +6,12 @@
 //! Cluster ids stay stable where they can: a component keeps the id most of its reports already
 //! had (larger components choose first); a cluster left with no reports is marked merged into the
 //! cluster that took most of them. The result is the partition the incremental path gives.
-//! It also links reports stored before clustering existed (no `report_links` rows yet).
+//! It also links reports stored before clustering existed (no `report_links` rows yet), and recounts
+//! every identifier's reports, first and last seen and categories from its links.
 
 use std::collections::{BTreeMap, HashMap};
 
-use scamtrail_core::{ClusterStatus, UnixMicros, components};
+use scamtrail_core::{Category, ClusterStatus, UnixMicros, components};
 use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, Value};
 
 use crate::StoreError;
@@ -46,6 +47,7 @@ pub(crate) async fn recluster(
     let now = UnixMicros::now();
     let txn = begin_clustering(db).await?;
     backfill_links(&txn, progress).await?;
+    identifier_stats(&txn).await?;
 
     progress("reading links", 0, 1);
     let reports: Vec<(i64, Option<i64>)> = query(&txn, "SELECT id, cluster_id FROM reports ORDER BY id", vec![])
@@ -201,6 +203,21 @@ fn most_reports_went(id: i64, old: &HashMap<i64, Option<i64>>, map: &[(i64, i64)
     votes.into_iter().max_by_key(|&(c, n)| (n, std::cmp::Reverse(c))).map(|(c, _)| c)
 }
 
+/// Recomputes every identifier's report count, first and last seen and categories from its links.
+async fn identifier_stats(txn: &DatabaseTransaction) -> Result<(), DbErr> {
+    // One set-based statement (UPDATE ... FROM, on SQLite and PostgreSQL alike): a correlated
+    // subquery per identifier would scan the fresh links once per row where statistics are stale.
+    let sql = format!(
+        "UPDATE identifiers SET report_count = s.n, first_seen = s.f, last_seen = s.l, category_mask = s.m FROM \
+         (SELECT l.identifier_id AS id, COUNT(*) AS n, MIN(r.received_at) AS f, MAX(r.received_at) AS l, \
+          {} AS m FROM report_links l JOIN reports r ON r.id = l.report_id GROUP BY l.identifier_id) AS s \
+         WHERE identifiers.id = s.id",
+        Category::mask_sql("r.category")
+    );
+    execute(txn, &sql, vec![]).await?;
+    Ok(())
+}
+
 /// Creates links (and identifier rows) for reports stored before clustering existed.
 async fn backfill_links(txn: &DatabaseTransaction, progress: &mut dyn FnMut(&str, u64, u64)) -> Result<(), DbErr> {
     let rows = query(
@@ -257,17 +274,6 @@ async fn backfill_links(txn: &DatabaseTransaction, progress: &mut dyn FnMut(&str
         );
         execute(txn, &sql, chunk.iter().flat_map(|&(i, r)| [Value::from(i), Value::from(r)]).collect()).await?;
     }
-    // One set-based statement (UPDATE ... FROM, on SQLite and PostgreSQL alike): a correlated
-    // subquery per identifier would scan the fresh links once per row where statistics are stale.
-    execute(
-        txn,
-        "UPDATE identifiers SET report_count = s.n, first_seen = s.f, last_seen = s.l FROM \
-         (SELECT l.identifier_id AS id, COUNT(*) AS n, MIN(r.received_at) AS f, MAX(r.received_at) AS l \
-          FROM report_links l JOIN reports r ON r.id = l.report_id GROUP BY l.identifier_id) AS s \
-         WHERE identifiers.id = s.id",
-        vec![],
-    )
-    .await?;
     progress("linking older reports", total, total);
     Ok(())
 }

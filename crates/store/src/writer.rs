@@ -20,7 +20,7 @@ use sea_orm::{
 };
 use tokio::sync::{mpsc, oneshot};
 
-use crate::clustering::{self, LinkKey, Pending, links_by_kind};
+use crate::clustering::{self, LinkKey, Pending, ToLink, links_by_kind};
 use crate::entity::{payment, report, report_identifier, report_victim};
 use crate::rows::{FirstPositions, report_row, trail_rows, victim_row};
 use crate::{Shared, StoreError, Submitted};
@@ -142,7 +142,7 @@ async fn write_batch(shared: &Shared, reports: &[&NewReport]) -> Result<(Vec<Sub
 }
 
 /// A batch's answers (cluster ids still 0) and the keys of each new report to link by.
-type Inserted = (Vec<Submitted>, Vec<(i64, Vec<LinkKey>)>);
+type Inserted = (Vec<Submitted>, Vec<ToLink>);
 
 /// Inserts a batch's reports, their victims, payments and identifiers, answering a known client
 /// request id with its first report instead; links nothing. The writer links right after, in the
@@ -195,7 +195,7 @@ pub(crate) async fn insert_reports(
     let mut victims = Vec::with_capacity(reports.len());
     let mut payments = Vec::new();
     let mut identifiers = Vec::new();
-    let mut to_link: Vec<(i64, Vec<LinkKey>)> = Vec::new();
+    let mut to_link: Vec<ToLink> = Vec::new();
     for (slot, &new) in slots.into_iter().zip(reports) {
         let reference = match slot {
             Slot::SameAs(earlier) => {
@@ -217,7 +217,7 @@ pub(crate) async fn insert_reports(
         }
         let trail = (&new.payments[..], &new.identifiers[..], &new.suggested[..]);
         trail_rows(id, trail, FirstPositions::default(), &mut payments, &mut identifiers);
-        to_link.push((id, link_keys(new)));
+        to_link.push(ToLink { report: id, category: new.category, keys: link_keys(new) });
         answers.push(Submitted { report_id: id, reference, received_at, replayed: false, cluster_id: 0 });
     }
     insert_chunked::<report_victim::Entity, _>(txn, victims).await?;
