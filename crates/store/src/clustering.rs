@@ -235,16 +235,22 @@ pub(crate) async fn link_reports(
     let created: Vec<ClusterEventView> =
         fresh_ids.clone().map(|id| event(EventKind::Created, id, None, now, SYSTEM, String::new())).collect();
     pending.record_many(txn, created).await?;
+    // Reports joining existing clusters: their events and reopenings are written for the whole
+    // batch at once, not per cluster.
+    let mut added = Vec::new();
+    let mut reopen = Vec::new();
     for component in components {
         let existing: Vec<i64> = component.iter().filter(|&&n| n < 0).map(|&n| -n).collect();
         let new_reports: Vec<i64> = component.iter().copied().filter(|&n| n > 0).collect();
         if new_reports.is_empty() {
             continue;
         }
-        let survivor = if existing.is_empty() {
-            fresh_ids.next().ok_or_else(|| DbErr::Custom("fewer new clusters than components".into()))?
-        } else {
-            merge_clusters(txn, pending, now, &existing, SYSTEM, "linked by a new report").await?
+        let survivor = match existing.as_slice() {
+            [] => fresh_ids.next().ok_or_else(|| DbErr::Custom("fewer new clusters than components".into()))?,
+            // An identifier's cluster is always live (a merge moves its identifiers), so one
+            // existing cluster is the survivor without reading it.
+            [one] => *one,
+            many => merge_clusters(txn, pending, now, many, SYSTEM, "linked by a new report").await?,
         };
         for r in &new_reports {
             report_cluster.push((*r, survivor));
@@ -255,11 +261,13 @@ pub(crate) async fn link_reports(
         }
         if !existing.is_empty() {
             let detail = format!("{} new report(s)", new_reports.len());
-            pending.record(txn, event(EventKind::ReportsAdded, survivor, None, now, SYSTEM, detail.clone())).await?;
-            reopen_if_resting(txn, pending, now, survivor, &format!("reopened: {detail}")).await?;
+            reopen.push((survivor, format!("reopened: {detail}")));
+            added.push(event(EventKind::ReportsAdded, survivor, None, now, SYSTEM, detail));
         }
         touched.insert(survivor);
     }
+    pending.record_many(txn, added).await?;
+    reopen_resting(txn, pending, now, &reopen).await?;
     // One statement per chunk for the whole batch, not one per component.
     execute_cases(txn, "UPDATE reports SET cluster_id = {case} WHERE id IN ({ids})", &report_cluster, vec![]).await?;
     let ident_cluster: Vec<(i64, i64)> = ident_cluster.into_iter().collect();
@@ -530,21 +538,36 @@ async fn reopen_if_resting(
     id: i64,
     why: &str,
 ) -> Result<(), DbErr> {
-    let reopened = execute(
-        txn,
-        "UPDATE clusters SET status = ?, disposition = NULL, version = version + 1 WHERE id = ? AND status IN (?, ?)",
-        vec![
-            ClusterStatus::Triaging.as_str().into(),
-            id.into(),
-            ClusterStatus::Closed.as_str().into(),
-            ClusterStatus::Monitoring.as_str().into(),
-        ],
-    )
-    .await?;
-    if reopened == 1 {
-        pending.record(txn, event(EventKind::StatusChanged, id, None, now, SYSTEM, why.to_owned())).await?;
+    reopen_resting(txn, pending, now, &[(id, why.to_owned())]).await
+}
+
+/// Puts closed and monitored clusters among `clusters` back into triage (status triaging), each
+/// with its reason in the history: one statement per chunk.
+async fn reopen_resting(
+    txn: &DatabaseTransaction,
+    pending: &mut Pending,
+    now: UnixMicros,
+    clusters: &[(i64, String)],
+) -> Result<(), DbErr> {
+    let why: HashMap<i64, &str> = clusters.iter().map(|(id, why)| (*id, why.as_str())).collect();
+    let mut events = Vec::new();
+    for chunk in clusters.chunks(IN_CHUNK) {
+        let sql = format!(
+            "UPDATE clusters SET status = ?, disposition = NULL, version = version + 1 \
+             WHERE id IN ({}) AND status IN (?, ?) RETURNING id",
+            placeholders(chunk.len())
+        );
+        let mut values: Vec<Value> = vec![ClusterStatus::Triaging.as_str().into()];
+        values.extend(chunk.iter().map(|(id, _)| Value::from(*id)));
+        values.extend([ClusterStatus::Closed.as_str().into(), ClusterStatus::Monitoring.as_str().into()]);
+        for row in query(txn, &sql, values).await? {
+            let id: i64 = row.try_get_by_index(0)?;
+            let reason = why.get(&id).copied().unwrap_or_default().to_owned();
+            events.push(event(EventKind::StatusChanged, id, None, now, SYSTEM, reason));
+        }
     }
-    Ok(())
+    events.sort_by_key(|e| e.cluster_id);
+    pending.record_many(txn, events).await
 }
 
 /// Splits a cluster into the connected components of what still links it. The largest component
