@@ -147,7 +147,7 @@ impl Access {
 
     /// Connects and applies pending migrations (for the `scamtrail user|key|audit` commands).
     pub async fn open(config: &StoreConfig) -> Result<Self, StoreError> {
-        let db = connect::connect(config).await?;
+        let db = connect::connect(config, connect::Checkpoints::Automatic).await?;
         connect::migrate(&db).await?;
         Ok(Self { db })
     }

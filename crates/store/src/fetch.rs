@@ -40,13 +40,8 @@ pub(crate) enum Reader {
 impl Reader {
     /// The reader for `db`: the store's own connections when it is a SQLite file.
     pub(crate) async fn for_database(db: &DatabaseConnection) -> Result<Self, StoreError> {
-        if db.get_database_backend() != DbBackend::Sqlite {
-            return Ok(Reader::Orm(db.clone()));
-        }
-        let rows = query(db, "SELECT file FROM pragma_database_list WHERE name = 'main'", vec![]).await?;
-        let file: Option<String> = rows.first().map(|r| r.try_get_by_index(0)).transpose()?;
-        Ok(match file.filter(|f| !f.is_empty()) {
-            Some(path) => Reader::Sqlite(Arc::new(SqliteReads { path: path.into(), idle: Mutex::new(Vec::new()) })),
+        Ok(match sqlite_file(db).await? {
+            Some(path) => Reader::Sqlite(Arc::new(SqliteReads { path, idle: Mutex::new(Vec::new()) })),
             None => Reader::Orm(db.clone()),
         })
     }
@@ -58,6 +53,16 @@ impl Reader {
             Reader::Sqlite(reads) => reads.fetch(sql, &values),
         }
     }
+}
+
+/// The file of a SQLite database; `None` for PostgreSQL and in-memory SQLite.
+pub(crate) async fn sqlite_file(db: &DatabaseConnection) -> Result<Option<PathBuf>, StoreError> {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return Ok(None);
+    }
+    let rows = query(db, "SELECT file FROM pragma_database_list WHERE name = 'main'", vec![]).await?;
+    let file: Option<String> = rows.first().map(|r| r.try_get_by_index(0)).transpose()?;
+    Ok(file.filter(|f| !f.is_empty()).map(PathBuf::from))
 }
 
 /// A pool of read-only rusqlite connections to one SQLite file.
@@ -199,7 +204,9 @@ mod tests {
     async fn both_executors_read_the_same_rows() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("reads.db").display());
-        let db = crate::connect::connect(&crate::StoreConfig::new(url)).await.unwrap();
+        let db = crate::connect::connect(&crate::StoreConfig::new(url), crate::connect::Checkpoints::Automatic)
+            .await
+            .unwrap();
         crate::connect::migrate(&db).await.unwrap();
         execute(
             &db,
@@ -260,7 +267,12 @@ mod tests {
         assert_eq!(answers[0], answers[1], "sea-orm and rusqlite read the same rows alike");
 
         // An in-memory database has no file for connections of its own.
-        let memory = crate::connect::connect(&crate::StoreConfig::new("sqlite::memory:")).await.unwrap();
+        let memory = crate::connect::connect(
+            &crate::StoreConfig::new("sqlite::memory:"),
+            crate::connect::Checkpoints::Automatic,
+        )
+        .await
+        .unwrap();
         assert!(matches!(Reader::for_database(&memory).await.unwrap(), Reader::Orm(_)));
     }
 }

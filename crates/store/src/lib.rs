@@ -169,8 +169,9 @@ impl Store {
     /// Connects, applies pending migrations, links any report not yet in a cluster (a database
     /// from before clustering), and starts the writer and the rescoring task.
     pub async fn open(config: &StoreConfig) -> Result<Self, StoreError> {
-        let db = connect::connect(config).await?;
+        let db = connect::connect(config, connect::Checkpoints::Background).await?;
         connect::migrate(&db).await?;
+        let file = fetch::sqlite_file(&db).await?;
         if recluster::unclustered_reports(&db).await? > 0 {
             tracing::info!("reports without a cluster found: reclustering");
             recluster::recluster(&db, &config.clusters, &mut |_, _, _| {}).await?;
@@ -178,6 +179,9 @@ impl Store {
         let (events, _) = broadcast::channel(1024);
         let reader = fetch::Reader::for_database(&db).await?;
         let shared = Arc::new(Shared { db, reader, clusters: config.clusters.clone(), events });
+        if let Some(path) = file {
+            connect::spawn_checkpointer(path, Arc::downgrade(&shared));
+        }
         let writer = writer::spawn(shared.clone(), config.max_batch);
         tokio::spawn(rescore_loop(Arc::downgrade(&shared), config.rescore_interval));
         Ok(Self { shared, writer })
@@ -423,7 +427,7 @@ impl Store {
 
     /// Connects and applies pending migrations, without starting a writer (`scamtrail migrate`).
     pub async fn migrate(config: &StoreConfig) -> Result<(), StoreError> {
-        let db = connect::connect(config).await?;
+        let db = connect::connect(config, connect::Checkpoints::Automatic).await?;
         connect::migrate(&db).await?;
         db.close().await?;
         Ok(())
@@ -459,7 +463,7 @@ impl Store {
         config: &StoreConfig,
         progress: &mut dyn FnMut(&str, u64, u64),
     ) -> Result<ReclusterSummary, StoreError> {
-        let db = connect::connect(config).await?;
+        let db = connect::connect(config, connect::Checkpoints::Automatic).await?;
         connect::migrate(&db).await?;
         let summary = recluster::recluster(&db, &config.clusters, progress).await?;
         db.close().await?;
