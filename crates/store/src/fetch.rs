@@ -79,6 +79,10 @@ impl SqliteReads {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
         )?;
         conn.busy_timeout(Duration::from_secs(10))?;
+        // One plan per statement whatever its bound values: otherwise SQLite prepares a cached
+        // statement again on every execution whose values could change its plan (a bound
+        // value compared with a partial index's condition, or sampled statistics).
+        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         Ok(conn)
     }
