@@ -173,7 +173,8 @@ pub(crate) async fn queue_counts(
     let mut out = Vec::with_capacity(Queue::ALL.len());
     for which in Queue::ALL {
         let (condition, values) = queue::condition(which, filter, now, config.hot_threshold);
-        let rows: Vec<(i64,)> = db.fetch(&format!("SELECT COUNT(*) FROM clusters c WHERE {condition}"), values).await?;
+        let rows: Vec<(i64,)> =
+            db.fetch_unbounded(format!("SELECT COUNT(*) FROM clusters c WHERE {condition}"), values).await?;
         let n = rows.first().map_or(0, |r| r.0);
         out.push((which, n));
     }
@@ -206,9 +207,10 @@ pub(crate) async fn explain_link(db: &Reader, a: i64, b: i64) -> Result<Option<L
         return Ok(Some(LinkExplanation { cluster_a, cluster_b, path: None }));
     }
     let links: Vec<(i64, String)> = db
-        .fetch(
+        .fetch_unbounded(
             "SELECT l.report_id, i.key FROM report_links l JOIN reports r ON r.id = l.report_id \
-             JOIN identifiers i ON i.id = l.identifier_id WHERE r.cluster_id = ? AND i.state = 'normal'",
+             JOIN identifiers i ON i.id = l.identifier_id WHERE r.cluster_id = ? AND i.state = 'normal'"
+                .to_owned(),
             vec![cluster_a.into()],
         )
         .await?;
@@ -261,7 +263,7 @@ pub(crate) async fn lookup(
                  GROUP BY l.identifier_id, p.currency",
                 placeholders(loose.len())
             );
-            for (id, currency, sum) in db.fetch::<(i64, String, i64)>(&sql, loose).await? {
+            for (id, currency, sum) in db.fetch_unbounded::<(i64, String, i64)>(sql, loose).await? {
                 let amount = config.rates.to_reference_minor(sum, &currency).unwrap_or(0);
                 let total = own_loss.entry(id).or_default();
                 *total = total.saturating_add(amount);

@@ -1,12 +1,13 @@
 //! Connecting to SQLite or PostgreSQL from a URL, with the settings that make commits durable.
 
 use std::path::PathBuf;
-use std::sync::Weak;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use scamtrail_migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
 
 /// How to reach the database.
 #[derive(Debug, Clone)]
@@ -76,22 +77,26 @@ pub(crate) async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
 
 /// How often the checkpointer copies committed pages from the write-ahead log into the database.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
-/// Log frames (pages) left after a passive checkpoint above which the log is restarted.
+/// Log frames (pages) above which the writer is asked to let the log start over.
 const RESTART_AFTER_FRAMES: i64 = 4_000;
 
 /// Checkpoints the write-ahead log of the SQLite file at `path` every [`CHECKPOINT_EVERY`] on a
-/// thread of its own, until `alive` is gone.
+/// thread of its own, until `alive` is gone; sets `restart_due` when the log has grown long.
 ///
 /// SQLite would otherwise checkpoint inside the commit that crosses 1,000 pages of log: the
-/// writer's batch then waits while pages are copied and the database file is synced (the
-/// intake benchmark's stalls of up to a second). A passive checkpoint here copies what no reader
-/// still needs without blocking anyone. Under a steady stream of commits it never catches up,
-/// and the log only starts again from its beginning after a checkpoint that did: so once the
-/// log holds more than [`RESTART_AFTER_FRAMES`], a restarting checkpoint waits for the current
-/// commit, holds the next one back while it copies the few frames the passive ones left, and
-/// lets the log start over. Durability does not depend on any of this: a commit is durable once
-/// its log frames are synced.
-pub(crate) fn spawn_checkpointer<T: Send + Sync + 'static>(path: PathBuf, alive: Weak<T>) {
+/// writer's batch then waits while pages are copied and the database file is synced. A passive
+/// checkpoint here copies what no reader still needs without blocking anyone. Under a steady
+/// stream of commits it never quite catches up, and the log starts again from its beginning only
+/// after a checkpoint that did: the writer does that one between two batches
+/// ([`checkpoint_between_batches`]), when little is left to copy. A restarting checkpoint from
+/// this thread instead would hold new commits back while it waits for the current one (up to a
+/// second in the intake benchmark). Durability does not depend on any of this: a commit is
+/// durable once its log frames are synced.
+pub(crate) fn spawn_checkpointer<T: Send + Sync + 'static>(
+    path: PathBuf,
+    alive: Weak<T>,
+    restart_due: Arc<AtomicBool>,
+) {
     let run = move || {
         let conn = match rusqlite::Connection::open(&path) {
             Ok(c) => c,
@@ -100,31 +105,37 @@ pub(crate) fn spawn_checkpointer<T: Send + Sync + 'static>(path: PathBuf, alive:
                 return;
             }
         };
-        if let Err(e) = conn.pragma_update(None, "synchronous", "FULL").and(conn.busy_timeout(Duration::from_secs(10)))
-        {
-            tracing::warn!(error = %e, "cannot configure the checkpointer's connection");
+        if let Err(e) = conn.pragma_update(None, "synchronous", "FULL") {
+            tracing::warn!(error = %e, "cannot set synchronous=FULL for checkpoints");
         }
-        let checkpoint = |mode: &str| {
-            conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
-                Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
-            })
-        };
         while alive.strong_count() > 0 {
             std::thread::sleep(CHECKPOINT_EVERY);
-            let done = match checkpoint("PASSIVE") {
-                Ok((log, copied)) if log - copied > RESTART_AFTER_FRAMES || log > 4 * RESTART_AFTER_FRAMES => {
-                    checkpoint("RESTART")
-                }
-                other => other,
-            };
+            let done = conn
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)));
             match done {
-                Ok((log, copied)) => tracing::trace!(log, copied, "checkpoint"),
+                Ok((log, copied)) => {
+                    tracing::trace!(log, copied, "checkpoint");
+                    if log > RESTART_AFTER_FRAMES {
+                        restart_due.store(true, Ordering::Relaxed);
+                    }
+                }
                 Err(e) => tracing::warn!(error = %e, "checkpoint failed; trying again"),
             }
         }
     };
     if let Err(e) = std::thread::Builder::new().name("sqlite-checkpoint".into()).spawn(run) {
         tracing::error!(error = %e, "cannot start the checkpointer");
+    }
+}
+
+/// Called by the writer after a batch: when the checkpointer found the log long, checkpoints
+/// what its passes left (no commit is running, so this one completes) and the next commit starts
+/// the log over.
+pub(crate) async fn checkpoint_between_batches(db: &DatabaseConnection, restart_due: &AtomicBool) {
+    if restart_due.swap(false, Ordering::Relaxed) {
+        if let Err(e) = db.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)").await {
+            tracing::warn!(error = %e, "checkpoint between batches failed");
+        }
     }
 }
 

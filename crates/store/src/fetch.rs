@@ -46,11 +46,31 @@ impl Reader {
         })
     }
 
-    /// The rows of a read query (`?` placeholders), as `T`.
+    /// The rows of a read query (`?` placeholders), as `T`. On a SQLite file the query is stepped
+    /// on the calling thread: only for reads the caller bounds (a page, a batch of keys).
     pub(crate) async fn fetch<T: FromRow>(&self, sql: &str, values: Vec<Value>) -> Result<Vec<T>, StoreError> {
         match self {
             Reader::Orm(db) => Ok(query(db, sql, values).await?.iter().map(T::from_orm).collect::<Result<_, _>>()?),
             Reader::Sqlite(reads) => reads.fetch(sql, &values),
+        }
+    }
+
+    /// As [`Reader::fetch`], for reads whose size grows with the data (every edge of a cluster,
+    /// every payment of a widely reported identifier): on a SQLite file they run on the blocking
+    /// pool, so that they never hold up the calls sharing the caller's thread.
+    pub(crate) async fn fetch_unbounded<T: FromRow + Send + 'static>(
+        &self,
+        sql: String,
+        values: Vec<Value>,
+    ) -> Result<Vec<T>, StoreError> {
+        match self {
+            Reader::Orm(_) => self.fetch(&sql, values).await,
+            Reader::Sqlite(reads) => {
+                let reads = reads.clone();
+                tokio::task::spawn_blocking(move || reads.fetch(&sql, &values))
+                    .await
+                    .map_err(|e| StoreError::Database(DbErr::Custom(format!("sqlite read: {e}"))))?
+            }
         }
     }
 }

@@ -136,6 +136,8 @@ pub(crate) struct Shared {
     pub db: DatabaseConnection,
     /// Where the hot reads run (see [`fetch`]).
     pub reader: fetch::Reader,
+    /// Set by the checkpointer when a SQLite log should start over (see [`connect::spawn_checkpointer`]).
+    pub log_restart_due: Arc<std::sync::atomic::AtomicBool>,
     pub clusters: ClusterConfig,
     pub events: broadcast::Sender<Arc<QueueEvent>>,
 }
@@ -178,9 +180,10 @@ impl Store {
         }
         let (events, _) = broadcast::channel(1024);
         let reader = fetch::Reader::for_database(&db).await?;
-        let shared = Arc::new(Shared { db, reader, clusters: config.clusters.clone(), events });
+        let log_restart_due = Arc::default();
+        let shared = Arc::new(Shared { db, reader, log_restart_due, clusters: config.clusters.clone(), events });
         if let Some(path) = file {
-            connect::spawn_checkpointer(path, Arc::downgrade(&shared));
+            connect::spawn_checkpointer(path, Arc::downgrade(&shared), shared.log_restart_due.clone());
         }
         let writer = writer::spawn(shared.clone(), config.max_batch);
         tokio::spawn(rescore_loop(Arc::downgrade(&shared), config.rescore_interval));

@@ -50,6 +50,7 @@ async fn run(shared: Arc<Shared>, mut rx: mpsc::Receiver<Job>, max_batch: usize)
                 for (job, answer) in batch.drain(..).zip(answers) {
                     let _ = job.reply.send(Ok(answer));
                 }
+                crate::connect::checkpoint_between_batches(&shared.db, &shared.log_restart_due).await;
             }
             Err(err) => {
                 tracing::warn!(error = %err, size = batch.len(), "batch failed; writing its reports one by one");
