@@ -132,10 +132,10 @@ pub(crate) fn spawn_checkpointer<T: Send + Sync + 'static>(
 /// what its passes left (no commit is running, so this one completes) and the next commit starts
 /// the log over.
 pub(crate) async fn checkpoint_between_batches(db: &DatabaseConnection, restart_due: &AtomicBool) {
-    if restart_due.swap(false, Ordering::Relaxed) {
-        if let Err(e) = db.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)").await {
-            tracing::warn!(error = %e, "checkpoint between batches failed");
-        }
+    if restart_due.swap(false, Ordering::Relaxed)
+        && let Err(e) = db.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)").await
+    {
+        tracing::warn!(error = %e, "checkpoint between batches failed");
     }
 }
 
