@@ -13,6 +13,7 @@ mod m0002_clusters;
 mod m0003_access;
 mod m0004_identifier_categories;
 mod m0005_drop_report_identifiers_key;
+mod m0006_clusters_merged_into;
 
 /// The category names `m0004` filled identifiers' masks with, in the order of their bits.
 pub use m0004_identifier_categories::CATEGORIES as CATEGORY_BITS_AT_M0004;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_access::Migration),
             Box::new(m0004_identifier_categories::Migration),
             Box::new(m0005_drop_report_identifiers_key::Migration),
+            Box::new(m0006_clusters_merged_into::Migration),
         ]
     }
 }

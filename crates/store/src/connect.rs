@@ -169,4 +169,25 @@ mod tests {
         }
         assert_eq!(count, 200, "the database file holds every committed row");
     }
+
+    /// The statements a merge runs on every batch find their rows by index, not by reading whole
+    /// tables (a scan of `clusters` per merge stalled intake for up to a second).
+    #[tokio::test]
+    async fn merge_statements_use_indexes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plans.db");
+        let url = format!("sqlite://{}", path.display());
+        let db = super::connect(&super::StoreConfig::new(url), super::Checkpoints::Automatic).await.unwrap();
+        super::migrate(&db).await.unwrap();
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for (sql, index) in [
+            ("UPDATE clusters SET merged_into = 1 WHERE merged_into IN (2, 3)", "clusters_merged_into"),
+            ("UPDATE reports SET cluster_id = 1 WHERE cluster_id IN (2, 3)", "reports_cluster"),
+            ("UPDATE identifiers SET cluster_id = 1 WHERE cluster_id IN (2, 3)", "identifiers_cluster"),
+        ] {
+            let mut plan = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let steps: Vec<String> = plan.query_map([], |r| r.get(3)).unwrap().map(Result::unwrap).collect();
+            assert!(steps.iter().any(|s| s.contains(index)), "{sql}: {steps:?}");
+        }
+    }
 }
