@@ -17,7 +17,9 @@ use scamtrail_core::{
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, Value};
 
 use crate::entity::cluster_event;
-use crate::sql::{IN_CHUNK, execute, execute_cases, execute_in, lock_clusters, placeholders, query};
+use crate::sql::{
+    IN_CHUNK, execute, execute_case_columns, execute_cases, execute_in, lock_clusters, placeholders, query,
+};
 use crate::views::{ClusterEventView, PriorityPart, comma_list, pairs_text};
 use scamtrail_core::EventKind;
 
@@ -314,21 +316,13 @@ async fn insert_edges(
         let values = chunk.iter().flat_map(|&(r, i)| [Value::from(i), Value::from(r)]).collect();
         execute(txn, &text, values).await?;
     }
-    let counts: Vec<(i64, i64)> = added.iter().map(|(&id, a)| (id, a.reports)).collect();
-    execute_cases(
+    let rows: Vec<(i64, [i64; 2])> = added.iter().map(|(&id, a)| (id, [a.reports, a.categories])).collect();
+    execute_case_columns(
         txn,
-        "UPDATE identifiers SET report_count = report_count + {case}, first_seen = COALESCE(first_seen, ?), \
-         last_seen = ? WHERE id IN ({ids})",
-        &counts,
+        "UPDATE identifiers SET report_count = report_count + {case0}, category_mask = category_mask | {case1}, \
+         first_seen = COALESCE(first_seen, ?), last_seen = ? WHERE id IN ({ids})",
+        &rows,
         vec![now.0.into(), now.0.into()],
-    )
-    .await?;
-    let masks: Vec<(i64, i64)> = added.iter().map(|(&id, a)| (id, a.categories)).collect();
-    execute_cases(
-        txn,
-        "UPDATE identifiers SET category_mask = category_mask | {case} WHERE id IN ({ids})",
-        &masks,
-        vec![],
     )
     .await?;
     Ok(())

@@ -38,12 +38,13 @@ pub(crate) enum Reader {
 }
 
 impl Reader {
-    /// The reader for `db`: the store's own connections when it is a SQLite file.
-    pub(crate) async fn for_database(db: &DatabaseConnection) -> Result<Self, StoreError> {
-        Ok(match sqlite_file(db).await? {
+    /// The reader for `db`: the store's own connections to `file` when it is a SQLite file
+    /// ([`sqlite_file`]), else `db`'s pool.
+    pub(crate) fn new(db: &DatabaseConnection, file: Option<PathBuf>) -> Self {
+        match file {
             Some(path) => Reader::Sqlite(Arc::new(SqliteReads { path, idle: Mutex::new(Vec::new()) })),
             None => Reader::Orm(db.clone()),
-        })
+        }
     }
 
     /// The rows of a read query (`?` placeholders), as `T`. On a SQLite file the query is stepped
@@ -254,8 +255,9 @@ mod tests {
         )
         .await
         .unwrap();
-        let Reader::Sqlite(_) = Reader::for_database(&db).await.unwrap() else { panic!("a file gets its own reads") };
-        let readers = [Reader::Orm(db.clone()), Reader::for_database(&db).await.unwrap()];
+        let own = Reader::new(&db, sqlite_file(&db).await.unwrap());
+        let Reader::Sqlite(_) = own else { panic!("a file gets its own reads") };
+        let readers = [Reader::Orm(db.clone()), own];
 
         let mut answers = Vec::new();
         for reader in &readers {
@@ -297,6 +299,6 @@ mod tests {
         )
         .await
         .unwrap();
-        assert!(matches!(Reader::for_database(&memory).await.unwrap(), Reader::Orm(_)));
+        assert_eq!(sqlite_file(&memory).await.unwrap(), None);
     }
 }

@@ -179,7 +179,7 @@ impl Store {
             recluster::recluster(&db, &config.clusters, &mut |_, _, _| {}).await?;
         }
         let (events, _) = broadcast::channel(1024);
-        let reader = fetch::Reader::for_database(&db).await?;
+        let reader = fetch::Reader::new(&db, file.clone());
         let log_restart_due = Arc::default();
         let shared = Arc::new(Shared { db, reader, log_restart_due, clusters: config.clusters.clone(), events });
         if let Some(path) = file {

@@ -186,8 +186,9 @@ pub(crate) async fn recluster(
     if db.get_database_backend() == DbBackend::Sqlite {
         // SQLite's sampled statistics (`sqlite_stat4`) make it prepare a statement again on every
         // execution whose bound values could change its plan; the store's queries are index
-        // probes whose plan the per-index statistics (`sqlite_stat1`) settle. Without this, a
-        // lookup spent a twentieth of its time re-preparing (BENCHMARKS.md).
+        // probes whose plan the per-index statistics (`sqlite_stat1`) settle. The read
+        // connections also fix their plans (QPSG), but sqlx's connections, the writer's among
+        // them, cannot (BENCHMARKS.md).
         let stat4: Vec<sea_orm::QueryResult> =
             query(db, "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat4'", vec![]).await?;
         if !stat4.is_empty() {

@@ -72,11 +72,27 @@ pub(crate) async fn execute_cases(
     pairs: &[(i64, i64)],
     middle: Vec<Value>,
 ) -> Result<u64, DbErr> {
+    let rows: Vec<(i64, [i64; 1])> = pairs.iter().map(|&(id, v)| (id, [v])).collect();
+    execute_case_columns(c, &sql.replace("{case}", "{case0}"), &rows, middle).await
+}
+
+/// As [`execute_cases`] with `N` values per row: `sql` holds `{case0}` .. `{caseN-1}` in that
+/// order, each before any placeholder of `middle`.
+pub(crate) async fn execute_case_columns<const N: usize>(
+    c: &impl ConnectionTrait,
+    sql: &str,
+    rows: &[(i64, [i64; N])],
+    middle: Vec<Value>,
+) -> Result<u64, DbErr> {
     let mut affected = 0;
-    for chunk in pairs.chunks(IN_CHUNK / 2) {
+    for chunk in rows.chunks(IN_CHUNK / (2 * N).max(2)) {
         let case = format!("CASE id {} END", vec!["WHEN ? THEN ?"; chunk.len()].join(" "));
-        let text = sql.replace("{case}", &case).replace("{ids}", &placeholders(chunk.len()));
-        let mut values: Vec<Value> = chunk.iter().flat_map(|&(id, v)| [Value::from(id), Value::from(v)]).collect();
+        let mut text = sql.replace("{ids}", &placeholders(chunk.len()));
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * (2 * N + 1) + middle.len());
+        for column in 0..N {
+            text = text.replace(&format!("{{case{column}}}"), &case);
+            values.extend(chunk.iter().flat_map(|&(id, v)| [Value::from(id), Value::from(v[column])]));
+        }
         values.extend(middle.iter().cloned());
         values.extend(chunk.iter().map(|&(id, _)| Value::from(id)));
         affected += execute(c, &text, values).await?;
