@@ -14,12 +14,11 @@ use scamtrail_core::{
     Category, ClusterFacts, ClusterStatus, IdentifierState, PaymentMethod, PriorityWeights, RateTable,
     RecoverablePayment, UnixMicros, components, score,
 };
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, Value};
+use sea_orm::{ActiveValue::Set, DbBackend, DbErr, Value};
 
 use crate::entity::cluster_event;
-use crate::sql::{
-    IN_CHUNK, execute, execute_case_columns, execute_cases, execute_in, lock_clusters, placeholders, query,
-};
+use crate::sql::{IN_CHUNK, execute_case_columns, execute_cases, execute_in, lock_clusters, placeholders};
+use crate::tx::Tx;
 use crate::views::{ClusterEventView, PriorityPart, comma_list, pairs_text};
 use scamtrail_core::EventKind;
 
@@ -67,16 +66,12 @@ pub(crate) struct Pending {
 
 impl Pending {
     /// Records an event (stored now if its kind is kept; broadcast after the commit).
-    pub(crate) async fn record(&mut self, txn: &DatabaseTransaction, event: ClusterEventView) -> Result<(), DbErr> {
+    pub(crate) async fn record(&mut self, txn: &Tx<'_>, event: ClusterEventView) -> Result<(), DbErr> {
         self.record_many(txn, vec![event]).await
     }
 
     /// Records events, the kept ones stored in one statement per chunk.
-    pub(crate) async fn record_many(
-        &mut self,
-        txn: &DatabaseTransaction,
-        events: Vec<ClusterEventView>,
-    ) -> Result<(), DbErr> {
+    pub(crate) async fn record_many(&mut self, txn: &Tx<'_>, events: Vec<ClusterEventView>) -> Result<(), DbErr> {
         let rows: Vec<cluster_event::ActiveModel> = events
             .iter()
             .filter(|e| e.kind.is_stored())
@@ -128,7 +123,7 @@ impl IdentRow {
 }
 
 /// Creates identifier rows for keys not seen before (state normal).
-pub(crate) async fn ensure_identifiers(txn: &DatabaseTransaction, keys: &[&LinkKey]) -> Result<(), DbErr> {
+pub(crate) async fn ensure_identifiers(txn: &Tx<'_>, keys: &[&LinkKey]) -> Result<(), DbErr> {
     for chunk in keys.chunks(IN_CHUNK / 4) {
         let rows = vec!["(?, ?, ?, 'normal', '', 0)"; chunk.len()].join(", ");
         let text = format!(
@@ -139,17 +134,14 @@ pub(crate) async fn ensure_identifiers(txn: &DatabaseTransaction, keys: &[&LinkK
             .iter()
             .flat_map(|k| [Value::from(k.key.clone()), Value::from(k.kind.clone()), Value::from(k.display.clone())])
             .collect();
-        execute(txn, &text, values).await?;
+        txn.execute(&text, values).await?;
     }
     Ok(())
 }
 
 /// Reads identifier rows by key, locking them on PostgreSQL (in key order).
-pub(crate) async fn identifiers_by_key(
-    txn: &DatabaseTransaction,
-    keys: &[&str],
-) -> Result<HashMap<String, IdentRow>, DbErr> {
-    let lock = if txn.get_database_backend() == DbBackend::Postgres { " ORDER BY key FOR UPDATE" } else { "" };
+pub(crate) async fn identifiers_by_key(txn: &Tx<'_>, keys: &[&str]) -> Result<HashMap<String, IdentRow>, DbErr> {
+    let lock = if txn.backend() == DbBackend::Postgres { " ORDER BY key FOR UPDATE" } else { "" };
     let mut out = HashMap::with_capacity(keys.len());
     let mut sorted = keys.to_vec();
     sorted.sort_unstable();
@@ -159,16 +151,10 @@ pub(crate) async fn identifiers_by_key(
             "SELECT id, key, state, cluster_id FROM identifiers WHERE key IN ({}){lock}",
             placeholders(chunk.len())
         );
-        for row in query(txn, &text, chunk.iter().map(|k| Value::from(*k)).collect()).await? {
-            let key: String = row.try_get_by_index(1)?;
-            out.insert(
-                key,
-                IdentRow {
-                    id: row.try_get_by_index(0)?,
-                    state: row.try_get_by_index(2)?,
-                    cluster_id: row.try_get_by_index(3)?,
-                },
-            );
+        let rows: Vec<(i64, String, String, Option<i64>)> =
+            txn.fetch(&text, chunk.iter().map(|k| Value::from(*k)).collect()).await?;
+        for (id, key, state, cluster_id) in rows {
+            out.insert(key, IdentRow { id, state, cluster_id });
         }
     }
     Ok(out)
@@ -177,7 +163,7 @@ pub(crate) async fn identifiers_by_key(
 /// Links newly inserted reports (each with the keys it carries) into clusters, merging the
 /// clusters they connect. Returns each report's cluster.
 pub(crate) async fn link_reports(
-    txn: &DatabaseTransaction,
+    txn: &Tx<'_>,
     config: &ClusterConfig,
     pending: &mut Pending,
     now: UnixMicros,
@@ -303,7 +289,7 @@ impl Added {
 /// Stores report–identifier edges and adds to each identifier's report count, categories and
 /// first/last seen (`added`: per identifier).
 async fn insert_edges(
-    txn: &DatabaseTransaction,
+    txn: &Tx<'_>,
     edges: &[(i64, i64)],
     added: BTreeMap<i64, Added>,
     now: UnixMicros,
@@ -314,7 +300,7 @@ async fn insert_edges(
             vec!["(?, ?)"; chunk.len()].join(", ")
         );
         let values = chunk.iter().flat_map(|&(r, i)| [Value::from(i), Value::from(r)]).collect();
-        execute(txn, &text, values).await?;
+        txn.execute(&text, values).await?;
     }
     let rows: Vec<(i64, [i64; 2])> = added.iter().map(|(&id, a)| (id, [a.reports, a.categories])).collect();
     execute_case_columns(
@@ -331,7 +317,7 @@ async fn insert_edges(
 /// Links a stored report by keys it did not carry before (details a victim added): the report's
 /// cluster and the clusters of its new linking identifiers merge. Returns the report's cluster.
 pub(crate) async fn add_links(
-    txn: &DatabaseTransaction,
+    txn: &Tx<'_>,
     config: &ClusterConfig,
     pending: &mut Pending,
     now: UnixMicros,
@@ -339,22 +325,21 @@ pub(crate) async fn add_links(
     keys: &[LinkKey],
     reopen: bool,
 ) -> Result<i64, DbErr> {
-    let row = query(txn, "SELECT cluster_id, category FROM reports WHERE id = ?", vec![report.into()]).await?;
-    let row = row.first().ok_or_else(|| DbErr::RecordNotFound(format!("report {report}")))?;
-    let current: Option<i64> = row.try_get_by_index(0)?;
-    let category: String = row.try_get_by_index(1)?;
+    let rows: Vec<(Option<i64>, String)> =
+        txn.fetch("SELECT cluster_id, category FROM reports WHERE id = ?", vec![report.into()]).await?;
+    let (current, category) =
+        rows.into_iter().next().ok_or_else(|| DbErr::RecordNotFound(format!("report {report}")))?;
     let category: Category =
         category.parse().map_err(|_| DbErr::Custom(format!("reports.category = {category:?} is not readable")))?;
     let refs: Vec<&LinkKey> = keys.iter().collect();
     ensure_identifiers(txn, &refs).await?;
     let names: Vec<&str> = keys.iter().map(|k| k.key.as_str()).collect();
     let idents = identifiers_by_key(txn, &names).await?;
-    let carried: BTreeSet<i64> =
-        query(txn, "SELECT identifier_id FROM report_links WHERE report_id = ?", vec![report.into()])
-            .await?
-            .iter()
-            .map(|r| r.try_get_by_index(0))
-            .collect::<Result<_, _>>()?;
+    let carried: BTreeSet<i64> = txn
+        .fetch_ids("SELECT identifier_id FROM report_links WHERE report_id = ?", vec![report.into()])
+        .await?
+        .into_iter()
+        .collect();
     let new: Vec<&IdentRow> = idents.values().filter(|r| !carried.contains(&r.id)).collect();
     let edges: Vec<(i64, i64)> = new.iter().map(|r| (report, r.id)).collect();
     let mut added: BTreeMap<i64, Added> = BTreeMap::new();
@@ -376,7 +361,7 @@ pub(crate) async fn add_links(
         [one] => *one,
         many => merge_clusters(txn, pending, now, many, SYSTEM, "linked by details a victim added").await?,
     };
-    execute(txn, "UPDATE reports SET cluster_id = ? WHERE id = ?", vec![survivor.into(), report.into()]).await?;
+    txn.execute("UPDATE reports SET cluster_id = ? WHERE id = ?", vec![survivor.into(), report.into()]).await?;
     let ident_cluster: Vec<(i64, i64)> = linking.iter().map(|r| (r.id, survivor)).collect();
     execute_cases(txn, "UPDATE identifiers SET cluster_id = {case} WHERE id IN ({ids})", &ident_cluster, vec![])
         .await?;
@@ -390,11 +375,7 @@ pub(crate) async fn add_links(
 }
 
 /// Inserts an empty cluster (status new) and returns its id; `recompute` fills it in.
-pub(crate) async fn create_cluster(
-    txn: &DatabaseTransaction,
-    config: &ClusterConfig,
-    now: UnixMicros,
-) -> Result<i64, DbErr> {
+pub(crate) async fn create_cluster(txn: &Tx<'_>, config: &ClusterConfig, now: UnixMicros) -> Result<i64, DbErr> {
     let ids = create_clusters(txn, config, now, 1).await?;
     ids.first().copied().ok_or_else(|| DbErr::Custom("no cluster id returned".into()))
 }
@@ -403,7 +384,7 @@ pub(crate) async fn create_cluster(
 /// ascending order; `recompute` fills them in. The clusters are alike, so which id a caller gives
 /// to which new component does not matter.
 pub(crate) async fn create_clusters(
-    txn: &DatabaseTransaction,
+    txn: &Tx<'_>,
     config: &ClusterConfig,
     now: UnixMicros,
     n: usize,
@@ -430,9 +411,7 @@ pub(crate) async fn create_clusters(
                 ]
             })
             .collect();
-        for row in query(txn, &text, values).await? {
-            ids.push(row.try_get_by_index::<i64>(0)?);
-        }
+        ids.extend(txn.fetch_ids(&text, values).await?);
     }
     ids.sort_unstable();
     Ok(ids)
@@ -448,7 +427,7 @@ pub(crate) const RETIRE: &str = "status = ?, merged_into = ?, claim_holder = NUL
 /// Merges clusters: the one with the most reports survives (ties: the oldest, i.e. the smallest
 /// id) and keeps its claim and status; the others point at it. Returns the survivor.
 pub(crate) async fn merge_clusters(
-    txn: &DatabaseTransaction,
+    txn: &Tx<'_>,
     pending: &mut Pending,
     now: UnixMicros,
     clusters: &[i64],
@@ -465,14 +444,14 @@ pub(crate) async fn merge_clusters(
              WHERE id IN ({}) AND merged_into IS NULL",
             placeholders(chunk.len())
         );
-        for row in query(txn, &text, chunk.iter().map(|&c| Value::from(c)).collect()).await? {
-            let id: i64 = row.try_get_by_index(0)?;
-            sizes.push((id, row.try_get_by_index(1)?));
-            let status: String = row.try_get_by_index(2)?;
+        let rows: Vec<(i64, i64, String, Option<String>, Option<String>, Option<String>)> =
+            txn.fetch(&text, chunk.iter().map(|&c| Value::from(c)).collect()).await?;
+        for (id, size, status, assignee, referred_to, claim_holder) in rows {
+            sizes.push((id, size));
             // What the merged cluster's triage state was, so that the history says what was folded in.
             let mut state = format!("cluster {id} ({status}");
-            for (label, i) in [("assignee", 3), ("referred to", 4), ("claimed by", 5)] {
-                if let Some(v) = row.try_get_by_index::<Option<String>>(i)? {
+            for (label, v) in [("assignee", assignee), ("referred to", referred_to), ("claimed by", claim_holder)] {
+                if let Some(v) = v {
                     state.push_str(&format!(", {label} {v}"));
                 }
             }
@@ -491,7 +470,7 @@ pub(crate) async fn merge_clusters(
         return Ok(survivor);
     }
     // The survivor's membership changed: a decision read before the merge is stale.
-    execute(txn, "UPDATE clusters SET version = version + 1 WHERE id = ?", vec![survivor.into()]).await?;
+    txn.execute("UPDATE clusters SET version = version + 1 WHERE id = ?", vec![survivor.into()]).await?;
     let s = Value::from(survivor);
     execute_in(txn, "UPDATE reports SET cluster_id = ? WHERE cluster_id IN ({ids})", vec![s.clone()], &losers).await?;
     execute_in(txn, "UPDATE identifiers SET cluster_id = ? WHERE cluster_id IN ({ids})", vec![s.clone()], &losers)
@@ -526,7 +505,7 @@ pub(crate) async fn merge_clusters(
 /// Brings a closed or monitored cluster back to triaging: new reports or an open case joined it,
 /// and someone must look again.
 async fn reopen_if_resting(
-    txn: &DatabaseTransaction,
+    txn: &Tx<'_>,
     pending: &mut Pending,
     now: UnixMicros,
     id: i64,
@@ -538,7 +517,7 @@ async fn reopen_if_resting(
 /// Puts closed and monitored clusters among `clusters` back into triage (status triaging), each
 /// with its reason in the history: one statement per chunk.
 async fn reopen_resting(
-    txn: &DatabaseTransaction,
+    txn: &Tx<'_>,
     pending: &mut Pending,
     now: UnixMicros,
     clusters: &[(i64, String)],
@@ -554,8 +533,7 @@ async fn reopen_resting(
         let mut values: Vec<Value> = vec![ClusterStatus::Triaging.as_str().into()];
         values.extend(chunk.iter().map(|(id, _)| Value::from(*id)));
         values.extend([ClusterStatus::Closed.as_str().into(), ClusterStatus::Monitoring.as_str().into()]);
-        for row in query(txn, &sql, values).await? {
-            let id: i64 = row.try_get_by_index(0)?;
+        for id in txn.fetch_ids(&sql, values).await? {
             let reason = why.get(&id).copied().unwrap_or_default().to_owned();
             events.push(event(EventKind::StatusChanged, id, None, now, SYSTEM, reason));
         }
@@ -568,7 +546,7 @@ async fn reopen_resting(
 /// keeps the id (ties: the one with the oldest report); the others become new clusters, unclaimed
 /// and new, with lineage. Returns the new clusters.
 pub(crate) async fn split_cluster(
-    txn: &DatabaseTransaction,
+    txn: &Tx<'_>,
     config: &ClusterConfig,
     pending: &mut Pending,
     now: UnixMicros,
@@ -577,22 +555,15 @@ pub(crate) async fn split_cluster(
     why: &str,
 ) -> Result<Vec<i64>, DbErr> {
     lock_clusters(txn, &[cluster_id]).await?;
-    let reports: Vec<i64> = query(txn, "SELECT id FROM reports WHERE cluster_id = ?", vec![cluster_id.into()])
-        .await?
-        .iter()
-        .map(|r| r.try_get_by_index(0))
-        .collect::<Result<_, _>>()?;
-    let links: Vec<(i64, i64)> = query(
-        txn,
-        "SELECT l.report_id, l.identifier_id FROM report_links l \
+    let reports = txn.fetch_ids("SELECT id FROM reports WHERE cluster_id = ?", vec![cluster_id.into()]).await?;
+    let links: Vec<(i64, i64)> = txn
+        .fetch(
+            "SELECT l.report_id, l.identifier_id FROM report_links l \
          JOIN reports r ON r.id = l.report_id JOIN identifiers i ON i.id = l.identifier_id \
          WHERE r.cluster_id = ? AND i.state = 'normal'",
-        vec![cluster_id.into()],
-    )
-    .await?
-    .iter()
-    .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
-    .collect::<Result<_, DbErr>>()?;
+            vec![cluster_id.into()],
+        )
+        .await?;
     let mut parts = components(&reports, &links);
     if parts.len() <= 1 {
         recompute(txn, config, &[cluster_id], now).await?;
@@ -619,7 +590,7 @@ pub(crate) async fn split_cluster(
         pending.record(txn, event(EventKind::SplitOff, cluster_id, Some(id), now, actor, why.to_owned())).await?;
         created.push(id);
     }
-    execute(txn, "UPDATE clusters SET version = version + 1 WHERE id = ?", vec![cluster_id.into()]).await?;
+    txn.execute("UPDATE clusters SET version = version + 1 WHERE id = ?", vec![cluster_id.into()]).await?;
     let mut all = created.clone();
     all.push(cluster_id);
     recompute(txn, config, &all, now).await?;
@@ -629,7 +600,7 @@ pub(crate) async fn split_cluster(
 /// Recomputes aggregates and priority of clusters from their reports, payments and identifiers;
 /// returns each cluster's new priority (thousandths).
 pub(crate) async fn recompute(
-    txn: &DatabaseTransaction,
+    txn: &Tx<'_>,
     config: &ClusterConfig,
     clusters: &[i64],
     now: UnixMicros,
@@ -698,7 +669,7 @@ pub(crate) async fn recompute(
             COLUMNS.join(", "),
             vec![row.as_str(); chunk.len()].join(", ")
         );
-        execute(txn, &text, chunk.concat()).await?;
+        txn.execute(&text, chunk.concat()).await?;
     }
     Ok(priorities)
 }
@@ -738,63 +709,56 @@ impl Gathered {
 const RECALLABLE: [PaymentMethod; 3] =
     [PaymentMethod::BankTransfer, PaymentMethod::InstantTransfer, PaymentMethod::Card];
 
+/// A report row of [`gather`]: cluster, id, received, category, ongoing contact, and the victim's
+/// country, key, age band and declared vulnerability.
+type GatheredReport = (i64, i64, i64, String, bool, Option<String>, Option<String>, Option<String>, Option<bool>);
+
 /// Reads what the aggregates of `clusters` are computed from: three queries per chunk of
 /// clusters, whatever their number.
-async fn gather(
-    txn: &DatabaseTransaction,
-    config: &ClusterConfig,
-    clusters: &[i64],
-) -> Result<HashMap<i64, Gathered>, DbErr> {
+async fn gather(txn: &Tx<'_>, config: &ClusterConfig, clusters: &[i64]) -> Result<HashMap<i64, Gathered>, DbErr> {
     let mut out: HashMap<i64, Gathered> = clusters.iter().map(|&c| (c, Gathered::default())).collect();
     for chunk in clusters.chunks(IN_CHUNK) {
         let ids: Vec<Value> = chunk.iter().map(|&c| Value::from(c)).collect();
         let marks = placeholders(chunk.len());
-        let reports = query(
-            txn,
-            &format!(
-                "SELECT r.cluster_id, r.id, r.received_at, r.category, r.contact_ongoing, v.country, v.victim_key, \
-                 v.age_band, v.declared_vulnerable FROM reports r LEFT JOIN report_victims v ON v.report_id = r.id \
-                 WHERE r.cluster_id IN ({marks})"
-            ),
-            ids.clone(),
-        )
-        .await?;
-        for row in &reports {
-            let Some(g) = out.get_mut(&row.try_get_by_index::<i64>(0)?) else { continue };
-            let id: i64 = row.try_get_by_index(1)?;
+        let reports: Vec<GatheredReport> = txn
+            .fetch(
+                &format!(
+                    "SELECT r.cluster_id, r.id, r.received_at, r.category, r.contact_ongoing, v.country, \
+                     v.victim_key, v.age_band, v.declared_vulnerable FROM reports r \
+                     LEFT JOIN report_victims v ON v.report_id = r.id WHERE r.cluster_id IN ({marks})"
+                ),
+                ids.clone(),
+            )
+            .await?;
+        for (cluster, id, received_at, category, ongoing, country, victim_key, age, declared) in reports {
+            let Some(g) = out.get_mut(&cluster) else { continue };
             g.report_count += 1;
-            g.report_times.push(UnixMicros(row.try_get_by_index(2)?));
-            g.categories.insert(row.try_get_by_index::<String>(3)?);
-            if row.try_get_by_index::<bool>(4)? {
+            g.report_times.push(UnixMicros(received_at));
+            g.categories.insert(category);
+            if ongoing {
                 g.ongoing += 1;
             }
-            if let Some(country) = row.try_get_by_index::<Option<String>>(5)? {
+            if let Some(country) = country {
                 g.countries.insert(country);
             }
             // A victim known by e-mail or phone counts once; one without counts per report.
-            let who = row.try_get_by_index::<Option<String>>(6)?.unwrap_or_else(|| format!("report:{id}"));
-            let age: Option<String> = row.try_get_by_index(7)?;
-            let declared: Option<bool> = row.try_get_by_index(8)?;
+            let who = victim_key.unwrap_or_else(|| format!("report:{id}"));
             if declared == Some(true) || age.as_deref() == Some(scamtrail_core::AgeBand::From70.as_str()) {
                 g.vulnerable.insert(who.clone());
             }
             g.victims.insert(who);
         }
-        let payments = query(
-            txn,
-            &format!(
-                "SELECT r.cluster_id, p.amount_minor, p.currency, p.method, p.paid_at FROM payments p \
-                 JOIN reports r ON r.id = p.report_id WHERE r.cluster_id IN ({marks})"
-            ),
-            ids.clone(),
-        )
-        .await?;
-        for row in &payments {
-            let Some(g) = out.get_mut(&row.try_get_by_index::<i64>(0)?) else { continue };
-            let amount: i64 = row.try_get_by_index(1)?;
-            let currency: String = row.try_get_by_index(2)?;
-            let method: Option<String> = row.try_get_by_index(3)?;
-            let paid_at: Option<i64> = row.try_get_by_index(4)?;
+        let payments: Vec<(i64, i64, String, Option<String>, Option<i64>)> = txn
+            .fetch(
+                &format!(
+                    "SELECT r.cluster_id, p.amount_minor, p.currency, p.method, p.paid_at FROM payments p \
+                     JOIN reports r ON r.id = p.report_id WHERE r.cluster_id IN ({marks})"
+                ),
+                ids.clone(),
+            )
+            .await?;
+        for (cluster, amount, currency, method, paid_at) in payments {
+            let Some(g) = out.get_mut(&cluster) else { continue };
             let in_reference = config.rates.to_reference_minor(amount, &currency);
             if let Some(r) = in_reference {
                 g.total = g.total.saturating_add(r);
@@ -807,18 +771,18 @@ async fn gather(
                 g.recoverable.push(RecoverablePayment { paid_at: UnixMicros(at), amount_reference_minor: r });
             }
         }
-        let kinds = query(
-            txn,
-            &format!(
-                "SELECT cluster_id, kind, COUNT(*) FROM identifiers WHERE cluster_id IN ({marks}) \
-                 GROUP BY cluster_id, kind ORDER BY cluster_id, kind"
-            ),
-            ids,
-        )
-        .await?;
-        for row in &kinds {
-            if let Some(g) = out.get_mut(&row.try_get_by_index::<i64>(0)?) {
-                g.identifiers_by_kind.push((row.try_get_by_index(1)?, row.try_get_by_index(2)?));
+        let kinds: Vec<(i64, String, i64)> = txn
+            .fetch(
+                &format!(
+                    "SELECT cluster_id, kind, COUNT(*) FROM identifiers WHERE cluster_id IN ({marks}) \
+                     GROUP BY cluster_id, kind ORDER BY cluster_id, kind"
+                ),
+                ids,
+            )
+            .await?;
+        for (cluster, kind, n) in kinds {
+            if let Some(g) = out.get_mut(&cluster) {
+                g.identifiers_by_kind.push((kind, n));
             }
         }
     }

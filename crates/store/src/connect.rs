@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use scamtrail_migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
 /// How to reach the database.
 #[derive(Debug, Clone)]
@@ -125,17 +125,6 @@ pub(crate) fn spawn_checkpointer<T: Send + Sync + 'static>(
     };
     if let Err(e) = std::thread::Builder::new().name("sqlite-checkpoint".into()).spawn(run) {
         tracing::error!(error = %e, "cannot start the checkpointer");
-    }
-}
-
-/// Called by the writer after a batch: when the checkpointer found the log long, checkpoints
-/// what its passes left (no commit is running, so this one completes) and the next commit starts
-/// the log over.
-pub(crate) async fn checkpoint_between_batches(db: &DatabaseConnection, restart_due: &AtomicBool) {
-    if restart_due.swap(false, Ordering::Relaxed)
-        && let Err(e) = db.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)").await
-    {
-        tracing::warn!(error = %e, "checkpoint between batches failed");
     }
 }
 

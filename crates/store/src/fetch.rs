@@ -7,7 +7,8 @@
 //! in SQLite (BENCHMARKS.md). The reads routed here are index probes bounded by their caller (a
 //! page of a queue, a lookup batch, one cluster), so they are stepped where they are asked for,
 //! on a connection taken from a small pool, with prepared statements cached per connection.
-//! Writes stay on sea-orm: their transactions and the single writer are unchanged.
+//! The single writer has a connection of its own for the same reason ([`crate::tx`]); other
+//! writes stay on sea-orm.
 //!
 //! The same SQL text (with `?` placeholders) and the same row types serve both executors, so a
 //! read is written once.
@@ -134,16 +135,20 @@ fn failed(e: rusqlite::Error) -> StoreError {
 }
 
 /// A bound value as rusqlite takes it; the store binds integers, text, booleans and nulls.
-fn lite(value: &Value) -> Result<Lite, StoreError> {
+pub(crate) fn lite(value: &Value) -> Result<Lite, StoreError> {
     Ok(match value {
         Value::BigInt(Some(i)) => Lite::Integer(*i),
         Value::Int(Some(i)) => Lite::Integer(i64::from(*i)),
+        Value::SmallInt(Some(i)) => Lite::Integer(i64::from(*i)),
         Value::Bool(Some(b)) => Lite::Integer(i64::from(*b)),
         Value::String(Some(s)) => Lite::Text(s.to_string()),
         Value::Double(Some(d)) => Lite::Real(*d),
-        Value::BigInt(None) | Value::Int(None) | Value::Bool(None) | Value::String(None) | Value::Double(None) => {
-            Lite::Null
-        }
+        Value::BigInt(None)
+        | Value::Int(None)
+        | Value::SmallInt(None)
+        | Value::Bool(None)
+        | Value::String(None)
+        | Value::Double(None) => Lite::Null,
         other => return Err(StoreError::Corrupt(format!("a read bound an unsupported value: {other:?}"))),
     })
 }
@@ -185,6 +190,10 @@ tuple_rows!(A 0, B 1);
 tuple_rows!(A 0, B 1, C 2);
 tuple_rows!(A 0, B 1, C 2, D 3);
 tuple_rows!(A 0, B 1, C 2, D 3, E 4);
+tuple_rows!(A 0, B 1, C 2, D 3, E 4, F 5);
+tuple_rows!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+tuple_rows!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+tuple_rows!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
 
 /// Entity models, by column name (the queries select `*` of their table).
 macro_rules! model_rows {

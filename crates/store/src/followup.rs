@@ -9,6 +9,7 @@ use crate::clustering::{self, Pending};
 use crate::entity::{payment, report_identifier};
 use crate::rows::{FirstPositions, trail_rows};
 use crate::sql::{execute, query};
+use crate::tx::Tx;
 use crate::writer::{self, typed_link_keys};
 use crate::{Shared, StoreError};
 
@@ -106,8 +107,8 @@ pub(crate) async fn add_details(
     let (mut payments, mut identifiers) = (vec![], vec![]);
     let trail = (&details.payments[..], &details.identifiers[..], &details.suggested[..]);
     trail_rows(report_id, trail, first, &mut payments, &mut identifiers);
-    writer::insert_chunked::<payment::Entity, _>(&txn, payments).await?;
-    writer::insert_chunked::<report_identifier::Entity, _>(&txn, identifiers).await?;
+    writer::insert_chunked::<payment::Entity, _>(&Tx::Orm(&txn), payments).await?;
+    writer::insert_chunked::<report_identifier::Entity, _>(&Tx::Orm(&txn), identifiers).await?;
     if !details.narrative.is_empty() {
         execute(
             &txn,
@@ -119,7 +120,7 @@ pub(crate) async fn add_details(
     let keys = typed_link_keys(&details.payments, &details.identifiers);
     // New payments or identifiers put a resting cluster back into triage; words alone do not.
     let reopen = !details.payments.is_empty() || !details.identifiers.is_empty();
-    clustering::add_links(&txn, &shared.clusters, &mut pending, now, report_id, &keys, reopen).await?;
+    clustering::add_links(&Tx::Orm(&txn), &shared.clusters, &mut pending, now, report_id, &keys, reopen).await?;
     txn.commit().await?;
     Ok((false, pending))
 }

@@ -26,6 +26,7 @@ mod recluster;
 mod rows;
 mod sql;
 mod triage;
+mod tx;
 mod views;
 mod writer;
 
@@ -59,6 +60,9 @@ pub enum StoreError {
     /// The writer task has stopped (the server is shutting down).
     #[error("the store is shutting down")]
     Closed,
+    /// The writer's thread could not be started.
+    #[error("cannot start the writer: {0}")]
+    Writer(#[from] std::io::Error),
     /// A stored row holds a value this version cannot read.
     #[error("stored data is not readable: {0}")]
     Corrupt(String),
@@ -176,16 +180,16 @@ impl Store {
         let file = fetch::sqlite_file(&db).await?;
         if recluster::unclustered_reports(&db).await? > 0 {
             tracing::info!("reports without a cluster found: reclustering");
-            recluster::recluster(&db, &config.clusters, &mut |_, _, _| {}).await?;
+            recluster::recluster(&db, &config.clusters, connect::Checkpoints::Background, &mut |_, _, _| {}).await?;
         }
         let (events, _) = broadcast::channel(1024);
         let reader = fetch::Reader::new(&db, file.clone());
         let log_restart_due = Arc::default();
         let shared = Arc::new(Shared { db, reader, log_restart_due, clusters: config.clusters.clone(), events });
+        let writer = writer::spawn(shared.clone(), file.as_deref(), config.max_batch)?;
         if let Some(path) = file {
             connect::spawn_checkpointer(path, Arc::downgrade(&shared), shared.log_restart_due.clone());
         }
-        let writer = writer::spawn(shared.clone(), config.max_batch);
         tokio::spawn(rescore_loop(Arc::downgrade(&shared), config.rescore_interval));
         Ok(Self { shared, writer })
     }
@@ -445,7 +449,7 @@ impl Store {
         let mut attempt = 0;
         loop {
             let txn = writer::begin_clustering(self.db()).await?;
-            match writer::insert_reports(&txn, &refs, UnixMicros::now()).await {
+            match writer::insert_reports(&tx::Tx::Orm(&txn), &refs, UnixMicros::now()).await {
                 Ok((answers, _)) => {
                     txn.commit().await?;
                     return Ok(answers.iter().filter(|a| !a.replayed).map(|a| a.report_id).collect());
@@ -468,7 +472,7 @@ impl Store {
     ) -> Result<ReclusterSummary, StoreError> {
         let db = connect::connect(config, connect::Checkpoints::Automatic).await?;
         connect::migrate(&db).await?;
-        let summary = recluster::recluster(&db, &config.clusters, progress).await?;
+        let summary = recluster::recluster(&db, &config.clusters, connect::Checkpoints::Automatic, progress).await?;
         db.close().await?;
         Ok(summary)
     }

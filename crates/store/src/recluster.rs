@@ -12,11 +12,13 @@
 use std::collections::{BTreeMap, HashMap};
 
 use scamtrail_core::{Category, ClusterStatus, UnixMicros, components};
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, Value};
+use sea_orm::{DatabaseConnection, DbBackend, DbErr, Value};
 
 use crate::StoreError;
 use crate::clustering::{self, ClusterConfig, LinkKey, links_by_kind};
+use crate::connect::Checkpoints;
 use crate::sql::{IN_CHUNK, execute, query};
+use crate::tx::{SqliteWriter, Tx};
 use crate::writer::begin_clustering;
 
 /// What a recluster did.
@@ -38,33 +40,73 @@ pub(crate) async fn unclustered_reports(db: &DatabaseConnection) -> Result<i64, 
     rows.first().map(|r| r.try_get_by_index(0)).transpose().map(|n| n.unwrap_or(0))
 }
 
-/// Rebuilds every cluster; see the module comment.
+/// Rebuilds every cluster; see the module comment. On a SQLite file the rebuild runs on a
+/// rusqlite connection of its own, as the writer's batches do ([`crate::tx`]): it reads every
+/// link, which through sqlx crossed a channel row by row.
 pub(crate) async fn recluster(
     db: &DatabaseConnection,
     config: &ClusterConfig,
+    checkpoints: Checkpoints,
     progress: &mut dyn FnMut(&str, u64, u64),
 ) -> Result<ReclusterSummary, StoreError> {
+    let summary = match crate::fetch::sqlite_file(db).await? {
+        Some(path) => {
+            let own = SqliteWriter::open(&path, checkpoints)?;
+            own.begin()?;
+            match rebuild(&Tx::Sqlite(&own), config, progress).await.and_then(|s| own.commit().map(|()| s)) {
+                Ok(summary) => summary,
+                Err(e) => {
+                    own.rollback();
+                    return Err(e.into());
+                }
+            }
+        }
+        None => {
+            let txn = begin_clustering(db).await?;
+            let summary = rebuild(&Tx::Orm(&txn), config, progress).await?;
+            txn.commit().await?;
+            summary
+        }
+    };
+    // A bulk rewrite leaves the planner's statistics behind (PostgreSQL's autovacuum analyses a
+    // table loaded in one transaction only later): without them it joins links to reports by
+    // scanning every report, 140 times slower per lookup at 200,000 reports.
+    progress("analysing tables", 0, 1);
+    execute(db, "ANALYZE", vec![]).await?;
+    if db.get_database_backend() == DbBackend::Sqlite {
+        // SQLite's sampled statistics (`sqlite_stat4`) make it prepare a statement again on every
+        // execution whose bound values could change its plan; the store's queries are index
+        // probes whose plan the per-index statistics (`sqlite_stat1`) settle. The store's own
+        // connections also fix their plans (QPSG), but sqlx's connections cannot (BENCHMARKS.md).
+        let stat4: Vec<sea_orm::QueryResult> =
+            query(db, "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat4'", vec![]).await?;
+        if !stat4.is_empty() {
+            execute(db, "DELETE FROM sqlite_stat4", vec![]).await?;
+        }
+    }
+    progress("analysing tables", 1, 1);
+    Ok(summary)
+}
+
+/// The rebuild, inside the transaction `txn`.
+async fn rebuild(
+    txn: &Tx<'_>,
+    config: &ClusterConfig,
+    progress: &mut dyn FnMut(&str, u64, u64),
+) -> Result<ReclusterSummary, DbErr> {
     let now = UnixMicros::now();
-    let txn = begin_clustering(db).await?;
-    backfill_links(&txn, progress).await?;
-    identifier_stats(&txn).await?;
+    backfill_links(txn, progress).await?;
+    identifier_stats(txn).await?;
 
     progress("reading links", 0, 1);
-    let reports: Vec<(i64, Option<i64>)> = query(&txn, "SELECT id, cluster_id FROM reports ORDER BY id", vec![])
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
-        .collect::<Result<_, DbErr>>()?;
-    let links: Vec<(i64, i64)> = query(
-        &txn,
-        "SELECT l.report_id, l.identifier_id FROM report_links l JOIN identifiers i ON i.id = l.identifier_id \
-         WHERE i.state = 'normal'",
-        vec![],
-    )
-    .await?
-    .iter()
-    .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
-    .collect::<Result<_, DbErr>>()?;
+    let reports: Vec<(i64, Option<i64>)> = txn.fetch("SELECT id, cluster_id FROM reports ORDER BY id", vec![]).await?;
+    let links: Vec<(i64, i64)> = txn
+        .fetch(
+            "SELECT l.report_id, l.identifier_id FROM report_links l JOIN identifiers i ON i.id = l.identifier_id \
+             WHERE i.state = 'normal'",
+            vec![],
+        )
+        .await?;
     progress("reading links", 1, 1);
 
     progress("computing components", 0, 1);
@@ -100,7 +142,7 @@ pub(crate) async fn recluster(
     for (index, part) in parts.iter().enumerate() {
         let id = match chosen[index] {
             Some(c) => c,
-            None => clustering::create_cluster(&txn, config, now).await?,
+            None => clustering::create_cluster(txn, config, now).await?,
         };
         chosen[index] = Some(id);
         for r in part {
@@ -116,8 +158,7 @@ pub(crate) async fn recluster(
     progress("assigning clusters", total, total);
 
     progress("writing", 0, 3);
-    execute(
-        &txn,
+    txn.execute(
         "CREATE TEMPORARY TABLE recluster_map (report_id BIGINT PRIMARY KEY, cluster_id BIGINT NOT NULL)",
         vec![],
     )
@@ -127,19 +168,17 @@ pub(crate) async fn recluster(
             "INSERT INTO recluster_map (report_id, cluster_id) VALUES {}",
             vec!["(?, ?)"; chunk.len()].join(", ")
         );
-        execute(&txn, &sql, chunk.iter().flat_map(|&(r, c)| [Value::from(r), Value::from(c)]).collect()).await?;
+        txn.execute(&sql, chunk.iter().flat_map(|&(r, c)| [Value::from(r), Value::from(c)]).collect()).await?;
     }
-    execute(
-        &txn,
+    txn.execute(
         "UPDATE reports SET cluster_id = m.cluster_id FROM recluster_map AS m WHERE m.report_id = reports.id",
         vec![],
     )
     .await?;
     progress("writing", 1, 3);
     // An identifier links the cluster of its reports while it is normal.
-    execute(&txn, "UPDATE identifiers SET cluster_id = NULL", vec![]).await?;
-    execute(
-        &txn,
+    txn.execute("UPDATE identifiers SET cluster_id = NULL", vec![]).await?;
+    txn.execute(
         "UPDATE identifiers SET cluster_id = s.cluster_id FROM \
          (SELECT l.identifier_id AS id, MIN(r.cluster_id) AS cluster_id FROM report_links l \
           JOIN reports r ON r.id = l.report_id GROUP BY l.identifier_id) AS s \
@@ -147,55 +186,31 @@ pub(crate) async fn recluster(
         vec![],
     )
     .await?;
-    execute(&txn, "DROP TABLE recluster_map", vec![]).await?;
+    txn.execute("DROP TABLE recluster_map", vec![]).await?;
     progress("writing", 2, 3);
     // Clusters left without reports were merged into where most of their reports went.
     let live: Vec<i64> = chosen.iter().flatten().copied().collect();
-    let emptied: Vec<i64> = query(
-        &txn,
-        "SELECT c.id FROM clusters c WHERE c.merged_into IS NULL \
-         AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.cluster_id = c.id)",
-        vec![],
-    )
-    .await?
-    .iter()
-    .map(|r| r.try_get_by_index(0))
-    .collect::<Result<_, DbErr>>()?;
+    let emptied = txn
+        .fetch_ids(
+            "SELECT c.id FROM clusters c WHERE c.merged_into IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.cluster_id = c.id)",
+            vec![],
+        )
+        .await?;
     for id in emptied {
         let Some(into) = most_reports_went(id, &old, &report_map) else { continue };
-        execute(
-            &txn,
+        txn.execute(
             &format!("UPDATE clusters SET {} WHERE id = ?", clustering::RETIRE),
             vec![ClusterStatus::Merged.as_str().into(), into.into(), id.into()],
         )
         .await?;
-        execute(&txn, "UPDATE clusters SET merged_into = ? WHERE merged_into = ?", vec![into.into(), id.into()])
-            .await?;
+        txn.execute("UPDATE clusters SET merged_into = ? WHERE merged_into = ?", vec![into.into(), id.into()]).await?;
     }
     progress("writing", 3, 3);
     for (i, chunk) in live.chunks(256).enumerate() {
-        clustering::recompute(&txn, config, chunk, now).await?;
+        clustering::recompute(txn, config, chunk, now).await?;
         progress("recomputing aggregates", (i * 256 + chunk.len()) as u64, live.len() as u64);
     }
-    txn.commit().await?;
-    // A bulk rewrite leaves the planner's statistics behind (PostgreSQL's autovacuum analyses a
-    // table loaded in one transaction only later): without them it joins links to reports by
-    // scanning every report, 140 times slower per lookup at 200,000 reports.
-    progress("analysing tables", 0, 1);
-    execute(db, "ANALYZE", vec![]).await?;
-    if db.get_database_backend() == DbBackend::Sqlite {
-        // SQLite's sampled statistics (`sqlite_stat4`) make it prepare a statement again on every
-        // execution whose bound values could change its plan; the store's queries are index
-        // probes whose plan the per-index statistics (`sqlite_stat1`) settle. The read
-        // connections also fix their plans (QPSG), but sqlx's connections, the writer's among
-        // them, cannot (BENCHMARKS.md).
-        let stat4: Vec<sea_orm::QueryResult> =
-            query(db, "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat4'", vec![]).await?;
-        if !stat4.is_empty() {
-            execute(db, "DELETE FROM sqlite_stat4", vec![]).await?;
-        }
-    }
-    progress("analysing tables", 1, 1);
     Ok(ReclusterSummary {
         reports: reports.len() as u64,
         links: links.len() as u64,
@@ -216,7 +231,7 @@ fn most_reports_went(id: i64, old: &HashMap<i64, Option<i64>>, map: &[(i64, i64)
 }
 
 /// Recomputes every identifier's report count, first and last seen and categories from its links.
-async fn identifier_stats(txn: &DatabaseTransaction) -> Result<(), DbErr> {
+async fn identifier_stats(txn: &Tx<'_>) -> Result<(), DbErr> {
     // One set-based statement (UPDATE ... FROM, on SQLite and PostgreSQL alike): a correlated
     // subquery per identifier would scan the fresh links once per row where statistics are stale.
     let sql = format!(
@@ -226,36 +241,30 @@ async fn identifier_stats(txn: &DatabaseTransaction) -> Result<(), DbErr> {
          WHERE identifiers.id = s.id",
         Category::mask_sql("r.category")
     );
-    execute(txn, &sql, vec![]).await?;
+    txn.execute(&sql, vec![]).await?;
     Ok(())
 }
 
 /// Creates links (and identifier rows) for reports stored before clustering existed.
-async fn backfill_links(txn: &DatabaseTransaction, progress: &mut dyn FnMut(&str, u64, u64)) -> Result<(), DbErr> {
-    let rows = query(
-        txn,
-        "SELECT ri.report_id, ri.key, ri.kind, ri.display, r.received_at FROM report_identifiers ri \
-         JOIN reports r ON r.id = ri.report_id \
-         WHERE ri.key IS NOT NULL AND ri.suggested = ? \
-         AND NOT EXISTS (SELECT 1 FROM report_links l WHERE l.report_id = ri.report_id) ORDER BY ri.report_id",
-        vec![false.into()],
-    )
-    .await?;
+async fn backfill_links(txn: &Tx<'_>, progress: &mut dyn FnMut(&str, u64, u64)) -> Result<(), DbErr> {
+    let rows: Vec<(i64, String, Option<String>, Option<String>)> = txn
+        .fetch(
+            "SELECT ri.report_id, ri.key, ri.kind, ri.display FROM report_identifiers ri \
+             WHERE ri.key IS NOT NULL AND ri.suggested = ? \
+             AND NOT EXISTS (SELECT 1 FROM report_links l WHERE l.report_id = ri.report_id) ORDER BY ri.report_id",
+            vec![false.into()],
+        )
+        .await?;
     if rows.is_empty() {
         return Ok(());
     }
     let mut by_report: BTreeMap<i64, Vec<LinkKey>> = BTreeMap::new();
-    for row in &rows {
-        let kind: Option<String> = row.try_get_by_index(2)?;
+    for (report, key, kind, display) in rows {
         let kind = kind.unwrap_or_default();
         if !links_by_kind(&kind) {
             continue;
         }
-        by_report.entry(row.try_get_by_index(0)?).or_default().push(LinkKey {
-            key: row.try_get_by_index(1)?,
-            kind,
-            display: row.try_get_by_index::<Option<String>>(3)?.unwrap_or_default(),
-        });
+        by_report.entry(report).or_default().push(LinkKey { key, kind, display: display.unwrap_or_default() });
     }
     let total = by_report.len() as u64;
     progress("linking older reports", 0, total);
@@ -284,7 +293,7 @@ async fn backfill_links(txn: &DatabaseTransaction, progress: &mut dyn FnMut(&str
             "INSERT INTO report_links (identifier_id, report_id) VALUES {} ON CONFLICT DO NOTHING",
             vec!["(?, ?)"; chunk.len()].join(", ")
         );
-        execute(txn, &sql, chunk.iter().flat_map(|&(i, r)| [Value::from(i), Value::from(r)]).collect()).await?;
+        txn.execute(&sql, chunk.iter().flat_map(|&(i, r)| [Value::from(i), Value::from(r)]).collect()).await?;
     }
     progress("linking older reports", total, total);
     Ok(())

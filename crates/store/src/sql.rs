@@ -5,6 +5,8 @@
 
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, Value};
 
+use crate::tx::Tx;
+
 /// Rows of a statement at most per IN list, well under both databases' bound-parameter limits.
 pub(crate) const IN_CHUNK: usize = 500;
 
@@ -47,18 +49,13 @@ pub(crate) fn placeholders(n: usize) -> String {
 
 /// Runs `sql` (with one `{ids}` slot for an IN list, after the leading `values`) over `ids` in
 /// chunks, returning the total rows affected.
-pub(crate) async fn execute_in(
-    c: &impl ConnectionTrait,
-    sql: &str,
-    leading: Vec<Value>,
-    ids: &[i64],
-) -> Result<u64, DbErr> {
+pub(crate) async fn execute_in(c: &Tx<'_>, sql: &str, leading: Vec<Value>, ids: &[i64]) -> Result<u64, DbErr> {
     let mut affected = 0;
     for chunk in ids.chunks(IN_CHUNK) {
         let text = sql.replace("{ids}", &placeholders(chunk.len()));
         let mut values = leading.clone();
         values.extend(chunk.iter().map(|&id| Value::from(id)));
-        affected += execute(c, &text, values).await?;
+        affected += c.execute(&text, values).await?;
     }
     Ok(affected)
 }
@@ -67,7 +64,7 @@ pub(crate) async fn execute_in(
 /// expression `CASE id WHEN ? THEN ? ... END`, from `pairs` of (id, value)) and `{ids}` (the ids'
 /// IN list); `middle` are the values of any placeholders written between the two.
 pub(crate) async fn execute_cases(
-    c: &impl ConnectionTrait,
+    c: &Tx<'_>,
     sql: &str,
     pairs: &[(i64, i64)],
     middle: Vec<Value>,
@@ -79,7 +76,7 @@ pub(crate) async fn execute_cases(
 /// As [`execute_cases`] with `N` values per row: `sql` holds `{case0}` .. `{caseN-1}` in that
 /// order, each before any placeholder of `middle`.
 pub(crate) async fn execute_case_columns<const N: usize>(
-    c: &impl ConnectionTrait,
+    c: &Tx<'_>,
     sql: &str,
     rows: &[(i64, [i64; N])],
     middle: Vec<Value>,
@@ -95,7 +92,7 @@ pub(crate) async fn execute_case_columns<const N: usize>(
         }
         values.extend(middle.iter().cloned());
         values.extend(chunk.iter().map(|&(id, _)| Value::from(id)));
-        affected += execute(c, &text, values).await?;
+        affected += c.execute(&text, values).await?;
     }
     Ok(affected)
 }
@@ -103,8 +100,8 @@ pub(crate) async fn execute_case_columns<const N: usize>(
 /// Locks cluster rows in id order on PostgreSQL, so that concurrent instances merging or
 /// splitting the same clusters wait for each other instead of deadlocking. SQLite needs nothing:
 /// its writer transactions begin IMMEDIATE and so already run one at a time.
-pub(crate) async fn lock_clusters(c: &impl ConnectionTrait, ids: &[i64]) -> Result<(), DbErr> {
-    if c.get_database_backend() != DbBackend::Postgres || ids.is_empty() {
+pub(crate) async fn lock_clusters(c: &Tx<'_>, ids: &[i64]) -> Result<(), DbErr> {
+    if c.backend() != DbBackend::Postgres || ids.is_empty() {
         return Ok(());
     }
     let mut sorted = ids.to_vec();
@@ -113,7 +110,7 @@ pub(crate) async fn lock_clusters(c: &impl ConnectionTrait, ids: &[i64]) -> Resu
     for chunk in sorted.chunks(IN_CHUNK) {
         let text =
             format!("SELECT id FROM clusters WHERE id IN ({}) ORDER BY id FOR UPDATE", placeholders(chunk.len()));
-        query(c, &text, chunk.iter().map(|&id| Value::from(id)).collect()).await?;
+        c.fetch_ids(&text, chunk.iter().map(|&id| Value::from(id)).collect()).await?;
     }
     Ok(())
 }

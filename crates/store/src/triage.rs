@@ -11,6 +11,7 @@ use crate::clustering::{self, ClusterConfig, LinkKey, Pending};
 use crate::entity::{cluster, identifier};
 use crate::queue::{self, Queue, QueueFilter};
 use crate::sql::{execute, lock_clusters, query};
+use crate::tx::Tx;
 use crate::writer::begin;
 use scamtrail_core::EventKind;
 
@@ -67,8 +68,8 @@ pub(crate) async fn set_identifier_state(
     actor: &str,
     source: StateSource,
 ) -> Result<Vec<i64>, DbErr> {
-    clustering::ensure_identifiers(txn, &[key]).await?;
-    let row = clustering::identifiers_by_key(txn, &[key.key.as_str()])
+    clustering::ensure_identifiers(&Tx::Orm(txn), &[key]).await?;
+    let row = clustering::identifiers_by_key(&Tx::Orm(txn), &[key.key.as_str()])
         .await?
         .remove(&key.key)
         .ok_or_else(|| DbErr::Custom(format!("identifier {} vanished", key.key)))?;
@@ -84,7 +85,7 @@ pub(crate) async fn set_identifier_state(
     match (was_linking, links, row.cluster_id) {
         (true, false, Some(c)) => {
             execute(txn, "UPDATE identifiers SET cluster_id = NULL WHERE id = ?", vec![row.id.into()]).await?;
-            clustering::split_cluster(txn, config, pending, now, c, actor, &why).await
+            clustering::split_cluster(&Tx::Orm(txn), config, pending, now, c, actor, &why).await
         }
         (false, true, _) => {
             let clusters: Vec<i64> = query(
@@ -100,10 +101,10 @@ pub(crate) async fn set_identifier_state(
             if clusters.is_empty() {
                 return Ok(Vec::new());
             }
-            let survivor = clustering::merge_clusters(txn, pending, now, &clusters, actor, &why).await?;
+            let survivor = clustering::merge_clusters(&Tx::Orm(txn), pending, now, &clusters, actor, &why).await?;
             execute(txn, "UPDATE identifiers SET cluster_id = ? WHERE id = ?", vec![survivor.into(), row.id.into()])
                 .await?;
-            clustering::recompute(txn, config, &[survivor], now).await?;
+            clustering::recompute(&Tx::Orm(txn), config, &[survivor], now).await?;
             Ok(vec![survivor])
         }
         _ => Ok(Vec::new()),
@@ -159,7 +160,9 @@ pub(crate) async fn claim_next(
         if won == 1 {
             let mut pending = Pending::default();
             let detail = format!("lease until {}", expires.0);
-            pending.record(&txn, clustering::event(EventKind::Claimed, candidate, None, now, holder, detail)).await?;
+            pending
+                .record(&Tx::Orm(&txn), clustering::event(EventKind::Claimed, candidate, None, now, holder, detail))
+                .await?;
             let row = cluster::Entity::find_by_id(candidate).one(&txn).await?;
             txn.commit().await?;
             return Ok((row, pending));
@@ -172,7 +175,7 @@ pub(crate) async fn claim_next(
 
 /// Reads a cluster for a change, failing if it is missing or merged away.
 async fn open_cluster(txn: &DatabaseTransaction, id: i64) -> Result<cluster::Model, StoreError> {
-    lock_clusters(txn, &[id]).await?;
+    lock_clusters(&Tx::Orm(txn), &[id]).await?;
     let row = cluster::Entity::find_by_id(id).one(txn).await?.ok_or(StoreError::NotFound("cluster"))?;
     if let Some(into) = row.merged_into {
         return Err(StoreError::Merged { id, into });
@@ -217,7 +220,9 @@ pub(crate) async fn change_claim(
                 vec![id.into()],
             )
             .await?;
-            pending.record(&txn, clustering::event(EventKind::Released, id, None, now, holder, String::new())).await?;
+            pending
+                .record(&Tx::Orm(&txn), clustering::event(EventKind::Released, id, None, now, holder, String::new()))
+                .await?;
         }
     }
     let row = cluster::Entity::find_by_id(id).one(&txn).await?.ok_or(StoreError::NotFound("cluster"))?;
@@ -300,11 +305,16 @@ pub(crate) async fn update_cluster(
     let mut pending = Pending::default();
     if !changes.is_empty() {
         pending
-            .record(&txn, clustering::event(EventKind::StatusChanged, row.id, None, now, actor, changes.join("; ")))
+            .record(
+                &Tx::Orm(&txn),
+                clustering::event(EventKind::StatusChanged, row.id, None, now, actor, changes.join("; ")),
+            )
             .await?;
     }
     if let Some(note) = &update.note {
-        pending.record(&txn, clustering::event(EventKind::Note, row.id, None, now, actor, note.clone())).await?;
+        pending
+            .record(&Tx::Orm(&txn), clustering::event(EventKind::Note, row.id, None, now, actor, note.clone()))
+            .await?;
     }
     let row = cluster::Entity::find_by_id(row.id).one(&txn).await?.ok_or(StoreError::NotFound("cluster"))?;
     txn.commit().await?;
@@ -331,14 +341,17 @@ pub(crate) async fn rescore_due(
     .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
     .collect::<Result<_, DbErr>>()?;
     let ids: Vec<i64> = due.iter().map(|(id, _)| *id).collect();
-    let after = clustering::recompute(&txn, config, &ids, now).await?;
+    let after = clustering::recompute(&Tx::Orm(&txn), config, &ids, now).await?;
     let mut pending = Pending::default();
     for (id, before) in due {
         let after = after.get(&id).copied();
         if after != Some(before) {
             let detail = format!("{:.3} → {:.3}", before as f64 / 1000.0, after.unwrap_or(0) as f64 / 1000.0);
             pending
-                .record(&txn, clustering::event(EventKind::PriorityChanged, id, None, now, clustering::SYSTEM, detail))
+                .record(
+                    &Tx::Orm(&txn),
+                    clustering::event(EventKind::PriorityChanged, id, None, now, clustering::SYSTEM, detail),
+                )
                 .await?;
         }
     }

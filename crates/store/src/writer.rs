@@ -8,21 +8,26 @@
 //!
 //! In the same transaction the batch's reports are linked into clusters ([`clustering`]), so an
 //! acknowledged report is always in a cluster, and the cluster events are broadcast after commit.
+//!
+//! The writer runs on a thread of its own. On a SQLite file its transactions run on its own
+//! rusqlite connection ([`crate::tx`]); on PostgreSQL and in-memory SQLite, on sea-orm's pool.
 
 use std::collections::HashMap;
-
+use std::path::Path;
 use std::sync::Arc;
 
 use scamtrail_core::{NewPayment, NewReport, Reference, ReportedIdentifier, UnixMicros};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait, Value,
 };
 use tokio::sync::{mpsc, oneshot};
 
-use crate::clustering::{self, LinkKey, Pending, ToLink, links_by_kind};
+use crate::clustering::{self, ClusterConfig, LinkKey, Pending, ToLink, links_by_kind};
+use crate::connect::Checkpoints;
 use crate::entity::{payment, report, report_identifier, report_victim};
 use crate::rows::{FirstPositions, report_row, trail_rows, victim_row};
+use crate::tx::{SqliteWriter, Tx};
 use crate::{Shared, StoreError, Submitted};
 
 /// A report waiting to be written, and where to send the answer.
@@ -31,18 +36,32 @@ pub(crate) struct Job {
     pub reply: oneshot::Sender<Result<Submitted, StoreError>>,
 }
 
-/// Starts the writer task; it ends when every sender is dropped and the queue is drained.
-pub(crate) fn spawn(shared: Arc<Shared>, max_batch: usize) -> mpsc::Sender<Job> {
+/// Starts the writer on a thread of its own; it ends when every sender is dropped and the queue
+/// is drained. On a SQLite file (`file`) it writes through a connection of its own ([`tx`]).
+///
+/// Its own thread, with a runtime of its own, because the writer is the one serial path of
+/// intake: on the server's shared runtime it would wait for a worker behind the calls in flight
+/// each time it resumed, and on its own connection its statements run on this thread.
+pub(crate) fn spawn(
+    shared: Arc<Shared>,
+    file: Option<&Path>,
+    max_batch: usize,
+) -> Result<mpsc::Sender<Job>, StoreError> {
     let (tx, rx) = mpsc::channel(max_batch.max(1) * 4);
-    tokio::spawn(run(shared, rx, max_batch.max(1)));
-    tx
+    let own = file.map(|f| SqliteWriter::open(f, Checkpoints::Background)).transpose()?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    std::thread::Builder::new()
+        .name("scamtrail-writer".into())
+        .spawn(move || runtime.block_on(run(shared, own, rx, max_batch.max(1))))?;
+    Ok(tx)
 }
 
-async fn run(shared: Arc<Shared>, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
+async fn run(shared: Arc<Shared>, own: Option<SqliteWriter>, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
+    let own = own.as_ref();
     let mut batch = Vec::with_capacity(max_batch);
     while rx.recv_many(&mut batch, max_batch).await > 0 {
         let reports: Vec<&NewReport> = batch.iter().map(|j| &j.report).collect();
-        match write_batch(&shared, &reports).await {
+        match write_batch(&shared, own, &reports).await {
             Ok((answers, pending)) => {
                 // Watchers hear of a commit before its callers are answered, so that anything a
                 // caller does next is broadcast after it.
@@ -50,12 +69,12 @@ async fn run(shared: Arc<Shared>, mut rx: mpsc::Receiver<Job>, max_batch: usize)
                 for (job, answer) in batch.drain(..).zip(answers) {
                     let _ = job.reply.send(Ok(answer));
                 }
-                crate::connect::checkpoint_between_batches(&shared.db, &shared.log_restart_due).await;
+                checkpoint_between_batches(&shared, own);
             }
             Err(err) => {
                 tracing::warn!(error = %err, size = batch.len(), "batch failed; writing its reports one by one");
                 for job in batch.drain(..) {
-                    let answer = write_batch(&shared, &[&job.report]).await;
+                    let answer = write_batch(&shared, own, &[&job.report]).await;
                     let answer = match answer {
                         Ok((mut answers, pending)) => {
                             shared.publish(pending).await;
@@ -70,6 +89,18 @@ async fn run(shared: Arc<Shared>, mut rx: mpsc::Receiver<Job>, max_batch: usize)
                 }
             }
         }
+    }
+}
+
+/// When the checkpointer found the log long, checkpoints what its passes left, between two
+/// batches: no commit is running, so this one completes and the next commit starts the log over
+/// (see `connect::spawn_checkpointer`, which runs only for a SQLite file, as does `own`).
+fn checkpoint_between_batches(shared: &Shared, own: Option<&SqliteWriter>) {
+    if let Some(own) = own
+        && shared.log_restart_due.swap(false, std::sync::atomic::Ordering::Relaxed)
+        && let Err(e) = own.checkpoint()
+    {
+        tracing::warn!(error = %e, "checkpoint between batches failed");
     }
 }
 
@@ -120,12 +151,45 @@ pub(crate) fn typed_link_keys(payments: &[NewPayment], identifiers: &[ReportedId
 
 /// Writes reports in one transaction, links them into clusters, and returns one answer per
 /// report, in order, with the cluster events to broadcast.
-async fn write_batch(shared: &Shared, reports: &[&NewReport]) -> Result<(Vec<Submitted>, Pending), DbErr> {
-    let txn = begin_clustering(&shared.db).await?;
-    let received_at = UnixMicros::now();
-    let (mut answers, to_link) = insert_reports(&txn, reports, received_at).await?;
+async fn write_batch(
+    shared: &Shared,
+    own: Option<&SqliteWriter>,
+    reports: &[&NewReport],
+) -> Result<(Vec<Submitted>, Pending), DbErr> {
+    let Some(own) = own else {
+        let txn = begin_clustering(&shared.db).await?;
+        let written = link_batch(shared, Tx::Orm(&txn), reports).await?;
+        txn.commit().await?;
+        return Ok(written);
+    };
+    own.begin()?;
+    let written = link_batch(shared, Tx::Sqlite(own), reports).await;
+    match written.and_then(|w| own.commit().map(|()| w)) {
+        Ok(written) => Ok(written),
+        Err(e) => {
+            own.rollback();
+            Err(e)
+        }
+    }
+}
+
+/// A batch's statements in the transaction `tx`, which the caller begins and commits.
+async fn link_batch(shared: &Shared, tx: Tx<'_>, reports: &[&NewReport]) -> Result<(Vec<Submitted>, Pending), DbErr> {
     let mut pending = Pending::default();
-    let clusters = clustering::link_reports(&txn, &shared.clusters, &mut pending, received_at, &to_link).await?;
+    let answers = insert_and_link(&tx, &shared.clusters, &mut pending, UnixMicros::now(), reports).await?;
+    Ok((answers, pending))
+}
+
+/// Inserts a batch's reports and links them into clusters; returns one answer per report, in order.
+pub(crate) async fn insert_and_link(
+    tx: &Tx<'_>,
+    config: &ClusterConfig,
+    pending: &mut Pending,
+    received_at: UnixMicros,
+    reports: &[&NewReport],
+) -> Result<Vec<Submitted>, DbErr> {
+    let (mut answers, to_link) = insert_reports(tx, reports, received_at).await?;
+    let clusters = clustering::link_reports(tx, config, pending, received_at, &to_link).await?;
     for answer in answers.iter_mut().filter(|a| !a.replayed) {
         answer.cluster_id = clusters.get(&answer.report_id).copied().unwrap_or_default();
     }
@@ -138,8 +202,7 @@ async fn write_batch(shared: &Shared, reports: &[&NewReport]) -> Result<(Vec<Sub
             }
         }
     }
-    txn.commit().await?;
-    Ok((answers, pending))
+    Ok(answers)
 }
 
 /// A batch's answers (cluster ids still 0) and the keys of each new report to link by.
@@ -149,7 +212,7 @@ type Inserted = (Vec<Submitted>, Vec<ToLink>);
 /// request id with its first report instead; links nothing. The writer links right after, in the
 /// same transaction; a bulk import links everything at the end with one recluster.
 pub(crate) async fn insert_reports(
-    txn: &DatabaseTransaction,
+    txn: &Tx<'_>,
     reports: &[&NewReport],
     received_at: UnixMicros,
 ) -> Result<Inserted, DbErr> {
@@ -187,9 +250,8 @@ pub(crate) async fn insert_reports(
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<report::ActiveModel> = rows.by_ref().take(200).collect();
-        for stored in report::Entity::insert_many(chunk).exec_with_returning(txn).await? {
-            ids.insert(stored.reference, stored.id);
-        }
+        let stored: Vec<(i64, String)> = txn.insert_returning::<report::Entity, _, _>(chunk, "id, reference").await?;
+        ids.extend(stored.into_iter().map(|(id, reference)| (reference, id)));
     }
 
     let mut answers: Vec<Submitted> = Vec::with_capacity(reports.len());
@@ -228,7 +290,7 @@ pub(crate) async fn insert_reports(
 }
 
 /// Inserts rows in chunks that stay under SQLite's and PostgreSQL's bound-parameter limits.
-pub(crate) async fn insert_chunked<E, A>(txn: &DatabaseTransaction, rows: Vec<A>) -> Result<(), DbErr>
+pub(crate) async fn insert_chunked<E, A>(txn: &Tx<'_>, rows: Vec<A>) -> Result<(), DbErr>
 where
     E: EntityTrait,
     A: sea_orm::ActiveModelTrait<Entity = E> + Send,
@@ -237,52 +299,48 @@ where
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<A> = rows.by_ref().take(ROWS_PER_STATEMENT).collect();
-        E::insert_many(chunk).exec_without_returning(txn).await?;
+        txn.insert_many::<E, _>(chunk).await?;
     }
     Ok(())
 }
 
 /// A retried submission carries a new follow-up secret (the first answer may never have reached
 /// the victim): it replaces the stored one.
-async fn rotate_follow_up(txn: &DatabaseTransaction, report_id: i64, new: &NewReport) -> Result<(), DbErr> {
+async fn rotate_follow_up(txn: &Tx<'_>, report_id: i64, new: &NewReport) -> Result<(), DbErr> {
     if let Some(hash) = &new.follow_up_hash {
-        crate::sql::execute(
-            txn,
-            "UPDATE reports SET follow_up_hash = ? WHERE id = ?",
-            vec![hash.clone().into(), report_id.into()],
-        )
-        .await?;
+        txn.execute("UPDATE reports SET follow_up_hash = ? WHERE id = ?", vec![hash.clone().into(), report_id.into()])
+            .await?;
     }
     Ok(())
 }
 
 /// The reports already stored under any of the batch's client request ids, by id: one query for
 /// the batch rather than one per report.
-async fn known_request_ids(
-    txn: &DatabaseTransaction,
-    reports: &[&NewReport],
-) -> Result<HashMap<String, Submitted>, DbErr> {
+async fn known_request_ids(txn: &Tx<'_>, reports: &[&NewReport]) -> Result<HashMap<String, Submitted>, DbErr> {
     let mut keys: Vec<&str> = reports.iter().filter_map(|r| r.client_request_id.as_deref()).collect();
     keys.sort_unstable();
     keys.dedup();
     let mut known = HashMap::new();
     for chunk in keys.chunks(crate::sql::IN_CHUNK) {
-        let rows = report::Entity::find()
-            .filter(report::Column::ClientRequestId.is_in(chunk.iter().copied()))
-            .all(txn)
-            .await?;
-        for r in rows {
-            let (Some(key), Ok(reference)) = (r.client_request_id.clone(), Reference::parse(&r.reference)) else {
+        let sql = format!(
+            "SELECT id, reference, client_request_id, received_at, cluster_id FROM reports \
+             WHERE client_request_id IN ({})",
+            crate::sql::placeholders(chunk.len())
+        );
+        let rows: Vec<(i64, String, Option<String>, i64, Option<i64>)> =
+            txn.fetch(&sql, chunk.iter().map(|&k| Value::from(k)).collect()).await?;
+        for (report_id, reference, key, received_at, cluster_id) in rows {
+            let (Some(key), Ok(reference)) = (key, Reference::parse(&reference)) else {
                 continue;
             };
             known.insert(
                 key,
                 Submitted {
-                    report_id: r.id,
+                    report_id,
                     reference,
-                    received_at: UnixMicros(r.received_at),
+                    received_at: UnixMicros(received_at),
                     replayed: true,
-                    cluster_id: r.cluster_id.unwrap_or_default(),
+                    cluster_id: cluster_id.unwrap_or_default(),
                 },
             );
         }
