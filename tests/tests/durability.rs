@@ -14,12 +14,12 @@ use tonic::service::interceptor::InterceptedService;
 
 const WRITERS: usize = 16;
 const KILLS: usize = 3;
-const LOAD_BEFORE_KILL: Duration = Duration::from_millis(1_000);
+const LOAD_BEFORE_KILL: Duration = Duration::from_millis(700);
 
 /// The reports of the run: a scenario of networks, each with its client request id.
 fn workload() -> Vec<(String, pb::Report)> {
     let nets = scenario::networks(200);
-    scenario::reports(&nets, 40)
+    scenario::reports(&nets, 100)
         .into_iter()
         .enumerate()
         .map(|(i, (_, report))| (format!("durability-{i}"), report))
