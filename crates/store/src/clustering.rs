@@ -424,6 +424,9 @@ pub(crate) const RETIRE: &str = "status = ?, merged_into = ?, claim_holder = NUL
      loss_by_currency = '', recoverable_minor = 0, recall_closes_at = NULL, ongoing_reports = 0, \
      identifiers_by_kind = '', priority_milli = 0, priority_components = '[]'";
 
+/// A cluster about to merge: id, reports, status, assignee, agency referred to, claim holder.
+type MergingCluster = (i64, i64, String, Option<String>, Option<String>, Option<String>);
+
 /// Merges clusters: the one with the most reports survives (ties: the oldest, i.e. the smallest
 /// id) and keeps its claim and status; the others point at it. Returns the survivor.
 pub(crate) async fn merge_clusters(
@@ -444,8 +447,7 @@ pub(crate) async fn merge_clusters(
              WHERE id IN ({}) AND merged_into IS NULL",
             placeholders(chunk.len())
         );
-        let rows: Vec<(i64, i64, String, Option<String>, Option<String>, Option<String>)> =
-            txn.fetch(&text, chunk.iter().map(|&c| Value::from(c)).collect()).await?;
+        let rows: Vec<MergingCluster> = txn.fetch(&text, chunk.iter().map(|&c| Value::from(c)).collect()).await?;
         for (id, size, status, assignee, referred_to, claim_holder) in rows {
             sizes.push((id, size));
             // What the merged cluster's triage state was, so that the history says what was folded in.
@@ -713,6 +715,9 @@ const RECALLABLE: [PaymentMethod; 3] =
 /// country, key, age band and declared vulnerability.
 type GatheredReport = (i64, i64, i64, String, bool, Option<String>, Option<String>, Option<String>, Option<bool>);
 
+/// A payment row of [`gather`]: cluster, amount, currency, method, paid at.
+type GatheredPayment = (i64, i64, String, Option<String>, Option<i64>);
+
 /// Reads what the aggregates of `clusters` are computed from: three queries per chunk of
 /// clusters, whatever their number.
 async fn gather(txn: &Tx<'_>, config: &ClusterConfig, clusters: &[i64]) -> Result<HashMap<i64, Gathered>, DbErr> {
@@ -748,7 +753,7 @@ async fn gather(txn: &Tx<'_>, config: &ClusterConfig, clusters: &[i64]) -> Resul
             }
             g.victims.insert(who);
         }
-        let payments: Vec<(i64, i64, String, Option<String>, Option<i64>)> = txn
+        let payments: Vec<GatheredPayment> = txn
             .fetch(
                 &format!(
                     "SELECT r.cluster_id, p.amount_minor, p.currency, p.method, p.paid_at FROM payments p \

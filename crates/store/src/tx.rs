@@ -237,7 +237,7 @@ mod tests {
             }],
             identifiers,
             victim: Some(Victim { email: format!("victim{}@example.test", n % 7), ..Default::default() }),
-            contact_ongoing: n % 4 == 0,
+            contact_ongoing: n.is_multiple_of(4),
             // Ids repeat within a batch (n sends the id of n - 1) and across batches (report 5's).
             client_request_id: Some(format!(
                 "req-{}",

@@ -314,6 +314,9 @@ async fn rotate_follow_up(txn: &Tx<'_>, report_id: i64, new: &NewReport) -> Resu
     Ok(())
 }
 
+/// A stored report found by client request id: id, reference, the id, received, cluster.
+type KnownReport = (i64, String, Option<String>, i64, Option<i64>);
+
 /// The reports already stored under any of the batch's client request ids, by id: one query for
 /// the batch rather than one per report.
 async fn known_request_ids(txn: &Tx<'_>, reports: &[&NewReport]) -> Result<HashMap<String, Submitted>, DbErr> {
@@ -327,8 +330,7 @@ async fn known_request_ids(txn: &Tx<'_>, reports: &[&NewReport]) -> Result<HashM
              WHERE client_request_id IN ({})",
             crate::sql::placeholders(chunk.len())
         );
-        let rows: Vec<(i64, String, Option<String>, i64, Option<i64>)> =
-            txn.fetch(&sql, chunk.iter().map(|&k| Value::from(k)).collect()).await?;
+        let rows: Vec<KnownReport> = txn.fetch(&sql, chunk.iter().map(|&k| Value::from(k)).collect()).await?;
         for (report_id, reference, key, received_at, cluster_id) in rows {
             let (Some(key), Ok(reference)) = (key, Reference::parse(&reference)) else {
                 continue;
