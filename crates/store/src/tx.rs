@@ -24,7 +24,7 @@ use crate::sql;
 
 /// Prepared statements the writer's connection keeps (its batches run a few dozen distinct ones,
 /// more with the chunk sizes of IN lists).
-const STATEMENT_CACHE: usize = 256;
+const STATEMENT_CACHE: usize = 1024;
 
 /// A write transaction, on either executor.
 #[derive(Clone, Copy)]
