@@ -7,8 +7,9 @@
 //! instances queue, so the chain never forks.
 
 use scamtrail_core::{AUDIT_GENESIS, AuditEvent, Role, UnixMicros};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, QueryResult, TransactionTrait, Value};
+use sea_orm::{DatabaseConnection, DbBackend, DbErr, QueryResult, TransactionTrait, Value};
 
+use crate::tx::{SqliteWriter, Tx};
 use crate::{StoreConfig, StoreError, connect, sql, writer};
 
 /// Key of the PostgreSQL advisory lock held while appending to the audit trail.
@@ -110,6 +111,9 @@ impl AuditLog {
 #[derive(Clone)]
 pub struct Access {
     db: DatabaseConnection,
+    /// The store's SQLite file, when a server's store opened it (its audit writer appends
+    /// through a connection of its own).
+    file: Option<std::path::PathBuf>,
 }
 
 fn role_of(name: &str) -> Result<Role, StoreError> {
@@ -122,26 +126,42 @@ fn is_unique_violation(e: &DbErr) -> bool {
 }
 
 impl Access {
-    pub(crate) fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub(crate) fn new(db: DatabaseConnection, file: Option<std::path::PathBuf>) -> Self {
+        Self { db, file }
     }
 
-    /// Starts the batching audit writer ([`AuditLog`]); it stops when every handle is dropped.
+    /// Starts the batching audit writer ([`AuditLog`]) on a thread of its own; it stops when
+    /// every handle is dropped. On the store's SQLite file it appends through a connection of its
+    /// own, as the report writer does ([`crate::tx`]): audited reads wait for its commits.
     pub fn audit_log(&self) -> AuditLog {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<(AuditEvent, tokio::sync::oneshot::Sender<Result<(), String>>)>(
             AUDIT_BATCH_MAX * 4,
         );
+        let own = self.file.as_deref().and_then(|file| match SqliteWriter::open(file, connect::Checkpoints::Background) {
+            Ok(own) => Some(own),
+            Err(e) => {
+                tracing::warn!(error = %e, "audit appends go through the pool: cannot open a connection of their own");
+                None
+            }
+        });
         let access = self.clone();
-        tokio::spawn(async move {
+        let run = move || async move {
             let mut batch = Vec::with_capacity(AUDIT_BATCH_MAX);
             while rx.recv_many(&mut batch, AUDIT_BATCH_MAX).await > 0 {
                 let (mut events, replies): (Vec<AuditEvent>, Vec<_>) = batch.drain(..).unzip();
-                let result = access.append_audit(&mut events).await.map_err(|e| e.to_string());
+                let result = match &own {
+                    Some(own) => own.transaction(async |tx| append_in(tx, &mut events).await).await.map_err(Into::into),
+                    None => access.append_audit(&mut events).await,
+                };
+                let result = result.map_err(|e| e.to_string());
                 for reply in replies {
                     let _ = reply.send(result.clone());
                 }
             }
-        });
+        };
+        if let Err(e) = crate::tx::spawn_thread("scamtrail-audit", run) {
+            tracing::error!(error = %e, "cannot start the audit writer: audited calls will fail");
+        }
         AuditLog { tx }
     }
 
@@ -149,7 +169,7 @@ impl Access {
     pub async fn open(config: &StoreConfig) -> Result<Self, StoreError> {
         let db = connect::connect(config, connect::Checkpoints::Automatic).await?;
         connect::migrate(&db).await?;
-        Ok(Self { db })
+        Ok(Self { db, file: None })
     }
 
     /// Creates a user; `AlreadyExists` if the name is taken.
@@ -347,42 +367,7 @@ impl Access {
             return Ok(());
         }
         let txn = writer::begin(&self.db).await?;
-        if txn.get_database_backend() == DbBackend::Postgres {
-            sql::query(&txn, "SELECT pg_advisory_xact_lock(?)", vec![AUDIT_LOCK.into()]).await?;
-        }
-        let last =
-            sql::query(&txn, "SELECT sequence, hash FROM audit_events ORDER BY sequence DESC LIMIT 1", vec![]).await?;
-        let (mut sequence, mut prev): (i64, String) = match last.first() {
-            Some(r) => (r.try_get_by_index(0)?, r.try_get_by_index(1)?),
-            None => (0, AUDIT_GENESIS.to_owned()),
-        };
-        let mut rows: Vec<Vec<Value>> = Vec::with_capacity(events.len());
-        for event in events.iter_mut() {
-            sequence += 1;
-            event.sequence = sequence;
-            let hash = event.chain_hash(&prev);
-            rows.push(vec![
-                sequence.into(),
-                event.at.0.into(),
-                event.actor.clone().into(),
-                event.role.clone().into(),
-                event.action.clone().into(),
-                serde_json::to_string(&event.targets).unwrap_or_default().into(),
-                event.peer.clone().into(),
-                event.outcome.clone().into(),
-                prev.clone().into(),
-                hash.clone().into(),
-            ]);
-            prev = hash;
-        }
-        // One statement per 100 events (1,000 parameters), not one per event.
-        for chunk in rows.chunks(100) {
-            let text = format!(
-                "INSERT INTO audit_events ({AUDIT_COLUMNS}) VALUES {}",
-                vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
-            );
-            sql::execute(&txn, &text, chunk.concat()).await?;
-        }
+        append_in(&Tx::Orm(&txn), events).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -448,6 +433,47 @@ impl Access {
 
 /// The columns [`audit_row`] reads, in its order.
 const AUDIT_COLUMNS: &str = "sequence, at, actor, role, action, targets, peer, outcome, prev_hash, hash";
+
+/// Appends events in the transaction `txn`; see [`Access::append_audit`].
+async fn append_in(txn: &Tx<'_>, events: &mut [AuditEvent]) -> Result<(), DbErr> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    if txn.backend() == DbBackend::Postgres {
+        txn.execute("SELECT pg_advisory_xact_lock(?)", vec![AUDIT_LOCK.into()]).await?;
+    }
+    let last: Vec<(i64, String)> =
+        txn.fetch("SELECT sequence, hash FROM audit_events ORDER BY sequence DESC LIMIT 1", vec![]).await?;
+    let (mut sequence, mut prev) = last.into_iter().next().unwrap_or_else(|| (0, AUDIT_GENESIS.to_owned()));
+    let mut rows: Vec<Vec<Value>> = Vec::with_capacity(events.len());
+    for event in events.iter_mut() {
+        sequence += 1;
+        event.sequence = sequence;
+        let hash = event.chain_hash(&prev);
+        rows.push(vec![
+            sequence.into(),
+            event.at.0.into(),
+            event.actor.clone().into(),
+            event.role.clone().into(),
+            event.action.clone().into(),
+            serde_json::to_string(&event.targets).unwrap_or_default().into(),
+            event.peer.clone().into(),
+            event.outcome.clone().into(),
+            prev.clone().into(),
+            hash.clone().into(),
+        ]);
+        prev = hash;
+    }
+    // One statement per 100 events (1,000 parameters), not one per event.
+    for chunk in rows.chunks(100) {
+        let text = format!(
+            "INSERT INTO audit_events ({AUDIT_COLUMNS}) VALUES {}",
+            vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+        );
+        txn.execute(&text, chunk.concat()).await?;
+    }
+    Ok(())
+}
 
 fn audit_row(r: &QueryResult) -> Result<(AuditEvent, String, String), StoreError> {
     let targets: String = r.try_get_by_index(5)?;

@@ -138,6 +138,8 @@ pub struct IdentifierDecision {
 /// What the writer, the services and the background tasks share.
 pub(crate) struct Shared {
     pub db: DatabaseConnection,
+    /// The SQLite file, when the store runs on one.
+    pub file: Option<std::path::PathBuf>,
     /// Where the hot reads run (see [`fetch`]).
     pub reader: fetch::Reader,
     /// Set by the checkpointer when a SQLite log should start over (see [`connect::spawn_checkpointer`]).
@@ -185,7 +187,14 @@ impl Store {
         let (events, _) = broadcast::channel(1024);
         let reader = fetch::Reader::new(&db, file.clone());
         let log_restart_due = Arc::default();
-        let shared = Arc::new(Shared { db, reader, log_restart_due, clusters: config.clusters.clone(), events });
+        let shared = Arc::new(Shared {
+            db,
+            file: file.clone(),
+            reader,
+            log_restart_due,
+            clusters: config.clusters.clone(),
+            events,
+        });
         let writer = writer::spawn(shared.clone(), file.as_deref(), config.max_batch)?;
         if let Some(path) = file {
             connect::spawn_checkpointer(path, Arc::downgrade(&shared), shared.log_restart_due.clone());
@@ -200,7 +209,7 @@ impl Store {
 
     /// Users, sessions, keys and the audit trail, on this store's pool.
     pub fn access(&self) -> Access {
-        Access::new(self.shared.db.clone())
+        Access::new(self.shared.db.clone(), self.shared.file.clone())
     }
 
     /// Stores a report durably and links it into a cluster; answers after the commit that holds it.

@@ -52,14 +52,7 @@ pub(crate) async fn recluster(
     let summary = match crate::fetch::sqlite_file(db).await? {
         Some(path) => {
             let own = SqliteWriter::open(&path, checkpoints)?;
-            own.begin()?;
-            match rebuild(&Tx::Sqlite(&own), config, progress).await.and_then(|s| own.commit().map(|()| s)) {
-                Ok(summary) => summary,
-                Err(e) => {
-                    own.rollback();
-                    return Err(e.into());
-                }
-            }
+            own.transaction(async |tx| rebuild(tx, config, progress).await).await?
         }
         None => {
             let txn = begin_clustering(db).await?;

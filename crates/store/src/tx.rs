@@ -132,6 +132,18 @@ impl SqliteWriter {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Runs `work` in one write transaction: committed if it succeeds, rolled back if not.
+    pub(crate) async fn transaction<T>(&self, work: impl AsyncFnOnce(&Tx<'_>) -> Result<T, DbErr>) -> Result<T, DbErr> {
+        self.begin()?;
+        match work(&Tx::Sqlite(self)).await.and_then(|done| self.commit().map(|()| done)) {
+            Ok(done) => Ok(done),
+            Err(e) => {
+                self.rollback();
+                Err(e)
+            }
+        }
+    }
+
     /// Begins a write transaction, taking SQLite's write lock at once.
     pub(crate) fn begin(&self) -> Result<(), DbErr> {
         self.conn().execute_batch("BEGIN IMMEDIATE").map_err(failed)
@@ -174,6 +186,20 @@ impl SqliteWriter {
         let mut statement = conn.prepare_cached(&built.sql).map_err(failed)?;
         Ok(statement.execute(rusqlite::params_from_iter(params)).map_err(failed)? as u64)
     }
+}
+
+/// Runs the future `make` makes on a thread of its own, with a runtime of its own, until it ends.
+///
+/// For the store's serial writers (reports, audit events): on the server's shared runtime each
+/// of their awaits would resume behind the calls in flight, and on their own connection their
+/// statements block the thread they run on.
+pub(crate) fn spawn_thread<F: std::future::Future<Output = ()>>(
+    name: &str,
+    make: impl FnOnce() -> F + Send + 'static,
+) -> std::io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    std::thread::Builder::new().name(name.to_owned()).spawn(move || runtime.block_on(make()))?;
+    Ok(())
 }
 
 /// A statement's bound values as rusqlite takes them.

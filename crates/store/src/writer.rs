@@ -36,12 +36,9 @@ pub(crate) struct Job {
     pub reply: oneshot::Sender<Result<Submitted, StoreError>>,
 }
 
-/// Starts the writer on a thread of its own; it ends when every sender is dropped and the queue
-/// is drained. On a SQLite file (`file`) it writes through a connection of its own ([`tx`]).
-///
-/// Its own thread, with a runtime of its own, because the writer is the one serial path of
-/// intake: on the server's shared runtime it would wait for a worker behind the calls in flight
-/// each time it resumed, and on its own connection its statements run on this thread.
+/// Starts the writer on a thread of its own ([`crate::tx::spawn_thread`]); it ends when every
+/// sender is dropped and the queue is drained. On a SQLite file (`file`) it writes through a
+/// connection of its own ([`crate::tx`]).
 pub(crate) fn spawn(
     shared: Arc<Shared>,
     file: Option<&Path>,
@@ -49,10 +46,7 @@ pub(crate) fn spawn(
 ) -> Result<mpsc::Sender<Job>, StoreError> {
     let (tx, rx) = mpsc::channel(max_batch.max(1) * 4);
     let own = file.map(|f| SqliteWriter::open(f, Checkpoints::Background)).transpose()?;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    std::thread::Builder::new()
-        .name("scamtrail-writer".into())
-        .spawn(move || runtime.block_on(run(shared, own, rx, max_batch.max(1))))?;
+    crate::tx::spawn_thread("scamtrail-writer", move || run(shared, own, rx, max_batch.max(1)))?;
     Ok(tx)
 }
 
@@ -162,15 +156,7 @@ async fn write_batch(
         txn.commit().await?;
         return Ok(written);
     };
-    own.begin()?;
-    let written = link_batch(shared, Tx::Sqlite(own), reports).await;
-    match written.and_then(|w| own.commit().map(|()| w)) {
-        Ok(written) => Ok(written),
-        Err(e) => {
-            own.rollback();
-            Err(e)
-        }
-    }
+    own.transaction(async |tx| link_batch(shared, *tx, reports).await).await
 }
 
 /// A batch's statements in the transaction `tx`, which the caller begins and commits.
