@@ -1,6 +1,7 @@
 //! Where a write transaction's statements run: a sea-orm transaction (PostgreSQL, an in-memory
 //! SQLite database, and the triage changes), or a rusqlite connection of the store's own to a
-//! SQLite file ([`SqliteWriter`]: the single writer's batches, and `recluster`).
+//! SQLite file ([`SqliteWriter`]: the single writer's batches, the audit trail's appends, and
+//! `recluster`).
 //!
 //! Why the writer has a connection of its own: it is the one serial path of intake. It runs a
 //! batch's statements one after another, and through sqlx each of them, and every row of its
