@@ -110,18 +110,13 @@ impl SqliteReads {
     }
 
     fn fetch<T: FromRow>(&self, sql: &str, values: &[Value]) -> Result<Vec<T>, StoreError> {
-        let params = values.iter().map(lite).collect::<Result<Vec<_>, _>>()?;
+        let params = lite_params(values)?;
         let taken = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let conn = match taken {
             Some(c) => c,
             None => self.open().map_err(failed)?,
         };
-        let rows = (|| {
-            let mut statement = conn.prepare_cached(sql)?;
-            let columns = T::sqlite_columns(&statement)?;
-            let rows = statement.query_map(rusqlite::params_from_iter(params), |row| T::from_sqlite(row, &columns))?;
-            rows.collect::<rusqlite::Result<Vec<T>>>()
-        })();
+        let rows = step_rows(&conn, sql, params);
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         if idle.len() < IDLE_MAX {
             idle.push(conn);
@@ -130,12 +125,29 @@ impl SqliteReads {
     }
 }
 
+/// The rows of a query on a rusqlite connection, as `T`, its statement from the connection's cache.
+pub(crate) fn step_rows<T: FromRow>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: Vec<Lite>,
+) -> rusqlite::Result<Vec<T>> {
+    let mut statement = conn.prepare_cached(sql)?;
+    let columns = T::sqlite_columns(&statement)?;
+    let rows = statement.query_map(rusqlite::params_from_iter(params), |row| T::from_sqlite(row, &columns))?;
+    rows.collect()
+}
+
+/// Bound values as rusqlite takes them.
+pub(crate) fn lite_params(values: &[Value]) -> Result<Vec<Lite>, StoreError> {
+    values.iter().map(lite).collect()
+}
+
 fn failed(e: rusqlite::Error) -> StoreError {
     StoreError::Database(DbErr::Custom(format!("sqlite read: {e}")))
 }
 
 /// A bound value as rusqlite takes it; the store binds integers, text, booleans and nulls.
-pub(crate) fn lite(value: &Value) -> Result<Lite, StoreError> {
+fn lite(value: &Value) -> Result<Lite, StoreError> {
     Ok(match value {
         Value::BigInt(Some(i)) => Lite::Integer(*i),
         Value::Int(Some(i)) => Lite::Integer(i64::from(*i)),

@@ -19,7 +19,7 @@ use crate::clustering::{self, ClusterConfig, LinkKey, links_by_kind};
 use crate::connect::Checkpoints;
 use crate::sql::{IN_CHUNK, execute, query};
 use crate::tx::{SqliteWriter, Tx};
-use crate::writer::begin_clustering;
+use crate::writer::clustering_transaction;
 
 /// What a recluster did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -49,18 +49,8 @@ pub(crate) async fn recluster(
     checkpoints: Checkpoints,
     progress: &mut dyn FnMut(&str, u64, u64),
 ) -> Result<ReclusterSummary, StoreError> {
-    let summary = match crate::fetch::sqlite_file(db).await? {
-        Some(path) => {
-            let own = SqliteWriter::open(&path, checkpoints)?;
-            own.transaction(async |tx| rebuild(tx, config, progress).await).await?
-        }
-        None => {
-            let txn = begin_clustering(db).await?;
-            let summary = rebuild(&Tx::Orm(&txn), config, progress).await?;
-            txn.commit().await?;
-            summary
-        }
-    };
+    let own = crate::fetch::sqlite_file(db).await?.map(|path| SqliteWriter::open(&path, checkpoints)).transpose()?;
+    let summary = clustering_transaction(db, own.as_ref(), async |tx| rebuild(tx, config, progress).await).await?;
     // A bulk rewrite leaves the planner's statistics behind (PostgreSQL's autovacuum analyses a
     // table loaded in one transaction only later): without them it joins links to reports by
     // scanning every report, 140 times slower per lookup at 200,000 reports.

@@ -20,7 +20,7 @@ use std::time::Duration;
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryTrait, Statement, Value};
 
 use crate::connect::Checkpoints;
-use crate::fetch::{FromRow, lite};
+use crate::fetch::{FromRow, lite_params, step_rows};
 use crate::sql;
 
 /// Prepared statements the writer's connection keeps (its batches run a few dozen distinct ones,
@@ -136,27 +136,25 @@ impl SqliteWriter {
     /// Runs `work` in one write transaction: committed if it succeeds, rolled back if not.
     pub(crate) async fn transaction<T>(&self, work: impl AsyncFnOnce(&Tx<'_>) -> Result<T, DbErr>) -> Result<T, DbErr> {
         self.begin()?;
-        match work(&Tx::Sqlite(self)).await.and_then(|done| self.commit().map(|()| done)) {
-            Ok(done) => Ok(done),
-            Err(e) => {
-                self.rollback();
-                Err(e)
-            }
+        let done = work(&Tx::Sqlite(self)).await.and_then(|done| self.commit().map(|()| done));
+        if done.is_err() {
+            self.rollback();
         }
+        done
     }
 
     /// Begins a write transaction, taking SQLite's write lock at once.
-    pub(crate) fn begin(&self) -> Result<(), DbErr> {
+    fn begin(&self) -> Result<(), DbErr> {
         self.conn().execute_batch("BEGIN IMMEDIATE").map_err(failed)
     }
 
     /// Commits the open transaction; it is durable when this returns.
-    pub(crate) fn commit(&self) -> Result<(), DbErr> {
+    fn commit(&self) -> Result<(), DbErr> {
         self.conn().execute_batch("COMMIT").map_err(failed)
     }
 
     /// Rolls the open transaction back, if one is open (a failed statement may have ended it).
-    pub(crate) fn rollback(&self) {
+    fn rollback(&self) {
         let conn = self.conn();
         if !conn.is_autocommit()
             && let Err(e) = conn.execute_batch("ROLLBACK")
@@ -171,14 +169,7 @@ impl SqliteWriter {
     }
 
     fn fetch<T: FromRow>(&self, built: &Statement) -> Result<Vec<T>, DbErr> {
-        let params = params(built)?;
-        let conn = self.conn();
-        let mut statement = conn.prepare_cached(&built.sql).map_err(failed)?;
-        let columns = T::sqlite_columns(&statement).map_err(failed)?;
-        let rows = statement
-            .query_map(rusqlite::params_from_iter(params), |row| T::from_sqlite(row, &columns))
-            .map_err(failed)?;
-        rows.collect::<rusqlite::Result<Vec<T>>>().map_err(failed)
+        step_rows(&self.conn(), &built.sql, params(built)?).map_err(failed)
     }
 
     fn execute(&self, built: &Statement) -> Result<u64, DbErr> {
@@ -206,7 +197,7 @@ pub(crate) fn spawn_thread<F: std::future::Future<Output = ()>>(
 /// A statement's bound values as rusqlite takes them.
 fn params(statement: &Statement) -> Result<Vec<rusqlite::types::Value>, DbErr> {
     let values = statement.values.as_ref().map(|v| v.0.as_slice()).unwrap_or_default();
-    values.iter().map(|v| lite(v).map_err(|e| DbErr::Custom(e.to_string()))).collect()
+    lite_params(values).map_err(|e| DbErr::Custom(e.to_string()))
 }
 
 fn failed(e: rusqlite::Error) -> DbErr {
@@ -215,13 +206,11 @@ fn failed(e: rusqlite::Error) -> DbErr {
 
 #[cfg(test)]
 mod tests {
-    use scamtrail_core::{Category, NewPayment, NewReport, NormalizedIdentifier, PaymentMethod, ReportedIdentifier};
-    use scamtrail_core::{UnixMicros, Victim};
-    use sea_orm::TransactionTrait;
-
     use super::*;
     use crate::clustering::{ClusterConfig, Pending};
-    use crate::writer::insert_and_link;
+    use crate::writer::{clustering_transaction, insert_and_link};
+    use scamtrail_core::{Category, NewPayment, NewReport, NormalizedIdentifier, PaymentMethod, ReportedIdentifier};
+    use scamtrail_core::{UnixMicros, Victim};
 
     fn wallet(key: &str) -> ReportedIdentifier {
         let kind = key.split(':').next().unwrap_or_default().to_owned();
@@ -330,18 +319,11 @@ mod tests {
                 let refs: Vec<&NewReport> = reports.iter().collect();
                 let mut pending = Pending::default();
                 let now = UnixMicros(1_700_000_100_000_000 + batch as i64);
-                let answers = if own {
-                    writer.begin().unwrap();
-                    let answers = insert_and_link(&Tx::Sqlite(&writer), &config, &mut pending, now, &refs).await;
-                    writer.commit().unwrap();
-                    answers
-                } else {
-                    let txn = db.begin().await.unwrap();
-                    let answers = insert_and_link(&Tx::Orm(&txn), &config, &mut pending, now, &refs).await;
-                    txn.commit().await.unwrap();
-                    answers
-                };
-                let answers = answers.unwrap();
+                let answers = clustering_transaction(&db, own.then_some(&writer), async |tx| {
+                    insert_and_link(tx, &config, &mut pending, now, &refs).await
+                })
+                .await
+                .unwrap();
                 assert_eq!(answers.len(), 12);
                 assert!(answers.iter().all(|a| a.cluster_id > 0), "every report is in a cluster");
                 if batch == 0 {

@@ -125,6 +125,25 @@ pub(crate) async fn begin_clustering(db: &DatabaseConnection) -> Result<Database
     Ok(txn)
 }
 
+/// Runs `work` in one transaction that may change the graph: on `own` (a connection of the
+/// store's own to a SQLite file) if given, else as [`begin_clustering`] on `db`. Committed if
+/// `work` succeeds, rolled back if not.
+pub(crate) async fn clustering_transaction<T>(
+    db: &DatabaseConnection,
+    own: Option<&SqliteWriter>,
+    work: impl AsyncFnOnce(&Tx<'_>) -> Result<T, DbErr>,
+) -> Result<T, DbErr> {
+    match own {
+        Some(own) => own.transaction(work).await,
+        None => {
+            let txn = begin_clustering(db).await?;
+            let done = work(&Tx::Orm(&txn)).await?;
+            txn.commit().await?;
+            Ok(done)
+        }
+    }
+}
+
 /// The keys a report links by: typed (not suggested) identifiers that normalised, of a linking kind.
 fn link_keys(report: &NewReport) -> Vec<LinkKey> {
     typed_link_keys(&report.payments, &report.identifiers)
@@ -150,13 +169,7 @@ async fn write_batch(
     own: Option<&SqliteWriter>,
     reports: &[&NewReport],
 ) -> Result<(Vec<Submitted>, Pending), DbErr> {
-    let Some(own) = own else {
-        let txn = begin_clustering(&shared.db).await?;
-        let written = link_batch(shared, Tx::Orm(&txn), reports).await?;
-        txn.commit().await?;
-        return Ok(written);
-    };
-    own.transaction(async |tx| link_batch(shared, *tx, reports).await).await
+    clustering_transaction(&shared.db, own, async |tx| link_batch(shared, *tx, reports).await).await
 }
 
 /// A batch's statements in the transaction `tx`, which the caller begins and commits.
