@@ -31,12 +31,14 @@
 # supervisor's token; RenewClaim of the supervisor's claim by the investigator (FailedPrecondition);
 # UpdateCluster by the investigator assigning someone else; SetIdentifierState SAFELISTED by the
 # investigator; the liaison key may LookupIdentifiers but not GetReport, nor GetCluster of a cluster
-# not referred to its agency, which it may read once the supervisor refers it there, nor ExplainLink
-# to a report in a cluster not referred to it; ListAuditEvents with the supervisor's token.
+# not referred to its agency (NotFound, as an unknown cluster), which it may read once the
+# supervisor refers it there, nor ExplainLink to a report in a cluster not referred to it
+# (NotFound, as an unknown report); ListAuditEvents with the supervisor's token.
 #
 # Audit: the admin's ListAuditEvents shows the supervisor's GetReport (target report:ID,
 # ROLE_SUPERVISOR, OK, peer) and other audited calls but not ListQueues, and the intake key's
-# refused GetReport (PERMISSION_DENIED) but not its SubmitReport; `scamtrail audit verify` says
+# refused GetReport (PERMISSION_DENIED) and its SubmitReport with the follow-up secret it issued;
+# `scamtrail audit verify` says
 # the trail is intact; once the actor of the supervisor's GetReport event is changed in the
 # database behind the server's back (sqlite3 from Python, or psql for PostgreSQL) it exits 1
 # naming that event; with the row put back (also done at exit if the script stops half-way) it is
@@ -593,10 +595,11 @@ if out=$(gc "${INTAKE[@]}" -d @ "$ADDR" scamtrail.v1.IntakeService/SubmitReport 
    [[ "$(json_get report_id <<<"$out")" == "$REPORT_ID" && -n "$REPORT_ID" ]] &&
    [[ "$(json_get reference <<<"$out")" == "$REFERENCE" ]] &&
    [[ "$(json_get cluster_id <<<"$out")" == "$CLUSTER_ID" ]] &&
-   [[ "$(json_get replayed <<<"$out")" == "true" ]]; then
-  pass "SubmitReport retried with the same client_request_id is replayed (same id, reference and cluster)"
+   [[ "$(json_get replayed <<<"$out")" == "true" ]] &&
+   [[ "$(json_eval 'd.get("follow_up_secret", "")' <<<"$out")" == "" ]]; then
+  pass "SubmitReport retried with the same client_request_id is replayed (same id, reference and cluster, no new secret)"
 else
-  fail "SubmitReport retry is replayed" "expected report_id $REPORT_ID, reference $REFERENCE, cluster $CLUSTER_ID, replayed true" "$out"
+  fail "SubmitReport retry is replayed" "expected report_id $REPORT_ID, reference $REFERENCE, cluster $CLUSTER_ID, replayed true, no follow-up secret" "$out"
 fi
 
 # ------------------------------------------------------ NormalizeIdentifiers
@@ -996,8 +999,8 @@ else
 fi
 expect_code "GetReport $REPORT_ID with the liaison key is PermissionDenied (no victim data)" PermissionDenied \
   "${LIAISON[@]}" -d "{\"report_id\": \"$REPORT_ID\"}" "$ADDR" scamtrail.v1.TriageService/GetReport
-WANT_MESSAGE="not referred to your agency" expect_code \
-  "GetCluster $CLUSTER_ID with the liaison key, before any referral, is PermissionDenied" PermissionDenied \
+WANT_MESSAGE="no such cluster" expect_code \
+  "GetCluster $CLUSTER_ID with the liaison key, before any referral, is NotFound" NotFound \
   "${LIAISON[@]}" -d "{\"cluster_id\": \"$CLUSTER_ID\"}" "$ADDR" scamtrail.v1.TriageService/GetCluster
 
 # The supervisor refers the first report's cluster to the liaison's agency.
@@ -1016,8 +1019,8 @@ else
 fi
 # Since the exclusion the second report sits in another cluster, not referred to anyone.
 if [[ -n "$referred" ]]; then
-  WANT_MESSAGE="not referred to your agency" expect_code \
-    "ExplainLink with the liaison key to a report in a cluster not referred to it is PermissionDenied" PermissionDenied \
+  WANT_MESSAGE="no such report" expect_code \
+    "ExplainLink with the liaison key to a report in a cluster not referred to it is NotFound" NotFound \
     "${LIAISON[@]}" -d "{\"report_a\": \"$REPORT_ID\", \"report_b\": \"$SECOND_ID\"}" "$ADDR" scamtrail.v1.TriageService/ExplainLink
 else
   fail "ExplainLink with the liaison key to a cluster not referred to it" "the referral above failed"
@@ -1047,10 +1050,10 @@ fi
 # A refusal of a signed-in caller is audited too, under the key's name.
 if out=$(gc "${ADMIN[@]}" -d "{\"actor\": \"key:$INTAKE_NAME\"}" "$ADDR" scamtrail.v1.AdminService/ListAuditEvents 2>&1) &&
    [[ "$(json_eval '[(e["action"], e["outcome"], e["role"]) for e in d.get("events", []) if e["action"].endswith("/GetReport")]' <<<"$out")" == '[["/scamtrail.v1.TriageService/GetReport", "PERMISSION_DENIED", "ROLE_INTAKE"]]' ]] &&
-   [[ "$(json_eval 'any(e["action"].endswith("/SubmitReport") for e in d.get("events", []))' <<<"$out")" == "false" ]]; then
-  pass "ListAuditEvents (actor key:$INTAKE_NAME): its refused GetReport, PERMISSION_DENIED; SubmitReport is not audited"
+   [[ "$(json_eval 'next(e["targets"] for e in d.get("events", []) if e["action"].endswith("/SubmitReport") and e["outcome"] == "OK")' <<<"$out")" == '["report:'"$REPORT_ID"'", "follow-up-secret:issued"]' ]]; then
+  pass "ListAuditEvents (actor key:$INTAKE_NAME): its refused GetReport, PERMISSION_DENIED; its SubmitReport with the secret issued"
 else
-  fail "ListAuditEvents shows the intake key's refused GetReport" "want one GetReport event, PERMISSION_DENIED, ROLE_INTAKE, and no SubmitReport" "${out:-}"
+  fail "ListAuditEvents shows the intake key's refused GetReport and its SubmitReport" "want one GetReport event, PERMISSION_DENIED, ROLE_INTAKE, and SubmitReport of report:$REPORT_ID with follow-up-secret:issued" "${out:-}"
 fi
 
 # The hash chain, checked by the CLI while the server runs.

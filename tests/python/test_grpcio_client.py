@@ -285,6 +285,9 @@ def test_same_client_request_id_is_replayed(stubs, intake, triage):
     assert second.report_id == first.report_id
     assert second.reference == first.reference
     assert second.received_at == first.received_at
+    # A replay never issues a follow-up secret: the first answer's stays the only one.
+    assert len(first.follow_up_secret) == 39
+    assert second.follow_up_secret == ""
 
     # A different key is a different report.
     third = submit(stubs, intake, report, f"pytest-replay-{uuid.uuid4()}")

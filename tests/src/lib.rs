@@ -246,12 +246,17 @@ impl TestServer {
         token
     }
 
-    /// An intake client with the harness's intake key.
+    /// An intake client with the harness's intake key (`key:tests-intake` in the audit trail).
     pub async fn intake(&self) -> IntakeServiceClient<Authed> {
         let token = self.token("tests-intake", "intake").await;
         IntakeServiceClient::new(self.authed(&token).await)
             .max_decoding_message_size(8 << 20)
             .max_encoding_message_size(8 << 20)
+    }
+
+    /// The server process's id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// A triage client signed in as the supervisor `supervisor`.
@@ -406,4 +411,21 @@ pub fn sample_report() -> pb::Report {
 /// A submit request.
 pub fn request(report: pb::Report, client_request_id: &str) -> pb::SubmitReportRequest {
     pb::SubmitReportRequest { report: Some(report), client_request_id: client_request_id.into() }
+}
+
+/// Every audit event of `actor`, oldest first, read by an administrator over the API.
+pub async fn audit_events_of(server: &TestServer, actor: &str) -> Vec<pb::AuditEvent> {
+    let token = server.token("tests-auditor", "admin").await;
+    let mut admin = pb::admin_service_client::AdminServiceClient::new(server.authed(&token).await);
+    let mut events = Vec::new();
+    let mut after = 0;
+    loop {
+        let req = pb::ListAuditEventsRequest { actor: actor.into(), after_sequence: after, page_size: 1_000 };
+        let page = admin.list_audit_events(req).await.expect("audit events").into_inner();
+        events.extend(page.events);
+        if page.next_after_sequence == 0 {
+            return events;
+        }
+        after = page.next_after_sequence;
+    }
 }

@@ -259,16 +259,57 @@ async fn record_rules_liaison_agency_and_supervisor_decisions() {
         let mut police = pb::triage_service_client::TriageServiceClient::new(server.authed(&liaison).await);
         let got = police.get_cluster(pb::GetClusterRequest { cluster_id: referred.cluster_id, max_reports: 0 }).await;
         assert_eq!(got.unwrap().into_inner().cluster.unwrap().referred_to, TEST_AGENCY);
+        // Outside its scope a liaison hears what an unknown record answers, and learns no id.
         let e = police
             .get_cluster(pb::GetClusterRequest { cluster_id: other.cluster_id, max_reports: 0 })
             .await
             .unwrap_err();
-        assert_eq!(e.code(), Code::PermissionDenied);
-        let e = police
-            .explain_link(pb::ExplainLinkRequest { report_a: referred.report_id, report_b: other.report_id })
+        let unknown =
+            police.get_cluster(pb::GetClusterRequest { cluster_id: 999_999, max_reports: 0 }).await.unwrap_err();
+        assert_eq!((e.code(), e.message()), (unknown.code(), unknown.message()));
+        assert_eq!(e.code(), Code::NotFound);
+        let explain = |a: i64, b: i64| pb::ExplainLinkRequest { report_a: a, report_b: b };
+        let unknown = police.explain_link(explain(referred.report_id, 999_999)).await.unwrap_err();
+        assert_eq!(unknown.code(), Code::NotFound);
+        for (a, b) in [
+            (referred.report_id, other.report_id),
+            (other.report_id, referred.report_id),
+            (other.report_id, other.report_id),
+        ] {
+            let e = police.explain_link(explain(a, b)).await.unwrap_err();
+            assert_eq!((e.code(), e.message()), (unknown.code(), unknown.message()), "{a} {b}");
+            assert!(!e.message().contains(&other.cluster_id.to_string()), "{e:?}");
+        }
+        let inside = police.explain_link(explain(referred.report_id, referred.report_id)).await.unwrap();
+        assert_eq!(inside.into_inner().cluster_a, referred.cluster_id);
+        // Every explanation is audited, refused or not, with the reports it named.
+        // A lookup's event names the keys looked up, never the values as typed.
+        let mut lookup = pb::lookup_service_client::LookupServiceClient::new(server.authed(&liaison).await);
+        let values = ["de89 3704 0044 0532 0130 00", "DE89370400440532013000", "+44 20 7946 0958"]
+            .map(|v| pb::ScammerIdentifier { value: v.into(), ..Default::default() });
+        lookup
+            .lookup_identifiers(pb::LookupIdentifiersRequest { values: values.to_vec(), country: "GB".into() })
             .await
-            .unwrap_err();
-        assert_eq!(e.code(), Code::PermissionDenied);
+            .unwrap();
+        let events = scamtrail_e2e::audit_events_of(&server, "key:police-system").await;
+        let looked: Vec<_> = events.iter().filter(|e| e.action.ends_with("/LookupIdentifiers")).collect();
+        assert_eq!(looked.len(), 1, "{looked:?}");
+        assert!(looked[0].targets.contains(&"key:iban:DE89370400440532013000".to_owned()), "{:?}", looked[0]);
+        assert!(looked[0].targets.contains(&"key:tel:+442079460958".to_owned()), "{:?}", looked[0]);
+        assert_eq!(looked[0].targets.iter().filter(|t| t.starts_with("key:")).count(), 2, "{:?}", looked[0]);
+        assert!(!looked[0].targets.iter().any(|t| t.contains("de89") || t.contains("7946 0958")), "{:?}", looked[0]);
+        let explains: Vec<_> = events.iter().filter(|e| e.action.ends_with("/ExplainLink")).collect();
+        assert_eq!(explains.len(), 5, "{explains:?}");
+        assert!(
+            explains
+                .iter()
+                .any(|e| e.outcome == "NOT_FOUND" && e.targets.contains(&format!("report:{}", other.report_id)))
+        );
+        assert!(
+            explains
+                .iter()
+                .any(|e| e.outcome == "OK" && e.targets.contains(&format!("cluster:{}", referred.cluster_id)))
+        );
         // Reports carry victim data: never for a liaison.
         let e = police
             .get_report(pb::GetReportRequest {

@@ -39,14 +39,29 @@ async fn the_secret_opens_the_status_and_nothing_else_does() {
         let bad = intake.get_report_status(status_request("not a reference", "")).await.unwrap_err();
         assert_eq!(bad.code(), Code::InvalidArgument);
 
-        // A retry of the submission answers with a new secret; the first stops working.
-        let retry = intake.submit_report(request(sample_report(), "victim-1")).await.unwrap().into_inner();
-        assert!(retry.replayed);
-        assert_eq!(retry.report_id, first.report_id);
-        assert_ne!(retry.follow_up_secret, first.follow_up_secret);
-        let old = intake.get_report_status(status_request(&first.reference, &first.follow_up_secret)).await;
-        assert_eq!(old.unwrap_err().code(), Code::NotFound);
-        intake.get_report_status(status_request(&first.reference, &retry.follow_up_secret)).await.unwrap();
+        // A retry of the submission, with the same body or any other, answers with the first
+        // report and no secret; the victim's secret keeps working. Before, a replay handed out a
+        // new secret and the victim's stopped working: anyone with the intake key and a known
+        // client request id took over the follow-up.
+        let mut hostile = sample_report();
+        hostile.narrative = "Not the victim.".into();
+        for body in [sample_report(), hostile] {
+            let retry = intake.submit_report(request(body, "victim-1")).await.unwrap().into_inner();
+            assert!(retry.replayed);
+            assert_eq!(retry.report_id, first.report_id);
+            assert_eq!(retry.follow_up_secret, "", "{backend:?}: a replay must not issue a secret");
+            intake.get_report_status(status_request(&first.reference, &first.follow_up_secret)).await.unwrap();
+        }
+        let retry = first.clone();
+        // Every issue of a secret is in the audit trail, and so is every replay that got none.
+        let events = scamtrail_e2e::audit_events_of(&server, "key:tests-intake").await;
+        let submits: Vec<_> = events.iter().filter(|e| e.action.ends_with("/SubmitReport")).collect();
+        assert_eq!(submits.len(), 3, "{submits:?}");
+        let report = format!("report:{}", first.report_id);
+        assert!(submits[0].targets == [report.clone(), "follow-up-secret:issued".to_owned()], "{:?}", submits[0]);
+        for replay in &submits[1..] {
+            assert!(replay.targets == [report.clone(), "follow-up-secret:not-reissued".to_owned()], "{replay:?}");
+        }
 
         // Another frontend choosing the same client request id has a report of its own.
         let other_key = server.create_key("frontend-two", "intake", None).unwrap();

@@ -28,6 +28,11 @@ pub const VICTIM_PHONE_MAX_CHARS: usize = 64;
 pub const VULNERABILITY_NOTE_MAX_CHARS: usize = 2_000;
 /// Characters in a client request id.
 pub const CLIENT_REQUEST_ID_MAX_CHARS: usize = 128;
+/// Characters in a code (a currency, a country).
+pub const CODE_MAX_CHARS: usize = 16;
+/// The earliest instant a request may carry (the Unix epoch): earlier dates are typing errors,
+/// and some clients' JSON cannot hold years before 0001.
+pub const EARLIEST_INSTANT: crate::UnixMicros = crate::UnixMicros(0);
 /// Seconds a client clock may run ahead of ours before a date counts as in the future.
 pub const CLOCK_SKEW_SECONDS: i64 = 300;
 /// Bytes in one encoded request.

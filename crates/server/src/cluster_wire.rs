@@ -4,7 +4,8 @@
 use scamtrail_core::{ClusterStatus, Country, Disposition, IdentifierState, LinkStep};
 use scamtrail_proto::v1 as pb;
 use scamtrail_store::{
-    ClusterDetail, ClusterEventView, ClusterReportView, ClusterView, EventKind, IdentifierView, Queue, QueueFilter,
+    ClusterDetail, ClusterEventView, ClusterReportView, ClusterUpdate, ClusterView, EventKind, IdentifierView, Queue,
+    QueueFilter,
 };
 
 use crate::violations::Violations;
@@ -91,6 +92,56 @@ pub fn id(v: &mut Violations, field: &str, value: i64) -> i64 {
 pub fn text(v: &mut Violations, field: &str, value: &str, max: usize) -> String {
     v.max_chars(field, value, max);
     value.trim().to_owned()
+}
+
+/// Validates `UpdateCluster` into the change it asks for (`supervisor`: whether the caller is
+/// one); or names every bad field.
+pub fn cluster_update(req: &pb::UpdateClusterRequest, supervisor: bool) -> Result<ClusterUpdate, Violations> {
+    let mut v = Violations::default();
+    let id = id(&mut v, "cluster_id", req.cluster_id);
+    if req.version <= 0 {
+        v.add("version", "REQUIRED", "quote the version you read");
+    }
+    let status = status(&mut v, "status", req.status);
+    if status == Some(ClusterStatus::Merged) {
+        v.add("status", "NOT_ALLOWED", "clusters are merged by linking, not by hand");
+    }
+    let disposition = disposition(&mut v, "disposition", req.disposition);
+    let assignee = text(&mut v, "assignee", &req.assignee, SHORT_TEXT_MAX_CHARS);
+    let referred_to = text(&mut v, "referred_to", &req.referred_to, SHORT_TEXT_MAX_CHARS);
+    let note = text(&mut v, "note", &req.note, NOTE_MAX_CHARS);
+    match status {
+        Some(ClusterStatus::Assigned) if assignee.is_empty() || assignee == "-" => {
+            v.add("assignee", "REQUIRED", "an assigned cluster needs an assignee")
+        }
+        Some(ClusterStatus::Closed) if disposition.is_none() => {
+            v.add("disposition", "REQUIRED", "a closed cluster needs a disposition")
+        }
+        Some(ClusterStatus::Referred) if referred_to.is_empty() => {
+            v.add("referred_to", "REQUIRED", "name the agency it is referred to")
+        }
+        _ => {}
+    }
+    if disposition.is_some() && status != Some(ClusterStatus::Closed) {
+        v.add("disposition", "NOT_ALLOWED", "a disposition is given when closing");
+    }
+    if status.is_none() && assignee.is_empty() && referred_to.is_empty() && note.is_empty() {
+        v.add("status", "NOTHING_TO_CHANGE", "give a status, an assignee, a referral or a note");
+    }
+    v.finish(ClusterUpdate {
+        supervisor,
+        cluster_id: id,
+        version: req.version,
+        status,
+        assignee: match assignee.as_str() {
+            "" => None,
+            "-" => Some(None),
+            name => Some(Some(name.to_owned())),
+        },
+        disposition,
+        referred_to: (!referred_to.is_empty()).then_some(referred_to),
+        note: (!note.is_empty()).then_some(note),
+    })
 }
 
 /// Notes on a cluster.

@@ -3,20 +3,47 @@
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 
-use crate::violations::Violation;
+use crate::violations::Violations;
 
-/// `INVALID_ARGUMENT` with `google.rpc.BadRequest` naming every bad field.
-pub fn invalid_argument(violations: Vec<Violation>) -> Status {
-    let summary = violations.iter().map(|v| format!("{}: {}", v.field, v.description)).collect::<Vec<_>>().join("; ");
-    let fields = violations
-        .into_iter()
-        .map(|v| FieldViolation {
-            field: v.field,
-            description: v.description,
+/// Bytes of the human-readable summary in an `INVALID_ARGUMENT` message at most.
+const SUMMARY_MAX_BYTES: usize = 1_024;
+/// Bytes of the violations in the details at most. The details also repeat the message, and
+/// travel in base64 (a third more): with the message this keeps a rejection's trailers under
+/// 9 KiB, well within the 16 KiB of headers that HTTP/2 clients accept by default.
+const DETAILS_MAX_BYTES: usize = 4_500;
+
+/// `INVALID_ARGUMENT` with `google.rpc.BadRequest` naming every bad field: as many of the first
+/// [`crate::violations::LISTED_MAX`] as fit in [`DETAILS_MAX_BYTES`]; the message says how many
+/// more there were.
+pub fn invalid_argument(violations: Violations) -> Status {
+    let mut fields = Vec::new();
+    let mut bytes = 0;
+    for v in violations.listed() {
+        // A violation's share of the encoded BadRequest: its three strings and their framing.
+        bytes += v.field.len() + v.description.len() + v.reason.len() + 10;
+        if bytes > DETAILS_MAX_BYTES {
+            break;
+        }
+        fields.push(FieldViolation {
+            field: v.field.clone(),
+            description: v.description.clone(),
             reason: v.reason.to_owned(),
             localized_message: None,
-        })
-        .collect::<Vec<_>>();
+        });
+    }
+    let unlisted = violations.unlisted() + (violations.listed().len() - fields.len());
+    let mut summary = String::new();
+    for v in &fields {
+        let part = format!("{}{}: {}", if summary.is_empty() { "" } else { "; " }, v.field, v.description);
+        if summary.len() + part.len() > SUMMARY_MAX_BYTES {
+            summary.push_str("; ...");
+            break;
+        }
+        summary.push_str(&part);
+    }
+    if unlisted > 0 {
+        summary.push_str(&format!(" (and {unlisted} more bad fields not listed)"));
+    }
     Status::with_error_details(
         Code::InvalidArgument,
         format!("invalid request: {summary}"),

@@ -19,6 +19,9 @@ use crate::wire::{self, Intake};
 /// Values in one `NormalizeIdentifiers` call at most.
 pub const NORMALIZE_BATCH_MAX: usize = 1_000;
 
+/// Characters of a typed reference at most (`ST-7K3M-9QXD` with room for spaces).
+const REFERENCE_MAX_CHARS: usize = 32;
+
 /// The intake service.
 pub struct IntakeApi {
     store: Store,
@@ -42,6 +45,10 @@ impl IntakeApi {
     /// make it wait.
     async fn open(&self, reference: &str, secret: &str) -> Result<FollowUp, Status> {
         let mut v = Violations::default();
+        v.max_chars("reference", reference, REFERENCE_MAX_CHARS);
+        v.max_chars("secret", secret, 64);
+        v.finish(()).map_err(error::invalid_argument)?;
+        let mut v = Violations::default();
         let parsed = match Reference::parse(reference) {
             Ok(r) => Some(r),
             Err(e) => {
@@ -52,7 +59,6 @@ impl IntakeApi {
         if secret.trim().is_empty() {
             v.required("secret");
         }
-        v.max_chars("secret", secret, 64);
         let reference =
             v.finish(parsed).map_err(error::invalid_argument)?.ok_or_else(|| Status::internal("reference"))?;
         let throttle_key = reference.as_str().to_owned();
@@ -110,6 +116,16 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         let secret = secrets::new_follow_up_secret();
         report.follow_up_hash = Some(secrets::hash(&secret, secrets::FOLLOW_UP_PARAMS));
         let submitted = self.store.submit(report).await.map_err(error::store)?;
+        // A replay never hands out a secret: whoever knows a client request id (guessable when a
+        // frontend counts) would otherwise take over the victim's follow-up.
+        who.target(format!("report:{}", submitted.report_id));
+        let follow_up_secret = if submitted.replayed {
+            who.target("follow-up-secret:not-reissued");
+            String::new()
+        } else {
+            who.target("follow-up-secret:issued");
+            secret
+        };
         tracing::info!(
             report_id = submitted.report_id,
             cluster_id = submitted.cluster_id,
@@ -123,7 +139,7 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
             replayed: submitted.replayed,
             identifiers,
             cluster_id: submitted.cluster_id,
-            follow_up_secret: secret,
+            follow_up_secret,
         }))
     }
 
@@ -160,6 +176,8 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
     ) -> Result<Response<pb::AddReportDetailsResponse>, Status> {
         let who = caller(&request)?;
         let req = request.into_inner();
+        // Sizes first: an oversized request costs no secret check.
+        wire::details_sizes(&req).finish(()).map_err(error::invalid_argument)?;
         let found = self.open(&req.reference, &req.secret).await?;
         who.target(format!("report:{}", found.report_id));
         if found.additions >= scamtrail_core::limits::ADDITIONS_MAX {

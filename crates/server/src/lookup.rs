@@ -2,7 +2,7 @@
 //! is normalised as at intake, so any formatting finds the same key; the answer carries counts,
 //! the cluster and its loss, never victim data.
 
-use scamtrail_core::Country;
+use scamtrail_core::{Country, limits};
 use scamtrail_normalize::{Hint, Normalizer};
 use scamtrail_proto::v1 as pb;
 use scamtrail_store::Store;
@@ -51,6 +51,7 @@ pub fn hints(v: &mut Violations, values: &[pb::ScammerIdentifier], country: Opti
     v.max_items("values", values.len(), max);
     let mut hints = Vec::with_capacity(values.len().min(max));
     for (i, value) in values.iter().enumerate().take(max) {
+        v.max_chars(format!("values[{i}].value"), &value.value, limits::IDENTIFIER_VALUE_MAX_CHARS);
         match wire::kind_in(value.kind_hint) {
             Ok(kind) => hints.push(Hint { kind, country }),
             Err(_) => v.add(format!("values[{i}].kind_hint"), "UNKNOWN_VALUE", "not a defined identifier kind"),
@@ -79,6 +80,14 @@ impl pb::lookup_service_server::LookupService for LookupApi {
             .map(|(value, hint)| (value, self.normalizer.normalize(&value.value, hint)))
             .collect();
         let keys: Vec<String> = results.iter().filter_map(|(_, r)| r.as_ref().ok().map(|id| id.key.clone())).collect();
+        // The audit event names the keys looked up (normalised keys, never the raw values typed),
+        // so that an agency's use can be reviewed.
+        let mut audited: Vec<&String> = keys.iter().collect();
+        audited.sort_unstable();
+        audited.dedup();
+        for key in audited {
+            who.target(format!("key:{key}"));
+        }
         let found = self.store.lookup(&keys).await.map_err(error::store)?;
         let answers = results
             .iter()

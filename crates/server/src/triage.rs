@@ -8,10 +8,10 @@
 
 use std::pin::Pin;
 
-use scamtrail_core::{ClusterStatus, IdentifierState, Reference, Role, UnixMicros};
+use scamtrail_core::{IdentifierState, Reference, Role, UnixMicros};
 use scamtrail_normalize::{Hint, Normalizer};
 use scamtrail_proto::v1 as pb;
-use scamtrail_store::{ClusterUpdate, IdentifierDecision, PageToken, Store};
+use scamtrail_store::{IdentifierDecision, PageToken, Store};
 use tokio_stream::{Stream, StreamExt, wrappers::BroadcastStream};
 use tonic::{Request, Response, Status};
 
@@ -39,16 +39,20 @@ impl TriageApi {
     }
 }
 
-/// Refuses a liaison a cluster not referred to its agency.
+/// Refuses a liaison a cluster not referred to its agency, with the answer an unknown cluster
+/// gets: a liaison learns nothing of clusters outside its scope, not even that they exist.
 fn visible_to(caller: &Caller, cluster: &scamtrail_store::ClusterView) -> Result<(), Status> {
+    if in_scope(caller, cluster) { Ok(()) } else { Err(Status::not_found("no such cluster")) }
+}
+
+/// Whether the caller may see `cluster`: everyone but a liaison, and a liaison only the clusters
+/// referred to its agency.
+fn in_scope(caller: &Caller, cluster: &scamtrail_store::ClusterView) -> bool {
     if caller.role != Some(Role::Liaison) {
-        return Ok(());
+        return true;
     }
     let agency = caller.agency.as_deref().unwrap_or_default();
-    match &cluster.referred_to {
-        Some(to) if !agency.is_empty() && to.trim().eq_ignore_ascii_case(agency.trim()) => Ok(()),
-        _ => Err(Status::permission_denied(format!("cluster {} is not referred to your agency", cluster.id))),
-    }
+    cluster.referred_to.as_deref().is_some_and(|to| !agency.is_empty() && to.trim().eq_ignore_ascii_case(agency.trim()))
 }
 
 type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::WatchQueueResponse, Status>> + Send>>;
@@ -123,14 +127,26 @@ impl pb::triage_service_server::TriageService for TriageApi {
         let a = cw::id(&mut v, "report_a", req.report_a);
         let b = cw::id(&mut v, "report_b", req.report_b);
         v.finish(()).map_err(error::invalid_argument)?;
-        let Some(explained) = self.store.explain_link(a, b).await.map_err(error::store)? else {
-            return Err(Status::not_found("no such report"));
-        };
+        who.target(format!("report:{a}"));
+        who.target(format!("report:{b}"));
+        let no_such_report = || Status::not_found("no such report");
+        // Scope before anything else: a report outside a liaison's clusters answers as an
+        // unknown one does, so that a liaison cannot map reports to clusters.
         if who.role == Some(Role::Liaison) {
-            for id in [explained.cluster_a, explained.cluster_b] {
-                let cluster = self.store.cluster_summary(id).await.map_err(error::store)?;
-                visible_to(&who, &cluster.ok_or_else(|| Status::not_found("no such cluster"))?)?;
+            for report in [a, b] {
+                let cluster = match self.store.cluster_of_report(report).await.map_err(error::store)? {
+                    Some(id) => self.store.cluster_summary(id).await.map_err(error::store)?,
+                    None => None,
+                };
+                if !cluster.is_some_and(|c| in_scope(&who, &c)) {
+                    return Err(no_such_report());
+                }
             }
+        }
+        let explained = self.store.explain_link(a, b).await.map_err(error::store)?.ok_or_else(no_such_report)?;
+        who.target(format!("cluster:{}", explained.cluster_a));
+        if explained.cluster_b != explained.cluster_a {
+            who.target(format!("cluster:{}", explained.cluster_b));
         }
         Ok(Response::new(pb::ExplainLinkResponse {
             linked: explained.path.is_some(),
@@ -315,53 +331,8 @@ impl pb::triage_service_server::TriageService for TriageApi {
     ) -> Result<Response<pb::UpdateClusterResponse>, Status> {
         let who = caller(&request)?;
         let req = request.into_inner();
-        let mut v = Violations::default();
-        let id = cw::id(&mut v, "cluster_id", req.cluster_id);
-        if req.version <= 0 {
-            v.add("version", "REQUIRED", "quote the version you read");
-        }
-        let status = cw::status(&mut v, "status", req.status);
-        if status == Some(ClusterStatus::Merged) {
-            v.add("status", "NOT_ALLOWED", "clusters are merged by linking, not by hand");
-        }
-        let disposition = cw::disposition(&mut v, "disposition", req.disposition);
-        let assignee = cw::text(&mut v, "assignee", &req.assignee, cw::SHORT_TEXT_MAX_CHARS);
-        let referred_to = cw::text(&mut v, "referred_to", &req.referred_to, cw::SHORT_TEXT_MAX_CHARS);
-        let note = cw::text(&mut v, "note", &req.note, cw::NOTE_MAX_CHARS);
-        match status {
-            Some(ClusterStatus::Assigned) if assignee.is_empty() || assignee == "-" => {
-                v.add("assignee", "REQUIRED", "an assigned cluster needs an assignee")
-            }
-            Some(ClusterStatus::Closed) if disposition.is_none() => {
-                v.add("disposition", "REQUIRED", "a closed cluster needs a disposition")
-            }
-            Some(ClusterStatus::Referred) if referred_to.is_empty() => {
-                v.add("referred_to", "REQUIRED", "name the agency it is referred to")
-            }
-            _ => {}
-        }
-        if disposition.is_some() && status != Some(ClusterStatus::Closed) {
-            v.add("disposition", "NOT_ALLOWED", "a disposition is given when closing");
-        }
-        if status.is_none() && assignee.is_empty() && referred_to.is_empty() && note.is_empty() {
-            v.add("status", "NOTHING_TO_CHANGE", "give a status, an assignee, a referral or a note");
-        }
-        v.finish(()).map_err(error::invalid_argument)?;
-        who.target(format!("cluster:{id}"));
-        let update = ClusterUpdate {
-            supervisor: who.is_supervisor(),
-            cluster_id: id,
-            version: req.version,
-            status,
-            assignee: match assignee.as_str() {
-                "" => None,
-                "-" => Some(None),
-                name => Some(Some(name.to_owned())),
-            },
-            disposition,
-            referred_to: (!referred_to.is_empty()).then_some(referred_to),
-            note: (!note.is_empty()).then_some(note),
-        };
+        let update = cw::cluster_update(&req, who.is_supervisor()).map_err(error::invalid_argument)?;
+        who.target(format!("cluster:{}", update.cluster_id));
         let cluster = self.store.update_cluster(&update, &who.actor).await.map_err(error::store)?;
         Ok(Response::new(pb::UpdateClusterResponse { cluster: Some(cw::cluster_out(&cluster)) }))
     }

@@ -10,7 +10,7 @@ use scamtrail_normalize::{Hint, Normalizer};
 use scamtrail_proto::v1 as pb;
 use scamtrail_store::NewDetails;
 
-use crate::violations::{Violation, Violations};
+use crate::violations::Violations;
 
 /// A number a proto enum does not define (clients compiled against a newer API, or bad input).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,12 +82,17 @@ pub(crate) fn read_enum<T>(
     })
 }
 
-/// Reads a timestamp that must be a valid instant not in the future.
+/// Reads a timestamp that must be a valid instant, not before [`limits::EARLIEST_INSTANT`] and not
+/// in the future.
 fn read_past_instant(v: &mut Violations, field: &str, ts: Option<&Timestamp>, now: UnixMicros) -> Option<UnixMicros> {
     let ts = ts?;
     match UnixMicros::from_seconds_nanos(ts.seconds, ts.nanos) {
         None => {
             v.add(field, "INVALID_TIMESTAMP", "not a valid instant");
+            None
+        }
+        Some(t) if t < limits::EARLIEST_INSTANT => {
+            v.add(field, "TOO_EARLY", "must not be before 1970-01-01T00:00:00Z");
             None
         }
         Some(t) if t > now.plus_seconds(limits::CLOCK_SKEW_SECONDS) => {
@@ -107,13 +112,16 @@ pub struct Intake<'a> {
 }
 
 impl Intake<'_> {
-    /// Validates a request and builds the report, normalising every identifier; or names every bad field.
-    pub fn report(&self, req: &pb::SubmitReportRequest) -> Result<NewReport, Vec<Violation>> {
+    /// Validates a request and builds the report, normalising every identifier; or names every bad
+    /// field. A request over any size limit is refused on its sizes alone, before anything in it
+    /// is parsed, normalised or searched.
+    pub fn report(&self, req: &pb::SubmitReportRequest) -> Result<NewReport, Violations> {
+        report_sizes(req).finish(())?;
         let mut v = Violations::default();
         let client_request_id = self.client_request_id(&mut v, &req.client_request_id);
         let Some(r) = req.report.as_ref() else {
             v.required("report");
-            return Err(v.into_violations());
+            return Err(v);
         };
         let category = read_enum(&mut v, "report.category", r.category, category_in);
         if category.is_none() && r.category == 0 {
@@ -126,9 +134,8 @@ impl Intake<'_> {
         {
             v.add("report.last_contact_at", "BEFORE_FIRST_CONTACT", "last contact must not be before first contact");
         }
-        v.max_items("report.contact_channels", r.contact_channels.len(), limits::CONTACT_CHANNELS_MAX);
         let mut contact_channels = Vec::new();
-        for (i, &c) in r.contact_channels.iter().enumerate() {
+        for (i, &c) in r.contact_channels.iter().take(limits::CONTACT_CHANNELS_MAX).enumerate() {
             let field = format!("report.contact_channels[{i}]");
             match read_enum(&mut v, &field, c, channel_in) {
                 Some(c) if !contact_channels.contains(&c) => contact_channels.push(c),
@@ -140,7 +147,6 @@ impl Intake<'_> {
         if r.narrative.trim().is_empty() {
             v.required("report.narrative");
         }
-        v.max_chars("report.narrative", &r.narrative, limits::NARRATIVE_MAX_CHARS);
 
         let victim = r.victim.as_ref().map(|p| self.victim(&mut v, p));
         let hint_country = victim.as_ref().and_then(|v| v.country);
@@ -185,12 +191,12 @@ impl Intake<'_> {
         req: &pb::AddReportDetailsRequest,
         country: Option<Country>,
         dated: &str,
-    ) -> Result<NewDetails, Vec<Violation>> {
+    ) -> Result<NewDetails, Violations> {
+        details_sizes(req).finish(())?;
         let mut v = Violations::default();
         let client_request_id = self.client_request_id(&mut v, &req.client_request_id);
         let (payments, identifiers) = self.trail(&mut v, "", &req.payments, &req.identifiers, country);
         let words = req.narrative.trim();
-        v.max_chars("narrative", words, limits::NARRATIVE_MAX_CHARS);
         if payments.is_empty() && identifiers.is_empty() && words.is_empty() {
             v.add("narrative", "NOTHING_TO_ADD", "give payments, identifiers or more words");
         }
@@ -203,7 +209,7 @@ impl Intake<'_> {
         })
     }
 
-    /// Payments and identifiers (fields named after `prefix`), within their limits.
+    /// Payments and identifiers (fields named after `prefix`), already within their limits.
     fn trail(
         &self,
         v: &mut Violations,
@@ -212,14 +218,12 @@ impl Intake<'_> {
         identifiers: &[pb::ScammerIdentifier],
         country: Option<Country>,
     ) -> (Vec<NewPayment>, Vec<ReportedIdentifier>) {
-        v.max_items(format!("{prefix}payments"), payments.len(), limits::PAYMENTS_MAX);
         let payments = payments
             .iter()
             .take(limits::PAYMENTS_MAX)
             .enumerate()
             .map(|(i, p)| self.payment(v, &format!("{prefix}payments[{i}]"), p, country))
             .collect();
-        v.max_items(format!("{prefix}identifiers"), identifiers.len(), limits::IDENTIFIERS_MAX);
         let identifiers = identifiers
             .iter()
             .take(limits::IDENTIFIERS_MAX)
@@ -233,7 +237,6 @@ impl Intake<'_> {
     /// ([`scoped_request_id`]).
     fn client_request_id(&self, v: &mut Violations, typed: &str) -> Option<String> {
         let id = typed.trim();
-        v.max_chars("client_request_id", id, limits::CLIENT_REQUEST_ID_MAX_CHARS);
         if !id.chars().all(|c| c.is_ascii_graphic()) {
             v.add("client_request_id", "INVALID_CHARACTERS", "only printable ASCII characters without spaces");
         }
@@ -241,10 +244,6 @@ impl Intake<'_> {
     }
 
     fn victim(&self, v: &mut Violations, p: &pb::Victim) -> Victim {
-        v.max_chars("report.victim.name", &p.name, limits::VICTIM_NAME_MAX_CHARS);
-        v.max_chars("report.victim.email", &p.email, limits::VICTIM_EMAIL_MAX_CHARS);
-        v.max_chars("report.victim.phone", &p.phone, limits::VICTIM_PHONE_MAX_CHARS);
-        v.max_chars("report.victim.vulnerability_note", &p.vulnerability_note, limits::VULNERABILITY_NOTE_MAX_CHARS);
         let country = if p.country.trim().is_empty() {
             None
         } else {
@@ -280,8 +279,6 @@ impl Intake<'_> {
                 "not an ISO 4217 currency code or a known crypto ticker",
             );
         }
-        v.max_chars(format!("{field}.transaction_hash"), &p.transaction_hash, limits::TRANSACTION_HASH_MAX_CHARS);
-        v.max_items(format!("{field}.beneficiaries"), p.beneficiaries.len(), limits::BENEFICIARIES_MAX);
         let beneficiaries = p
             .beneficiaries
             .iter()
@@ -312,11 +309,56 @@ impl Intake<'_> {
         if id.value.trim().is_empty() {
             v.required(format!("{field}.value"));
         }
-        v.max_chars(format!("{field}.value"), &id.value, limits::IDENTIFIER_VALUE_MAX_CHARS);
         let role = read_enum(v, &format!("{field}.role"), id.role, role_in);
         let kind_hint = read_enum(v, &format!("{field}.kind_hint"), id.kind_hint, kind_in);
         let result = self.normalizer.normalize(&id.value, &Hint { kind: kind_hint, country });
         ReportedIdentifier::new(&id.value, role, kind_hint, &result)
+    }
+}
+
+/// The size limits of `SubmitReport`: counts of every repeated field and lengths of every text,
+/// checked before anything else is read (entries past a count limit are not looked at).
+fn report_sizes(req: &pb::SubmitReportRequest) -> Violations {
+    let mut v = Violations::default();
+    v.max_chars("client_request_id", req.client_request_id.trim(), limits::CLIENT_REQUEST_ID_MAX_CHARS);
+    let Some(r) = &req.report else { return v };
+    v.max_items("report.contact_channels", r.contact_channels.len(), limits::CONTACT_CHANNELS_MAX);
+    v.max_chars("report.narrative", &r.narrative, limits::NARRATIVE_MAX_CHARS);
+    if let Some(p) = &r.victim {
+        v.max_chars("report.victim.name", &p.name, limits::VICTIM_NAME_MAX_CHARS);
+        v.max_chars("report.victim.email", &p.email, limits::VICTIM_EMAIL_MAX_CHARS);
+        v.max_chars("report.victim.phone", &p.phone, limits::VICTIM_PHONE_MAX_CHARS);
+        v.max_chars("report.victim.country", &p.country, limits::CODE_MAX_CHARS);
+        v.max_chars("report.victim.vulnerability_note", &p.vulnerability_note, limits::VULNERABILITY_NOTE_MAX_CHARS);
+    }
+    trail_sizes(&mut v, "report.", &r.payments, &r.identifiers);
+    v
+}
+
+/// The size limits of `AddReportDetails`, like [`report_sizes`].
+pub fn details_sizes(req: &pb::AddReportDetailsRequest) -> Violations {
+    let mut v = Violations::default();
+    v.max_chars("client_request_id", req.client_request_id.trim(), limits::CLIENT_REQUEST_ID_MAX_CHARS);
+    v.max_chars("narrative", req.narrative.trim(), limits::NARRATIVE_MAX_CHARS);
+    trail_sizes(&mut v, "", &req.payments, &req.identifiers);
+    v
+}
+
+/// The counts and lengths of payments and identifiers (fields named after `prefix`).
+fn trail_sizes(v: &mut Violations, prefix: &str, payments: &[pb::Payment], identifiers: &[pb::ScammerIdentifier]) {
+    v.max_items(format!("{prefix}payments"), payments.len(), limits::PAYMENTS_MAX);
+    for (i, p) in payments.iter().take(limits::PAYMENTS_MAX).enumerate() {
+        let field = format!("{prefix}payments[{i}]");
+        v.max_chars(format!("{field}.currency"), &p.currency, limits::CODE_MAX_CHARS);
+        v.max_chars(format!("{field}.transaction_hash"), &p.transaction_hash, limits::TRANSACTION_HASH_MAX_CHARS);
+        v.max_items(format!("{field}.beneficiaries"), p.beneficiaries.len(), limits::BENEFICIARIES_MAX);
+        for (j, b) in p.beneficiaries.iter().take(limits::BENEFICIARIES_MAX).enumerate() {
+            v.max_chars(format!("{field}.beneficiaries[{j}].value"), &b.value, limits::IDENTIFIER_VALUE_MAX_CHARS);
+        }
+    }
+    v.max_items(format!("{prefix}identifiers"), identifiers.len(), limits::IDENTIFIERS_MAX);
+    for (i, id) in identifiers.iter().take(limits::IDENTIFIERS_MAX).enumerate() {
+        v.max_chars(format!("{prefix}identifiers[{i}].value"), &id.value, limits::IDENTIFIER_VALUE_MAX_CHARS);
     }
 }
 

@@ -192,7 +192,7 @@ pub struct LinkExplanation {
     pub path: Option<Vec<LinkStep>>,
 }
 
-async fn cluster_of_report(db: &Reader, report: i64) -> Result<Option<i64>, StoreError> {
+pub(crate) async fn cluster_of_report(db: &Reader, report: i64) -> Result<Option<i64>, StoreError> {
     let rows: Vec<(Option<i64>,)> =
         db.fetch("SELECT cluster_id FROM reports WHERE id = ?", vec![report.into()]).await?;
     Ok(rows.first().and_then(|r| r.0))

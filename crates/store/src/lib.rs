@@ -257,6 +257,11 @@ impl Store {
         cluster_reads::cluster_view(&self.shared.reader, &self.shared.clusters, id).await
     }
 
+    /// The cluster a report is in; `None` for an unknown report.
+    pub async fn cluster_of_report(&self, report: i64) -> Result<Option<i64>, StoreError> {
+        cluster_reads::cluster_of_report(&self.shared.reader, report).await
+    }
+
     /// Explains how two reports are linked; `None` when either is unknown.
     pub async fn explain_link(&self, a: i64, b: i64) -> Result<Option<LinkExplanation>, StoreError> {
         cluster_reads::explain_link(&self.shared.reader, a, b).await

@@ -262,12 +262,10 @@ pub(crate) async fn insert_reports(
         let reference = match slot {
             Slot::SameAs(earlier) => {
                 let first: Submitted = answers[earlier].clone();
-                rotate_follow_up(txn, first.report_id, new).await?;
                 answers.push(Submitted { replayed: true, ..first });
                 continue;
             }
             Slot::Known(existing) => {
-                rotate_follow_up(txn, existing.report_id, new).await?;
                 answers.push(existing);
                 continue;
             }
@@ -299,16 +297,6 @@ where
     while rows.peek().is_some() {
         let chunk: Vec<A> = rows.by_ref().take(ROWS_PER_STATEMENT).collect();
         txn.insert_many::<E, _>(chunk).await?;
-    }
-    Ok(())
-}
-
-/// A retried submission carries a new follow-up secret (the first answer may never have reached
-/// the victim): it replaces the stored one.
-async fn rotate_follow_up(txn: &Tx<'_>, report_id: i64, new: &NewReport) -> Result<(), DbErr> {
-    if let Some(hash) = &new.follow_up_hash {
-        txn.execute("UPDATE reports SET follow_up_hash = ? WHERE id = ?", vec![hash.clone().into(), report_id.into()])
-            .await?;
     }
     Ok(())
 }

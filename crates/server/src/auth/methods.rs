@@ -32,6 +32,10 @@ pub enum Audit {
     /// Changes triage state or a report: an intent event is appended before the handler runs (no
     /// intent recorded, no change made), then the event with the outcome.
     Change,
+    /// Stores a report and issues its follow-up secret: an event with the outcome is appended
+    /// after the call, and the answer is given even when it cannot be (the report is stored, and
+    /// its secret is shown in this answer only).
+    Issue,
 }
 
 impl Audit {
@@ -45,18 +49,18 @@ const fn rule(path: &'static str, permission: Permission, audit: Audit) -> Rule 
     Rule { path, permission, audit }
 }
 
-use Audit::{Change, No, Read};
+use Audit::{Change, Issue, No, Read};
 use Permission as P;
 
 /// Every scamtrail RPC.
 pub const RULES: &[Rule] = &[
-    rule("/scamtrail.v1.IntakeService/SubmitReport", P::SubmitReports, No),
+    rule("/scamtrail.v1.IntakeService/SubmitReport", P::SubmitReports, Issue),
     rule("/scamtrail.v1.IntakeService/NormalizeIdentifiers", P::PreviewIdentifiers, No),
     rule("/scamtrail.v1.IntakeService/GetReportStatus", P::VictimFollowUp, No),
     rule("/scamtrail.v1.IntakeService/AddReportDetails", P::VictimFollowUp, Change),
     rule("/scamtrail.v1.TriageService/GetReport", P::ReadVictimData, Read),
     rule("/scamtrail.v1.TriageService/GetCluster", P::ReadClusters, Read),
-    rule("/scamtrail.v1.TriageService/ExplainLink", P::ReadClusters, No),
+    rule("/scamtrail.v1.TriageService/ExplainLink", P::ReadClusters, Read),
     rule("/scamtrail.v1.TriageService/SetIdentifierState", P::DecideIdentifiers, Change),
     rule("/scamtrail.v1.TriageService/ListQueues", P::WorkQueues, No),
     rule("/scamtrail.v1.TriageService/ListQueue", P::WorkQueues, No),
