@@ -263,13 +263,12 @@ fn lookups_never_panic_and_reject_cleanly() {
             let country = lookup::country(&mut v, "country", &country);
             let hints = lookup::hints(&mut v, &values, country, lookup::LOOKUP_BATCH_MAX);
             v.finish(()).map_err(rejected)?;
-            Ok::<_, tonic::Status>(
-                values
-                    .iter()
-                    .zip(&hints)
-                    .map(|(value, hint)| normalizer().normalize(&value.value, hint).is_ok())
-                    .count(),
-            )
+            let outcomes: Vec<bool> = values
+                .iter()
+                .zip(&hints)
+                .map(|(value, hint)| normalizer().normalize(&value.value, hint).is_ok())
+                .collect();
+            Ok::<_, tonic::Status>(outcomes.len())
         });
         prop_assert!(bytes <= allowance(size), "{bytes} bytes for a request of {size}");
         match outcome {
