@@ -39,19 +39,20 @@ async fn the_secret_opens_the_status_and_nothing_else_does() {
         let bad = intake.get_report_status(status_request("not a reference", "")).await.unwrap_err();
         assert_eq!(bad.code(), Code::InvalidArgument);
 
-        // A retry of the submission, with the same body or any other, answers with the first
-        // report and no secret; the victim's secret keeps working. Before, a replay handed out a
-        // new secret and the victim's stopped working: anyone with the intake key and a known
-        // client request id took over the follow-up.
+        // A retry of the submission answers with the first report and no secret; the victim's
+        // secret keeps working. Before, a replay handed out a new secret and the victim's stopped
+        // working: anyone with the intake key and a known client request id took over the
+        // follow-up. The same id with another body is refused and tells nothing of the first.
+        let retry = intake.submit_report(request(sample_report(), "victim-1")).await.unwrap().into_inner();
+        assert!(retry.replayed);
+        assert_eq!((retry.report_id, &retry.reference), (first.report_id, &first.reference));
+        assert_eq!(retry.follow_up_secret, "", "{backend:?}: a replay must not issue a secret");
         let mut hostile = sample_report();
         hostile.narrative = "Not the victim.".into();
-        for body in [sample_report(), hostile] {
-            let retry = intake.submit_report(request(body, "victim-1")).await.unwrap().into_inner();
-            assert!(retry.replayed);
-            assert_eq!(retry.report_id, first.report_id);
-            assert_eq!(retry.follow_up_secret, "", "{backend:?}: a replay must not issue a secret");
-            intake.get_report_status(status_request(&first.reference, &first.follow_up_secret)).await.unwrap();
-        }
+        let refused = intake.submit_report(request(hostile, "victim-1")).await.unwrap_err();
+        assert_eq!(refused.code(), Code::AlreadyExists, "{refused:?}");
+        assert!(!refused.message().contains(&first.reference), "{refused:?}");
+        intake.get_report_status(status_request(&first.reference, &first.follow_up_secret)).await.unwrap();
         let retry = first.clone();
         // Every issue of a secret is in the audit trail, and so is every replay that got none.
         let events = scamtrail_e2e::audit_events_of(&server, "key:tests-intake").await;
@@ -59,9 +60,8 @@ async fn the_secret_opens_the_status_and_nothing_else_does() {
         assert_eq!(submits.len(), 3, "{submits:?}");
         let report = format!("report:{}", first.report_id);
         assert!(submits[0].targets == [report.clone(), "follow-up-secret:issued".to_owned()], "{:?}", submits[0]);
-        for replay in &submits[1..] {
-            assert!(replay.targets == [report.clone(), "follow-up-secret:not-reissued".to_owned()], "{replay:?}");
-        }
+        assert!(submits[1].targets == [report.clone(), "follow-up-secret:not-reissued".to_owned()], "{:?}", submits[1]);
+        assert_eq!((submits[2].outcome.as_str(), &submits[2].targets), ("ALREADY_EXISTS", &vec![report.clone()]));
 
         // Another frontend choosing the same client request id has a report of its own.
         let other_key = server.create_key("frontend-two", "intake", None).unwrap();

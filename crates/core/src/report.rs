@@ -111,6 +111,29 @@ pub struct NewReport {
     pub follow_up_hash: Option<String>,
 }
 
+impl NewReport {
+    /// Whether `stored`, a report as read back (perhaps with details added since), holds what this
+    /// submission carries: a retry of the same submission, not another report under a reused
+    /// client request id. Details added later extend the narrative, payments and identifiers, so
+    /// those are compared as prefixes.
+    pub fn same_submission(&self, stored: &NewReport) -> bool {
+        fn starts_with<T: PartialEq>(stored: &[T], sent: &[T]) -> bool {
+            stored.len() >= sent.len() && stored[..sent.len()] == *sent
+        }
+        self.category == stored.category
+            && self.first_contact_at == stored.first_contact_at
+            && self.last_contact_at == stored.last_contact_at
+            && self.contact_channels == stored.contact_channels
+            && stored.narrative.starts_with(&self.narrative)
+            && starts_with(&stored.payments, &self.payments)
+            && starts_with(&stored.identifiers, &self.identifiers)
+            && starts_with(&stored.suggested, &self.suggested)
+            && self.victim == stored.victim
+            && self.contact_ongoing == stored.contact_ongoing
+            && self.client_request_id == stored.client_request_id
+    }
+}
+
 /// A report as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredReport {
@@ -150,6 +173,43 @@ mod tests {
         assert_eq!(victim("", "12345").identity_key(), None);
         assert_eq!(victim("", "").identity_key(), None);
         assert!(victim("", "123456").identity_key().is_some_and(|k| k.len() == 64));
+    }
+
+    fn report(narrative: &str) -> NewReport {
+        NewReport {
+            category: Category::Investment,
+            first_contact_at: Some(UnixMicros(1_700_000_000_000_000)),
+            last_contact_at: None,
+            contact_channels: vec![],
+            narrative: narrative.to_owned(),
+            payments: vec![],
+            identifiers: vec![],
+            suggested: vec![],
+            victim: Some(victim("jane@example.org", "")),
+            contact_ongoing: true,
+            client_request_id: Some("0123456789abcdef/form-1".to_owned()),
+            follow_up_hash: Some("$argon2id$...".to_owned()),
+        }
+    }
+
+    #[test]
+    fn a_retry_is_the_same_submission_and_another_report_is_not() {
+        let sent = report("A broker called.");
+        let mut stored = sent.clone();
+        stored.follow_up_hash = None;
+        assert!(sent.same_submission(&stored));
+        // Details added since extend what is stored.
+        stored.narrative.push_str("\n\n[added 2026-11-25T12:00:00Z]\nHe called again.");
+        assert!(sent.same_submission(&stored));
+        let other = [
+            report("Someone else's story."),
+            NewReport { contact_ongoing: false, ..sent.clone() },
+            NewReport { victim: Some(victim("mallory@example.org", "")), ..sent.clone() },
+            NewReport { category: Category::Romance, ..sent.clone() },
+        ];
+        for other in other {
+            assert!(!other.same_submission(&stored), "{other:?}");
+        }
     }
 
     #[test]

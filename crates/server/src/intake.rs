@@ -115,10 +115,22 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         let identifiers = wire::submitted_outcomes(&report.payments, &report.identifiers);
         let secret = secrets::new_follow_up_secret();
         report.follow_up_hash = Some(secrets::hash(&secret, secrets::FOLLOW_UP_PARAMS));
+        let sent = report.clone();
         let submitted = self.store.submit(report).await.map_err(error::store)?;
+        who.target(format!("report:{}", submitted.report_id));
+        // A client request id reused for another report is refused, as payment APIs refuse an
+        // idempotency key reused with another body: answering with the first report would tell
+        // whoever guessed the id another victim's reference and cluster.
+        if submitted.replayed {
+            let stored = self.store.report_by_id(submitted.report_id).await.map_err(error::store)?;
+            if !stored.is_some_and(|(stored, _)| sent.same_submission(&stored.report)) {
+                return Err(Status::already_exists(
+                    "this client_request_id was used for another report; send a new report with a new id",
+                ));
+            }
+        }
         // A replay never hands out a secret: whoever knows a client request id (guessable when a
         // frontend counts) would otherwise take over the victim's follow-up.
-        who.target(format!("report:{}", submitted.report_id));
         let follow_up_secret = if submitted.replayed {
             who.target("follow-up-secret:not-reissued");
             String::new()
