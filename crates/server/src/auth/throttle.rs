@@ -2,6 +2,7 @@
 //! exponential back-off after repeated failures on one account or one report reference.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -110,15 +111,17 @@ impl Backoff {
 }
 
 /// The key a peer address is limited by: the IPv4 address, or the IPv6 /64 (one subscriber's
-/// network, which can hold any number of addresses).
-pub fn address_key(peer: &str) -> String {
-    match peer.parse::<std::net::SocketAddr>() {
-        Ok(std::net::SocketAddr::V4(a)) => a.ip().to_string(),
-        Ok(std::net::SocketAddr::V6(a)) => {
-            let s = a.ip().segments();
+/// network, which can hold any number of addresses). An IPv4-mapped address (`::ffff:a.b.c.d`,
+/// how a dual-stack listener sees IPv4 peers) is its IPv4 address. IPv4-compatible addresses
+/// (`::a.b.c.d`, deprecated by RFC 4291) are left as IPv6: no socket reports them, and `::1` is
+/// one.
+pub fn address_key(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(a) => a.to_string(),
+        IpAddr::V6(a) => {
+            let s = a.segments();
             format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
         }
-        Err(_) => peer.to_owned(),
     }
 }
 
@@ -128,10 +131,15 @@ mod tests {
 
     #[test]
     fn peers_are_keyed_by_address_and_ipv6_by_its_64() {
-        assert_eq!(address_key("10.1.2.3:5000"), "10.1.2.3");
-        assert_eq!(address_key("[2001:db8:1:2::7]:443"), "2001:db8:1:2::/64");
-        assert_eq!(address_key("[2001:db8:1:2:ffff::9]:80"), "2001:db8:1:2::/64");
-        assert_eq!(address_key("unknown"), "unknown");
+        let key = |text: &str| address_key(text.parse().unwrap());
+        assert_eq!(key("10.1.2.3"), "10.1.2.3");
+        assert_eq!(key("2001:db8:1:2::7"), "2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2:ffff::9"), "2001:db8:1:2::/64");
+        // A dual-stack listener's IPv4 peers: each its own key, not all of ::ffff:0:0/96's /64.
+        assert_eq!(key("::ffff:10.1.2.3"), "10.1.2.3");
+        assert_eq!(key("::ffff:192.0.2.200"), "192.0.2.200");
+        assert_eq!(key("::1"), "0:0:0:0::/64");
+        assert_eq!(key("::10.1.2.3"), "0:0:0:0::/64", "IPv4-compatible stays IPv6");
     }
 
     #[test]
