@@ -24,7 +24,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 use super::methods::{Audit, Rule, is_open};
 use super::peer::{Peer, TrustedProxies};
 use super::secrets;
-use super::throttle::{Backoff, Limiter, Rate};
+use super::throttle::{Backoff, Limiter, Rate, SignInThrottle};
 
 /// How long a verified token is trusted before the database is asked again. Revocation through
 /// this instance takes effect at once; through another instance or the CLI, within this time.
@@ -116,8 +116,8 @@ pub struct GuardState {
     /// Password hashing, bounded.
     pub hasher: secrets::PasswordHasher,
     audit_log: scamtrail_store::AuditLog,
-    /// Sign-in attempts per account.
-    pub login_attempts: Backoff,
+    /// Sign-in attempts per account and address.
+    pub sign_ins: SignInThrottle,
     /// Follow-up attempts per report reference.
     pub follow_up_attempts: Backoff,
     cache: Mutex<HashMap<String, Cached>>,
@@ -134,7 +134,7 @@ impl GuardState {
             audit_log: access.audit_log(),
             access,
             hasher: secrets::PasswordHasher::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
-            login_attempts: Backoff::default(),
+            sign_ins: SignInThrottle::default(),
             follow_up_attempts: Backoff::default(),
             cache: Mutex::default(),
             intake_per_key: Limiter::new(config.intake_per_key),
