@@ -172,7 +172,7 @@ async fn signing_in_out_and_revoking_keys() {
 }
 
 #[tokio::test]
-async fn repeated_failed_sign_ins_are_throttled_per_account() {
+async fn repeated_failed_sign_ins_are_throttled_per_account_and_address() {
     for backend in BACKENDS {
         let server = TestServer::start(backend).await.unwrap();
         server.create_user("olga", "investigator", None, TEST_PASSWORD).unwrap();
@@ -180,7 +180,8 @@ async fn repeated_failed_sign_ins_are_throttled_per_account() {
             let e = server.login("olga", &format!("Guess-number-{attempt}")).await.unwrap_err();
             assert_eq!(e.code(), Code::Unauthenticated, "attempt {attempt}");
         }
-        // Even the right password now waits: a guesser learns nothing from the answer.
+        // Even the right password now waits at this address: a guesser learns nothing from the
+        // answer (the owner elsewhere is not held back: tests/proxies.rs).
         let throttled = server.login("olga", TEST_PASSWORD).await.unwrap_err();
         assert_eq!(throttled.code(), Code::ResourceExhausted, "{throttled:?}");
         let retry = throttled.get_details_retry_info().expect("RetryInfo");

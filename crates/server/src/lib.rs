@@ -129,6 +129,7 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
         address = %local,
         database = %redact_url(&config.store.database_url),
         tls = config.tls.is_some(),
+        trusted_proxies = ?config.guard.trusted_proxies.networks(),
         "scamtrail listening"
     );
 

@@ -187,6 +187,20 @@ struct GuardArgs {
     /// Sign-in attempts per second per peer address; 0 for no limit.
     #[arg(long, default_value_t = 5, env = "SCAMTRAIL_LOGIN_RATE_PER_PEER")]
     login_rate_per_peer: u32,
+    /// A reverse proxy (CIDR, or one address) whose forwarding header names the client; repeat
+    /// the flag, or separate several with commas. Calls from other peers are limited and audited
+    /// by their own address, whatever headers they send.
+    #[arg(
+        long = "trusted-proxy",
+        value_name = "CIDR",
+        env = "SCAMTRAIL_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_parser = network
+    )]
+    trusted_proxies: Vec<ipnet::IpNet>,
+    /// The header the trusted proxies write the client into (only that one is read).
+    #[arg(long, value_enum, default_value = "x-forwarded-for", env = "SCAMTRAIL_FORWARDED_HEADER")]
+    forwarded_header: ForwardedHeaderArg,
     /// Calls in progress at most; further calls are answered UNAVAILABLE at once.
     #[arg(long, default_value_t = 1024, env = "SCAMTRAIL_MAX_CONCURRENT_CALLS")]
     max_concurrent_calls: usize,
@@ -202,16 +216,42 @@ struct GuardArgs {
     session_hours: u64,
 }
 
+/// The forwarding headers a trusted proxy may write.
+#[derive(Clone, Copy, ValueEnum)]
+enum ForwardedHeaderArg {
+    /// `X-Forwarded-For: client, proxy, ...`.
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=client, for=proxy, ...`.
+    Forwarded,
+}
+
+/// A network in CIDR notation, or one address (its own network).
+fn network(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{text:?} is not an address or a network such as 10.0.0.0/8 or 2001:db8::/32"))
+}
+
 impl GuardArgs {
     fn config(&self) -> anyhow::Result<scamtrail_server::auth::GuardConfig> {
+        use scamtrail_server::auth::peer::{ForwardedHeader, TrustedProxies};
         use scamtrail_server::auth::throttle::Rate;
         anyhow::ensure!(self.call_timeout_ms >= 1, "--call-timeout-ms must be at least 1");
         anyhow::ensure!((1..=24 * 30).contains(&self.session_hours), "--session-hours: 1 to 720");
+        if let Some(everyone) = self.trusted_proxies.iter().find(|n| n.prefix_len() == 0) {
+            tracing::warn!(network = %everyone, "--trusted-proxy trusts every address: any caller can choose the address it is limited and audited by");
+        }
+        let header = match self.forwarded_header {
+            ForwardedHeaderArg::XForwardedFor => ForwardedHeader::XForwardedFor,
+            ForwardedHeaderArg::Forwarded => ForwardedHeader::Forwarded,
+        };
         let rate = |per_second: u32| Rate { per_second, burst: per_second.saturating_mul(2) };
         Ok(scamtrail_server::auth::GuardConfig {
             intake_per_key: rate(self.intake_rate_per_key),
             intake_per_peer: rate(self.intake_rate_per_peer),
             login_per_peer: rate(self.login_rate_per_peer),
+            trusted_proxies: TrustedProxies::new(self.trusted_proxies.clone(), header),
             max_concurrent_calls: self.max_concurrent_calls.max(1),
             call_timeout: Duration::from_millis(self.call_timeout_ms),
             session_ttl: Duration::from_secs(self.session_hours * 3_600),

@@ -2,7 +2,8 @@
 //! table (else `PERMISSION_DENIED`); a global bound on calls in progress sheds load
 //! (`UNAVAILABLE`); the bearer token must be valid (`UNAUTHENTICATED`) and its role must hold the
 //! method's permission (`PERMISSION_DENIED`); intake and sign-in calls are rate-limited per key
-//! and per peer address (`RESOURCE_EXHAUSTED` with `google.rpc.RetryInfo`); the handler gets a
+//! and per peer address (`RESOURCE_EXHAUSTED` with `google.rpc.RetryInfo`; behind a trusted
+//! proxy, the address of the client it forwarded for: [`Peer`]); the handler gets a
 //! [`Caller`] and at most the call timeout (`DEADLINE_EXCEEDED`); and an audited method's call is
 //! appended to the audit trail before its answer leaves (a change's intent also before it is
 //! made; see [`Audit`]). Health and reflection pass untouched.
@@ -21,8 +22,9 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use super::methods::{Audit, Rule, is_open};
+use super::peer::{Peer, TrustedProxies};
 use super::secrets;
-use super::throttle::{Backoff, Limiter, Rate, address_key};
+use super::throttle::{Backoff, Limiter, Rate, SignInThrottle};
 
 /// How long a verified token is trusted before the database is asked again. Revocation through
 /// this instance takes effect at once; through another instance or the CLI, within this time.
@@ -41,6 +43,8 @@ pub struct GuardConfig {
     pub intake_per_peer: Rate,
     /// Sign-in attempts per peer address.
     pub login_per_peer: Rate,
+    /// Proxies whose forwarding header names the client.
+    pub trusted_proxies: TrustedProxies,
     /// Calls in progress at most; more are shed.
     pub max_concurrent_calls: usize,
     /// The longest a call may take (a shorter `grpc-timeout` from the client wins).
@@ -62,8 +66,10 @@ pub struct Caller {
     pub credential: Option<(CredentialKind, i64)>,
     /// When the session ends.
     pub expires_at: Option<UnixMicros>,
-    /// The peer's address.
+    /// Where the call came from, as the audit trail records it (see [`Peer`]).
     pub peer: String,
+    /// The key the caller's address is limited by (see [`Peer::address_key`]).
+    pub address_key: String,
     /// The records the call concerned, for its audit event.
     targets: Arc<Mutex<Vec<String>>>,
     /// Who the call turned out to be (a successful sign-in), for its audit event.
@@ -110,8 +116,8 @@ pub struct GuardState {
     /// Password hashing, bounded.
     pub hasher: secrets::PasswordHasher,
     audit_log: scamtrail_store::AuditLog,
-    /// Sign-in attempts per account.
-    pub login_attempts: Backoff,
+    /// Sign-in attempts per account and address.
+    pub sign_ins: SignInThrottle,
     /// Follow-up attempts per report reference.
     pub follow_up_attempts: Backoff,
     cache: Mutex<HashMap<String, Cached>>,
@@ -128,7 +134,7 @@ impl GuardState {
             audit_log: access.audit_log(),
             access,
             hasher: secrets::PasswordHasher::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
-            login_attempts: Backoff::default(),
+            sign_ins: SignInThrottle::default(),
             follow_up_attempts: Backoff::default(),
             cache: Mutex::default(),
             intake_per_key: Limiter::new(config.intake_per_key),
@@ -239,22 +245,23 @@ impl GuardState {
     }
 
     /// Authenticates, authorises and rate-limits one call.
-    async fn admit(&self, rule: &Rule, header: Option<&HeaderValue>, peer: &str) -> Result<Caller, (Status, Caller)> {
+    async fn admit(&self, rule: &Rule, header: Option<&HeaderValue>, peer: &Peer) -> Result<Caller, (Status, Caller)> {
+        let host = peer.address_key();
         let mut caller = Caller {
             actor: "anonymous".to_owned(),
             role: None,
             agency: None,
             credential: None,
             expires_at: None,
-            peer: peer.to_owned(),
+            peer: peer.to_string(),
+            address_key: host.clone(),
             targets: Arc::default(),
             became: Arc::default(),
             token_hash: None,
         };
-        let host = &address_key(peer);
         if rule.permission == Permission::Public {
             self.login_per_peer
-                .check(host)
+                .check(&host)
                 .map_err(|wait| (too_many("sign-in attempts from your address", wait), caller.clone()))?;
             return Ok(caller);
         }
@@ -280,7 +287,7 @@ impl GuardState {
                 .check(&caller.actor)
                 .map_err(|wait| (too_many("intake calls for this key", wait), caller.clone()))?;
             self.intake_per_peer
-                .check(host)
+                .check(&host)
                 .map_err(|wait| (too_many("intake calls from your address", wait), caller.clone()))?;
         }
         Ok(caller)
@@ -337,14 +344,14 @@ pub struct Guard<S> {
     state: Arc<GuardState>,
 }
 
-fn peer_of<B>(request: &http::Request<B>) -> String {
+fn peer_of<B>(request: &http::Request<B>, proxies: &TrustedProxies) -> Peer {
     use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
     let extensions = request.extensions();
-    extensions
+    let tcp = extensions
         .get::<TcpConnectInfo>()
         .and_then(TcpConnectInfo::remote_addr)
-        .or_else(|| extensions.get::<TlsConnectInfo<TcpConnectInfo>>().and_then(|t| t.get_ref().remote_addr()))
-        .map_or_else(|| "unknown".to_owned(), |a| a.to_string())
+        .or_else(|| extensions.get::<TlsConnectInfo<TcpConnectInfo>>().and_then(|t| t.get_ref().remote_addr()));
+    Peer::new(tcp, request.headers(), proxies)
 }
 
 /// The `grpc-timeout` header as a duration (`<digits><unit>`, units H M S m u n).
@@ -404,7 +411,7 @@ where
                 let status = Status::with_error_details(Code::Unavailable, "server overloaded; retry shortly", details);
                 return Ok(answer(status));
             };
-            let peer = peer_of(&request);
+            let peer = peer_of(&request, &state.config.trusted_proxies);
             let limit = grpc_timeout(request.headers().get("grpc-timeout"))
                 .map_or(state.config.call_timeout, |t| t.min(state.config.call_timeout));
             let started = tokio::time::Instant::now();

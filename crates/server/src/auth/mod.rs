@@ -1,9 +1,11 @@
 //! Who may call what: the permission table ([`methods`]), the guard layer that authenticates,
-//! authorises, limits and audits every call ([`guard`]), secrets and their hashes ([`secrets`]),
-//! abuse limits ([`throttle`]), and the auth and admin services ([`service`]).
+//! authorises, limits and audits every call ([`guard`]), where a call comes from behind trusted
+//! proxies ([`peer`]), secrets and their hashes ([`secrets`]), abuse limits ([`throttle`]), and
+//! the auth and admin services ([`service`]).
 
 pub mod guard;
 pub mod methods;
+pub mod peer;
 pub mod secrets;
 pub mod service;
 pub mod throttle;

@@ -55,10 +55,12 @@ impl pb::auth_service_server::AuthService for AuthApi {
         v.finish(()).map_err(error::invalid_argument)?;
         who.target(format!("user:{name}"));
         let account = name.to_lowercase();
+        // Throttled per account and address, so that guessing from one address cannot lock the
+        // owner out from another (see SignInThrottle).
         self.state
-            .login_attempts
-            .attempt(&account)
-            .map_err(|wait| too_many("sign-in attempts for this account", wait))?;
+            .sign_ins
+            .attempt(&account, &who.address_key)
+            .map_err(|wait| too_many("failed sign-ins for this account from your address", wait))?;
         let user = self.state.access.user(&name).await.map_err(error::store)?;
         let phc = user.as_ref().map(|u| u.password_hash.clone());
         let matched = self.state.hasher.verify(req.password, phc).await;
@@ -66,7 +68,7 @@ impl pb::auth_service_server::AuthService for AuthApi {
             Some(u) if matched && !u.disabled => u,
             _ => return Err(Status::unauthenticated("wrong user name or password")),
         };
-        self.state.login_attempts.succeeded(&account);
+        self.state.sign_ins.succeeded(&account, &who.address_key);
         who.became(&user.name, user.role);
         let token = secrets::new_token("sts_");
         let ttl = i64::try_from(self.state.config.session_ttl.as_micros()).unwrap_or(i64::MAX);

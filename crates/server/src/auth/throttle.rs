@@ -1,7 +1,9 @@
-//! Abuse limits: token-bucket rate limits per key and per peer address (governor), and an
-//! exponential back-off after repeated failures on one account or one report reference.
+//! Abuse limits: token-bucket rate limits per key and per peer address (governor), an
+//! exponential back-off after repeated failures on one report reference, and sign-in throttling
+//! per account and address that slows guessers without locking the owner out.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -60,7 +62,60 @@ const MAX_WAIT: Duration = Duration::from_secs(15 * 60);
 /// Keys remembered at most.
 const MAX_KEYS: usize = 100_000;
 
-/// Counts attempts per key (an account name, a report reference) until one succeeds and, after
+/// Attempts without success on one key, and until when the next one must wait.
+#[derive(Debug, Clone, Copy)]
+struct Streak {
+    attempts: u32,
+    until: Instant,
+    last: Instant,
+}
+
+impl Streak {
+    fn new(now: Instant) -> Self {
+        Self { attempts: 0, until: now, last: now }
+    }
+
+    /// The wait still to run, if any.
+    fn wait(&self, now: Instant) -> Option<Duration> {
+        (self.until > now).then(|| self.until - now)
+    }
+
+    /// Counts an attempt; from the `free`-th on, each one makes the next wait twice as long as
+    /// the last (1 s, 2 s, 4 s, ... up to [`MAX_WAIT`]).
+    fn count(&mut self, now: Instant, free: u32) {
+        self.attempts = self.attempts.saturating_add(1);
+        self.last = now;
+        if self.attempts >= free {
+            let doublings = (self.attempts - free).min(20);
+            self.until = now + Duration::from_secs(1u64 << doublings).min(MAX_WAIT);
+        }
+    }
+
+    /// Not waiting, and no attempt for `span`.
+    fn quiet_for(&self, now: Instant, span: Duration) -> bool {
+        self.until <= now && now.duration_since(self.last) >= span
+    }
+}
+
+/// Makes room for `key` in a map kept under [`MAX_KEYS`]: forgets keys quiet for the longest
+/// wait, then any not waiting (waits are kept, or a flood of new keys would lift them). False
+/// when every key is waiting.
+fn make_room<K, Q, V>(map: &mut HashMap<K, V>, key: &Q, now: Instant, streak: fn(&V) -> &Streak) -> bool
+where
+    K: std::borrow::Borrow<Q> + Eq + std::hash::Hash,
+    Q: Eq + std::hash::Hash + ?Sized,
+{
+    if map.contains_key(key) || map.len() < MAX_KEYS {
+        return true;
+    }
+    map.retain(|_, v| !streak(v).quiet_for(now, MAX_WAIT));
+    if map.len() >= MAX_KEYS {
+        map.retain(|_, v| streak(v).wait(now).is_some());
+    }
+    map.len() < MAX_KEYS
+}
+
+/// Counts attempts per key (a report reference) until one succeeds and, after
 /// [`FREE_ATTEMPTS`], makes each further attempt wait twice as long as the last, up to
 /// [`MAX_WAIT`]. An attempt counts when it starts, so a burst of simultaneous guesses gets no
 /// more tries than a sequence. A token bucket would also slow the owner's successful attempts
@@ -68,8 +123,7 @@ const MAX_KEYS: usize = 100_000;
 /// written here rather than taken from a rate-limit crate.
 #[derive(Default)]
 pub struct Backoff {
-    /// Per key: attempts without success, locked until, last attempt.
-    state: Mutex<HashMap<String, (u32, Instant, Instant)>>,
+    state: Mutex<HashMap<String, Streak>>,
 }
 
 impl Backoff {
@@ -78,28 +132,13 @@ impl Backoff {
     pub fn attempt(&self, key: &str) -> Result<(), Duration> {
         let now = Instant::now();
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(&(_, until, _)) = state.get(key)
-            && until > now
-        {
-            return Err(until - now);
+        if let Some(wait) = state.get(key).and_then(|s| s.wait(now)) {
+            return Err(wait);
         }
-        if !state.contains_key(key) && state.len() >= MAX_KEYS {
-            // Forget keys quiet for the longest wait, then any not locked; locks are kept.
-            state.retain(|_, (_, until, last)| *until > now || now.duration_since(*last) < MAX_WAIT);
-            if state.len() >= MAX_KEYS {
-                state.retain(|_, (_, until, _)| *until > now);
-            }
-            if state.len() >= MAX_KEYS {
-                return Err(Duration::from_secs(1));
-            }
+        if !make_room(&mut state, key, now, |s| s) {
+            return Err(Duration::from_secs(1));
         }
-        let entry = state.entry(key.to_owned()).or_insert((0, now, now));
-        entry.0 += 1;
-        entry.2 = now;
-        if entry.0 >= FREE_ATTEMPTS {
-            let doublings = (entry.0 - FREE_ATTEMPTS).min(20);
-            entry.1 = now + Duration::from_secs(1u64 << doublings).min(MAX_WAIT);
-        }
+        state.entry(key.to_owned()).or_insert_with(|| Streak::new(now)).count(now, FREE_ATTEMPTS);
         Ok(())
     }
 
@@ -109,16 +148,103 @@ impl Backoff {
     }
 }
 
+/// Attempts without success on one account, from all addresses together, before the account
+/// backs off as a whole.
+const ACCOUNT_FREE_ATTEMPTS: u32 = 50;
+/// How long an account's count is kept after its last attempt.
+const ACCOUNT_MEMORY: Duration = Duration::from_secs(60 * 60);
+
+/// Sign-in throttling that slows guessers without locking the owner out.
+///
+/// Each (account, address) pair backs off on its own, like [`Backoff`]: a guesser at one address
+/// waits there, and the owner elsewhere does not notice. A guesser spread over many addresses
+/// meets the account's own count: past [`ACCOUNT_FREE_ATTEMPTS`] attempts without success from
+/// all addresses together, the account backs off too, and while it waits every address that has
+/// failed for it waits with it. Each new address then gets one guess, and the failed ones share
+/// one attempt per account wait. An address that has not failed for the account, or that signed
+/// in to it before, is never held back by the account's count: the right password from it signs
+/// in at once. An attempt counts when it starts, at both levels, so simultaneous guesses get no
+/// more tries than a sequence.
+#[derive(Default)]
+pub struct SignInThrottle {
+    state: Mutex<SignIns>,
+}
+
+#[derive(Default)]
+struct SignIns {
+    /// Per (account, address key).
+    pairs: HashMap<(String, String), Pair>,
+    /// Per account, from every address.
+    accounts: HashMap<String, Streak>,
+}
+
+struct Pair {
+    streak: Streak,
+    /// The account signed in from this address before (its owner's, most likely).
+    signed_in: bool,
+}
+
+impl SignInThrottle {
+    /// Starts a sign-in to `account` from `address` (an [`address_key`]): `Err(wait)` while it
+    /// must wait, else the attempt is counted (call [`SignInThrottle::succeeded`] when it
+    /// succeeds).
+    pub fn attempt(&self, account: &str, address: &str) -> Result<(), Duration> {
+        self.attempt_at(account, address, Instant::now())
+    }
+
+    fn attempt_at(&self, account: &str, address: &str, now: Instant) -> Result<(), Duration> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let SignIns { pairs, accounts } = &mut *state;
+        if accounts.get(account).is_some_and(|a| a.quiet_for(now, ACCOUNT_MEMORY)) {
+            accounts.remove(account);
+        }
+        let key = (account.to_owned(), address.to_owned());
+        let pair = pairs.get(&key);
+        if let Some(wait) = pair.and_then(|p| p.streak.wait(now)) {
+            return Err(wait);
+        }
+        let failed_here = pair.is_some_and(|p| p.streak.attempts > 0 && !p.signed_in);
+        if failed_here && let Some(wait) = accounts.get(account).and_then(|a| a.wait(now)) {
+            return Err(wait);
+        }
+        if !make_room(pairs, &key, now, |p| &p.streak) || !make_room(accounts, account, now, |s| s) {
+            return Err(Duration::from_secs(1));
+        }
+        let pair = pairs.entry(key).or_insert_with(|| Pair { streak: Streak::new(now), signed_in: false });
+        pair.streak.count(now, FREE_ATTEMPTS);
+        accounts.entry(account.to_owned()).or_insert_with(|| Streak::new(now)).count(now, ACCOUNT_FREE_ATTEMPTS);
+        Ok(())
+    }
+
+    /// Records a successful sign-in: the address starts afresh and is known to the account; the
+    /// attempt no longer counts for the account (other addresses' failures still do).
+    pub fn succeeded(&self, account: &str, address: &str) {
+        self.succeeded_at(account, address, Instant::now());
+    }
+
+    fn succeeded_at(&self, account: &str, address: &str, now: Instant) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(pair) = state.pairs.get_mut(&(account.to_owned(), address.to_owned())) {
+            *pair = Pair { streak: Streak::new(now), signed_in: true };
+        }
+        if let Some(streak) = state.accounts.get_mut(account) {
+            streak.attempts = streak.attempts.saturating_sub(1);
+        }
+    }
+}
+
 /// The key a peer address is limited by: the IPv4 address, or the IPv6 /64 (one subscriber's
-/// network, which can hold any number of addresses).
-pub fn address_key(peer: &str) -> String {
-    match peer.parse::<std::net::SocketAddr>() {
-        Ok(std::net::SocketAddr::V4(a)) => a.ip().to_string(),
-        Ok(std::net::SocketAddr::V6(a)) => {
-            let s = a.ip().segments();
+/// network, which can hold any number of addresses). An IPv4-mapped address (`::ffff:a.b.c.d`,
+/// how a dual-stack listener sees IPv4 peers) is its IPv4 address. IPv4-compatible addresses
+/// (`::a.b.c.d`, deprecated by RFC 4291) are left as IPv6: no socket reports them, and `::1` is
+/// one.
+pub fn address_key(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(a) => a.to_string(),
+        IpAddr::V6(a) => {
+            let s = a.segments();
             format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
         }
-        Err(_) => peer.to_owned(),
     }
 }
 
@@ -128,10 +254,15 @@ mod tests {
 
     #[test]
     fn peers_are_keyed_by_address_and_ipv6_by_its_64() {
-        assert_eq!(address_key("10.1.2.3:5000"), "10.1.2.3");
-        assert_eq!(address_key("[2001:db8:1:2::7]:443"), "2001:db8:1:2::/64");
-        assert_eq!(address_key("[2001:db8:1:2:ffff::9]:80"), "2001:db8:1:2::/64");
-        assert_eq!(address_key("unknown"), "unknown");
+        let key = |text: &str| address_key(text.parse().unwrap());
+        assert_eq!(key("10.1.2.3"), "10.1.2.3");
+        assert_eq!(key("2001:db8:1:2::7"), "2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2:ffff::9"), "2001:db8:1:2::/64");
+        // A dual-stack listener's IPv4 peers: each its own key, not all of ::ffff:0:0/96's /64.
+        assert_eq!(key("::ffff:10.1.2.3"), "10.1.2.3");
+        assert_eq!(key("::ffff:192.0.2.200"), "192.0.2.200");
+        assert_eq!(key("::1"), "0:0:0:0::/64");
+        assert_eq!(key("::10.1.2.3"), "0:0:0:0::/64", "IPv4-compatible stays IPv6");
     }
 
     #[test]
@@ -167,9 +298,73 @@ mod tests {
             b.attempt("ann").unwrap();
         }
         // Pretend the first wait passed: the next attempt locks for two seconds.
-        b.state.lock().unwrap().get_mut("ann").unwrap().1 = Instant::now();
+        b.state.lock().unwrap().get_mut("ann").unwrap().until = Instant::now();
         b.attempt("ann").unwrap();
         let second = b.attempt("ann").unwrap_err();
         assert!(second > Duration::from_millis(1500) && second <= Duration::from_secs(2), "{second:?}");
+    }
+
+    #[test]
+    fn failed_sign_ins_hold_back_their_address_and_not_the_owner_elsewhere() {
+        let t = SignInThrottle::default();
+        let now = Instant::now();
+        for _ in 0..FREE_ATTEMPTS {
+            t.attempt_at("alice", "198.51.100.1", now).unwrap();
+        }
+        let wait = t.attempt_at("alice", "198.51.100.1", now).unwrap_err();
+        assert_eq!(wait, Duration::from_secs(1));
+        // The owner at another address is checked at once and signs in; the guesser still waits.
+        t.attempt_at("alice", "203.0.113.7", now).unwrap();
+        t.succeeded_at("alice", "203.0.113.7", now);
+        assert!(t.attempt_at("alice", "198.51.100.1", now).is_err());
+        // The guesser's address is free for other accounts, and its wait doubles as before.
+        t.attempt_at("bob", "198.51.100.1", now).unwrap();
+        let later = now + Duration::from_secs(1);
+        t.attempt_at("alice", "198.51.100.1", later).unwrap();
+        assert_eq!(t.attempt_at("alice", "198.51.100.1", later), Err(Duration::from_secs(2)));
+        // A success from the guesser's address (the owner mistyping) clears its count.
+        let after = later + Duration::from_secs(2);
+        t.attempt_at("alice", "198.51.100.1", after).unwrap();
+        t.succeeded_at("alice", "198.51.100.1", after);
+        for _ in 0..FREE_ATTEMPTS {
+            t.attempt_at("alice", "198.51.100.1", after).unwrap();
+        }
+    }
+
+    #[test]
+    fn guessing_from_many_addresses_backs_the_account_off_for_the_addresses_that_failed() {
+        let t = SignInThrottle::default();
+        let now = Instant::now();
+        // The owner signed in from home before the guessing started.
+        t.attempt_at("alice", "home", now).unwrap();
+        t.succeeded_at("alice", "home", now);
+        let guesser = |i: u32| format!("198.51.{}.{}", i / 256, i % 256);
+        for i in 0..ACCOUNT_FREE_ATTEMPTS {
+            t.attempt_at("alice", &guesser(i), now).unwrap();
+        }
+        // The account now waits, and an address that failed once waits with it...
+        assert_eq!(t.attempt_at("alice", &guesser(0), now), Err(Duration::from_secs(1)));
+        // ...a new address gets one guess, then waits too (the account's wait doubled), though
+        // its own count is one.
+        t.attempt_at("alice", "new", now).unwrap();
+        assert_eq!(t.attempt_at("alice", "new", now), Err(Duration::from_secs(2)));
+        // An address that has not failed is always checked, and so is the owner's at home even
+        // after a typo there.
+        t.attempt_at("alice", "cafe", now).unwrap();
+        t.succeeded_at("alice", "cafe", now);
+        t.attempt_at("alice", "home", now).unwrap();
+        t.attempt_at("alice", "home", now).unwrap();
+        // Other accounts are not affected.
+        t.attempt_at("bob", &guesser(0), now).unwrap();
+        // When the account's wait has passed, the failed addresses share one attempt, which
+        // makes the account wait again.
+        let later = now + MAX_WAIT + Duration::from_secs(1);
+        t.attempt_at("alice", &guesser(1), later).unwrap();
+        assert!(t.attempt_at("alice", &guesser(2), later).is_err());
+        // An hour without attempts forgets the account's count, not the addresses'.
+        let quiet = later + MAX_WAIT + ACCOUNT_MEMORY;
+        t.attempt_at("alice", &guesser(3), quiet).unwrap();
+        t.attempt_at("alice", &guesser(4), quiet).unwrap();
+        assert_eq!(t.state.lock().unwrap().accounts["alice"].attempts, 2);
     }
 }
