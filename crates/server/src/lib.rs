@@ -53,6 +53,8 @@ pub struct ServeConfig {
     pub max_streams_per_connection: u32,
     /// TLS, when configured.
     pub tls: Option<TlsFiles>,
+    /// Serve plaintext on a non-loopback address (a TLS-terminating proxy on this host forwards to it).
+    pub allow_plaintext: bool,
 }
 
 /// PEM files for TLS.
@@ -85,6 +87,7 @@ impl TlsFiles {
 pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     // A served method without a permission, or a permission for no method, stops the start.
     auth::methods::check(scamtrail_proto::FILE_DESCRIPTOR_SET)?;
+    refuse_exposed_plaintext(config.listen, config.tls.is_some(), config.allow_plaintext)?;
     let card_mac_key = card_key::load_or_create(&config.card_key_file)?;
     let normalizer = Normalizer::new(NormalizerConfig { card_mac_key });
     // Read the safelist before touching the database: a bad file stops the start cleanly.
@@ -174,6 +177,19 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
     Ok(())
 }
 
+/// Refuses plaintext on an address other hosts can reach, where tokens, passwords and victims'
+/// data would cross the network readable. Loopback stays allowed (a client or proxy on this
+/// host); `allow_plaintext` says a TLS-terminating proxy on this host forwards to a wider address.
+fn refuse_exposed_plaintext(listen: SocketAddr, tls: bool, allow_plaintext: bool) -> anyhow::Result<()> {
+    if tls || allow_plaintext || listen.ip().to_canonical().is_loopback() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "--listen {listen}: not a loopback address, and TLS is not configured: give --tls-cert and --tls-key, \
+         or --allow-plaintext if a TLS-terminating proxy on this host forwards to this address"
+    )
+}
+
 /// CORS for gRPC-Web callers: the configured origins, the headers gRPC-Web sends and reads.
 fn cors(origins: &[String]) -> anyhow::Result<CorsLayer> {
     let origins = origins.iter().map(|o| HeaderValue::from_str(o)).collect::<Result<Vec<_>, _>>()?;
@@ -208,7 +224,22 @@ pub fn redact_url(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::redact_url;
+    use super::{redact_url, refuse_exposed_plaintext};
+
+    #[test]
+    fn plaintext_is_refused_beyond_loopback_unless_allowed() {
+        let refused = |addr: &str, tls, allow| refuse_exposed_plaintext(addr.parse().unwrap(), tls, allow).is_err();
+        for loopback in ["127.0.0.1:50051", "127.8.9.10:1", "[::1]:50051", "[::ffff:127.0.0.1]:50051"] {
+            assert!(!refused(loopback, false, false), "{loopback}");
+        }
+        for exposed in ["0.0.0.0:50051", "[::]:50051", "192.0.2.7:443", "[::ffff:192.0.2.7]:443"] {
+            assert!(refused(exposed, false, false), "{exposed}");
+            assert!(!refused(exposed, true, false), "{exposed} with TLS");
+            assert!(!refused(exposed, false, true), "{exposed} allowed");
+        }
+        let message = refuse_exposed_plaintext("0.0.0.0:50051".parse().unwrap(), false, false).unwrap_err().to_string();
+        assert!(message.contains("--listen 0.0.0.0:50051") && message.contains("--allow-plaintext"), "{message}");
+    }
 
     #[test]
     fn passwords_never_reach_the_log() {

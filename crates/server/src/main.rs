@@ -93,6 +93,10 @@ struct ServeArgs {
     /// File holding the card MAC key (created on first start; share it between instances).
     #[arg(long, default_value = "scamtrail.card-key", env = "SCAMTRAIL_CARD_KEY_FILE")]
     card_key_file: PathBuf,
+    /// Serve plaintext on a non-loopback --listen address: only behind a TLS-terminating proxy on
+    /// this host. Without it, such an address needs --tls-cert and --tls-key.
+    #[arg(long, env = "SCAMTRAIL_ALLOW_PLAINTEXT", value_parser = clap::builder::BoolishValueParser::new())]
+    allow_plaintext: bool,
     /// Seconds in-flight calls may take to finish after a shutdown signal.
     #[arg(long, default_value_t = 10)]
     shutdown_grace_seconds: u64,
@@ -303,6 +307,7 @@ fn main() -> anyhow::Result<()> {
                 database,
                 cors_origins,
                 card_key_file,
+                allow_plaintext,
                 shutdown_grace_seconds,
                 clusters,
                 safelist_file,
@@ -318,6 +323,7 @@ fn main() -> anyhow::Result<()> {
                 store,
                 cors_origins: cors_origins.into_iter().filter(|o| !o.is_empty()).collect(),
                 card_key_file,
+                allow_plaintext,
                 shutdown_grace: Duration::from_secs(shutdown_grace_seconds),
                 safelist_file,
                 guard: guard.config()?,
