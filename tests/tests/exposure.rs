@@ -39,6 +39,8 @@ fn serve(dir: &Path, listen: &str, extra: &[&str], env: &[(&str, &str)]) -> Chil
         .arg(format!("sqlite://{}", dir.join("scamtrail.db").display()))
         .arg("--card-key-file")
         .arg(dir.join("card.key"))
+        .arg("--audit-key-file")
+        .arg(dir.join("audit.key"))
         .args(extra)
         .envs(env.iter().copied())
         .stdout(Stdio::null())

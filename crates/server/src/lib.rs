@@ -5,10 +5,10 @@
 //! `scamtrail` binary (`main.rs`) is a thin command-line layer over [`serve`].
 
 pub mod auth;
-pub mod card_key;
 pub mod cluster_wire;
 pub mod error;
 pub mod intake;
+pub mod key_file;
 pub mod lookup;
 pub mod progress;
 pub mod safelist;
@@ -28,7 +28,7 @@ use scamtrail_proto::v1::auth_service_server::AuthServiceServer;
 use scamtrail_proto::v1::intake_service_server::IntakeServiceServer;
 use scamtrail_proto::v1::lookup_service_server::LookupServiceServer;
 use scamtrail_proto::v1::triage_service_server::TriageServiceServer;
-use scamtrail_store::{Store, StoreConfig};
+use scamtrail_store::{AuditSeal, Store, StoreConfig};
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -43,6 +43,8 @@ pub struct ServeConfig {
     pub cors_origins: Vec<String>,
     /// The file holding the secret key of card MACs; created on first start.
     pub card_key_file: PathBuf,
+    /// The file holding the secret key of the audit chain; created on first start.
+    pub audit_key_file: PathBuf,
     /// How long in-flight calls may run after a shutdown signal.
     pub shutdown_grace: Duration,
     /// A safelist file to apply beside the shipped one.
@@ -88,7 +90,8 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
     // A served method without a permission, or a permission for no method, stops the start.
     auth::methods::check(scamtrail_proto::FILE_DESCRIPTOR_SET)?;
     refuse_exposed_plaintext(config.listen, config.tls.is_some(), config.allow_plaintext)?;
-    let card_mac_key = card_key::load_or_create(&config.card_key_file)?;
+    let card_mac_key = key_file::card_key(&config.card_key_file)?;
+    let (audit_key, audit_key_is_new) = key_file::audit_key(&config.audit_key_file)?;
     let normalizer = Normalizer::new(NormalizerConfig { card_mac_key });
     // Read the safelist before touching the database: a bad file stops the start cleanly.
     let safelist = safelist::load(config.safelist_file.as_deref(), &normalizer)?;
@@ -102,7 +105,9 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
     health.set_serving::<LookupServiceServer<lookup::LookupApi>>().await;
     health.set_serving::<AuthServiceServer<auth::service::AuthApi>>().await;
     health.set_serving::<AdminServiceServer<auth::service::AdminApi>>().await;
-    let guard = std::sync::Arc::new(auth::GuardState::new(store.access(), config.guard.clone()));
+    let access = store.access(audit_key);
+    open_audit_trail(&access, &config.audit_key_file, audit_key_is_new).await?;
+    let guard = std::sync::Arc::new(auth::GuardState::new(access, config.guard.clone()));
 
     // Error details (google.rpc) are registered so that grpcurl can decode BadRequest.
     let reflection = || {
@@ -174,6 +179,37 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
         } => tracing::warn!("grace period over; closing remaining calls"),
     }
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// Checks, as a server or command opens the audit trail, that its newest event is signed with the
+/// audit key, and seals a trail from before the key when the key is new
+/// ([`scamtrail_store::Access::seal_audit_trail`]). A trail that ends otherwise is logged as an
+/// error: audited calls fail until it is resolved, the others go on.
+pub async fn open_audit_trail(
+    access: &scamtrail_store::Access,
+    key_file: &std::path::Path,
+    key_is_new: bool,
+) -> anyhow::Result<()> {
+    let key_file = key_file.display();
+    match access.seal_audit_trail(key_is_new).await? {
+        AuditSeal::Empty | AuditSeal::Keyed => {}
+        AuditSeal::Sealed(sequence) => {
+            tracing::info!(sequence, "the audit events from before the audit key are sealed by a keyed event")
+        }
+        AuditSeal::Unkeyed(sequence) => tracing::error!(
+            sequence,
+            %key_file,
+            "the newest audit event has an unkeyed hash although the audit key existed: the trail was \
+             rewritten without the key; audited calls fail, `scamtrail audit verify` shows where"
+        ),
+        AuditSeal::Foreign(sequence) => tracing::error!(
+            sequence,
+            %key_file,
+            "the newest audit event is not signed with this audit key: the wrong key file, or a changed \
+             row; audited calls fail, `scamtrail audit verify` shows where"
+        ),
+    }
     Ok(())
 }
 
