@@ -23,13 +23,16 @@ test: deps build
 	scripts/pg-test-server run $(MAKE) --no-print-directory test-with-postgres
 	$(MAKE) --no-print-directory lint
 
-# Needs SCAMTRAIL_TEST_POSTGRES_URL (set by scripts/pg-test-server run).
+# Needs SCAMTRAIL_TEST_POSTGRES_URL (set by scripts/pg-test-server run). The grpcurl and Python
+# suites share that PostgreSQL database, so they share its audit key file too.
 test-with-postgres:
 	$(CARGO) test --workspace
 	tests/grpcurl/run.sh $(BIN)
-	SCAMTRAIL_TEST_DATABASE_URL="$$SCAMTRAIL_TEST_POSTGRES_URL" tests/grpcurl/run.sh $(BIN)
+	SCAMTRAIL_TEST_DATABASE_URL="$$SCAMTRAIL_TEST_POSTGRES_URL" SCAMTRAIL_AUDIT_KEY_FILE="$$SCAMTRAIL_TEST_PG_DIR/audit.key" \
+	  tests/grpcurl/run.sh $(BIN)
 	tests/python/run.sh $(BIN)
-	SCAMTRAIL_TEST_DATABASE_URL="$$SCAMTRAIL_TEST_POSTGRES_URL" tests/python/run.sh $(BIN)
+	SCAMTRAIL_TEST_DATABASE_URL="$$SCAMTRAIL_TEST_POSTGRES_URL" SCAMTRAIL_AUDIT_KEY_FILE="$$SCAMTRAIL_TEST_PG_DIR/audit.key" \
+	  tests/python/run.sh $(BIN)
 	tests/differential/run.sh $(BIN)
 
 lint:

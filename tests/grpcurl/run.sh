@@ -39,10 +39,12 @@
 # ROLE_SUPERVISOR, OK, peer) and other audited calls but not ListQueues, and the intake key's
 # refused GetReport (PERMISSION_DENIED) and its SubmitReport with the follow-up secret it issued;
 # `scamtrail audit verify` says
-# the trail is intact; once the actor of the supervisor's GetReport event is changed in the
-# database behind the server's back (sqlite3 from Python, or psql for PostgreSQL) it exits 1
-# naming that event; with the row put back (also done at exit if the script stops half-way) it is
-# intact again.
+# the trail is intact and prints a signed checkpoint, which it finds when given back; once the
+# actor of the supervisor's GetReport event is changed in the database behind the server's back
+# (sqlite3 from Python, or psql for PostgreSQL) it exits 1 naming that event; with the row put
+# back (also done at exit if the script stops half-way) it is intact again. The CLI runs in the
+# server's directory, so both use the audit key file the server made there (or
+# $SCAMTRAIL_AUDIT_KEY_FILE, which a database shared with another suite needs).
 #
 # The database may have been used before (make test runs this on SQLite and on PostgreSQL, and a
 # PostgreSQL may be reused), so the scammer identifiers of report.json are replaced by values made
@@ -1059,12 +1061,20 @@ fi
 # The hash chain, checked by the CLI while the server runs.
 verify_out=$(cli audit verify)
 verify_rc=$?
-intact_re='^audit trail intact: ([0-9]+) events; head ([0-9]+):([0-9a-f]{64})$'
+intact_re='^audit trail intact: ([0-9]+) events'$'\n''(checkpoint ([0-9]+) [0-9a-f]{64} [0-9a-f]{64})$'
 if [[ $verify_rc -eq 0 ]] && [[ "$verify_out" =~ $intact_re ]] &&
    [[ -n "$AUDIT_SEQ" ]] && ((BASH_REMATCH[1] >= AUDIT_SEQ)); then
   pass "scamtrail audit verify: '$verify_out'"
+  # The signed checkpoint it printed, kept and passed back, is found in the trail.
+  checkpoint="${BASH_REMATCH[2]}"
+  checkpoint_seq="${BASH_REMATCH[3]}"
+  if out=$(cli audit verify --checkpoint "$checkpoint") && grep -qx "checkpoint $checkpoint_seq found" <<<"$out"; then
+    pass "scamtrail audit verify --checkpoint (the one it printed) finds it"
+  else
+    fail "scamtrail audit verify --checkpoint '$checkpoint'" "want exit 0 and 'checkpoint $checkpoint_seq found'" "$out"
+  fi
 else
-  fail "scamtrail audit verify says the trail is intact" "exit $verify_rc" "$verify_out"$'\n'"$(tail -n 5 "$TMP/cli.log")"
+  fail "scamtrail audit verify says the trail is intact and prints a checkpoint" "exit $verify_rc" "$verify_out"$'\n'"$(tail -n 5 "$TMP/cli.log")"
 fi
 
 # Someone with database access covers their tracks: the supervisor's GetReport event is

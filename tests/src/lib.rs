@@ -121,7 +121,8 @@ impl TestServer {
         let port = free_port()?;
         self.addr = format!("127.0.0.1:{port}");
         let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path())?;
-        let child = Command::new(binary())
+        let child = self
+            .command()
             .arg("serve")
             .args(["--listen", &self.addr, "--database-url", &self.database_url])
             .arg("--card-key-file")
@@ -171,6 +172,19 @@ impl TestServer {
         self.dir.path().join("server.log")
     }
 
+    /// The server's audit key file (in its temp dir; the server creates it on first start).
+    pub fn audit_key_file(&self) -> PathBuf {
+        self.dir.path().join("audit.key")
+    }
+
+    /// The `scamtrail` binary with this server's audit key file, as every command on its database
+    /// must have.
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(binary());
+        command.env("SCAMTRAIL_AUDIT_KEY_FILE", self.audit_key_file());
+        command
+    }
+
     /// What the server has logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.log_path()).unwrap_or_default()
@@ -192,7 +206,7 @@ impl TestServer {
         if let Some(agency) = agency {
             args.extend(["--agency", agency]);
         }
-        let out = Command::new(binary()).args(&args).args(["--database-url", &self.database_url]).output()?;
+        let out = self.command().args(&args).args(["--database-url", &self.database_url]).output()?;
         if !out.status.success() {
             bail!("scamtrail {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
         }
@@ -206,7 +220,8 @@ impl TestServer {
         if let Some(agency) = agency {
             args.extend(["--agency", agency]);
         }
-        let mut child = Command::new(binary())
+        let mut child = self
+            .command()
             .args(&args)
             .args(["--database-url", &self.database_url])
             .stdin(Stdio::piped())
@@ -279,7 +294,7 @@ impl TestServer {
     /// Runs `scamtrail ARGS` against this server's database (the server should be stopped for
     /// commands that write), returning its stderr; fails if it exits unsuccessfully.
     pub fn run_command(&self, args: &[&str]) -> anyhow::Result<String> {
-        let out = Command::new(binary()).args(args).args(["--database-url", &self.database_url]).output()?;
+        let out = self.command().args(args).args(["--database-url", &self.database_url]).output()?;
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         if !out.status.success() {
             bail!("scamtrail {args:?} failed: {stderr}");
@@ -289,7 +304,7 @@ impl TestServer {
 
     /// Runs `scamtrail ARGS --database-url URL`, returning whether it succeeded and its stdout.
     pub fn command_output(&self, args: &[&str]) -> anyhow::Result<(bool, String)> {
-        let out = Command::new(binary()).args(args).args(["--database-url", &self.database_url]).output()?;
+        let out = self.command().args(args).args(["--database-url", &self.database_url]).output()?;
         Ok((out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned()))
     }
 

@@ -404,15 +404,15 @@ async fn audited_calls_are_chained_and_verify_detects_changed_or_removed_rows() 
 
         let (intact, out) = server.command_output(&["audit", "verify"]).unwrap();
         assert!(intact && out.contains("intact"), "{out}");
-        // The head is a checkpoint: after the newest row is removed the chain still verifies,
-        // but the checkpoint is no longer in it.
-        let head = out.split("head ").nth(1).unwrap().trim().to_owned();
-        let (ok, _) = server.command_output(&["audit", "verify", "--expect", &head]).unwrap();
-        assert!(ok, "the head is in the trail");
-        let last = head.split(':').next().unwrap();
+        // The printed checkpoint is kept: after the newest row is removed the chain still
+        // verifies, but the checkpoint is no longer in it.
+        let checkpoint = out.lines().find(|l| l.starts_with("checkpoint ")).unwrap().to_owned();
+        let (ok, _) = server.command_output(&["audit", "verify", "--checkpoint", &checkpoint]).unwrap();
+        assert!(ok, "the checkpoint is in the trail");
+        let last = checkpoint.split(' ').nth(1).unwrap();
         server.sql(&format!("DELETE FROM audit_events WHERE sequence = {last}")).unwrap();
         assert!(server.command_output(&["audit", "verify"]).unwrap().0, "a shorter chain still chains");
-        let (ok, out) = server.command_output(&["audit", "verify", "--expect", &head]).unwrap();
+        let (ok, out) = server.command_output(&["audit", "verify", "--checkpoint", &checkpoint]).unwrap();
         assert!(!ok && out.contains("checkpoint"), "{out}");
         let target = reads[0].sequence;
         server.sql(&format!("UPDATE audit_events SET actor = 'mallory' WHERE sequence = {target}")).unwrap();

@@ -4,7 +4,7 @@
 //!
 //! - `report`, `identifier`, `kinds`, `limits`, `reference`, `currency`, `time`: the report as
 //!   validated and stored, its vocabularies and bounds.
-//! - `access`: roles and the permissions each holds; `audit`: the audit trail's hash chain.
+//! - `access`: roles and the permissions each holds; `audit`: the audit trail's keyed hash chain and its checkpoints.
 //! - `triage`: identifier states, cluster statuses and dispositions, and the cluster workflow
 //!   (`ClusterStatus::check_transition`).
 //! - `partition`: the connected components of the report–identifier graph (which reports form a
@@ -32,7 +32,7 @@ mod time;
 mod triage;
 
 pub use access::{Permission, Role};
-pub use audit::{AUDIT_GENESIS, AuditEvent};
+pub use audit::{AUDIT_GENESIS, AuditEvent, AuditKey, AuditVerdict, ChainCheck, Checkpoint, CheckpointFormat};
 pub use currency::{CRYPTO_TICKERS, is_known_currency};
 pub use identifier::{IdentifierOutcome, NormalizedIdentifier, ReportedIdentifier, Unverified};
 pub use kinds::{AgeBand, Category, ContactChannel, IdentifierRole, PaymentMethod, UnknownName};

@@ -267,7 +267,7 @@ async fn seed(
     card_key_file: PathBuf,
 ) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let card_mac_key = scamtrail_server::card_key::load_or_create(&card_key_file)?;
+    let card_mac_key = scamtrail_server::key_file::card_key(&card_key_file)?;
     let normalizer = Normalizer::new(NormalizerConfig { card_mac_key });
     let config = StoreConfig::new(database_url);
     let store = Store::open(&config).await?;

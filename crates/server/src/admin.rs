@@ -3,14 +3,20 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use scamtrail_core::{AuditEvent, Role, UnixMicros};
+use scamtrail_core::{AuditEvent, Checkpoint, Role, UnixMicros};
 use scamtrail_server::auth::secrets;
+use scamtrail_server::key_file;
 use scamtrail_store::{Access, StoreConfig};
 
-use super::{DatabaseArgs, KeyCommand, NewCaller, UserCommand};
+use super::{AuditKeyArgs, DatabaseArgs, KeyCommand, NewCaller, UserCommand};
 
-async fn open(database: &DatabaseArgs) -> anyhow::Result<Access> {
-    Ok(Access::open(&StoreConfig::new(database.database_url.clone())).await?)
+/// The access tables, appending audit events under the audit key (created if missing, as a
+/// server's first start would).
+async fn open(database: &DatabaseArgs, audit_key: &AuditKeyArgs) -> anyhow::Result<Access> {
+    let (key, key_is_new) = key_file::audit_key(&audit_key.audit_key_file)?;
+    let access = Access::open(&StoreConfig::new(database.database_url.clone()), key).await?;
+    scamtrail_server::open_audit_trail(&access, &audit_key.audit_key_file, key_is_new).await?;
+    Ok(access)
 }
 
 fn check_name(name: &str) -> anyhow::Result<()> {
@@ -63,7 +69,7 @@ fn read_password() -> anyhow::Result<String> {
 
 pub(crate) async fn user(command: UserCommand) -> anyhow::Result<()> {
     match command {
-        UserCommand::Create(NewCaller { name, role, agency, database }) => {
+        UserCommand::Create(NewCaller { name, role, agency, database, audit_key }) => {
             check_name(&name)?;
             let role = parse_role(&role, &[Role::Investigator, Role::Supervisor, Role::Liaison, Role::Admin])?;
             let agency = check_agency(role, &agency)?;
@@ -72,13 +78,13 @@ pub(crate) async fn user(command: UserCommand) -> anyhow::Result<()> {
                 anyhow::bail!("password refused: {problem}");
             }
             let hash = tokio::task::spawn_blocking(move || secrets::hash(&password, secrets::PASSWORD_PARAMS)).await?;
-            let access = open(&database).await?;
+            let access = open(&database, &audit_key).await?;
             access.create_user(&name, role, agency.as_deref(), &hash).await?;
             audit(&access, "scamtrail user create", format!("user:{name}")).await?;
             tracing::info!(user = %name, role = %role, "user created");
         }
-        UserCommand::Disable { name, database } => {
-            let access = open(&database).await?;
+        UserCommand::Disable { name, database, audit_key } => {
+            let access = open(&database, &audit_key).await?;
             anyhow::ensure!(access.disable_user(&name).await?, "no enabled user {name:?}");
             audit(&access, "scamtrail user disable", format!("user:{name}")).await?;
             tracing::info!(user = %name, "user disabled; its sessions ended");
@@ -89,26 +95,26 @@ pub(crate) async fn user(command: UserCommand) -> anyhow::Result<()> {
 
 pub(crate) async fn key(command: KeyCommand) -> anyhow::Result<()> {
     match command {
-        KeyCommand::Create(NewCaller { name, role, agency, database }) => {
+        KeyCommand::Create(NewCaller { name, role, agency, database, audit_key }) => {
             check_name(&name)?;
             let role = parse_role(&role, &[Role::Intake, Role::Liaison])?;
             let agency = check_agency(role, &agency)?;
             let key = secrets::new_token("stk_");
-            let access = open(&database).await?;
+            let access = open(&database, &audit_key).await?;
             access.create_key(&name, role, agency.as_deref(), &secrets::token_hash(&key)).await?;
             audit(&access, "scamtrail key create", format!("key:{name}")).await?;
             tracing::info!(key = %name, role = %role, "key created; it is printed once on stdout and stored only as a hash");
             let mut out = std::io::stdout().lock();
             writeln!(out, "{key}")?;
         }
-        KeyCommand::Revoke { name, database } => {
-            let access = open(&database).await?;
+        KeyCommand::Revoke { name, database, audit_key } => {
+            let access = open(&database, &audit_key).await?;
             anyhow::ensure!(access.revoke_key(&name).await?, "no live key {name:?}");
             audit(&access, "scamtrail key revoke", format!("key:{name}")).await?;
             tracing::info!(key = %name, "key revoked");
         }
-        KeyCommand::List { database } => {
-            let access = open(&database).await?;
+        KeyCommand::List { database, audit_key } => {
+            let access = open(&database, &audit_key).await?;
             let mut out = std::io::stdout().lock();
             writeln!(out, "name\trole\tagency\tcreated_at\trevoked_at\tlast_used_at")?;
             let at = |t: Option<UnixMicros>| t.map_or_else(|| "-".to_owned(), scamtrail_server::wire::date_time_text);
@@ -129,33 +135,41 @@ pub(crate) async fn key(command: KeyCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(crate) async fn verify(database: DatabaseArgs, expect: Option<String>) -> anyhow::Result<()> {
-    let expected = match &expect {
-        None => None,
-        Some(text) => {
-            let parsed = text.split_once(':').and_then(|(s, h)| Some((s.parse::<i64>().ok()?, h.to_ascii_lowercase())));
-            Some(
-                parsed
-                    .ok_or_else(|| anyhow::anyhow!("--expect {text:?}: SEQUENCE:HASH as `audit verify` printed it"))?,
-            )
-        }
-    };
-    let access = open(&database).await?;
-    let verdict = access.verify_audit().await?;
-    if let Some((sequence, why)) = verdict.broken {
+/// `scamtrail audit verify`: exits 1 when the chain is broken or a kept checkpoint is contradicted;
+/// else prints a signed checkpoint of the newest event, to keep elsewhere.
+pub(crate) async fn verify(
+    database: DatabaseArgs,
+    audit_key: AuditKeyArgs,
+    checkpoints: Vec<String>,
+) -> anyhow::Result<()> {
+    let checkpoints = checkpoints
+        .iter()
+        .map(|text| text.parse::<Checkpoint>().map_err(|e| anyhow::anyhow!("--checkpoint {text:?}: {e}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let key = key_file::existing_audit_key(&audit_key.audit_key_file)?;
+    let access = Access::open(&StoreConfig::new(database.database_url.clone()), key).await?;
+    let verdict = access.verify_audit(&checkpoints).await?;
+    if let Some((sequence, why)) = &verdict.broken {
         println!("audit trail BROKEN at event {sequence}: {why} ({} events before it chain)", verdict.events);
         std::process::exit(1);
     }
-    let head = verdict.head.as_ref().map_or_else(|| "none".to_owned(), |(s, h)| format!("{s}:{h}"));
-    println!("audit trail intact: {} events; head {head}", verdict.events);
-    if let Some((sequence, hash)) = expected {
-        let found = access.audit_events(sequence - 1, 1, None).await?;
-        let stored = found.first().filter(|(e, _)| e.sequence == sequence).map(|(_, h)| h.as_str());
-        if stored != Some(hash.as_str()) {
-            println!("audit trail BROKEN: the checkpoint {sequence}:{hash} is not in it (rows removed or rewritten)");
-            std::process::exit(1);
+    if !verdict.checkpoint_faults.is_empty() {
+        for fault in &verdict.checkpoint_faults {
+            println!("audit trail BROKEN: {fault}");
         }
-        println!("checkpoint {sequence} found");
+        std::process::exit(1);
+    }
+    let unkeyed = match verdict.unkeyed {
+        0 => String::new(),
+        n => format!(" ({n} from before the audit key, vouched for by the keyed events after them)"),
+    };
+    println!("audit trail intact: {} events{unkeyed}", verdict.events);
+    for c in &checkpoints {
+        println!("checkpoint {} found", c.sequence);
+    }
+    match &verdict.head {
+        Some(head) => println!("{head}"),
+        None => println!("no events: nothing to checkpoint"),
     }
     Ok(())
 }

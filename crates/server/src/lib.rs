@@ -5,10 +5,10 @@
 //! `scamtrail` binary (`main.rs`) is a thin command-line layer over [`serve`].
 
 pub mod auth;
-pub mod card_key;
 pub mod cluster_wire;
 pub mod error;
 pub mod intake;
+pub mod key_file;
 pub mod lookup;
 pub mod progress;
 pub mod safelist;
@@ -28,7 +28,7 @@ use scamtrail_proto::v1::auth_service_server::AuthServiceServer;
 use scamtrail_proto::v1::intake_service_server::IntakeServiceServer;
 use scamtrail_proto::v1::lookup_service_server::LookupServiceServer;
 use scamtrail_proto::v1::triage_service_server::TriageServiceServer;
-use scamtrail_store::{Store, StoreConfig};
+use scamtrail_store::{AuditSeal, Store, StoreConfig};
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -43,6 +43,8 @@ pub struct ServeConfig {
     pub cors_origins: Vec<String>,
     /// The file holding the secret key of card MACs; created on first start.
     pub card_key_file: PathBuf,
+    /// The file holding the secret key of the audit chain; created on first start.
+    pub audit_key_file: PathBuf,
     /// How long in-flight calls may run after a shutdown signal.
     pub shutdown_grace: Duration,
     /// A safelist file to apply beside the shipped one.
@@ -53,6 +55,8 @@ pub struct ServeConfig {
     pub max_streams_per_connection: u32,
     /// TLS, when configured.
     pub tls: Option<TlsFiles>,
+    /// Serve plaintext on a non-loopback address (a TLS-terminating proxy on this host forwards to it).
+    pub allow_plaintext: bool,
 }
 
 /// PEM files for TLS.
@@ -85,7 +89,9 @@ impl TlsFiles {
 pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     // A served method without a permission, or a permission for no method, stops the start.
     auth::methods::check(scamtrail_proto::FILE_DESCRIPTOR_SET)?;
-    let card_mac_key = card_key::load_or_create(&config.card_key_file)?;
+    refuse_exposed_plaintext(config.listen, config.tls.is_some(), config.allow_plaintext)?;
+    let card_mac_key = key_file::card_key(&config.card_key_file)?;
+    let (audit_key, audit_key_is_new) = key_file::audit_key(&config.audit_key_file)?;
     let normalizer = Normalizer::new(NormalizerConfig { card_mac_key });
     // Read the safelist before touching the database: a bad file stops the start cleanly.
     let safelist = safelist::load(config.safelist_file.as_deref(), &normalizer)?;
@@ -99,7 +105,9 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
     health.set_serving::<LookupServiceServer<lookup::LookupApi>>().await;
     health.set_serving::<AuthServiceServer<auth::service::AuthApi>>().await;
     health.set_serving::<AdminServiceServer<auth::service::AdminApi>>().await;
-    let guard = std::sync::Arc::new(auth::GuardState::new(store.access(), config.guard.clone()));
+    let access = store.access(audit_key);
+    open_audit_trail(&access, &config.audit_key_file, audit_key_is_new).await?;
+    let guard = std::sync::Arc::new(auth::GuardState::new(access, config.guard.clone()));
 
     // Error details (google.rpc) are registered so that grpcurl can decode BadRequest.
     let reflection = || {
@@ -175,6 +183,50 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
     Ok(())
 }
 
+/// Checks, as a server or command opens the audit trail, that its newest event is signed with the
+/// audit key, and seals a trail from before the key when the key is new
+/// ([`scamtrail_store::Access::seal_audit_trail`]). A trail that ends otherwise is logged as an
+/// error: audited calls fail until it is resolved, the others go on.
+pub async fn open_audit_trail(
+    access: &scamtrail_store::Access,
+    key_file: &std::path::Path,
+    key_is_new: bool,
+) -> anyhow::Result<()> {
+    let key_file = key_file.display();
+    match access.seal_audit_trail(key_is_new).await? {
+        AuditSeal::Empty | AuditSeal::Keyed => {}
+        AuditSeal::Sealed(sequence) => {
+            tracing::info!(sequence, "the audit events from before the audit key are sealed by a keyed event")
+        }
+        AuditSeal::Unkeyed(sequence) => tracing::error!(
+            sequence,
+            %key_file,
+            "the newest audit event has an unkeyed hash although the audit key existed: the trail was \
+             rewritten without the key; audited calls fail, `scamtrail audit verify` shows where"
+        ),
+        AuditSeal::Foreign(sequence) => tracing::error!(
+            sequence,
+            %key_file,
+            "the newest audit event is not signed with this audit key: the wrong key file, or a changed \
+             row; audited calls fail, `scamtrail audit verify` shows where"
+        ),
+    }
+    Ok(())
+}
+
+/// Refuses plaintext on an address other hosts can reach, where tokens, passwords and victims'
+/// data would cross the network readable. Loopback stays allowed (a client or proxy on this
+/// host); `allow_plaintext` says a TLS-terminating proxy on this host forwards to a wider address.
+fn refuse_exposed_plaintext(listen: SocketAddr, tls: bool, allow_plaintext: bool) -> anyhow::Result<()> {
+    if tls || allow_plaintext || listen.ip().to_canonical().is_loopback() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "--listen {listen}: not a loopback address, and TLS is not configured: give --tls-cert and --tls-key, \
+         or --allow-plaintext if a TLS-terminating proxy on this host forwards to this address"
+    )
+}
+
 /// CORS for gRPC-Web callers: the configured origins, the headers gRPC-Web sends and reads.
 fn cors(origins: &[String]) -> anyhow::Result<CorsLayer> {
     let origins = origins.iter().map(|o| HeaderValue::from_str(o)).collect::<Result<Vec<_>, _>>()?;
@@ -209,7 +261,22 @@ pub fn redact_url(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::redact_url;
+    use super::{redact_url, refuse_exposed_plaintext};
+
+    #[test]
+    fn plaintext_is_refused_beyond_loopback_unless_allowed() {
+        let refused = |addr: &str, tls, allow| refuse_exposed_plaintext(addr.parse().unwrap(), tls, allow).is_err();
+        for loopback in ["127.0.0.1:50051", "127.8.9.10:1", "[::1]:50051", "[::ffff:127.0.0.1]:50051"] {
+            assert!(!refused(loopback, false, false), "{loopback}");
+        }
+        for exposed in ["0.0.0.0:50051", "[::]:50051", "192.0.2.7:443", "[::ffff:192.0.2.7]:443"] {
+            assert!(refused(exposed, false, false), "{exposed}");
+            assert!(!refused(exposed, true, false), "{exposed} with TLS");
+            assert!(!refused(exposed, false, true), "{exposed} allowed");
+        }
+        let message = refuse_exposed_plaintext("0.0.0.0:50051".parse().unwrap(), false, false).unwrap_err().to_string();
+        assert!(message.contains("--listen 0.0.0.0:50051") && message.contains("--allow-plaintext"), "{message}");
+    }
 
     #[test]
     fn passwords_never_reach_the_log() {

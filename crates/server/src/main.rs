@@ -47,7 +47,7 @@ enum Command {
         #[command(subcommand)]
         command: KeyCommand,
     },
-    /// The audit trail: `audit verify` checks its hash chain.
+    /// The audit trail: `audit verify` checks its keyed hash chain and kept checkpoints.
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
@@ -93,6 +93,12 @@ struct ServeArgs {
     /// File holding the card MAC key (created on first start; share it between instances).
     #[arg(long, default_value = "scamtrail.card-key", env = "SCAMTRAIL_CARD_KEY_FILE")]
     card_key_file: PathBuf,
+    #[command(flatten)]
+    audit_key: AuditKeyArgs,
+    /// Serve plaintext on a non-loopback --listen address: only behind a TLS-terminating proxy on
+    /// this host. Without it, such an address needs --tls-cert and --tls-key.
+    #[arg(long, env = "SCAMTRAIL_ALLOW_PLAINTEXT", value_parser = clap::builder::BoolishValueParser::new())]
+    allow_plaintext: bool,
     /// Seconds in-flight calls may take to finish after a shutdown signal.
     #[arg(long, default_value_t = 10)]
     shutdown_grace_seconds: u64,
@@ -125,6 +131,17 @@ struct NewCaller {
     agency: Option<String>,
     #[command(flatten)]
     database: DatabaseArgs,
+    #[command(flatten)]
+    audit_key: AuditKeyArgs,
+}
+
+/// The key of the audit chain.
+#[derive(clap::Args)]
+struct AuditKeyArgs {
+    /// File holding the audit key that chains the audit trail (created on first use). Keep it, and
+    /// its backups, apart from the database's; servers and commands on one database share it.
+    #[arg(long, default_value = "scamtrail.audit-key", env = "SCAMTRAIL_AUDIT_KEY_FILE")]
+    audit_key_file: PathBuf,
 }
 
 #[derive(Subcommand)]
@@ -139,6 +156,8 @@ enum UserCommand {
         name: String,
         #[command(flatten)]
         database: DatabaseArgs,
+        #[command(flatten)]
+        audit_key: AuditKeyArgs,
     },
 }
 
@@ -153,25 +172,33 @@ enum KeyCommand {
         name: String,
         #[command(flatten)]
         database: DatabaseArgs,
+        #[command(flatten)]
+        audit_key: AuditKeyArgs,
     },
     /// Lists keys: name, role, agency, created, revoked, last used.
     List {
         #[command(flatten)]
         database: DatabaseArgs,
+        #[command(flatten)]
+        audit_key: AuditKeyArgs,
     },
 }
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Recomputes the audit trail's hash chain; exits 1 naming the first event that does not chain.
-    /// Prints the head (sequence and hash): keep it elsewhere, and pass it later as --expect.
+    /// Recomputes the audit trail's chain under the audit key (the file must exist); exits 1 naming
+    /// the first event that does not chain. Prints a signed checkpoint of the newest event
+    /// (`checkpoint SEQUENCE HASH MAC`): keep it elsewhere, and pass it later as --checkpoint.
     Verify {
-        /// A head printed earlier, `SEQUENCE:HASH`: the trail must still hold that event with that
-        /// hash (rows removed from the end, or a rewritten trail, fail this).
-        #[arg(long)]
-        expect: Option<String>,
+        /// A checkpoint line printed earlier (repeat for several): its MAC must be the audit key's,
+        /// and the trail must still hold that event with that hash (rows removed from the end, or a
+        /// rewritten trail, fail this).
+        #[arg(long = "checkpoint")]
+        checkpoints: Vec<String>,
         #[command(flatten)]
         database: DatabaseArgs,
+        #[command(flatten)]
+        audit_key: AuditKeyArgs,
     },
 }
 
@@ -343,6 +370,8 @@ fn main() -> anyhow::Result<()> {
                 database,
                 cors_origins,
                 card_key_file,
+                audit_key,
+                allow_plaintext,
                 shutdown_grace_seconds,
                 clusters,
                 safelist_file,
@@ -358,6 +387,8 @@ fn main() -> anyhow::Result<()> {
                 store,
                 cors_origins: cors_origins.into_iter().filter(|o| !o.is_empty()).collect(),
                 card_key_file,
+                audit_key_file: audit_key.audit_key_file,
+                allow_plaintext,
                 shutdown_grace: Duration::from_secs(shutdown_grace_seconds),
                 safelist_file,
                 guard: guard.config()?,
@@ -371,8 +402,8 @@ fn main() -> anyhow::Result<()> {
         }
         Command::User { command } => runtime.block_on(admin::user(command)),
         Command::Key { command } => runtime.block_on(admin::key(command)),
-        Command::Audit { command: AuditCommand::Verify { expect, database } } => {
-            runtime.block_on(admin::verify(database, expect))
+        Command::Audit { command: AuditCommand::Verify { checkpoints, database, audit_key } } => {
+            runtime.block_on(admin::verify(database, audit_key, checkpoints))
         }
         Command::Recluster { database, clusters } => {
             let mut config = StoreConfig::new(database.database_url);
@@ -416,7 +447,7 @@ fn normalize(country: Option<String>, kind: Option<String>, card_key_file: PathB
         None => None,
         Some(k) => Some(k.parse::<KindHint>().map_err(|_| anyhow::anyhow!("--kind {k:?}: not a known kind"))?),
     };
-    let card_mac_key = scamtrail_server::card_key::load_or_create(&card_key_file)?;
+    let card_mac_key = scamtrail_server::key_file::card_key(&card_key_file)?;
     let normalizer = Normalizer::new(NormalizerConfig { card_mac_key });
     let hint = Hint { kind, country };
     let stdout = std::io::stdout();

@@ -2,13 +2,14 @@
 //!
 //! The store keeps only hashes: argon2id strings for passwords (made by the server), SHA-256 of
 //! session tokens and API keys (random 256-bit values, for which a fast hash is enough). Audit
-//! events are appended one transaction at a time, each chained to the last stored one
-//! ([`AuditEvent::chain_hash`]); on PostgreSQL an advisory lock makes appends from several
-//! instances queue, so the chain never forks.
+//! events are appended one transaction at a time, each chained to the last stored one by its MAC
+//! under the server's audit key ([`AuditEvent::chain_hash`]); on PostgreSQL an advisory lock makes
+//! appends from several instances queue, so the chain never forks.
 
-use scamtrail_core::{AUDIT_GENESIS, AuditEvent, Role, UnixMicros};
+use scamtrail_core::{AUDIT_GENESIS, AuditEvent, AuditKey, AuditVerdict, ChainCheck, Checkpoint, Role, UnixMicros};
 use sea_orm::{DatabaseConnection, DbBackend, DbErr, QueryResult, TransactionTrait, Value};
 
+use crate::fetch::FromRow;
 use crate::tx::{SqliteWriter, Tx};
 use crate::{StoreConfig, StoreError, connect, sql, writer};
 
@@ -75,16 +76,22 @@ pub enum CredentialKind {
     Key,
 }
 
-/// What `audit verify` found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditVerdict {
-    /// Events checked.
-    pub events: i64,
-    /// The first event that does not chain, and why; `None` when the trail is intact.
-    pub broken: Option<(i64, String)>,
-    /// The last event that chains: its sequence and hash (record it elsewhere as a checkpoint:
-    /// rows removed from the end, or a trail rewritten as a whole, no longer show it).
-    pub head: Option<(i64, String)>,
+/// What a server starting on a trail found at its end ([`Access::seal_audit_trail`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditSeal {
+    /// The trail is empty.
+    Empty,
+    /// The newest event is signed with the key.
+    Keyed,
+    /// The newest event was from before the key, which is new; this keyed event now vouches for
+    /// the trail.
+    Sealed(i64),
+    /// The newest event (this sequence) has a plain hash although the key existed already: the
+    /// trail was rewritten without the key. Nothing is appended after it.
+    Unkeyed(i64),
+    /// The newest event (this sequence) is neither keyed with this key nor from before the key:
+    /// another key file, or a changed row. Nothing is appended after it.
+    Foreign(i64),
 }
 
 /// Appends audit events in batches: a task takes every event waiting, appends them in one
@@ -111,6 +118,8 @@ impl AuditLog {
 #[derive(Clone)]
 pub struct Access {
     db: DatabaseConnection,
+    /// Keys the audit chain.
+    key: AuditKey,
     /// The store's SQLite file, when a server's store opened it (its audit writer appends
     /// through a connection of its own).
     file: Option<std::path::PathBuf>,
@@ -126,8 +135,8 @@ fn is_unique_violation(e: &DbErr) -> bool {
 }
 
 impl Access {
-    pub(crate) fn new(db: DatabaseConnection, file: Option<std::path::PathBuf>) -> Self {
-        Self { db, file }
+    pub(crate) fn new(db: DatabaseConnection, file: Option<std::path::PathBuf>, key: AuditKey) -> Self {
+        Self { db, key, file }
     }
 
     /// Starts the batching audit writer ([`AuditLog`]) on a thread of its own; it stops when
@@ -150,7 +159,10 @@ impl Access {
             while rx.recv_many(&mut batch, AUDIT_BATCH_MAX).await > 0 {
                 let (mut events, replies): (Vec<AuditEvent>, Vec<_>) = batch.drain(..).unzip();
                 let result = match &own {
-                    Some(own) => own.transaction(async |tx| append_in(tx, &mut events).await).await.map_err(Into::into),
+                    Some(own) => own
+                        .transaction(async |tx| append_in(tx, &access.key, &mut events).await)
+                        .await
+                        .map_err(Into::into),
                     None => access.append_audit(&mut events).await,
                 };
                 let result = result.map_err(|e| e.to_string());
@@ -166,10 +178,10 @@ impl Access {
     }
 
     /// Connects and applies pending migrations (for the `scamtrail user|key|audit` commands).
-    pub async fn open(config: &StoreConfig) -> Result<Self, StoreError> {
+    pub async fn open(config: &StoreConfig, key: AuditKey) -> Result<Self, StoreError> {
         let db = connect::connect(config, connect::Checkpoints::Automatic).await?;
         connect::migrate(&db).await?;
-        Ok(Self { db, file: None })
+        Ok(Self { db, key, file: None })
     }
 
     /// Creates a user; `AlreadyExists` if the name is taken.
@@ -367,9 +379,37 @@ impl Access {
             return Ok(());
         }
         let txn = writer::begin(&self.db).await?;
-        append_in(&Tx::Orm(&txn), events).await?;
+        append_in(&Tx::Orm(&txn), &self.key, events).await?;
         txn.commit().await?;
         Ok(())
+    }
+
+    /// Run when a server or command opens the trail: says whether its newest event is signed with
+    /// the key. When it is from before the key (a plain SHA-256 hash) and `key_is_new` (the key
+    /// file was created just now, by this process), appends a keyed event after it, which vouches
+    /// for every event before it (see `scamtrail_core`'s audit rules). Only a new key may seal: a
+    /// trail that ends unkeyed under a key that existed before was rewritten without it.
+    pub async fn seal_audit_trail(&self, key_is_new: bool) -> Result<AuditSeal, StoreError> {
+        let txn = writer::begin(&self.db).await?;
+        let tx = Tx::Orm(&txn);
+        lock_trail(&tx).await?;
+        let seal = match newest_event(&tx).await? {
+            None => AuditSeal::Empty,
+            Some(row) => match row.hashed(&self.key) {
+                Hashed::WithKey => AuditSeal::Keyed,
+                Hashed::Plain if key_is_new => {
+                    let target = format!("audit_event:{}", row.event.sequence);
+                    let mut seal =
+                        [AuditEvent::now("server", "server", "audit key in use", vec![target], "local", "OK")];
+                    insert_chained(&tx, &self.key, (row.event.sequence, row.hash), &mut seal).await?;
+                    AuditSeal::Sealed(seal[0].sequence)
+                }
+                Hashed::Plain => AuditSeal::Unkeyed(row.event.sequence),
+                Hashed::Otherwise => AuditSeal::Foreign(row.event.sequence),
+            },
+        };
+        txn.commit().await?;
+        Ok(seal)
     }
 
     /// Events after `after`, oldest first, at most `limit`, optionally of one actor; with each its
@@ -388,68 +428,162 @@ impl Access {
         }
         text.push_str(&format!(" ORDER BY sequence LIMIT {limit}"));
         let rows = sql::query(&self.db, &text, values).await?;
-        rows.iter().map(|r| audit_row(r).map(|(e, _, hash)| (e, hash))).collect()
+        rows.iter().map(|r| AuditRow::from_orm(r).map(|row| (row.event, row.hash)).map_err(Into::into)).collect()
     }
 
-    /// Walks the whole trail, recomputing each hash from the previous one: a changed row, a
-    /// removed row (a gap in the sequence) or a re-chained row shows as the first broken event.
-    pub async fn verify_audit(&self) -> Result<AuditVerdict, StoreError> {
+    /// Walks the whole trail in one read transaction, recomputing each MAC from the previous
+    /// hash ([`ChainCheck`]): a changed row, a removed row (a gap in the sequence), a re-chained
+    /// row or one written without the key shows as the first broken event, and each kept
+    /// checkpoint the trail no longer holds as a fault.
+    pub async fn verify_audit(&self, checkpoints: &[Checkpoint]) -> Result<AuditVerdict, StoreError> {
         let txn = self.db.begin().await?;
-        let mut checked = 0;
-        let mut expected_sequence = 1;
-        let mut prev = AUDIT_GENESIS.to_owned();
-        loop {
+        let mut check = ChainCheck::new(&self.key, checkpoints);
+        'pages: loop {
             let text =
                 format!("SELECT {AUDIT_COLUMNS} FROM audit_events WHERE sequence >= ? ORDER BY sequence LIMIT 5000");
-            let rows = sql::query(&txn, &text, vec![expected_sequence.into()]).await?;
+            let rows = sql::query(&txn, &text, vec![check.next_sequence().into()]).await?;
             if rows.is_empty() {
                 break;
             }
             for r in &rows {
-                let (event, stored_prev, stored_hash) = audit_row(r)?;
-                let broken = if event.sequence != expected_sequence {
-                    Some(format!("event {expected_sequence} is missing"))
-                } else if stored_prev != prev {
-                    Some("its previous hash is not the previous event's hash".to_owned())
-                } else if event.chain_hash(&prev) != stored_hash {
-                    Some("its content does not match its hash (the row was changed)".to_owned())
-                } else {
-                    None
-                };
-                if let Some(why) = broken {
-                    let head = (checked > 0).then(|| (expected_sequence - 1, prev));
-                    return Ok(AuditVerdict { events: checked, broken: Some((expected_sequence, why)), head });
+                let row = AuditRow::from_orm(r)?;
+                if !check.push(&row.event, &row.prev_hash, &row.hash) {
+                    break 'pages;
                 }
-                checked += 1;
-                expected_sequence += 1;
-                prev = stored_hash;
             }
         }
         txn.commit().await?;
-        let head = (checked > 0).then(|| (expected_sequence - 1, prev));
-        Ok(AuditVerdict { events: checked, broken: None, head })
+        Ok(check.finish())
     }
 }
 
-/// The columns [`audit_row`] reads, in its order.
+/// The columns [`AuditRow`] reads, in its order.
 const AUDIT_COLUMNS: &str = "sequence, at, actor, role, action, targets, peer, outcome, prev_hash, hash";
 
-/// Appends events in the transaction `txn`; see [`Access::append_audit`].
-async fn append_in(txn: &Tx<'_>, events: &mut [AuditEvent]) -> Result<(), DbErr> {
-    if events.is_empty() {
-        return Ok(());
+/// A stored event with its stored previous hash and hash.
+struct AuditRow {
+    event: AuditEvent,
+    prev_hash: String,
+    hash: String,
+}
+
+/// How a stored event's hash was made, as far as its own row shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hashed {
+    /// Its MAC under the key.
+    WithKey,
+    /// The plain SHA-256 of an event from before the key.
+    Plain,
+    /// Neither: another key, or a changed row.
+    Otherwise,
+}
+
+impl AuditRow {
+    fn hashed(&self, key: &AuditKey) -> Hashed {
+        if self.event.chain_hash(key, &self.prev_hash) == self.hash {
+            Hashed::WithKey
+        } else if self.event.unkeyed_chain_hash(&self.prev_hash) == self.hash {
+            Hashed::Plain
+        } else {
+            Hashed::Otherwise
+        }
     }
+
+    fn new(fields: (i64, i64, String, String, String, String, String, String, String, String)) -> Result<Self, String> {
+        let (sequence, at, actor, role, action, targets, peer, outcome, prev_hash, hash) = fields;
+        let targets = serde_json::from_str(&targets).map_err(|e| format!("audit event {sequence}'s targets: {e}"))?;
+        let event = AuditEvent { sequence, at: UnixMicros(at), actor, role, action, targets, peer, outcome };
+        Ok(Self { event, prev_hash, hash })
+    }
+}
+
+impl FromRow for AuditRow {
+    fn from_orm(r: &QueryResult) -> Result<Self, DbErr> {
+        let fields = (
+            r.try_get_by_index(0)?,
+            r.try_get_by_index(1)?,
+            r.try_get_by_index(2)?,
+            r.try_get_by_index(3)?,
+            r.try_get_by_index(4)?,
+            r.try_get_by_index(5)?,
+            r.try_get_by_index(6)?,
+            r.try_get_by_index(7)?,
+            r.try_get_by_index(8)?,
+            r.try_get_by_index(9)?,
+        );
+        Self::new(fields).map_err(DbErr::Custom)
+    }
+
+    fn sqlite_columns(_: &rusqlite::Statement<'_>) -> rusqlite::Result<Vec<usize>> {
+        Ok((0..10).collect())
+    }
+
+    fn from_sqlite(r: &rusqlite::Row<'_>, _: &[usize]) -> rusqlite::Result<Self> {
+        let fields = (
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+            r.get(6)?,
+            r.get(7)?,
+            r.get(8)?,
+            r.get(9)?,
+        );
+        Self::new(fields)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Text, e.into()))
+    }
+}
+
+/// Makes appends from several instances queue (PostgreSQL; SQLite's write lock already does).
+async fn lock_trail(txn: &Tx<'_>) -> Result<(), DbErr> {
     if txn.backend() == DbBackend::Postgres {
         txn.execute("SELECT pg_advisory_xact_lock(?)", vec![AUDIT_LOCK.into()]).await?;
     }
-    let last: Vec<(i64, String)> =
-        txn.fetch("SELECT sequence, hash FROM audit_events ORDER BY sequence DESC LIMIT 1", vec![]).await?;
-    let (mut sequence, mut prev) = last.into_iter().next().unwrap_or_else(|| (0, AUDIT_GENESIS.to_owned()));
+    Ok(())
+}
+
+/// The newest stored event.
+async fn newest_event(txn: &Tx<'_>) -> Result<Option<AuditRow>, DbErr> {
+    let text = format!("SELECT {AUDIT_COLUMNS} FROM audit_events ORDER BY sequence DESC LIMIT 1");
+    Ok(txn.fetch::<AuditRow>(&text, vec![]).await?.into_iter().next())
+}
+
+/// Appends events in the transaction `txn`; see [`Access::append_audit`]. Chains only onto an
+/// event signed with the key: appending after a forged or foreign newest event would vouch for it.
+async fn append_in(txn: &Tx<'_>, key: &AuditKey, events: &mut [AuditEvent]) -> Result<(), DbErr> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    lock_trail(txn).await?;
+    let after = match newest_event(txn).await? {
+        None => (0, AUDIT_GENESIS.to_owned()),
+        Some(row) if row.hashed(key) == Hashed::WithKey => (row.event.sequence, row.hash),
+        Some(row) => {
+            return Err(DbErr::Custom(format!(
+                "the newest audit event ({}) is not signed with the audit key: the trail was changed, or \
+                 this is not the key file the trail was written with; nothing is appended after it",
+                row.event.sequence
+            )));
+        }
+    };
+    insert_chained(txn, key, after, events).await
+}
+
+/// Numbers `events` and chains them after the event `after` (sequence, hash).
+async fn insert_chained(
+    txn: &Tx<'_>,
+    key: &AuditKey,
+    after: (i64, String),
+    events: &mut [AuditEvent],
+) -> Result<(), DbErr> {
+    let (mut sequence, mut prev) = after;
     let mut rows: Vec<Vec<Value>> = Vec::with_capacity(events.len());
     for event in events.iter_mut() {
         sequence += 1;
         event.sequence = sequence;
-        let hash = event.chain_hash(&prev);
+        let hash = event.chain_hash(key, &prev);
         rows.push(vec![
             sequence.into(),
             event.at.0.into(),
@@ -473,22 +607,4 @@ async fn append_in(txn: &Tx<'_>, events: &mut [AuditEvent]) -> Result<(), DbErr>
         txn.execute(&text, chunk.concat()).await?;
     }
     Ok(())
-}
-
-fn audit_row(r: &QueryResult) -> Result<(AuditEvent, String, String), StoreError> {
-    let targets: String = r.try_get_by_index(5)?;
-    Ok((
-        AuditEvent {
-            sequence: r.try_get_by_index(0)?,
-            at: UnixMicros(r.try_get_by_index(1)?),
-            actor: r.try_get_by_index(2)?,
-            role: r.try_get_by_index(3)?,
-            action: r.try_get_by_index(4)?,
-            targets: serde_json::from_str(&targets).map_err(|e| StoreError::Corrupt(format!("audit targets: {e}")))?,
-            peer: r.try_get_by_index(6)?,
-            outcome: r.try_get_by_index(7)?,
-        },
-        r.try_get_by_index(8)?,
-        r.try_get_by_index(9)?,
-    ))
 }

@@ -46,9 +46,13 @@ pub(crate) enum Checkpoints {
     Background,
 }
 
-/// Opens a pool. SQLite files are created if missing and run in WAL mode with
-/// `synchronous=FULL`, so an acknowledged commit survives power loss, not only a crash.
+/// Opens a pool. SQLite files are created if missing, readable by the server's user only
+/// ([`protect_sqlite_file`]), and run in WAL mode with `synchronous=FULL`, so an acknowledged
+/// commit survives power loss, not only a crash.
 pub(crate) async fn connect(config: &StoreConfig, checkpoints: Checkpoints) -> Result<DatabaseConnection, DbErr> {
+    if let Some(path) = sqlite_path(&config.database_url) {
+        protect_sqlite_file(&path)?;
+    }
     let mut options = ConnectOptions::new(config.database_url.clone());
     options
         .max_connections(config.max_connections)
@@ -68,6 +72,56 @@ pub(crate) async fn connect(config: &StoreConfig, checkpoints: Checkpoints) -> R
             }
         });
     Database::connect(options).await
+}
+
+/// The file a `sqlite:` URL names, read as the driver reads it; `None` for other databases and for
+/// in-memory or read-only ones.
+fn sqlite_path(url: &str) -> Option<PathBuf> {
+    use sea_orm::sqlx::sqlite::SqliteConnectOptions;
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let (database, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let mode = query.split('&').find_map(|pair| pair.strip_prefix("mode="));
+    if database == ":memory:" || matches!(mode, Some("memory" | "ro")) {
+        return None;
+    }
+    // The driver's parser, for the path exactly as it will open it (percent-decoded).
+    let options: SqliteConnectOptions = url.parse().ok()?;
+    Some(options.get_filename().to_path_buf())
+}
+
+/// Keeps a SQLite database readable by the server's user only: a missing file is created empty
+/// with mode 0600 before SQLite opens it (SQLite would create it 0644), and SQLite gives the
+/// write-ahead log and shared-memory files it makes beside it the database file's mode. An
+/// existing file, log or shared-memory file that others may read is left as it is, with a warning
+/// (changing an operator's modes behind their back could break their backups).
+fn protect_sqlite_file(path: &std::path::Path) -> Result<(), DbErr> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let created = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path);
+        match created {
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(DbErr::Custom(format!("cannot create the database file {}: {e}", path.display()))),
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            let file = PathBuf::from(name);
+            let Ok(metadata) = std::fs::metadata(&file) else { continue };
+            let mode = metadata.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    file = %file.display(),
+                    mode = %format!("{mode:04o}"),
+                    "the database file is open to other users than its owner: chmod 600 it"
+                );
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// Applies every pending migration.
@@ -157,6 +211,27 @@ mod tests {
             }
         }
         assert_eq!(count, 200, "the database file holds every committed row");
+    }
+
+    /// A new SQLite database, its log and its shared-memory file are readable by their owner only.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_new_database_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("private.db");
+        let url = format!("sqlite://{}", path.display());
+        let db = super::connect(&super::StoreConfig::new(url), super::Checkpoints::Background).await.unwrap();
+        execute(&db, "CREATE TABLE probe (n BIGINT NOT NULL)", vec![]).await.unwrap();
+        for suffix in ["", "-wal", "-shm"] {
+            let file = dir.path().join(format!("private.db{suffix}"));
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", file.display());
+        }
+        assert_eq!(super::sqlite_path("sqlite::memory:"), None);
+        assert_eq!(super::sqlite_path("sqlite://a.db?mode=ro"), None);
+        assert_eq!(super::sqlite_path("postgres://u@h/db"), None);
+        assert_eq!(super::sqlite_path("sqlite://a%20b.db?mode=rwc"), Some("a b.db".into()));
     }
 
     /// The statements a merge runs on every batch find their rows by index, not by reading whole

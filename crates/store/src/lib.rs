@@ -37,7 +37,7 @@ use scamtrail_core::{IdentifierState, NewReport, Reference, StoredReport, Transi
 use sea_orm::DatabaseConnection;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-pub use access::{Access, ApiKey, AuditLog, AuditVerdict, Credential, CredentialKind, User};
+pub use access::{Access, ApiKey, AuditLog, AuditSeal, Credential, CredentialKind, User};
 pub use cluster_reads::{KeyLookup, LinkExplanation};
 pub use clustering::ClusterConfig;
 pub use connect::StoreConfig;
@@ -207,9 +207,9 @@ impl Store {
         &self.shared.db
     }
 
-    /// Users, sessions, keys and the audit trail, on this store's pool.
-    pub fn access(&self) -> Access {
-        Access::new(self.shared.db.clone(), self.shared.file.clone())
+    /// Users, sessions, keys and the audit trail (chained under `audit_key`), on this store's pool.
+    pub fn access(&self, audit_key: scamtrail_core::AuditKey) -> Access {
+        Access::new(self.shared.db.clone(), self.shared.file.clone(), audit_key)
     }
 
     /// Stores a report durably and links it into a cluster; answers after the commit that holds it.
