@@ -87,10 +87,11 @@ pub fn id(v: &mut Violations, field: &str, value: i64) -> i64 {
     value
 }
 
-/// Checks free text: at most `max` characters.
+/// Checks free text an investigator writes (notes, reasons, names): at most `max` characters;
+/// card numbers in it are masked before it is stored.
 pub fn text(v: &mut Violations, field: &str, value: &str, max: usize) -> String {
     v.max_chars(field, value, max);
-    value.trim().to_owned()
+    scamtrail_normalize::mask_card_numbers(value.trim()).into_owned()
 }
 
 /// Notes on a cluster.

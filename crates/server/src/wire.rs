@@ -6,7 +6,7 @@ use scamtrail_core::{
     AgeBand, Category, ContactChannel, Country, IdentifierRole, KindHint, NewPayment, NewReport, NormalizedIdentifier,
     ReportedIdentifier, StoredReport, UnixMicros, Unverified, Victim, is_known_currency, limits,
 };
-use scamtrail_normalize::{Hint, Normalizer};
+use scamtrail_normalize::{Hint, Normalizer, mask_card_numbers};
 use scamtrail_proto::v1 as pb;
 use scamtrail_store::NewDetails;
 
@@ -146,13 +146,14 @@ impl Intake<'_> {
         let hint_country = victim.as_ref().and_then(|v| v.country);
 
         let (payments, identifiers) = self.trail(&mut v, "report.", &r.payments, &r.identifiers, hint_country);
+        // Suggestions are read from the words as typed: a card number in them keeps its key.
         let suggested = self.suggestions(&r.narrative, hint_country);
         v.finish(()).map(|()| NewReport {
             category: category.unwrap_or(Category::Other),
             first_contact_at: first,
             last_contact_at: last,
             contact_channels,
-            narrative: r.narrative.clone(),
+            narrative: mask_card_numbers(&r.narrative).into_owned(),
             payments,
             identifiers,
             suggested,
@@ -198,7 +199,11 @@ impl Intake<'_> {
             payments,
             identifiers,
             suggested: self.suggestions(words, country),
-            narrative: if words.is_empty() { String::new() } else { format!("\n\n[{dated}]\n{words}") },
+            narrative: if words.is_empty() {
+                String::new()
+            } else {
+                format!("\n\n[{dated}]\n{}", mask_card_numbers(words))
+            },
             client_request_id,
         })
     }
@@ -254,14 +259,16 @@ impl Intake<'_> {
             }
             parsed
         };
+        // The victim's own contact details are kept as typed: a long phone number passing the
+        // Luhn check must still reach the victim, and the e-mail address identifies them.
         Victim {
-            name: p.name.trim().to_owned(),
+            name: mask_card_numbers(p.name.trim()).into_owned(),
             email: p.email.trim().to_owned(),
             phone: p.phone.trim().to_owned(),
             country,
             age_band: read_enum(v, "report.victim.age_band", p.age_band, age_in),
             declared_vulnerable: p.declared_vulnerable,
-            vulnerability_note: p.vulnerability_note.clone(),
+            vulnerability_note: mask_card_numbers(&p.vulnerability_note).into_owned(),
             consent_to_share_with_police: p.consent_to_share_with_police,
         }
     }
