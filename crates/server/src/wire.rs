@@ -4,7 +4,7 @@
 use prost_types::Timestamp;
 use scamtrail_core::{
     AgeBand, Category, ContactChannel, Country, IdentifierRole, KindHint, NewPayment, NewReport, NormalizedIdentifier,
-    ReportedIdentifier, StoredReport, UnixMicros, Unverified, Victim, is_known_currency, limits,
+    ReportedIdentifier, StoredReport, UnixMicros, Unverified, Victim, format_amount, is_known_currency, limits,
 };
 use scamtrail_normalize::{Hint, Normalizer, mask_card_numbers};
 use scamtrail_proto::v1 as pb;
@@ -274,10 +274,17 @@ impl Intake<'_> {
     }
 
     fn payment(&self, v: &mut Violations, field: &str, p: &pb::Payment, country: Option<Country>) -> NewPayment {
+        let currency = p.currency.trim().to_ascii_uppercase();
+        let max = limits::payment_amount_max_minor(&currency);
         if p.amount_minor <= 0 {
             v.add(format!("{field}.amount_minor"), "NOT_POSITIVE", "the amount must be greater than zero");
+        } else if p.amount_minor > max {
+            v.add(
+                format!("{field}.amount_minor"),
+                "TOO_LARGE",
+                format!("at most {max} minor units ({})", format_amount(max, &currency)),
+            );
         }
-        let currency = p.currency.trim().to_ascii_uppercase();
         if currency.is_empty() {
             v.required(format!("{field}.currency"));
         } else if !is_known_currency(&currency) {
