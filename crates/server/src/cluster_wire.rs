@@ -87,11 +87,17 @@ pub fn id(v: &mut Violations, field: &str, value: i64) -> i64 {
     value
 }
 
-/// Checks free text an investigator writes (notes, reasons, names): at most `max` characters;
-/// card numbers in it are masked before it is stored.
+/// Checks a name (an assignee, an agency): at most `max` characters.
 pub fn text(v: &mut Violations, field: &str, value: &str, max: usize) -> String {
     v.max_chars(field, value, max);
-    scamtrail_normalize::mask_card_numbers(value.trim()).into_owned()
+    value.trim().to_owned()
+}
+
+/// Checks free text an investigator writes (a note, a reason): at most `max` characters; card
+/// numbers in it are masked before it is stored. Names are not masked: they are compared with
+/// the names of users and agencies.
+pub fn free_text(v: &mut Violations, field: &str, value: &str, max: usize) -> String {
+    scamtrail_normalize::mask_card_numbers(&text(v, field, value, max)).into_owned()
 }
 
 /// Notes on a cluster.

@@ -153,7 +153,7 @@ impl pb::triage_service_server::TriageService for TriageApi {
             return Err(Status::permission_denied("only a supervisor safelists identifiers"));
         }
         let country = crate::lookup::country(&mut v, "country", &req.country);
-        let reason = cw::text(&mut v, "reason", &req.reason, cw::REASON_MAX_CHARS);
+        let reason = cw::free_text(&mut v, "reason", &req.reason, cw::REASON_MAX_CHARS);
         if reason.is_empty() && state.is_some_and(|s| s != scamtrail_core::IdentifierState::Normal) {
             v.add("reason", "REQUIRED", "say why the identifier must not link");
         }
@@ -327,7 +327,7 @@ impl pb::triage_service_server::TriageService for TriageApi {
         let disposition = cw::disposition(&mut v, "disposition", req.disposition);
         let assignee = cw::text(&mut v, "assignee", &req.assignee, cw::SHORT_TEXT_MAX_CHARS);
         let referred_to = cw::text(&mut v, "referred_to", &req.referred_to, cw::SHORT_TEXT_MAX_CHARS);
-        let note = cw::text(&mut v, "note", &req.note, cw::NOTE_MAX_CHARS);
+        let note = cw::free_text(&mut v, "note", &req.note, cw::NOTE_MAX_CHARS);
         match status {
             Some(ClusterStatus::Assigned) if assignee.is_empty() || assignee == "-" => {
                 v.add("assignee", "REQUIRED", "an assigned cluster needs an assignee")
