@@ -3,7 +3,7 @@
 //! A value that normalises carries its canonical key; one that does not is kept as *unverified*
 //! with the reason, shown to investigators and searchable, but it never links reports.
 
-use scamtrail_normalize::{Identifier, Kind, KindHint, Rejection, RejectionCode};
+use scamtrail_normalize::{Identifier, Kind, KindHint, Rejection, RejectionCode, mask_card_numbers};
 
 use crate::IdentifierRole;
 
@@ -64,7 +64,8 @@ pub type IdentifierOutcome = Result<NormalizedIdentifier, Unverified>;
 /// One scammer-side identifier as reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportedIdentifier {
-    /// The value as typed, except that card numbers are masked: a full card number is never stored.
+    /// The value as typed, except that card numbers are masked (a value taken for a card wholly,
+    /// and any card number inside any other value): a full card number is never stored.
     pub raw: String,
     /// The part it played, if stated.
     pub role: Option<IdentifierRole>,
@@ -76,6 +77,8 @@ pub struct ReportedIdentifier {
 
 impl ReportedIdentifier {
     /// Records a normalisation result, masking the raw text wherever it may hold a card number.
+    ///
+    /// Normalise the unmasked value first: a card taken for a card keeps its MAC'd key.
     pub fn new(
         raw: &str,
         role: Option<IdentifierRole>,
@@ -89,7 +92,9 @@ impl ReportedIdentifier {
                     || kind_hint == Some(KindHint::Card)
             }
         };
-        let raw = if card_like { mask_digits(raw) } else { raw.to_owned() };
+        // A card-like value is masked whole, even when its check digit fails; any other value
+        // may still hold a card number (a card sent as a phone, or with its expiry date).
+        let raw = if card_like { mask_digits(raw) } else { mask_card_numbers(raw).into_owned() };
         Self {
             raw,
             role,
@@ -104,13 +109,15 @@ impl ReportedIdentifier {
     }
 }
 
-/// Keeps the first six and last four digits of a card-like value and masks the rest.
+/// Keeps the first six and last four digits of a card-like value and masks the rest; full-width
+/// digits count as digits, as the normaliser reads them.
 fn mask_digits(raw: &str) -> String {
-    let digits = raw.chars().filter(char::is_ascii_digit).count();
+    let is_digit = |c: &char| c.is_ascii_digit() || ('\u{FF10}'..='\u{FF19}').contains(c);
+    let digits = raw.chars().filter(is_digit).count();
     let mut seen = 0;
     raw.chars()
         .map(|c| {
-            if c.is_ascii_digit() {
+            if is_digit(&c) {
                 seen += 1;
                 if seen > 6 && seen + 4 <= digits { '*' } else { c }
             } else {
@@ -140,6 +147,30 @@ mod tests {
             let id = ReportedIdentifier::new(raw, None, Some(KindHint::Card), &result);
             assert_eq!(id.raw, stored);
         }
+    }
+
+    #[test]
+    fn a_card_number_is_masked_whatever_the_value_was_taken_for() {
+        let n = normalizer();
+        let cases = [
+            // unrecognised: the expiry date makes it no card
+            ("5500 0000 0000 0004 exp 01/30", None, "5500 00** **** 0004 exp 01/30"),
+            // sent as a phone number: unverified as a phone
+            ("4111111111111111", Some(KindHint::Phone), "411111******1111"),
+            // sent as a bank account
+            ("4111-1111-1111-1111", Some(KindHint::BankAccount), "4111-11**-****-1111"),
+            // full-width digits, taken for a card
+            ("４１１１１１１１１１１１１１１１", None, "４１１１１１******１１１１"),
+        ];
+        for (raw, kind, stored) in cases {
+            let result = n.normalize(raw, &Hint { kind, country: None });
+            let id = ReportedIdentifier::new(raw, None, kind, &result);
+            assert_eq!(id.raw, stored, "{raw}");
+        }
+        // A card taken for a card keeps its key, computed from the unmasked number.
+        let raw = "4111 1111 1111 1111";
+        let id = ReportedIdentifier::new(raw, None, None, &n.normalize(raw, &Hint::default()));
+        assert!(id.key().is_some_and(|k| k.starts_with("card:411111:1111:")), "{:?}", id.key());
     }
 
     #[test]

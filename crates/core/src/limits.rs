@@ -6,6 +6,9 @@
 pub const NARRATIVE_MAX_CHARS: usize = 20_000;
 /// Payments in one report.
 pub const PAYMENTS_MAX: usize = 50;
+/// Major units (euros, yen, bitcoins) in one payment: ten trillion, beyond any one victim's loss
+/// in any currency, and far enough below the 64-bit bound that sums of many stay exact.
+pub const PAYMENT_MAJOR_UNITS_MAX: i64 = 10_000_000_000_000;
 /// Times a victim may add details to one report.
 pub const ADDITIONS_MAX: i64 = 20;
 /// Beneficiary identifiers on one payment.
@@ -37,3 +40,29 @@ pub const EARLIEST_INSTANT: crate::UnixMicros = crate::UnixMicros(0);
 pub const CLOCK_SKEW_SECONDS: i64 = 300;
 /// Bytes in one encoded request.
 pub const MESSAGE_MAX_BYTES: usize = 1024 * 1024;
+
+/// The largest amount of one payment, in minor units of `currency`: [`PAYMENT_MAJOR_UNITS_MAX`]
+/// major units (10^15 cents of a euro), or the largest 64-bit amount for a currency with more than
+/// five decimals. An amount is an `int64` of minor units, so such a currency is bounded by the
+/// type already (about 9.22 ETH in wei, 9.2 million XMR): a lower bound there would refuse real
+/// losses. Sums of amounts saturate instead of overflowing, whatever was stored.
+pub fn payment_amount_max_minor(currency: &str) -> i64 {
+    10i64
+        .checked_pow(crate::decimals(currency))
+        .and_then(|scale| PAYMENT_MAJOR_UNITS_MAX.checked_mul(scale))
+        .unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_payment_is_at_most_ten_trillion_major_units_or_what_64_bits_hold() {
+        assert_eq!(payment_amount_max_minor("EUR"), 1_000_000_000_000_000);
+        assert_eq!(payment_amount_max_minor("JPY"), 10_000_000_000_000);
+        assert_eq!(payment_amount_max_minor("KWD"), 10_000_000_000_000_000);
+        assert_eq!(payment_amount_max_minor("BTC"), i64::MAX);
+        assert_eq!(payment_amount_max_minor("ETH"), i64::MAX);
+    }
+}

@@ -37,6 +37,7 @@ mod whatsapp;
 
 use std::fmt;
 
+pub use card::mask_card_numbers;
 pub use extract::MAX_EXTRACT_BYTES;
 pub use rejection::{MAX_INPUT_BYTES, Rejection, RejectionCode};
 pub use types::{Country, Extracted, Facts, Hint, Identifier, Kind, KindHint, PhoneType, UnknownKindHint};

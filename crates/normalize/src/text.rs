@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use crate::rejection::{MAX_INPUT_BYTES, Rejection};
 
 /// What to do with one character while folding.
-enum Fold {
+pub(crate) enum Fold {
     /// Keep it as it is.
     Keep,
     /// Replace it with this ASCII character.
@@ -18,8 +18,8 @@ enum Fold {
     Drop,
 }
 
-/// How one character folds; shared by [`clean`] and the extraction index.
-fn fold_char(c: char) -> Fold {
+/// How one character folds; shared by [`clean`], the extraction index and card masking.
+pub(crate) fn fold_char(c: char) -> Fold {
     match c {
         // Full-width forms of printable ASCII.
         '\u{FF01}'..='\u{FF5E}' => Fold::Ascii(char::from_u32(c as u32 - 0xFEE0).unwrap_or(' ')),

@@ -88,7 +88,7 @@ pub fn id(v: &mut Violations, field: &str, value: i64) -> i64 {
     value
 }
 
-/// Checks free text: at most `max` characters.
+/// Checks a name (an assignee, an agency): at most `max` characters.
 pub fn text(v: &mut Violations, field: &str, value: &str, max: usize) -> String {
     v.max_chars(field, value, max);
     value.trim().to_owned()
@@ -109,7 +109,7 @@ pub fn cluster_update(req: &pb::UpdateClusterRequest, supervisor: bool) -> Resul
     let disposition = disposition(&mut v, "disposition", req.disposition);
     let assignee = text(&mut v, "assignee", &req.assignee, SHORT_TEXT_MAX_CHARS);
     let referred_to = text(&mut v, "referred_to", &req.referred_to, SHORT_TEXT_MAX_CHARS);
-    let note = text(&mut v, "note", &req.note, NOTE_MAX_CHARS);
+    let note = free_text(&mut v, "note", &req.note, NOTE_MAX_CHARS);
     match status {
         Some(ClusterStatus::Assigned) if assignee.is_empty() || assignee == "-" => {
             v.add("assignee", "REQUIRED", "an assigned cluster needs an assignee")
@@ -142,6 +142,13 @@ pub fn cluster_update(req: &pb::UpdateClusterRequest, supervisor: bool) -> Resul
         referred_to: (!referred_to.is_empty()).then_some(referred_to),
         note: (!note.is_empty()).then_some(note),
     })
+}
+
+/// Checks free text an investigator writes (a note, a reason): at most `max` characters; card
+/// numbers in it are masked before it is stored. Names are not masked: they are compared with
+/// the names of users and agencies.
+pub fn free_text(v: &mut Violations, field: &str, value: &str, max: usize) -> String {
+    scamtrail_normalize::mask_card_numbers(&text(v, field, value, max)).into_owned()
 }
 
 /// Notes on a cluster.

@@ -169,7 +169,7 @@ impl pb::triage_service_server::TriageService for TriageApi {
             return Err(Status::permission_denied("only a supervisor safelists identifiers"));
         }
         let country = crate::lookup::country(&mut v, "country", &req.country);
-        let reason = cw::text(&mut v, "reason", &req.reason, cw::REASON_MAX_CHARS);
+        let reason = cw::free_text(&mut v, "reason", &req.reason, cw::REASON_MAX_CHARS);
         if reason.is_empty() && state.is_some_and(|s| s != scamtrail_core::IdentifierState::Normal) {
             v.add("reason", "REQUIRED", "say why the identifier must not link");
         }

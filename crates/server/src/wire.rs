@@ -4,9 +4,9 @@
 use prost_types::Timestamp;
 use scamtrail_core::{
     AgeBand, Category, ContactChannel, Country, IdentifierRole, KindHint, NewPayment, NewReport, NormalizedIdentifier,
-    ReportedIdentifier, StoredReport, UnixMicros, Unverified, Victim, is_known_currency, limits,
+    ReportedIdentifier, StoredReport, UnixMicros, Unverified, Victim, format_amount, is_known_currency, limits,
 };
-use scamtrail_normalize::{Hint, Normalizer};
+use scamtrail_normalize::{Hint, Normalizer, mask_card_numbers};
 use scamtrail_proto::v1 as pb;
 use scamtrail_store::NewDetails;
 
@@ -152,13 +152,14 @@ impl Intake<'_> {
         let hint_country = victim.as_ref().and_then(|v| v.country);
 
         let (payments, identifiers) = self.trail(&mut v, "report.", &r.payments, &r.identifiers, hint_country);
+        // Suggestions are read from the words as typed: a card number in them keeps its key.
         let suggested = self.suggestions(&r.narrative, hint_country);
         v.finish(()).map(|()| NewReport {
             category: category.unwrap_or(Category::Other),
             first_contact_at: first,
             last_contact_at: last,
             contact_channels,
-            narrative: r.narrative.clone(),
+            narrative: mask_card_numbers(&r.narrative).into_owned(),
             payments,
             identifiers,
             suggested,
@@ -204,7 +205,11 @@ impl Intake<'_> {
             payments,
             identifiers,
             suggested: self.suggestions(words, country),
-            narrative: if words.is_empty() { String::new() } else { format!("\n\n[{dated}]\n{words}") },
+            narrative: if words.is_empty() {
+                String::new()
+            } else {
+                format!("\n\n[{dated}]\n{}", mask_card_numbers(words))
+            },
             client_request_id,
         })
     }
@@ -253,23 +258,32 @@ impl Intake<'_> {
             }
             parsed
         };
+        // The victim's own contact details are kept as typed: a long phone number passing the
+        // Luhn check must still reach the victim, and the e-mail address identifies them.
         Victim {
-            name: p.name.trim().to_owned(),
+            name: mask_card_numbers(p.name.trim()).into_owned(),
             email: p.email.trim().to_owned(),
             phone: p.phone.trim().to_owned(),
             country,
             age_band: read_enum(v, "report.victim.age_band", p.age_band, age_in),
             declared_vulnerable: p.declared_vulnerable,
-            vulnerability_note: p.vulnerability_note.clone(),
+            vulnerability_note: mask_card_numbers(&p.vulnerability_note).into_owned(),
             consent_to_share_with_police: p.consent_to_share_with_police,
         }
     }
 
     fn payment(&self, v: &mut Violations, field: &str, p: &pb::Payment, country: Option<Country>) -> NewPayment {
+        let currency = p.currency.trim().to_ascii_uppercase();
+        let max = limits::payment_amount_max_minor(&currency);
         if p.amount_minor <= 0 {
             v.add(format!("{field}.amount_minor"), "NOT_POSITIVE", "the amount must be greater than zero");
+        } else if p.amount_minor > max {
+            v.add(
+                format!("{field}.amount_minor"),
+                "TOO_LARGE",
+                format!("at most {max} minor units ({})", format_amount(max, &currency)),
+            );
         }
-        let currency = p.currency.trim().to_ascii_uppercase();
         if currency.is_empty() {
             v.required(format!("{field}.currency"));
         } else if !is_known_currency(&currency) {

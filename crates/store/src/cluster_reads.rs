@@ -252,19 +252,22 @@ pub(crate) async fn lookup(
         if rows.is_empty() {
             continue;
         }
-        // An identifier that does not link has no cluster: its own reports' loss, summed per currency.
+        // An identifier that does not link has no cluster: its own reports' loss, summed per
+        // currency. The sum is taken in double precision, which never overflows (an integer SUM
+        // of two huge amounts fails the whole batch) and is exact up to 2^53 minor units.
         let loose: Vec<Value> =
             rows.iter().filter(|r| r.row.cluster_id.is_none()).map(|r| Value::from(r.row.id)).collect();
         let mut own_loss: HashMap<i64, i64> = HashMap::new();
         if !loose.is_empty() {
             let sql = format!(
-                "SELECT l.identifier_id, p.currency, CAST(SUM(p.amount_minor) AS BIGINT) FROM payments p \
+                "SELECT l.identifier_id, p.currency, SUM(CAST(p.amount_minor AS DOUBLE PRECISION)) FROM payments p \
                  JOIN report_links l ON l.report_id = p.report_id WHERE l.identifier_id IN ({}) \
                  GROUP BY l.identifier_id, p.currency",
                 placeholders(loose.len())
             );
-            for (id, currency, sum) in db.fetch_unbounded::<(i64, String, i64)>(sql, loose).await? {
-                let amount = config.rates.to_reference_minor(sum, &currency).unwrap_or(0);
+            for (id, currency, sum) in db.fetch_unbounded::<(i64, String, f64)>(sql, loose).await? {
+                // `as` saturates at the bounds of i64.
+                let amount = config.rates.to_reference_minor(sum as i64, &currency).unwrap_or(0);
                 let total = own_loss.entry(id).or_default();
                 *total = total.saturating_add(amount);
             }

@@ -702,7 +702,7 @@ impl Gathered {
             ongoing_contact_reports: self.ongoing,
             vulnerable_victims: self.vulnerable.len() as i64,
             report_times: self.report_times.clone(),
-            actionable_identifiers: self.identifiers_by_kind.iter().map(|(_, n)| n).sum(),
+            actionable_identifiers: self.identifiers_by_kind.iter().fold(0i64, |sum, (_, n)| sum.saturating_add(*n)),
         }
     }
 }
