@@ -7,8 +7,9 @@ its own where a test needs a distinct actor (the eight concurrent claimers, the 
 credentials are made with the scamtrail CLI (conftest.py). Besides intake, clusters and triage,
 the tests check authentication (no credentials, a made-up token, a wrong password: UNAUTHENTICATED;
 Logout), WhoAmI, what each role may not call (PERMISSION_DENIED: intake on triage methods, an
-investigator safelisting or assigning someone else, a liaison reading a cluster not referred to
-its agency, non-admins listing the audit trail), and the audit trail (the supervisor's GetReport).
+investigator safelisting or assigning someone else, non-admins listing the audit trail), that a
+liaison reading a cluster not referred to its agency hears NOT_FOUND as for an unknown cluster, and
+the audit trail (the supervisor's GetReport).
 """
 
 from __future__ import annotations
@@ -877,7 +878,9 @@ def test_liaison_reads_only_clusters_referred_to_its_agency(stubs, channel, inta
     assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED, "a liaison reads no victim data"
     with pytest.raises(grpc.RpcError) as raised:
         as_liaison.GetCluster(t.GetClusterRequest(cluster_id=answer.cluster_id), timeout=30)
-    assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED, "not referred yet"
+    # Outside its scope a liaison hears what an unknown cluster answers.
+    assert raised.value.code() == grpc.StatusCode.NOT_FOUND, "not referred yet"
+    assert raised.value.details() == "no such cluster"
 
     version = triage.GetCluster(t.GetClusterRequest(cluster_id=answer.cluster_id), timeout=30).cluster.version
     triage.UpdateCluster(
@@ -892,7 +895,7 @@ def test_liaison_reads_only_clusters_referred_to_its_agency(stubs, channel, inta
         stubs.triage_pb2_grpc.TriageServiceStub(channel).GetCluster(
             t.GetClusterRequest(cluster_id=answer.cluster_id), metadata=other.metadata, timeout=30
         )
-    assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert raised.value.code() == grpc.StatusCode.NOT_FOUND
 
 
 # ---------------------------------------------------------------------------- audit trail
