@@ -200,6 +200,18 @@ impl TestServer {
         InterceptedService::new(self.channel().await, Bearer::new(token))
     }
 
+    /// A channel carrying `token` over a connection from the local address `from` (any of
+    /// 127.0.0.0/8), so that one test can call as several peers.
+    pub async fn authed_from(&self, from: std::net::IpAddr, token: &str) -> Authed {
+        let channel = Channel::from_shared(format!("http://{}", self.addr))
+            .expect("valid uri")
+            .local_address(Some(from))
+            .connect()
+            .await
+            .expect("connect");
+        InterceptedService::new(channel, Bearer::new(token))
+    }
+
     /// Creates an API key with the CLI and returns it.
     pub fn create_key(&self, name: &str, role: &str, agency: Option<&str>) -> anyhow::Result<String> {
         let mut args = vec!["key", "create", "--name", name, "--role", role];

@@ -124,6 +124,15 @@ async fn guessing_secrets_is_throttled_and_yields_nothing() {
         // Other references are not affected.
         let other = intake.submit_report(request(sample_report(), "")).await.unwrap().into_inner();
         intake.get_report_status(status_request(&other.reference, &other.follow_up_secret)).await.unwrap();
+        // Nor is the victim at another address: whoever learns a reference cannot lock its
+        // victim out by guessing (before, the wait held every address).
+        let key = server.token("tests-intake", "intake").await;
+        let elsewhere = server.authed_from("127.0.0.3".parse().unwrap(), &key).await;
+        let mut victim = pb::intake_service_client::IntakeServiceClient::new(elsewhere);
+        let status = victim.get_report_status(status_request(&submitted.reference, &submitted.follow_up_secret)).await;
+        assert!(status.is_ok(), "{backend:?}: {status:?}");
+        let e = intake.get_report_status(status_request(&submitted.reference, "0000-0000")).await.unwrap_err();
+        assert_eq!(e.code(), Code::ResourceExhausted, "the guesser's address still waits");
     }
 }
 

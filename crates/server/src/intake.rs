@@ -10,7 +10,7 @@ use scamtrail_store::{FollowUp, Store};
 use tonic::{Request, Response, Status};
 
 use crate::auth::guard::too_many;
-use crate::auth::{GuardState, caller, secrets};
+use crate::auth::{Caller, GuardState, caller, secrets};
 use crate::error;
 use crate::lookup;
 use crate::violations::Violations;
@@ -43,7 +43,7 @@ impl IntakeApi {
     /// The report a victim's reference and secret open, or the same NOT_FOUND for an unknown
     /// reference, a wrong secret or a report without a secret; repeated failures on a reference
     /// make it wait.
-    async fn open(&self, reference: &str, secret: &str) -> Result<FollowUp, Status> {
+    async fn open(&self, reference: &str, secret: &str, who: &Caller) -> Result<FollowUp, Status> {
         let mut v = Violations::default();
         v.max_chars("reference", reference, REFERENCE_MAX_CHARS);
         v.max_chars("secret", secret, 64);
@@ -64,7 +64,7 @@ impl IntakeApi {
         let throttle_key = reference.as_str().to_owned();
         self.guard
             .follow_up_attempts
-            .attempt(&throttle_key)
+            .attempt(&throttle_key, &who.address_key)
             .map_err(|wait| too_many("attempts for this reference", wait))?;
         let found = self.store.follow_up(&reference).await.map_err(error::store)?;
         let hash = found.as_ref().and_then(|f| f.secret_hash.clone());
@@ -72,7 +72,7 @@ impl IntakeApi {
         let matched = secrets::verify(&typed, hash.as_deref().unwrap_or(&self.decoy));
         match found {
             Some(f) if matched && hash.is_some() => {
-                self.guard.follow_up_attempts.succeeded(&throttle_key);
+                self.guard.follow_up_attempts.succeeded(&throttle_key, &who.address_key);
                 Ok(f)
             }
             _ => Err(Status::not_found("no report with that reference and secret")),
@@ -177,8 +177,9 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         &self,
         request: Request<pb::GetReportStatusRequest>,
     ) -> Result<Response<pb::GetReportStatusResponse>, Status> {
+        let who = caller(&request)?;
         let req = request.into_inner();
-        let found = self.open(&req.reference, &req.secret).await?;
+        let found = self.open(&req.reference, &req.secret, &who).await?;
         Ok(Response::new(status_out(&found)))
     }
 
@@ -190,7 +191,7 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         let req = request.into_inner();
         // Sizes first: an oversized request costs no secret check.
         wire::details_sizes(&req).finish(()).map_err(error::invalid_argument)?;
-        let found = self.open(&req.reference, &req.secret).await?;
+        let found = self.open(&req.reference, &req.secret, &who).await?;
         who.target(format!("report:{}", found.report_id));
         if found.additions >= scamtrail_core::limits::ADDITIONS_MAX {
             return Err(Status::failed_precondition(format!(

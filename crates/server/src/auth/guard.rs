@@ -24,7 +24,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 use super::methods::{Audit, Rule, is_open};
 use super::peer::{Peer, TrustedProxies};
 use super::secrets;
-use super::throttle::{Backoff, Limiter, Rate, SignInThrottle};
+use super::throttle::{GuessThrottle, Limiter, Rate};
 
 /// How long a verified token is trusted before the database is asked again. Revocation through
 /// this instance takes effect at once; through another instance or the CLI, within this time.
@@ -117,9 +117,9 @@ pub struct GuardState {
     pub hasher: secrets::PasswordHasher,
     audit_log: scamtrail_store::AuditLog,
     /// Sign-in attempts per account and address.
-    pub sign_ins: SignInThrottle,
-    /// Follow-up attempts per report reference.
-    pub follow_up_attempts: Backoff,
+    pub sign_ins: GuessThrottle,
+    /// Follow-up attempts per report reference and address.
+    pub follow_up_attempts: GuessThrottle,
     cache: Mutex<HashMap<String, Cached>>,
     intake_per_key: Limiter,
     intake_per_peer: Limiter,
@@ -134,8 +134,8 @@ impl GuardState {
             audit_log: access.audit_log(),
             access,
             hasher: secrets::PasswordHasher::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
-            sign_ins: SignInThrottle::default(),
-            follow_up_attempts: Backoff::default(),
+            sign_ins: GuessThrottle::default(),
+            follow_up_attempts: GuessThrottle::default(),
             cache: Mutex::default(),
             intake_per_key: Limiter::new(config.intake_per_key),
             intake_per_peer: Limiter::new(config.intake_per_peer),

@@ -56,7 +56,7 @@ impl pb::auth_service_server::AuthService for AuthApi {
         who.target(format!("user:{name}"));
         let account = name.to_lowercase();
         // Throttled per account and address, so that guessing from one address cannot lock the
-        // owner out from another (see SignInThrottle).
+        // owner out from another (see GuessThrottle).
         self.state
             .sign_ins
             .attempt(&account, &who.address_key)

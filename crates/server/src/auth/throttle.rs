@@ -115,49 +115,21 @@ where
     map.len() < MAX_KEYS
 }
 
-/// Counts attempts per key (a report reference) until one succeeds and, after
-/// [`FREE_ATTEMPTS`], makes each further attempt wait twice as long as the last, up to
-/// [`MAX_WAIT`]. An attempt counts when it starts, so a burst of simultaneous guesses gets no
-/// more tries than a sequence. A token bucket would also slow the owner's successful attempts
-/// and would never lengthen the wait, which is what stops guessing, so this small counter is
-/// written here rather than taken from a rate-limit crate.
-#[derive(Default)]
-pub struct Backoff {
-    state: Mutex<HashMap<String, Streak>>,
-}
-
-impl Backoff {
-    /// Starts an attempt for `key`: `Err(wait)` while it must wait, else the attempt is counted
-    /// (call [`Backoff::succeeded`] when it succeeds).
-    pub fn attempt(&self, key: &str) -> Result<(), Duration> {
-        let now = Instant::now();
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(wait) = state.get(key).and_then(|s| s.wait(now)) {
-            return Err(wait);
-        }
-        if !make_room(&mut state, key, now, |s| s) {
-            return Err(Duration::from_secs(1));
-        }
-        state.entry(key.to_owned()).or_insert_with(|| Streak::new(now)).count(now, FREE_ATTEMPTS);
-        Ok(())
-    }
-
-    /// Forgets a key after a success.
-    pub fn succeeded(&self, key: &str) {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner).remove(key);
-    }
-}
-
 /// Attempts without success on one account, from all addresses together, before the account
 /// backs off as a whole.
 const ACCOUNT_FREE_ATTEMPTS: u32 = 50;
 /// How long an account's count is kept after its last attempt.
 const ACCOUNT_MEMORY: Duration = Duration::from_secs(60 * 60);
 
-/// Sign-in throttling that slows guessers without locking the owner out.
+/// Throttling of guesses at a secret (an account's password, a report's follow-up secret) that
+/// slows guessers without locking the owner out. "Account" below is what the secret opens: a user
+/// name, or a report reference.
 ///
-/// Each (account, address) pair backs off on its own, like [`Backoff`]: a guesser at one address
-/// waits there, and the owner elsewhere does not notice. A guesser spread over many addresses
+/// Each (account, address) pair counts attempts until one succeeds and, after [`FREE_ATTEMPTS`],
+/// makes each further attempt wait twice as long as the last, up to [`MAX_WAIT`]: a guesser at one
+/// address waits there, and the owner elsewhere does not notice. A token bucket would also slow
+/// the owner's successful attempts and would never lengthen the wait, which is what stops
+/// guessing, so this small counter is written here rather than taken from a rate-limit crate. A guesser spread over many addresses
 /// meets the account's own count: past [`ACCOUNT_FREE_ATTEMPTS`] attempts without success from
 /// all addresses together, the account backs off too, and while it waits every address that has
 /// failed for it waits with it. Each new address then gets one guess, and the failed ones share
@@ -166,7 +138,7 @@ const ACCOUNT_MEMORY: Duration = Duration::from_secs(60 * 60);
 /// in at once. An attempt counts when it starts, at both levels, so simultaneous guesses get no
 /// more tries than a sequence.
 #[derive(Default)]
-pub struct SignInThrottle {
+pub struct GuessThrottle {
     state: Mutex<SignIns>,
 }
 
@@ -184,9 +156,9 @@ struct Pair {
     signed_in: bool,
 }
 
-impl SignInThrottle {
+impl GuessThrottle {
     /// Starts a sign-in to `account` from `address` (an [`address_key`]): `Err(wait)` while it
-    /// must wait, else the attempt is counted (call [`SignInThrottle::succeeded`] when it
+    /// must wait, else the attempt is counted (call [`GuessThrottle::succeeded`] when it
     /// succeeds).
     pub fn attempt(&self, account: &str, address: &str) -> Result<(), Duration> {
         self.attempt_at(account, address, Instant::now())
@@ -280,33 +252,35 @@ mod tests {
 
     #[test]
     fn backoff_starts_after_free_attempts_and_doubles() {
-        let b = Backoff::default();
+        let b = GuessThrottle::default();
         for _ in 0..FREE_ATTEMPTS {
-            assert!(b.attempt("ann").is_ok());
+            assert!(b.attempt("ST-7K3M-9QXD", "10.0.0.1").is_ok());
         }
-        let first = b.attempt("ann").unwrap_err();
+        let first = b.attempt("ST-7K3M-9QXD", "10.0.0.1").unwrap_err();
         assert!(first <= Duration::from_secs(1) && first > Duration::from_millis(500), "{first:?}");
-        assert!(b.attempt("bob").is_ok(), "other keys are not affected");
-        b.succeeded("ann");
-        assert!(b.attempt("ann").is_ok());
+        assert!(b.attempt("ST-AAAA-AAAA", "10.0.0.1").is_ok(), "other keys are not affected");
+        assert!(b.attempt("ST-7K3M-9QXD", "10.0.0.2").is_ok(), "nor other addresses");
+        b.succeeded("ST-7K3M-9QXD", "10.0.0.1");
+        assert!(b.attempt("ST-7K3M-9QXD", "10.0.0.1").is_ok());
     }
 
     #[test]
     fn the_wait_doubles_with_each_attempt_past_the_free_ones() {
-        let b = Backoff::default();
+        let b = GuessThrottle::default();
+        let now = Instant::now();
         for _ in 0..FREE_ATTEMPTS {
-            b.attempt("ann").unwrap();
+            b.attempt_at("ann", "10.0.0.1", now).unwrap();
         }
-        // Pretend the first wait passed: the next attempt locks for two seconds.
-        b.state.lock().unwrap().get_mut("ann").unwrap().until = Instant::now();
-        b.attempt("ann").unwrap();
-        let second = b.attempt("ann").unwrap_err();
+        // Once the first wait (one second) has passed, the next attempt locks for two seconds.
+        let later = now + Duration::from_secs(1);
+        b.attempt_at("ann", "10.0.0.1", later).unwrap();
+        let second = b.attempt_at("ann", "10.0.0.1", later).unwrap_err();
         assert!(second > Duration::from_millis(1500) && second <= Duration::from_secs(2), "{second:?}");
     }
 
     #[test]
     fn failed_sign_ins_hold_back_their_address_and_not_the_owner_elsewhere() {
-        let t = SignInThrottle::default();
+        let t = GuessThrottle::default();
         let now = Instant::now();
         for _ in 0..FREE_ATTEMPTS {
             t.attempt_at("alice", "198.51.100.1", now).unwrap();
@@ -333,7 +307,7 @@ mod tests {
 
     #[test]
     fn guessing_from_many_addresses_backs_the_account_off_for_the_addresses_that_failed() {
-        let t = SignInThrottle::default();
+        let t = GuessThrottle::default();
         let now = Instant::now();
         // The owner signed in from home before the guessing started.
         t.attempt_at("alice", "home", now).unwrap();
