@@ -306,8 +306,8 @@ impl TestServer {
         LookupServiceClient::new(self.authed(&token).await)
     }
 
-    /// Runs `scamtrail ARGS` against this server's database (the server should be stopped for
-    /// commands that write), returning its stderr; fails if it exits unsuccessfully.
+    /// Runs `scamtrail ARGS` against this server's database (while the server runs, as an
+    /// operator's commands do), returning its stderr; fails if it exits unsuccessfully.
     pub fn run_command(&self, args: &[&str]) -> anyhow::Result<String> {
         let out = self.command().args(args).args(["--database-url", &self.database_url]).output()?;
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
