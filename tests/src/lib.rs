@@ -255,6 +255,21 @@ impl TestServer {
         Ok(auth.login(req).await?.into_inner().token)
     }
 
+    /// Signs in over a connection from the local address `from` (any of 127.0.0.0/8), so that
+    /// a test can be several clients, each limited and throttled by its own address.
+    pub async fn login_from(&self, from: &str, name: &str, password: &str) -> Result<String, tonic::Status> {
+        let from: std::net::IpAddr = from.parse().expect("a local address");
+        let channel = Channel::from_shared(format!("http://{}", self.addr))
+            .expect("valid uri")
+            .local_address(Some(from))
+            .connect()
+            .await
+            .expect("connect");
+        let mut auth = pb::auth_service_client::AuthServiceClient::new(channel);
+        let req = pb::LoginRequest { user_name: name.into(), password: password.into() };
+        Ok(auth.login(req).await?.into_inner().token)
+    }
+
     /// A token for `name` in `role`, made on first use: an API key for intake and liaison (a
     /// liaison of [`TEST_AGENCY`]), a signed-in user's session for the others.
     pub async fn token(&self, name: &str, role: &str) -> String {
@@ -303,8 +318,8 @@ impl TestServer {
         LookupServiceClient::new(self.authed(&token).await)
     }
 
-    /// Runs `scamtrail ARGS` against this server's database (the server should be stopped for
-    /// commands that write), returning its stderr; fails if it exits unsuccessfully.
+    /// Runs `scamtrail ARGS` against this server's database (while the server runs, as an
+    /// operator's commands do), returning its stderr; fails if it exits unsuccessfully.
     pub fn run_command(&self, args: &[&str]) -> anyhow::Result<String> {
         let out = self.command().args(args).args(["--database-url", &self.database_url]).output()?;
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();

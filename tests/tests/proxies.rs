@@ -3,13 +3,11 @@
 //! address; a caller that is not a trusted proxy cannot choose its address with the header; and
 //! failed sign-ins from one address do not lock the account's owner out at another.
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use scamtrail_e2e::{BACKENDS, TEST_PASSWORD, TestServer, id};
 use scamtrail_proto::v1 as pb;
 use tonic::Code;
-use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
 /// A request carrying `x-forwarded-for: forwarded_for`.
@@ -43,19 +41,6 @@ async fn login_forwarded(server: &TestServer, name: &str, client: &str) -> Resul
     let mut auth = pb::auth_service_client::AuthServiceClient::new(server.channel().await);
     let message = pb::LoginRequest { user_name: name.into(), password: TEST_PASSWORD.into() };
     Ok(auth.login(forwarded(message, client)).await?.into_inner().token)
-}
-
-/// A sign-in over a connection from the local address `from` (any of 127.0.0.0/8).
-async fn login_from(server: &TestServer, from: &str, name: &str, password: &str) -> Result<String, tonic::Status> {
-    let channel = Channel::from_shared(format!("http://{}", server.addr))
-        .unwrap()
-        .local_address(Some(from.parse::<IpAddr>().unwrap()))
-        .connect()
-        .await
-        .unwrap();
-    let mut auth = pb::auth_service_client::AuthServiceClient::new(channel);
-    let message = pb::LoginRequest { user_name: name.into(), password: password.into() };
-    Ok(auth.login(message).await?.into_inner().token)
 }
 
 /// The peers of the audited sign-ins to `name`, oldest first.
@@ -118,22 +103,22 @@ async fn failed_sign_ins_from_one_address_do_not_lock_the_owner_out_at_another()
         server.create_user("alice", "investigator", None, TEST_PASSWORD).unwrap();
         let guesser = "127.0.0.2";
         for attempt in 0..5 {
-            let e = login_from(&server, guesser, "alice", &format!("Guess-number-{attempt}")).await.unwrap_err();
+            let e = server.login_from(guesser, "alice", &format!("Guess-number-{attempt}")).await.unwrap_err();
             assert_eq!(e.code(), Code::Unauthenticated, "attempt {attempt}");
         }
-        let held = login_from(&server, guesser, "alice", "Guess-number-5").await.unwrap_err();
+        let held = server.login_from(guesser, "alice", "Guess-number-5").await.unwrap_err();
         assert_eq!(held.code(), Code::ResourceExhausted, "{held:?}");
         let retry = held.get_details_retry_info().and_then(|r| r.retry_delay).expect("RetryInfo");
         assert!(retry > Duration::ZERO && retry <= Duration::from_secs(1), "{retry:?}");
         // One more guess after the wait doubles it to 2 s: time enough for the owner's sign-in.
         tokio::time::sleep(retry + Duration::from_millis(50)).await;
-        let e = login_from(&server, guesser, "alice", "Guess-number-6").await.unwrap_err();
+        let e = server.login_from(guesser, "alice", "Guess-number-6").await.unwrap_err();
         assert_eq!(e.code(), Code::Unauthenticated, "{e:?}");
         // The owner, elsewhere, signs in at once with the right password...
-        let token = login_from(&server, "127.0.0.3", "alice", TEST_PASSWORD).await.unwrap();
+        let token = server.login_from("127.0.0.3", "alice", TEST_PASSWORD).await.unwrap();
         assert!(token.starts_with("sts_"));
         // ...while the guesser is still held back, even with the right password.
-        let held = login_from(&server, guesser, "alice", TEST_PASSWORD).await.unwrap_err();
+        let held = server.login_from(guesser, "alice", TEST_PASSWORD).await.unwrap_err();
         assert_eq!(held.code(), Code::ResourceExhausted, "{held:?}");
     }
 }
