@@ -456,8 +456,12 @@ pub fn request(report: pb::Report, client_request_id: &str) -> pb::SubmitReportR
 }
 
 /// Every audit event of `actor`, oldest first, read by an administrator over the API.
+///
+/// The administrator signs in afresh each time: a sign-in's event is written before it answers,
+/// and with it every event queued before (submissions' events are queued, not awaited).
 pub async fn audit_events_of(server: &TestServer, actor: &str) -> Vec<pb::AuditEvent> {
-    let token = server.token("tests-auditor", "admin").await;
+    server.token("tests-auditor", "admin").await;
+    let token = server.login("tests-auditor", TEST_PASSWORD).await.expect("the auditor signs in");
     let mut admin = pb::admin_service_client::AdminServiceClient::new(server.authed(&token).await);
     let mut events = Vec::new();
     let mut after = 0;

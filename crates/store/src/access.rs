@@ -104,6 +104,8 @@ pub struct AuditLog {
 
 /// Events appended in one transaction at most.
 const AUDIT_BATCH_MAX: usize = 512;
+/// How long events nobody waits for may wait for others to share their commit.
+const AUDIT_LINGER: std::time::Duration = std::time::Duration::from_millis(20);
 
 impl AuditLog {
     /// Appends one event; answers after the commit that holds it.
@@ -111,6 +113,14 @@ impl AuditLog {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.tx.send((event, reply)).await.map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?.map_err(StoreError::Audit)
+    }
+
+    /// Queues one event for the next batch without waiting for its commit (waiting only while
+    /// the queue is full). Events are written in the order they are queued, so an event appended
+    /// later with [`AuditLog::append`] answers only once this one is written too.
+    pub async fn record(&self, event: AuditEvent) -> Result<(), StoreError> {
+        let (reply, _unheard) = tokio::sync::oneshot::channel();
+        self.tx.send((event, reply)).await.map_err(|_| StoreError::Closed)
     }
 }
 
@@ -157,6 +167,17 @@ impl Access {
         let run = move || async move {
             let mut batch = Vec::with_capacity(AUDIT_BATCH_MAX);
             while rx.recv_many(&mut batch, AUDIT_BATCH_MAX).await > 0 {
+                // Events nobody waits for (queued with `record`) linger for company: one commit
+                // for many keeps the trail from taking SQLite's write lock from the report writer
+                // hundreds of times a second. An event someone waits for ends the wait.
+                let lingering_until = tokio::time::Instant::now() + AUDIT_LINGER;
+                while batch.len() < AUDIT_BATCH_MAX && batch.iter().all(|(_, reply)| reply.is_closed()) {
+                    let room = AUDIT_BATCH_MAX - batch.len();
+                    match tokio::time::timeout_at(lingering_until, rx.recv_many(&mut batch, room)).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) => {}
+                    }
+                }
                 let (mut events, replies): (Vec<AuditEvent>, Vec<_>) = batch.drain(..).unzip();
                 let result = match &own {
                     Some(own) => own

@@ -293,7 +293,8 @@ impl GuardState {
         Ok(caller)
     }
 
-    /// Appends the audit event of a call.
+    /// Appends the audit event of a call, answering after its commit; an [`Audit::Issue`] event is
+    /// only queued for the next batch.
     async fn audit(&self, rule: &Rule, caller: &Caller, outcome: &str) -> Result<(), scamtrail_store::StoreError> {
         let targets = caller.targets.lock().unwrap_or_else(PoisonError::into_inner).clone();
         let became = caller.became.lock().unwrap_or_else(PoisonError::into_inner).clone();
@@ -303,7 +304,7 @@ impl GuardState {
         };
         let role = role.map_or("none", Role::as_str);
         let event = AuditEvent::now(&actor, role, rule.path, targets, &caller.peer, outcome);
-        self.audit_log.append(event).await
+        if rule.audit == Audit::Issue { self.audit_log.record(event).await } else { self.audit_log.append(event).await }
     }
 }
 

@@ -32,9 +32,10 @@ pub enum Audit {
     /// Changes triage state or a report: an intent event is appended before the handler runs (no
     /// intent recorded, no change made), then the event with the outcome.
     Change,
-    /// Stores a report and issues its follow-up secret: an event with the outcome is appended
-    /// after the call, and the answer is given even when it cannot be (the report is stored, and
-    /// its secret is shown in this answer only).
+    /// Stores a report and issues its follow-up secret: an event with the outcome is queued after
+    /// the call and written with the next batch of the trail. The answer does not wait for that
+    /// commit (the report is already stored, and its secret is shown in this answer only):
+    /// waiting took a third of intake's throughput.
     Issue,
 }
 
