@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use scamtrail_e2e::scenario;
-use scamtrail_e2e::{BACKENDS, Bearer, TestServer, request};
+use scamtrail_e2e::{BACKENDS, Backend, Bearer, TestServer, request};
 use scamtrail_normalize::mask_card_numbers;
 use scamtrail_proto::v1::{self as pb, get_report_request::Selector};
 use tonic::service::interceptor::InterceptedService;
@@ -164,6 +164,7 @@ fn as_stored(sent: &pb::Report) -> pb::Report {
 /// answered: its reference, client request id, content, and each identifier's stored outcome.
 /// Returns each report's cluster.
 async fn read_back(
+    backend: Backend,
     server: &TestServer,
     acked: &BTreeMap<String, Ack>,
     sent: &HashMap<&str, &pb::Report>,
@@ -173,10 +174,17 @@ async fn read_back(
     for (crid, ack) in acked {
         let id = ack.report_id;
         let r = triage.get_report(pb::GetReportRequest { selector: Some(Selector::ReportId(id)) }).await;
-        let stored =
-            r.unwrap_or_else(|e| panic!("acknowledged report {id} is missing: {e}")).into_inner().report.unwrap();
-        assert_eq!((&stored.reference, &stored.client_request_id), (&ack.reference, crid), "report {id}");
-        assert_eq!(stored.report.as_ref(), Some(&as_stored(sent[crid.as_str()])), "{crid}: stored other than sent");
+        let stored = r
+            .unwrap_or_else(|e| panic!("{backend:?}: acknowledged report {id} is missing: {e}"))
+            .into_inner()
+            .report
+            .unwrap();
+        assert_eq!((&stored.reference, &stored.client_request_id), (&ack.reference, crid), "{backend:?}: report {id}");
+        assert_eq!(
+            stored.report.as_ref(),
+            Some(&as_stored(sent[crid.as_str()])),
+            "{backend:?}: {crid}: stored other than sent"
+        );
         let outcomes: Vec<&pb::IdentifierOutcome> =
             stored.identifiers.iter().filter(|i| !i.suggested).filter_map(|i| i.outcome.as_ref()).collect();
         assert_eq!(
@@ -218,22 +226,22 @@ async fn no_acknowledged_report_is_lost_or_changed_across_kill_9() {
             assert!(tally.cut > 0, "{backend:?}: the kill of round {round} cut no call in flight: {tally:?}");
             eprintln!("{backend:?}: round {round}: {tally:?}");
         }
-        // Every acknowledged report is there, once: its retry answers with the same id.
+        // Every acknowledged report is there, as sent.
         let acked = acked.lock().unwrap().clone();
-        // (The same key: client request ids belong to the caller that sent them.)
+        let incremental = read_back(backend, &server, &acked, &sent).await;
+        // Once: its retry answers with the same report. (The same key: client request ids belong
+        // to the caller that sent them.)
         let mut intake = pb::intake_service_client::IntakeServiceClient::new(server.authed(&token).await);
         for (crid, ack) in &acked {
             let again = intake.submit_report(request(sent[crid.as_str()].clone(), crid)).await.unwrap().into_inner();
             assert!(again.replayed, "{backend:?}: {crid} was stored again");
             assert_eq!((again.report_id, &again.reference), (ack.report_id, &ack.reference), "{backend:?}: {crid}");
         }
-        // Stored as sent, and the clusters the incremental path left, through crashes, are those
-        // a full recluster makes.
-        let incremental = read_back(&server, &acked, &sent).await;
+        // The clusters the incremental path left, through crashes, are those a full recluster makes.
         server.kill9().unwrap();
         server.run_command(&["recluster"]).unwrap();
         server.restart().await.unwrap();
-        let rebuilt = read_back(&server, &acked, &sent).await;
+        let rebuilt = read_back(backend, &server, &acked, &sent).await;
         assert_eq!(partition(&rebuilt), partition(&incremental), "{backend:?}");
         eprintln!(
             "{backend:?}: {} of {} reports acknowledged across {KILLS} kills, all present once and as sent ({:?})",
