@@ -149,9 +149,9 @@ fn connection_lost(status: &tonic::Status) -> bool {
     status.code() == Code::Unavailable
 }
 
-/// SIGTERM while reports are being submitted: calls in flight are answered, the server exits
-/// cleanly, and every report it acknowledged, before or during the shutdown, is there after a
-/// restart.
+/// SIGTERM while reports are being submitted: calls in flight are answered (later ones are refused
+/// or never sent; none is cut off), the server exits cleanly, and every report it acknowledged,
+/// before or during the shutdown, is there after a restart.
 // Several threads: the test blocks one of them waiting for the server to exit while the
 // submitting tasks go on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -177,7 +177,15 @@ async fn sigterm_lets_the_server_stop_cleanly_and_nothing_acknowledged_is_lost()
                                 let during = terminating.load(Ordering::SeqCst);
                                 acked.push((crid, answer.report_id, answer.reference, during));
                             }
-                            Err(status) if connection_lost(&status) => break,
+                            // Refused by a stopping server, or never sent: a drained stop.
+                            Err(status)
+                                if matches!(status.code(), Code::Unavailable | Code::Cancelled)
+                                    && connection_lost(&status) =>
+                            {
+                                break;
+                            }
+                            // Sent, and the connection broke before the answer: a call cut off.
+                            Err(status) if connection_lost(&status) => panic!("{crid}: cut off in flight: {status:?}"),
                             Err(status) => panic!("{crid}: answered with an error: {status:?}"),
                         }
                     }
