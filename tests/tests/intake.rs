@@ -137,11 +137,12 @@ async fn futures_join<T: Send + 'static>(handles: impl Iterator<Item = tokio::ta
 }
 
 /// Whether a failed call lost its connection (the server stopped) rather than being answered
-/// with an error: `UNAVAILABLE`, or a status the client made from a transport error.
+/// with an error: `UNAVAILABLE`, or a status the client made from a transport error (from the
+/// channel or from the answer's body); a status a server sends carries no source error.
 fn connection_lost(status: &tonic::Status) -> bool {
     let mut source = std::error::Error::source(status);
     while let Some(error) = source {
-        if error.is::<tonic::transport::Error>() {
+        if error.is::<tonic::transport::Error>() || error.is::<hyper::Error>() || error.is::<std::io::Error>() {
             return true;
         }
         source = error.source();
