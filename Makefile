@@ -25,14 +25,16 @@ test: deps build
 
 # Needs SCAMTRAIL_TEST_POSTGRES_URL (set by scripts/pg-test-server run). The grpcurl and Python
 # suites share that PostgreSQL database, so they share its audit key file too.
+# SCAMTRAIL_TEST_BACKEND says which database each of their runs is for: a PostgreSQL run without a
+# postgres:// URL fails instead of running on SQLite.
 test-with-postgres:
 	$(CARGO) test --workspace
-	tests/grpcurl/run.sh $(BIN)
-	SCAMTRAIL_TEST_DATABASE_URL="$$SCAMTRAIL_TEST_POSTGRES_URL" SCAMTRAIL_AUDIT_KEY_FILE="$$SCAMTRAIL_TEST_PG_DIR/audit.key" \
-	  tests/grpcurl/run.sh $(BIN)
-	tests/python/run.sh $(BIN)
-	SCAMTRAIL_TEST_DATABASE_URL="$$SCAMTRAIL_TEST_POSTGRES_URL" SCAMTRAIL_AUDIT_KEY_FILE="$$SCAMTRAIL_TEST_PG_DIR/audit.key" \
-	  tests/python/run.sh $(BIN)
+	SCAMTRAIL_TEST_BACKEND=sqlite tests/grpcurl/run.sh $(BIN)
+	SCAMTRAIL_TEST_BACKEND=postgres SCAMTRAIL_TEST_DATABASE_URL="$$SCAMTRAIL_TEST_POSTGRES_URL" \
+	  SCAMTRAIL_AUDIT_KEY_FILE="$$SCAMTRAIL_TEST_PG_DIR/audit.key" tests/grpcurl/run.sh $(BIN)
+	SCAMTRAIL_TEST_BACKEND=sqlite tests/python/run.sh $(BIN)
+	SCAMTRAIL_TEST_BACKEND=postgres SCAMTRAIL_TEST_DATABASE_URL="$$SCAMTRAIL_TEST_POSTGRES_URL" \
+	  SCAMTRAIL_AUDIT_KEY_FILE="$$SCAMTRAIL_TEST_PG_DIR/audit.key" tests/python/run.sh $(BIN)
 	tests/differential/run.sh $(BIN)
 
 lint:

@@ -57,6 +57,10 @@
 #   SCAMTRAIL_TEST_DATABASE_URL, if set, is the server's --database-url (default: a new SQLite
 #   file in a temp dir), e.g. a database in the server that scripts/pg-test-server starts. The CLI
 #   is run against the same URL; a PostgreSQL URL needs psql on PATH (for the tampering check).
+#   SCAMTRAIL_TEST_BACKEND (sqlite or postgres; make test sets it) says which database the run is
+#   for: with postgres, a SCAMTRAIL_TEST_DATABASE_URL that is empty or not postgres:// stops the
+#   run (exit 1) rather than letting a SQLite run pass for a PostgreSQL one; with sqlite, the URL
+#   must be empty or sqlite:.
 # Prints one line per check and ends with "N passed, M failed"; exits 1 if any check failed.
 # The server is always stopped at exit; its log is printed if a check failed.
 set -uo pipefail
@@ -84,6 +88,18 @@ command -v python3 >/dev/null 2>&1 || die "python3 is needed to read JSON answer
 [[ "$BIN" == /* ]] || BIN="$PWD/$BIN"
 [[ -x "$BIN" ]] || die "server binary $BIN not found or not executable (build it: cargo build -p scamtrail-server, or pass its path / set SCAMTRAIL_BIN)"
 [[ -f "$REPORT_JSON" ]] || die "$REPORT_JSON is missing"
+case "${SCAMTRAIL_TEST_BACKEND:-}" in
+  postgres)
+    [[ "${SCAMTRAIL_TEST_DATABASE_URL:-}" == postgres://* || "${SCAMTRAIL_TEST_DATABASE_URL:-}" == postgresql://* ]] ||
+      die "a PostgreSQL run (SCAMTRAIL_TEST_BACKEND=postgres) needs SCAMTRAIL_TEST_DATABASE_URL=postgres://..., not '${SCAMTRAIL_TEST_DATABASE_URL:-}'"
+    ;;
+  sqlite)
+    [[ -z "${SCAMTRAIL_TEST_DATABASE_URL:-}" || "${SCAMTRAIL_TEST_DATABASE_URL:-}" == sqlite:* ]] ||
+      die "a SQLite run (SCAMTRAIL_TEST_BACKEND=sqlite) was given SCAMTRAIL_TEST_DATABASE_URL=${SCAMTRAIL_TEST_DATABASE_URL}"
+    ;;
+  "") ;; # the URL if given, else a new SQLite file
+  *) die "SCAMTRAIL_TEST_BACKEND is sqlite or postgres, not '${SCAMTRAIL_TEST_BACKEND}'" ;;
+esac
 
 stop_server() {
   if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then

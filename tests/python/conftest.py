@@ -6,7 +6,10 @@
   (binary: $SCAMTRAIL_BIN, default target/debug/scamtrail), healthy before tests run; one for the
   whole session, so tests share its database. $SCAMTRAIL_TEST_DATABASE_URL, if set, is used as
   --database-url instead (e.g. a database in the server that scripts/pg-test-server starts, which
-  may hold earlier runs' reports, users and keys). Rate limits are off (--intake-rate-per-key 0
+  may hold earlier runs' reports, users and keys). $SCAMTRAIL_TEST_BACKEND (sqlite or postgres;
+  make test sets it) says which database the run is for: with postgres, a URL that is empty or not
+  postgres:// stops the session before any test runs, so that a SQLite run never passes for a
+  PostgreSQL one; with sqlite, the URL must be empty or sqlite:. Rate limits are off (--intake-rate-per-key 0
   --intake-rate-per-peer 0 --login-rate-per-peer 0): the tests submit faster than they allow.
 - ``channel``: an insecure grpcio channel to it, without credentials (health needs none).
 - ``accounts``: makes credentials with the scamtrail CLI (``key create``, ``user create`` with the
@@ -135,9 +138,35 @@ class Server:
         return "\n".join(text.splitlines()[-lines:])
 
 
+def _requested_database_url() -> str:
+    """SCAMTRAIL_TEST_DATABASE_URL, checked against the database SCAMTRAIL_TEST_BACKEND asks for;
+    empty for a new SQLite file."""
+    backend = os.environ.get("SCAMTRAIL_TEST_BACKEND", "")
+    url = os.environ.get("SCAMTRAIL_TEST_DATABASE_URL", "")
+    if backend == "postgres":
+        if not url.startswith(("postgres://", "postgresql://")):
+            raise pytest.UsageError(
+                f"a PostgreSQL run (SCAMTRAIL_TEST_BACKEND=postgres) needs "
+                f"SCAMTRAIL_TEST_DATABASE_URL=postgres://..., not {url!r}"
+            )
+    elif backend == "sqlite":
+        if url and not url.startswith("sqlite:"):
+            raise pytest.UsageError(
+                f"a SQLite run (SCAMTRAIL_TEST_BACKEND=sqlite) was given SCAMTRAIL_TEST_DATABASE_URL={url!r}"
+            )
+    elif backend:
+        raise pytest.UsageError(f"SCAMTRAIL_TEST_BACKEND is sqlite or postgres, not {backend!r}")
+    return url
+
+
+def pytest_configure(config) -> None:
+    # Before any test: a run for the wrong database must not start.
+    _requested_database_url()
+
+
 def _start(binary: Path, workdir: Path) -> Server:
     db_path = workdir / "scamtrail.db"
-    database_url = os.environ.get("SCAMTRAIL_TEST_DATABASE_URL") or f"sqlite://{db_path}"
+    database_url = _requested_database_url() or f"sqlite://{db_path}"
     log_path = workdir / "server.log"
     last_error = ""
     for _attempt in range(3):

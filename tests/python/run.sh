@@ -18,6 +18,9 @@
 #   SCAMTRAIL_TEST_DATABASE_URL, if set, is the server's (and the CLI's) --database-url instead of
 #   a new SQLite file, e.g. a database of scripts/pg-test-server (which may be reused: the users'
 #   and keys' names carry a tag of the run).
+#   SCAMTRAIL_TEST_BACKEND (sqlite or postgres; make test sets it) says which database the run is
+#   for: with postgres, a SCAMTRAIL_TEST_DATABASE_URL that is empty or not postgres:// stops pytest
+#   before any test (exit 4), so that a SQLite run never passes for a PostgreSQL one.
 # Needs grpcio, grpcio-tools, grpcio-status, googleapis-common-protos and pytest
 # (scripts/install-test-deps installs them).
 set -uo pipefail

@@ -352,8 +352,21 @@ impl TestServer {
 
     /// Sends SIGTERM and waits for the process to exit; returns whether it exited cleanly.
     pub fn terminate(&mut self) -> anyhow::Result<bool> {
+        self.sigterm()?;
+        self.wait_exit()
+    }
+
+    /// Sends SIGTERM, without waiting for the process to exit.
+    pub fn sigterm(&self) -> anyhow::Result<()> {
+        let pid = self.pid().context("not running")?;
+        let status = Command::new("kill").args(["-TERM", &pid.to_string()]).status()?;
+        anyhow::ensure!(status.success(), "kill -TERM {pid}: {status}");
+        Ok(())
+    }
+
+    /// Waits for the process to exit; returns whether it exited cleanly.
+    pub fn wait_exit(&mut self) -> anyhow::Result<bool> {
         let mut child = self.child.take().context("not running")?;
-        Command::new("kill").args(["-TERM", &child.id().to_string()]).status()?;
         Ok(child.wait()?.success())
     }
 

@@ -413,3 +413,55 @@ async fn a_safelist_file_entry_never_links_and_dropping_it_links_again() {
         .remove(0);
     assert_eq!((found.state(), found.cluster_id), (pb::IdentifierState::Normal, ca));
 }
+
+#[tokio::test]
+async fn an_api_decision_wins_over_the_safelist_file_across_restarts() {
+    for backend in BACKENDS {
+        let mut server = TestServer::start(backend).await.unwrap();
+        let list = server.file("safelist.tsv");
+        std::fs::write(&list, "phone\t+44 20 7946 0958\tthe bank's own fraud line\n").unwrap();
+        let list_arg = list.to_str().unwrap().to_owned();
+        server.set_extra_args(&["--safelist-file", &list_arg]);
+        server.restart().await.unwrap();
+        let a = submit(&server, &[IBAN, PHONE]).await;
+        let b = submit(&server, &["GB82 WEST 1234 5698 7654 32", PHONE]).await;
+        assert_ne!(a.cluster_id, b.cluster_id, "{backend:?}: the file's number links nothing");
+
+        // A supervisor decides the number is the scammers' after all: it links.
+        let answer = server
+            .triage_as("supervisor")
+            .await
+            .set_identifier_state(pb::SetIdentifierStateRequest {
+                key: "tel:+442079460958".into(),
+                state: pb::IdentifierState::Normal as i32,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(answer.identifier.unwrap().state(), pb::IdentifierState::Normal, "{backend:?}");
+        let linked = cluster_of(&server, a.report_id).await;
+        assert_eq!(cluster_of(&server, b.report_id).await, linked, "{backend:?}: the number links");
+
+        // A restart with the same file leaves the decision as it is.
+        server.restart().await.unwrap();
+        let found = server
+            .lookup()
+            .await
+            .lookup_identifiers(pb::LookupIdentifiersRequest {
+                values: vec![id(PHONE, R::Unspecified, K::Phone)],
+                country: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .results
+            .remove(0);
+        assert_eq!(found.state(), pb::IdentifierState::Normal, "{backend:?}: the file overrode a supervisor");
+        let (ca, cb) = (cluster_of(&server, a.report_id).await, cluster_of(&server, b.report_id).await);
+        assert_eq!((ca, cb), (found.cluster_id, found.cluster_id), "{backend:?}: the number still links");
+        // And a new report with it joins them.
+        let c = submit(&server, &["GB33BUKB20201555555555", PHONE]).await;
+        assert_eq!(cluster_of(&server, c.report_id).await, found.cluster_id, "{backend:?}");
+    }
+}

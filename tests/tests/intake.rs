@@ -136,18 +136,84 @@ async fn futures_join<T: Send + 'static>(handles: impl Iterator<Item = tokio::ta
     out
 }
 
-#[tokio::test]
+/// Whether a failed call lost its connection (the server stopped) rather than being answered
+/// with an error: `UNAVAILABLE`, or a status the client made from a transport error (from the
+/// channel or from the answer's body); a status a server sends carries no source error.
+fn connection_lost(status: &tonic::Status) -> bool {
+    let mut source = std::error::Error::source(status);
+    while let Some(error) = source {
+        if error.is::<tonic::transport::Error>() || error.is::<hyper::Error>() || error.is::<std::io::Error>() {
+            return true;
+        }
+        source = error.source();
+    }
+    status.code() == Code::Unavailable
+}
+
+/// SIGTERM while reports are being submitted: calls in flight are answered (later ones are refused
+/// or never sent; none is cut off), the server exits cleanly, and every report it acknowledged,
+/// before or during the shutdown, is there after a restart.
+// Several threads: the test blocks one of them waiting for the server to exit while the
+// submitting tasks go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_the_server_stop_cleanly_and_nothing_acknowledged_is_lost() {
-    let mut server = TestServer::start(Backend::Sqlite).await.unwrap();
-    let answer = server.intake().await.submit_report(request(sample_report(), "")).await.unwrap().into_inner();
-    assert!(server.terminate().unwrap(), "exit status after SIGTERM; log:\n{}", server.log());
-    assert!(server.log().contains("shutting down"));
-    server.restart().await.unwrap();
-    let read = server
-        .triage()
-        .await
-        .get_report(pb::GetReportRequest { selector: Some(Selector::ReportId(answer.report_id)) })
-        .await
-        .unwrap();
-    assert_eq!(read.into_inner().report.unwrap().reference, answer.reference);
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+    for backend in BACKENDS {
+        let mut server = TestServer::start(backend).await.unwrap();
+        let intake = server.intake().await;
+        let terminating = Arc::new(AtomicBool::new(false));
+        let writers: Vec<_> = (0..8)
+            .map(|w| {
+                let (mut intake, terminating) = (intake.clone(), terminating.clone());
+                tokio::spawn(async move {
+                    // (client request id, report id, reference, answered after SIGTERM was sent)
+                    let mut acked = Vec::new();
+                    for n in 0.. {
+                        let crid = format!("sigterm-{w}-{n}");
+                        match intake.submit_report(request(sample_report(), &crid)).await {
+                            Ok(answer) => {
+                                let answer = answer.into_inner();
+                                let during = terminating.load(Ordering::SeqCst);
+                                acked.push((crid, answer.report_id, answer.reference, during));
+                            }
+                            // Refused by a stopping server, or never sent: a drained stop.
+                            Err(status)
+                                if matches!(status.code(), Code::Unavailable | Code::Cancelled)
+                                    && connection_lost(&status) =>
+                            {
+                                break;
+                            }
+                            // Sent, and the connection broke before the answer: a call cut off.
+                            Err(status) if connection_lost(&status) => panic!("{crid}: cut off in flight: {status:?}"),
+                            Err(status) => panic!("{crid}: answered with an error: {status:?}"),
+                        }
+                    }
+                    acked
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        server.sigterm().unwrap();
+        terminating.store(true, Ordering::SeqCst);
+        let sent_at = Instant::now();
+        assert!(server.wait_exit().unwrap(), "{backend:?}: exit status after SIGTERM; log:\n{}", server.log());
+        assert!(server.log().contains("shutting down"));
+        assert!(sent_at.elapsed() < Duration::from_secs(10), "{backend:?}: stopping took {:?}", sent_at.elapsed());
+        let acked: Vec<_> = futures_join(writers.into_iter()).await.into_iter().flatten().collect();
+        let during = acked.iter().filter(|a| a.3).count();
+        assert!(acked.len() > during, "{backend:?}: nothing was acknowledged before SIGTERM");
+        assert!(during > 0, "{backend:?}: no call in flight at SIGTERM was answered ({} acknowledged)", acked.len());
+
+        server.restart().await.unwrap();
+        let mut triage = server.triage().await;
+        for (crid, id, reference, _) in &acked {
+            let read = triage.get_report(pb::GetReportRequest { selector: Some(Selector::ReportId(*id)) }).await;
+            let read = read.unwrap_or_else(|e| panic!("{backend:?}: acknowledged report {id} is lost: {e}"));
+            let stored = read.into_inner().report.unwrap();
+            assert_eq!((&stored.reference, &stored.client_request_id), (reference, crid), "{backend:?}");
+        }
+        eprintln!("{backend:?}: {} reports acknowledged, {during} of them after SIGTERM, all stored", acked.len());
+    }
 }

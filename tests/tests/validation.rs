@@ -1,7 +1,7 @@
 //! Every validation rule of SubmitReport: the violation names the field and a stable reason, and
 //! one request with many faults gets every one of them back at once.
 
-use scamtrail_e2e::{Backend, TestServer, id, request, sample_report, ts, violations};
+use scamtrail_e2e::{BACKENDS, Backend, TestServer, id, request, sample_report, ts, violations};
 use scamtrail_proto::v1 as pb;
 use tonic::Code;
 
@@ -284,14 +284,33 @@ async fn every_bad_field_is_named_at_once() {
 
 #[tokio::test]
 async fn a_value_that_does_not_parse_is_kept_unverified_not_rejected() {
-    let server = TestServer::start(Backend::Sqlite).await.unwrap();
-    let mut req = request(sample_report(), "");
-    report(&mut req).identifiers =
-        vec![id("call me maybe", pb::IdentifierRole::CallerNumber, pb::IdentifierKind::Phone)];
-    let answer = server.intake().await.submit_report(req).await.unwrap().into_inner();
-    match &answer.identifiers[1].result {
-        Some(pb::identifier_outcome::Result::Unverified(u)) => assert_eq!(u.reason, "PHONE_LETTERS"),
-        other => panic!("expected unverified, got {other:?}"),
+    for backend in BACKENDS {
+        let server = TestServer::start(backend).await.unwrap();
+        let mut req = request(sample_report(), "");
+        report(&mut req).identifiers =
+            vec![id("call me maybe", pb::IdentifierRole::CallerNumber, pb::IdentifierKind::Phone)];
+        let answer = server.intake().await.submit_report(req).await.unwrap().into_inner();
+        let unverified = |outcome: Option<&pb::IdentifierOutcome>| match outcome {
+            Some(pb::IdentifierOutcome { raw, result: Some(pb::identifier_outcome::Result::Unverified(u)) }) => {
+                (raw.clone(), u.reason.clone())
+            }
+            other => panic!("{backend:?}: expected unverified, got {other:?}"),
+        };
+        let expected = ("call me maybe".to_owned(), "PHONE_LETTERS".to_owned());
+        assert_eq!(unverified(answer.identifiers.get(1)), expected, "{backend:?}: the answer");
+
+        // The stored row: the value as typed, its role and hint, and the reason it has no key.
+        let by_id =
+            pb::GetReportRequest { selector: Some(pb::get_report_request::Selector::ReportId(answer.report_id)) };
+        let stored = server.triage().await.get_report(by_id).await.unwrap().into_inner().report.unwrap();
+        let typed: Vec<_> = stored.identifiers.iter().filter(|i| !i.suggested && i.payment_index.is_none()).collect();
+        assert_eq!(typed.len(), 1, "{backend:?}: {typed:?}");
+        assert_eq!(unverified(typed[0].outcome.as_ref()), expected, "{backend:?}: the stored row");
+        assert_eq!(
+            (typed[0].role(), typed[0].kind_hint()),
+            (pb::IdentifierRole::CallerNumber, pb::IdentifierKind::Phone),
+            "{backend:?}"
+        );
     }
 }
 

@@ -156,7 +156,7 @@ impl Access {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<(AuditEvent, tokio::sync::oneshot::Sender<Result<(), String>>)>(
             AUDIT_BATCH_MAX * 4,
         );
-        let own = self.file.as_deref().and_then(|file| match SqliteWriter::open(file, connect::Checkpoints::Background) {
+        let own = self.file.as_deref().and_then(|file| match SqliteWriter::open(file, connect::Checkpoints::Background, "audit trail") {
             Ok(own) => Some(own),
             Err(e) => {
                 tracing::warn!(error = %e, "audit appends go through the pool: cannot open a connection of their own");

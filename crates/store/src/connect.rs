@@ -213,6 +213,75 @@ mod tests {
         assert_eq!(count, 200, "the database file holds every committed row");
     }
 
+    /// Every connection that commits to a SQLite file does so in WAL mode with `synchronous=FULL`,
+    /// so that an acknowledged commit survives power loss: each of the pool's connections, the
+    /// report writer's, the audit trail's, and recluster's. (`NORMAL` would survive a kill of the
+    /// process, which the end-to-end tests do, but not an outage of the machine.)
+    #[tokio::test]
+    async fn every_connection_that_commits_syncs_its_log_in_full() {
+        use sea_orm::TransactionTrait;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("durable.db");
+        let mut config = super::StoreConfig::new(format!("sqlite://{}", path.display()));
+        config.max_connections = 4;
+        let store = crate::Store::open(&config).await.unwrap();
+        let full_in_wal: crate::tx::committed_with::Settings = (2, "wal".to_owned());
+
+        // The pool: one transaction on each of its connections at once.
+        let mut open = Vec::new();
+        for _ in 0..config.max_connections {
+            open.push(store.shared.db.begin().await.unwrap());
+        }
+        for txn in &open {
+            let synchronous = crate::sql::query(txn, "PRAGMA synchronous", vec![]).await.unwrap();
+            let journal_mode = crate::sql::query(txn, "PRAGMA journal_mode", vec![]).await.unwrap();
+            let settings = (
+                synchronous[0].try_get_by_index::<i64>(0).unwrap(),
+                journal_mode[0].try_get_by_index::<String>(0).unwrap(),
+            );
+            assert_eq!(settings, full_in_wal, "a connection of the pool");
+        }
+        drop(open);
+
+        // The store's own write connections, as they commit: a report, an audit event, a recluster.
+        let report = scamtrail_core::NewReport {
+            category: scamtrail_core::Category::Romance,
+            first_contact_at: None,
+            last_contact_at: None,
+            contact_channels: Vec::new(),
+            narrative: "He asked for money for a flight.".into(),
+            payments: Vec::new(),
+            identifiers: Vec::new(),
+            suggested: Vec::new(),
+            victim: None,
+            contact_ongoing: false,
+            client_request_id: None,
+            follow_up_hash: None,
+        };
+        store.submit(report).await.unwrap();
+        let audit = store.access(scamtrail_core::AuditKey::new(&[7; 32])).audit_log();
+        let event = scamtrail_core::AuditEvent {
+            sequence: 0,
+            at: scamtrail_core::UnixMicros::now(),
+            actor: "cli".into(),
+            role: "cli".into(),
+            action: "durability check".into(),
+            targets: Vec::new(),
+            peer: "cli".into(),
+            outcome: "OK".into(),
+        };
+        audit.append(event).await.unwrap();
+        crate::Store::recluster(&config, &mut |_, _, _| {}).await.unwrap();
+
+        let file = std::fs::canonicalize(&path).unwrap();
+        let seen = crate::tx::committed_with::of(file.to_str().unwrap());
+        let purposes: Vec<&str> = seen.keys().copied().collect();
+        assert_eq!(purposes, ["audit trail", "recluster", "reports"], "every write connection committed");
+        for (purpose, settings) in seen {
+            assert_eq!(settings, [full_in_wal.clone()].into(), "the {purpose} connection");
+        }
+    }
+
     /// A new SQLite database, its log and its shared-memory file are readable by their owner only.
     #[cfg(unix)]
     #[tokio::test]

@@ -49,7 +49,10 @@ pub(crate) async fn recluster(
     checkpoints: Checkpoints,
     progress: &mut dyn FnMut(&str, u64, u64),
 ) -> Result<ReclusterSummary, StoreError> {
-    let own = crate::fetch::sqlite_file(db).await?.map(|path| SqliteWriter::open(&path, checkpoints)).transpose()?;
+    let own = crate::fetch::sqlite_file(db)
+        .await?
+        .map(|path| SqliteWriter::open(&path, checkpoints, "recluster"))
+        .transpose()?;
     let summary = clustering_transaction(db, own.as_ref(), async |tx| rebuild(tx, config, progress).await).await?;
     // A bulk rewrite leaves the planner's statistics behind (PostgreSQL's autovacuum analyses a
     // table loaded in one transaction only later): without them it joins links to reports by

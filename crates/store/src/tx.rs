@@ -108,12 +108,14 @@ impl Tx<'_> {
 /// like the other, and is never contended.
 pub(crate) struct SqliteWriter {
     conn: Mutex<rusqlite::Connection>,
+    /// What it writes (`reports`, `audit trail`, `recluster`), for the log.
+    purpose: &'static str,
 }
 
 impl SqliteWriter {
-    /// Opens a write connection with the settings of the store's pool (WAL with
+    /// Opens a write connection for `purpose` with the settings of the store's pool (WAL with
     /// `synchronous=FULL`, foreign keys, and who checkpoints: see `connect::connect`).
-    pub(crate) fn open(path: &Path, checkpoints: Checkpoints) -> Result<Self, DbErr> {
+    pub(crate) fn open(path: &Path, checkpoints: Checkpoints, purpose: &'static str) -> Result<Self, DbErr> {
         let conn = rusqlite::Connection::open(path).map_err(failed)?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(failed)?;
         let mut pragmas = vec![("journal_mode", "WAL"), ("synchronous", "FULL"), ("foreign_keys", "ON")];
@@ -126,7 +128,7 @@ impl SqliteWriter {
         // One plan per statement, as on the read connections (`fetch`).
         conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).map_err(failed)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        Ok(Self { conn: Mutex::new(conn) })
+        Ok(Self { conn: Mutex::new(conn), purpose })
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, rusqlite::Connection> {
@@ -150,7 +152,11 @@ impl SqliteWriter {
 
     /// Commits the open transaction; it is durable when this returns.
     fn commit(&self) -> Result<(), DbErr> {
-        self.conn().execute_batch("COMMIT").map_err(failed)
+        let conn = self.conn();
+        conn.execute_batch("COMMIT").map_err(failed)?;
+        #[cfg(test)]
+        committed_with::record(&conn, self.purpose);
+        Ok(())
     }
 
     /// Rolls the open transaction back, if one is open (a failed statement may have ended it).
@@ -159,7 +165,7 @@ impl SqliteWriter {
         if !conn.is_autocommit()
             && let Err(e) = conn.execute_batch("ROLLBACK")
         {
-            tracing::warn!(error = %e, "rollback failed");
+            tracing::warn!(error = %e, writer = self.purpose, "rollback failed");
         }
     }
 
@@ -202,6 +208,42 @@ fn params(statement: &Statement) -> Result<Vec<rusqlite::types::Value>, DbErr> {
 
 fn failed(e: rusqlite::Error) -> DbErr {
     DbErr::Custom(format!("sqlite: {e}"))
+}
+
+/// Test builds note the durability settings each of the store's own write connections commits
+/// with, by database file and purpose, so that a test can check every one of them
+/// (`connect::tests`): a commit acknowledged under `synchronous=NORMAL` is lost on power loss,
+/// which no kill of the process can show.
+#[cfg(test)]
+pub(crate) mod committed_with {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::sync::Mutex;
+
+    /// `PRAGMA synchronous` (2 is FULL) and `PRAGMA journal_mode`, as a connection answers them.
+    pub(crate) type Settings = (i64, String);
+
+    static SEEN: Mutex<BTreeMap<(String, &'static str), BTreeSet<Settings>>> = Mutex::new(BTreeMap::new());
+
+    pub(super) fn record(conn: &rusqlite::Connection, purpose: &'static str) {
+        let read = || -> rusqlite::Result<Settings> {
+            Ok((
+                conn.query_row("PRAGMA synchronous", [], |r| r.get(0))?,
+                conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?,
+            ))
+        };
+        let settings = read().unwrap_or_else(|e| (-1, e.to_string()));
+        let file = conn.path().unwrap_or_default().to_owned();
+        SEEN.lock().unwrap().entry((file, purpose)).or_default().insert(settings);
+    }
+
+    /// Every setting the write connections to `file` (as SQLite names it) committed with, by purpose.
+    pub(crate) fn of(file: &str) -> BTreeMap<&'static str, BTreeSet<Settings>> {
+        let seen = SEEN.lock().unwrap();
+        seen.iter()
+            .filter(|((f, _), _)| f == file)
+            .map(|((_, purpose), settings)| (*purpose, settings.clone()))
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -313,7 +355,7 @@ mod tests {
                 .await
                 .unwrap();
             crate::connect::migrate(&db).await.unwrap();
-            let writer = SqliteWriter::open(&path, Checkpoints::Automatic).unwrap();
+            let writer = SqliteWriter::open(&path, Checkpoints::Automatic, "reports").unwrap();
             for batch in 0..4 {
                 let reports: Vec<NewReport> = (batch * 12..batch * 12 + 12).map(report).collect();
                 let refs: Vec<&NewReport> = reports.iter().collect();

@@ -45,7 +45,7 @@ pub(crate) fn spawn(
     max_batch: usize,
 ) -> Result<mpsc::Sender<Job>, StoreError> {
     let (tx, rx) = mpsc::channel(max_batch.max(1) * 4);
-    let own = file.map(|f| SqliteWriter::open(f, Checkpoints::Background)).transpose()?;
+    let own = file.map(|f| SqliteWriter::open(f, Checkpoints::Background, "reports")).transpose()?;
     crate::tx::spawn_thread("scamtrail-writer", move || run(shared, own, rx, max_batch.max(1)))?;
     Ok(tx)
 }
