@@ -96,8 +96,10 @@ async fn the_same_client_request_id_stores_one_report_even_when_sent_concurrentl
     for backend in BACKENDS {
         let server = TestServer::start(backend).await.unwrap();
         let client = server.intake().await;
-        let first = client.clone().submit_report(request(sample_report(), "retry-me")).await.unwrap().into_inner();
-        let again = client.clone().submit_report(request(sample_report(), "retry-me")).await.unwrap().into_inner();
+        // A retry sends the same bytes: one report, built once (its dates are relative to now).
+        let report = sample_report();
+        let first = client.clone().submit_report(request(report.clone(), "retry-me")).await.unwrap().into_inner();
+        let again = client.clone().submit_report(request(report.clone(), "retry-me")).await.unwrap().into_inner();
         assert!(again.replayed);
         assert_eq!(
             (again.report_id, &again.reference, again.received_at),
@@ -106,8 +108,8 @@ async fn the_same_client_request_id_stores_one_report_even_when_sent_concurrentl
 
         // 16 concurrent calls with one new key: one report, one id for all.
         let calls = (0..16).map(|_| {
-            let mut c = client.clone();
-            tokio::spawn(async move { c.submit_report(request(sample_report(), "burst")).await.unwrap().into_inner() })
+            let (mut c, report) = (client.clone(), report.clone());
+            tokio::spawn(async move { c.submit_report(request(report, "burst")).await.unwrap().into_inner() })
         });
         let answers: Vec<_> = futures_join(calls).await;
         let ids: std::collections::BTreeSet<i64> = answers.iter().map(|a| a.report_id).collect();

@@ -157,7 +157,7 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
         .max_concurrent_streams(config.max_streams_per_connection)
         .layer(cors(&config.cors_origins)?)
         .layer(tonic_web::GrpcWebLayer::new())
-        .layer(auth::GuardLayer::new(guard))
+        .layer(auth::GuardLayer::new(guard.clone()))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -178,6 +178,10 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
             let _ = drained_rx.await;
             tokio::time::sleep(grace).await;
         } => tracing::warn!("grace period over; closing remaining calls"),
+    }
+    // Submissions' events are queued, not awaited: the stop's own event is written after them.
+    if let Err(e) = guard.record_stop().await {
+        tracing::error!(error = %e, "cannot append the stop to the audit trail");
     }
     tracing::info!("stopped");
     Ok(())

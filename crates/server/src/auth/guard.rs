@@ -293,6 +293,12 @@ impl GuardState {
         Ok(caller)
     }
 
+    /// Appends the server's stop to the audit trail, answering once it is written, and with it
+    /// every event queued before it: a submission's event queued at a graceful stop is not lost.
+    pub async fn record_stop(&self) -> Result<(), scamtrail_store::StoreError> {
+        self.audit_log.append(AuditEvent::now("server", "server", "server stopped", vec![], "local", "OK")).await
+    }
+
     /// Appends the audit event of a call, answering after its commit; an [`Audit::Issue`] event is
     /// only queued for the next batch.
     async fn audit(&self, rule: &Rule, caller: &Caller, outcome: &str) -> Result<(), scamtrail_store::StoreError> {
