@@ -200,16 +200,20 @@ impl TestServer {
         InterceptedService::new(self.channel().await, Bearer::new(token))
     }
 
-    /// A channel carrying `token` over a connection from the local address `from` (any of
-    /// 127.0.0.0/8), so that one test can call as several peers.
-    pub async fn authed_from(&self, from: std::net::IpAddr, token: &str) -> Authed {
-        let channel = Channel::from_shared(format!("http://{}", self.addr))
+    /// A connection from the local address `from` (any of 127.0.0.0/8), so that one test can
+    /// call as several peers.
+    pub async fn channel_from(&self, from: std::net::IpAddr) -> Channel {
+        Channel::from_shared(format!("http://{}", self.addr))
             .expect("valid uri")
             .local_address(Some(from))
             .connect()
             .await
-            .expect("connect");
-        InterceptedService::new(channel, Bearer::new(token))
+            .expect("connect")
+    }
+
+    /// A channel carrying `token` over a connection from the local address `from`.
+    pub async fn authed_from(&self, from: std::net::IpAddr, token: &str) -> Authed {
+        InterceptedService::new(self.channel_from(from).await, Bearer::new(token))
     }
 
     /// Creates an API key with the CLI and returns it.
@@ -258,13 +262,7 @@ impl TestServer {
     /// Signs in over a connection from the local address `from` (any of 127.0.0.0/8), so that
     /// a test can be several clients, each limited and throttled by its own address.
     pub async fn login_from(&self, from: &str, name: &str, password: &str) -> Result<String, tonic::Status> {
-        let from: std::net::IpAddr = from.parse().expect("a local address");
-        let channel = Channel::from_shared(format!("http://{}", self.addr))
-            .expect("valid uri")
-            .local_address(Some(from))
-            .connect()
-            .await
-            .expect("connect");
+        let channel = self.channel_from(from.parse().expect("a local address")).await;
         let mut auth = pb::auth_service_client::AuthServiceClient::new(channel);
         let req = pb::LoginRequest { user_name: name.into(), password: password.into() };
         Ok(auth.login(req).await?.into_inner().token)
@@ -487,4 +485,19 @@ pub async fn audit_events_of(server: &TestServer, actor: &str) -> Vec<pb::AuditE
         }
         after = page.next_after_sequence;
     }
+}
+
+/// Whether a failed call lost its connection to the server (a kill, a stop) rather than being
+/// answered with an error: `UNAVAILABLE`, or a status the client made from a transport error (a
+/// kill mid-call gives `UNKNOWN` with a broken pipe or a reset connection underneath, from the
+/// channel or from the answer's body); a status a server sends carries no source error.
+pub fn connection_lost(status: &tonic::Status) -> bool {
+    let mut source = std::error::Error::source(status);
+    while let Some(error) = source {
+        if error.is::<tonic::transport::Error>() || error.is::<hyper::Error>() || error.is::<std::io::Error>() {
+            return true;
+        }
+        source = error.source();
+    }
+    status.code() == tonic::Code::Unavailable
 }

@@ -38,6 +38,13 @@ async fn cluster(server: &TestServer, id: i64) -> pb::GetClusterResponse {
         .into_inner()
 }
 
+/// What a lookup answers for `value`.
+async fn look_up(server: &TestServer, value: &str) -> pb::IdentifierLookup {
+    let req =
+        pb::LookupIdentifiersRequest { values: vec![id(value, R::Unspecified, K::Phone)], country: String::new() };
+    server.lookup().await.lookup_identifiers(req).await.unwrap().into_inner().results.remove(0)
+}
+
 async fn cluster_of(server: &TestServer, report: i64) -> i64 {
     use pb::get_report_request::Selector;
     let r = server.triage().await.get_report(pb::GetReportRequest { selector: Some(Selector::ReportId(report)) }).await;
@@ -399,18 +406,7 @@ async fn a_safelist_file_entry_never_links_and_dropping_it_links_again() {
     server.restart().await.unwrap();
     let (ca, cb) = (cluster_of(&server, a.report_id).await, cluster_of(&server, b.report_id).await);
     assert_eq!(ca, cb, "dropped from the file: the number links again");
-    let found = server
-        .lookup()
-        .await
-        .lookup_identifiers(pb::LookupIdentifiersRequest {
-            values: vec![id(PHONE, R::Unspecified, K::Phone)],
-            country: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .results
-        .remove(0);
+    let found = look_up(&server, PHONE).await;
     assert_eq!((found.state(), found.cluster_id), (pb::IdentifierState::Normal, ca));
 }
 
@@ -445,18 +441,7 @@ async fn an_api_decision_wins_over_the_safelist_file_across_restarts() {
 
         // A restart with the same file leaves the decision as it is.
         server.restart().await.unwrap();
-        let found = server
-            .lookup()
-            .await
-            .lookup_identifiers(pb::LookupIdentifiersRequest {
-                values: vec![id(PHONE, R::Unspecified, K::Phone)],
-                country: String::new(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .results
-            .remove(0);
+        let found = look_up(&server, PHONE).await;
         assert_eq!(found.state(), pb::IdentifierState::Normal, "{backend:?}: the file overrode a supervisor");
         let (ca, cb) = (cluster_of(&server, a.report_id).await, cluster_of(&server, b.report_id).await);
         assert_eq!((ca, cb), (found.cluster_id, found.cluster_id), "{backend:?}: the number still links");

@@ -50,21 +50,6 @@ struct Tally {
     lost: Vec<Instant>,
 }
 
-/// Whether a failed call lost its connection to the server (which a kill does), rather than being
-/// answered with an error: `UNAVAILABLE`, or a status the client made from a transport error (a
-/// kill mid-call gives `UNKNOWN` with a broken pipe or a reset connection underneath, from the
-/// channel or from the answer's body); a status a server sends carries no source error.
-fn connection_lost(status: &tonic::Status) -> bool {
-    let mut source = std::error::Error::source(status);
-    while let Some(error) = source {
-        if error.is::<tonic::transport::Error>() || error.is::<hyper::Error>() || error.is::<std::io::Error>() {
-            return true;
-        }
-        source = error.source();
-    }
-    status.code() == tonic::Code::Unavailable
-}
-
 /// One writer: takes the next unacknowledged report and submits it, until `until` or the server
 /// goes away. A report whose call was cut is sent again, with the same client request id, in the
 /// next round. Any answer but a report's acknowledgement fails the test, as does a second id for
@@ -109,7 +94,7 @@ async fn write(
                 acked.insert(crid.clone(), ack);
                 tally.acknowledged += 1;
             }
-            Err(status) if connection_lost(&status) => {
+            Err(status) if scamtrail_e2e::connection_lost(&status) => {
                 tally.lost.push(sent_at);
                 return Ok(tally); // the server is gone; the next round reconnects
             }

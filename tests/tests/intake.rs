@@ -138,20 +138,6 @@ async fn futures_join<T: Send + 'static>(handles: impl Iterator<Item = tokio::ta
     out
 }
 
-/// Whether a failed call lost its connection (the server stopped) rather than being answered
-/// with an error: `UNAVAILABLE`, or a status the client made from a transport error (from the
-/// channel or from the answer's body); a status a server sends carries no source error.
-fn connection_lost(status: &tonic::Status) -> bool {
-    let mut source = std::error::Error::source(status);
-    while let Some(error) = source {
-        if error.is::<tonic::transport::Error>() || error.is::<hyper::Error>() || error.is::<std::io::Error>() {
-            return true;
-        }
-        source = error.source();
-    }
-    status.code() == Code::Unavailable
-}
-
 /// SIGTERM while reports are being submitted: calls in flight are answered (later ones are refused
 /// or never sent; none is cut off), the server exits cleanly, and every report it acknowledged,
 /// before or during the shutdown, is there after a restart.
@@ -183,12 +169,14 @@ async fn sigterm_lets_the_server_stop_cleanly_and_nothing_acknowledged_is_lost()
                             // Refused by a stopping server, or never sent: a drained stop.
                             Err(status)
                                 if matches!(status.code(), Code::Unavailable | Code::Cancelled)
-                                    && connection_lost(&status) =>
+                                    && scamtrail_e2e::connection_lost(&status) =>
                             {
                                 break;
                             }
                             // Sent, and the connection broke before the answer: a call cut off.
-                            Err(status) if connection_lost(&status) => panic!("{crid}: cut off in flight: {status:?}"),
+                            Err(status) if scamtrail_e2e::connection_lost(&status) => {
+                                panic!("{crid}: cut off in flight: {status:?}")
+                            }
                             Err(status) => panic!("{crid}: answered with an error: {status:?}"),
                         }
                     }
