@@ -115,7 +115,8 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         let identifiers = wire::submitted_outcomes(&report.payments, &report.identifiers);
         let secret = secrets::new_follow_up_secret();
         report.follow_up_hash = Some(secrets::hash(&secret, secrets::FOLLOW_UP_PARAMS));
-        let sent = report.clone();
+        // Kept only when the report can be a replay, to compare it with the stored one.
+        let sent = report.client_request_id.is_some().then(|| report.clone());
         let submitted = self.store.submit(report).await.map_err(error::store)?;
         who.target(format!("report:{}", submitted.report_id));
         // A client request id reused for another report is refused, as payment APIs refuse an
@@ -123,7 +124,8 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         // whoever guessed the id another victim's reference and cluster.
         if submitted.replayed {
             let stored = self.store.report_by_id(submitted.report_id).await.map_err(error::store)?;
-            if !stored.is_some_and(|(stored, _)| sent.same_submission(&stored.report)) {
+            let same = sent.zip(stored).is_some_and(|(sent, (stored, _))| sent.same_submission(&stored.report));
+            if !same {
                 return Err(Status::already_exists(
                     "this client_request_id was used for another report; send a new report with a new id",
                 ));
