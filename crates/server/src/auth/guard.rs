@@ -244,8 +244,15 @@ impl GuardState {
         });
     }
 
-    /// Authenticates, authorises and rate-limits one call.
-    async fn admit(&self, rule: &Rule, header: Option<&HeaderValue>, peer: &Peer) -> Result<Caller, (Status, Caller)> {
+    /// Authenticates, authorises and rate-limits one call; `origin` is the browser page it came
+    /// from, if any.
+    async fn admit(
+        &self,
+        rule: &Rule,
+        header: Option<&HeaderValue>,
+        origin: Option<&HeaderValue>,
+        peer: &Peer,
+    ) -> Result<Caller, (Status, Caller)> {
         let host = peer.address_key();
         let mut caller = Caller {
             actor: "anonymous".to_owned(),
@@ -279,6 +286,7 @@ impl GuardState {
             ));
             return Err((status, caller));
         }
+        super::origin::admit(&credential.origins, origin).map_err(|status| (status, caller.clone()))?;
         if matches!(
             rule.permission,
             Permission::SubmitReports | Permission::PreviewIdentifiers | Permission::VictimFollowUp
@@ -422,8 +430,11 @@ where
             let limit = grpc_timeout(request.headers().get("grpc-timeout"))
                 .map_or(state.config.call_timeout, |t| t.min(state.config.call_timeout));
             let started = tokio::time::Instant::now();
-            let admitted =
-                tokio::time::timeout(limit, state.admit(rule, request.headers().get("authorization"), &peer)).await;
+            let admitted = tokio::time::timeout(
+                limit,
+                state.admit(rule, request.headers().get("authorization"), request.headers().get("origin"), &peer),
+            )
+            .await;
             let caller = match admitted {
                 Err(_) => return Ok(answer(Status::deadline_exceeded("the call took longer than its deadline"))),
                 Ok(Err((status, caller))) => {
