@@ -14,6 +14,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -33,6 +34,8 @@ const PHONE = "06 12 34 56 78";
 const SITE = "hxxps://faux-placement[.]fr/connexion";
 
 let dir, origin, server, browser, investigatorToken;
+// The page served by another static server, on another origin: gRPC-Web through CORS.
+let elsewhere, elsewhereOrigin;
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -92,11 +95,29 @@ before(async () => {
   cpSync(path.join(WEB, "dist"), site, { recursive: true });
   const key = cli(["key", "create", "--name", "report-page", "--role", "intake", "--origin", origin]);
   writeFileSync(path.join(site, "config.json"), JSON.stringify({ intakeKey: key, country: "FR" }));
+  const elsewherePort = await freePort();
+  elsewhereOrigin = `http://127.0.0.1:${elsewherePort}`;
+  const otherSite = path.join(dir, "other-site");
+  cpSync(path.join(WEB, "dist"), otherSite, { recursive: true });
+  const otherKey = cli(["key", "create", "--name", "partner-page", "--role", "intake", "--origin", elsewhereOrigin]);
+  writeFileSync(path.join(otherSite, "config.json"), JSON.stringify({ intakeKey: otherKey, serverUrl: origin, country: "FR" }));
+  const types = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".json": "application/json" };
+  elsewhere = createHttpServer((req, res) => {
+    const name = new URL(req.url, elsewhereOrigin).pathname === "/" ? "index.html" : path.basename(new URL(req.url, elsewhereOrigin).pathname);
+    try {
+      const body = readFileSync(path.join(otherSite, name));
+      res.writeHead(200, { "content-type": types[path.extname(name)] ?? "application/octet-stream" }).end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((resolve) => elsewhere.listen(elsewherePort, "127.0.0.1", resolve));
   cli(["user", "create", "--name", "enqueteur", "--role", "investigator"], `${PASSWORD}\n`);
   server = spawn(
     BIN,
     ["serve", "--listen", `127.0.0.1:${port}`, "--database-url", `sqlite://${dir}/scamtrail.db`, "--web-dir", site,
-      "--card-key-file", path.join(dir, "card.key"), "--audit-key-file", path.join(dir, "audit.key")],
+      "--card-key-file", path.join(dir, "card.key"), "--audit-key-file", path.join(dir, "audit.key"),
+      "--cors-origin", elsewhereOrigin],
     { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, SCAMTRAIL_LOG: "warn" } },
   );
   let log = "";
@@ -117,6 +138,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   server?.kill("SIGTERM");
+  elsewhere?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -321,5 +343,22 @@ test("an answer lost after the report was stored: the retry makes no second repo
   assert.match(await page.locator("#done-reference").textContent(), /^ST-/);
   assert.equal(reportCount(), before + 1, "one report, not two");
   await shot(page, "08-reponse-perdue");
+  await context.close();
+});
+
+test("the page served from another origin talks to the server through CORS", async () => {
+  const context = await browser.newContext({ locale: "fr-FR" });
+  const page = await context.newPage();
+  await page.goto(`${elsewhereOrigin}/`);
+  await page.getByRole("heading", { level: 1, name: "Signaler une arnaque" }).waitFor();
+  for (let i = 0; i < 2; i++) await page.getByRole("button", { name: "Suivant" }).click();
+  // A live check crosses origins with the key bound to this page's origin.
+  await page.locator("#pay-0-destination").fill(IBAN);
+  await page.locator("#pay-0-destination-check", { hasText: "IBAN France, clé de contrôle correcte" }).waitFor();
+  // A refusal's details (grpc-status-details-bin) are readable across origins: French field messages.
+  for (let i = 0; i < 3; i++) await page.getByRole("button", { name: "Suivant" }).click();
+  await page.getByRole("button", { name: "Envoyer mon signalement" }).click();
+  await page.locator("#category-error", { hasText: "Ce champ est obligatoire." }).waitFor();
+  await page.locator("#narrative-error", { hasText: "Ce champ est obligatoire." }).waitFor();
   await context.close();
 });

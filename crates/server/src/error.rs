@@ -76,3 +76,37 @@ pub fn store(err: scamtrail_store::StoreError) -> Status {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::localized::{Language, in_language};
+
+    #[test]
+    fn a_french_rejection_of_a_thousand_long_violations_stays_within_its_bounds() {
+        let mut violations = Violations::default();
+        for i in 0..1_000 {
+            violations.add(
+                format!("report.payments[{i}].beneficiaries[9].value"),
+                "TOO_LONG",
+                "at most 512 characters ".repeat(9),
+            );
+        }
+        let status = in_language(Language::Fr, || invalid_argument(violations));
+        assert!(status.message().len() <= SUMMARY_MAX_BYTES + 64, "{}", status.message().len());
+        // The details repeat the message; base64 adds a third on the wire.
+        assert!(status.details().len() <= DETAILS_MAX_BYTES + SUMMARY_MAX_BYTES + 256, "{}", status.details().len());
+        assert!(status.message().len() + status.details().len().div_ceil(3) * 4 <= 10 * 1024);
+        let bad = status.get_details_bad_request().unwrap();
+        assert!(bad.field_violations.len() >= 10, "{}", bad.field_violations.len());
+        for v in &bad.field_violations {
+            let m = v.localized_message.as_ref().unwrap();
+            assert_eq!(
+                (m.locale.as_str(), m.message.as_str()),
+                ("fr", "Ce texte est trop long (au plus 512 caractères).")
+            );
+        }
+        let summary = status.get_details_localized_message().unwrap();
+        assert_eq!(summary.message, "1000 réponses sont à corriger.");
+    }
+}

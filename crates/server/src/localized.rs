@@ -83,6 +83,11 @@ pub fn current() -> Language {
     LANGUAGE.try_with(|l| *l).unwrap_or(Language::En)
 }
 
+/// Runs `f` as a call in `language` would run (tests, and callers outside the layer).
+pub fn in_language<R>(language: Language, f: impl FnOnce() -> R) -> R {
+    LANGUAGE.sync_scope(language, f)
+}
+
 /// The message a victim reads next to a field with violation `reason`. `description` is the
 /// English description, whose number (a length or count bound) the texts that need one repeat.
 pub fn field_message(language: Language, reason: &str, description: &str) -> String {
