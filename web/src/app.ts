@@ -448,7 +448,7 @@ function showStep(step: number, focus = true): void {
 function renderReview(): void {
   const items: [string, string][] = [
     [t("category"), draft.category ? t(`category.${draft.category}` as TextKey) : "—"],
-    [t("first_contact"), draft.firstContact || "—"],
+    [t("first_contact"), draft.firstContact ? new Date(`${draft.firstContact}T12:00:00`).toLocaleDateString(lang()) : "—"],
     [t("narrative"), draft.narrative || "—"],
     [t("step3.title"), t("review.payments", { n: draft.payments.filter(paymentStarted).length })],
     [t("step4.title"), t("review.identifiers", { n: draft.identifiers.filter((d) => d.value.trim()).length })],
@@ -674,6 +674,7 @@ function showDone(answer: SubmitReportResponse): void {
   $("done-once").hidden = replayed;
   $("done-download").hidden = replayed;
   $("done-replayed").hidden = !replayed;
+  ($("done-written").closest(".field") as HTMLElement).hidden = replayed;
   ($("done-written") as HTMLInputElement).checked = false;
   ($("done-finish") as HTMLButtonElement).disabled = !replayed;
   draft = emptyDraft(config.country ?? "");

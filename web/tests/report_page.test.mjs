@@ -151,7 +151,7 @@ test("a victim reports in French, an investigator reads every field, the victim 
   await page.goto(`${origin}/`);
   await assert.doesNotReject(page.getByRole("heading", { level: 1, name: "Signaler une arnaque" }).waitFor());
   assert.equal(await page.getAttribute("html", "lang"), "fr");
-  await shot(page, "01-formulaire");
+  await shot(page, "01-etape1-formulaire");
   await accessible(page, "step 1");
 
   // Keyboard: the first Tab reaches the language switch, with a visible focus ring.
@@ -166,12 +166,14 @@ test("a victim reports in French, an investigator reads every field, the victim 
   await page.getByLabel("Quand vous ont-ils contacté la dernière fois ?").fill("2026-11-20");
   const narrative = "Un conseiller m'a appelé pour un placement garanti. J'ai viré de l'argent puis il a disparu.";
   await page.getByLabel("Ce qui s'est passé, avec vos mots").fill(narrative);
+  await shot(page, "02-etape1-rempli");
   await page.getByRole("button", { name: "Suivant" }).click();
 
   // Step 2: how they made contact.
   await page.getByLabel("Appel téléphonique").check();
   await page.getByLabel("WhatsApp").check();
   await page.getByLabel("Oui, ils me contactent encore").check();
+  await shot(page, "03-etape2-contact");
   await page.getByRole("button", { name: "Suivant" }).click();
 
   // Step 3: a payment; the amount is wrong on purpose (zero).
@@ -181,6 +183,7 @@ test("a victim reports in French, an investigator reads every field, the victim 
   await page.getByLabel("Date du paiement").fill("2026-10-15");
   await page.locator("#pay-0-destination").fill(IBAN);
   await page.locator("#pay-0-destination-check", { hasText: "IBAN France, clé de contrôle correcte : FR76 3000 6000 0112 3456 7890 189" }).waitFor();
+  await shot(page, "04-etape3-paiement-iban");
   await page.getByRole("button", { name: "Suivant" }).click();
 
   // Step 4: the scammers' number, their site, and a card number the page warns about.
@@ -197,7 +200,7 @@ test("a victim reports in French, an investigator reads every field, the victim 
   await page.locator("#id-2-value-check", { hasText: "Cela ressemble à un numéro de carte : n'entrez pas de numéro de carte complet." }).waitFor();
   // What was understood of the earlier values stays shown as the list grows.
   assert.equal(await page.locator("#id-0-value-check").textContent(), "Numéro de mobile (France) : +33 6 12 34 56 78");
-  await shot(page, "02-verification-en-direct");
+  await shot(page, "05-etape4-verification-en-direct");
   await accessible(page, "step 4 with live checks");
   await page.getByRole("button", { name: "Retirer la coordonnée 3" }).click();
   await page.getByRole("button", { name: "Suivant" }).click();
@@ -208,7 +211,9 @@ test("a victim reports in French, an investigator reads every field, the victim 
   await page.getByLabel("Votre numéro de téléphone").fill("06 98 76 54 32");
   assert.equal(await page.getByLabel("Pays où vous habitez").inputValue(), "FR");
   await page.getByLabel("J'accepte que ce signalement soit transmis à la police.").check();
+  await shot(page, "06-etape5-vous");
   await page.getByRole("button", { name: "Suivant" }).click();
+  await shot(page, "07-etape6-verifier");
 
   // Send: the server refuses the amount, in French, next to the amount field.
   await page.getByRole("button", { name: "Envoyer mon signalement" }).click();
@@ -218,7 +223,7 @@ test("a victim reports in French, an investigator reads every field, the victim 
   assert.equal(await page.locator("#pay-0-amount").getAttribute("aria-invalid"), "true");
   assert.equal(await page.evaluate(() => document.activeElement?.id), "pay-0-amount", "the bad field has the focus");
   await page.locator("#error-list", { hasText: "Le montant doit être supérieur à zéro." }).waitFor();
-  await shot(page, "03-montant-refuse");
+  await shot(page, "08-montant-refuse");
   await accessible(page, "the refused amount");
   assert.equal(reportCount(), 0);
   const draftId = await page.evaluate(() => JSON.parse(localStorage.getItem("scamtrail-report-draft")).clientRequestId);
@@ -229,7 +234,7 @@ test("a victim reports in French, an investigator reads every field, the victim 
   await context.setOffline(true);
   await page.getByRole("button", { name: "Envoyer mon signalement" }).click();
   await page.locator("#submit-problem", { hasText: "La connexion a été perdue. Vos réponses sont conservées" }).waitFor();
-  await shot(page, "04-connexion-perdue");
+  await shot(page, "09-connexion-perdue");
   await context.setOffline(false);
   // Nothing is lost, even across a reload; the retry carries the same client_request_id.
   await page.reload();
@@ -251,7 +256,7 @@ test("a victim reports in French, an investigator reads every field, the victim 
   assert.ok(secret.length >= 16, secret);
   assert.equal(await page.evaluate(() => localStorage.getItem("scamtrail-report-draft")), null, "the draft is gone once acknowledged");
   assert.equal(reportCount(), 1);
-  await shot(page, "05-confirmation");
+  await shot(page, "10-confirmation");
   await accessible(page, "the confirmation");
   assert.ok(await page.getByRole("button", { name: "Terminer" }).isDisabled());
   const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Télécharger ma référence et mon code" }).click()]);
@@ -300,7 +305,7 @@ test("a victim reports in French, an investigator reads every field, the victim 
   await page.getByRole("button", { name: "Ajouter ces précisions" }).click();
   await page.locator("#add-done", { hasText: "Vos précisions ont été ajoutées au signalement." }).waitFor();
   await page.locator("#followup-added", { hasText: "Précisions ajoutées : 1" }).waitFor();
-  await shot(page, "06-suivi");
+  await shot(page, "11-suivi");
   await accessible(page, "the follow-up page");
   const after = grpcurl("scamtrail.v1.TriageService/GetReport", { reference }, investigatorToken).report;
   assert.ok(after.report.narrative.includes("Ils m'ont rappelé hier depuis un autre numéro."), after.report.narrative);
@@ -310,7 +315,7 @@ test("a victim reports in French, an investigator reads every field, the victim 
   await page.getByRole("button", { name: "Show this page in English" }).click();
   await page.getByRole("heading", { level: 1, name: "Follow up your report" }).waitFor();
   assert.equal(await page.getAttribute("html", "lang"), "en");
-  await shot(page, "07-suivi-en-anglais");
+  await shot(page, "12-suivi-en-anglais");
   assert.deepEqual(pageErrors, []);
   await context.close();
 });
@@ -342,7 +347,7 @@ test("an answer lost after the report was stored: the retry makes no second repo
   await page.locator("#done-replayed", { hasText: "This report had already been received." }).waitFor();
   assert.match(await page.locator("#done-reference").textContent(), /^ST-/);
   assert.equal(reportCount(), before + 1, "one report, not two");
-  await shot(page, "08-reponse-perdue");
+  await shot(page, "13-reponse-perdue");
   await context.close();
 });
 
@@ -360,5 +365,6 @@ test("the page served from another origin talks to the server through CORS", asy
   await page.getByRole("button", { name: "Envoyer mon signalement" }).click();
   await page.locator("#category-error", { hasText: "Ce champ est obligatoire." }).waitFor();
   await page.locator("#narrative-error", { hasText: "Ce champ est obligatoire." }).waitFor();
+  await shot(page, "14-autre-origine");
   await context.close();
 });
