@@ -167,10 +167,19 @@ test("a victim reports in French, an investigator reads every field, the victim 
   const narrative = "Un conseiller m'a appelé pour un placement garanti. J'ai viré de l'argent puis il a disparu.";
   await page.getByLabel("Ce qui s'est passé, avec vos mots").fill(narrative);
   await shot(page, "02-etape1-rempli");
-  await page.getByRole("button", { name: "Suivant" }).click();
+  // Keyboard only: from the narrative, Tab reaches "Suivant", Enter moves on, and the focus goes
+  // to the next step's heading; Space ticks a box.
+  await page.locator("#narrative").focus();
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "next");
+  await page.keyboard.press("Enter");
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "step2-title");
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "channel-PHONE_CALL");
+  await page.keyboard.press("Space");
+  assert.ok(await page.getByLabel("Appel téléphonique").isChecked());
 
   // Step 2: how they made contact.
-  await page.getByLabel("Appel téléphonique").check();
   await page.getByLabel("WhatsApp").check();
   await page.getByLabel("Oui, ils me contactent encore").check();
   await shot(page, "03-etape2-contact");
