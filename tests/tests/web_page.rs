@@ -203,3 +203,25 @@ async fn bound_keys_answer_only_their_origins_sqlite() {
 async fn bound_keys_answer_only_their_origins_postgres() {
     bound_keys_answer_only_their_origins(Backend::Postgres).await;
 }
+
+#[tokio::test]
+async fn refusals_of_a_bound_key_from_elsewhere_are_limited_per_address() {
+    let server = TestServer::start_with(Backend::Sqlite, &["--intake-rate-per-peer", "2"]).await.unwrap();
+    let args = ["key", "create", "--name", "public-page", "--role", "intake", "--origin", PAGE_ORIGIN];
+    let out = server.command().args(args).args(["--database-url", &server.database_url]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bound = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let mut client = IntakeServiceClient::new(server.authed(&bound).await);
+    let mut codes = Vec::new();
+    for _ in 0..12 {
+        let preview = pb::NormalizeIdentifiersRequest {
+            values: vec![pb::ScammerIdentifier { value: "user@example.org".into(), ..Default::default() }],
+            country: String::new(),
+        };
+        codes.push(
+            client.normalize_identifiers(call(preview, "en", Some("https://evil.example"))).await.unwrap_err().code(),
+        );
+    }
+    assert_eq!(codes[0], Code::PermissionDenied);
+    assert!(codes.contains(&Code::ResourceExhausted), "{codes:?}");
+}

@@ -175,6 +175,9 @@ pub fn refusal(language: Language, code: Code, path: &str, retry: Option<Duratio
             "This page's access key is not valid. Please contact the organisation that runs it.".into(),
             "La clé d'accès de cette page n'est pas valide. Contactez l'organisme qui la gère.".into(),
         ),
+        Code::PermissionDenied if !path.starts_with("/scamtrail.v1.IntakeService/") => {
+            ("You are not allowed to do this.".into(), "Vous n'êtes pas autorisé à faire ceci.".into())
+        }
         Code::PermissionDenied => (
             "This page is not allowed to send reports from where it is. Please contact the organisation that runs it."
                 .into(),

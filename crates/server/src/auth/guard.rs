@@ -286,7 +286,14 @@ impl GuardState {
             ));
             return Err((status, caller));
         }
-        super::origin::admit(&credential.origins, origin).map_err(|status| (status, caller.clone()))?;
+        if let Err(status) = super::origin::admit(&credential.origins, origin) {
+            // A bound key is public: its refusals from elsewhere count against the caller's
+            // address like intake calls, so that they cannot flood the audit trail.
+            self.intake_per_peer
+                .check(&host)
+                .map_err(|wait| (too_many("calls from your address", wait), caller.clone()))?;
+            return Err((status, caller));
+        }
         if matches!(
             rule.permission,
             Permission::SubmitReports | Permission::PreviewIdentifiers | Permission::VictimFollowUp
