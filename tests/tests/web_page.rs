@@ -32,14 +32,19 @@ fn localized(status: &tonic::Status) -> (String, String) {
 }
 
 async fn get(server: &TestServer, path: &str) -> (u16, String, String) {
+    let (status, headers, body) = get_with_headers(server, path).await;
+    let content_type = headers.get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    (status, content_type, body)
+}
+
+async fn get_with_headers(server: &TestServer, path: &str) -> (u16, http::HeaderMap, String) {
     let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
     let uri = format!("http://{}{path}", server.addr);
     let response = client.request(http::Request::get(uri).body(Empty::new()).unwrap()).await.unwrap();
     let status = response.status().as_u16();
-    let content_type =
-        response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    let headers = response.headers().clone();
     let body = String::from_utf8_lossy(&response.into_body().collect().await.unwrap().to_bytes()).into_owned();
-    (status, content_type, body)
+    (status, headers, body)
 }
 
 #[tokio::test]
@@ -57,6 +62,9 @@ async fn the_page_is_served_on_the_grpc_port_without_listings_or_escapes() {
     let (status, content_type, body) = get(&server, "/").await;
     assert_eq!((status, content_type.as_str()), (200, "text/html"), "{body}");
     assert!(body.contains("<title>report</title>"));
+    let (_, headers, _) = get_with_headers(&server, "/").await;
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert!(headers["content-security-policy"].to_str().unwrap().starts_with("default-src 'self'"));
     assert_eq!(get(&server, "/app.js").await.1, "text/javascript");
     assert_eq!(get(&server, "/assets/style.css").await.1, "text/css");
     // A directory without index.html is not listed; nothing outside the directory is reached.

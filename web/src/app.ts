@@ -125,7 +125,7 @@ function loadDraft(): Draft | undefined {
   }
 }
 
-// ------------------------------------------------------------------ small DOM helpers
+// ------------------------------------------------------------------ the DOM, briefly
 
 function $(id: string): HTMLElement {
   const el = document.getElementById(id);
