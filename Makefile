@@ -5,7 +5,7 @@
 CARGO ?= cargo
 BIN := target/debug/scamtrail
 
-.PHONY: run build test test-with-postgres lint fmt bench bench-load deps
+.PHONY: run build test test-with-postgres test-web lint fmt bench bench-load deps
 
 ## Run the server on the embedded default: SQLite at ./scamtrail.db, listening on 127.0.0.1:50051.
 run:
@@ -18,10 +18,17 @@ deps:
 	scripts/install-test-deps -q
 
 ## Every test: Rust unit and end-to-end tests on SQLite and a throwaway PostgreSQL,
-## grpcurl and Python grpcio against the real server, and the linters.
+## grpcurl and Python grpcio against the real server, the report page in headless chromium,
+## and the linters.
 test: deps build
 	scripts/pg-test-server run $(MAKE) --no-print-directory test-with-postgres
+	$(MAKE) --no-print-directory test-web
 	$(MAKE) --no-print-directory lint
+
+## The report page (web/, built by `make deps`) in headless chromium against the real server on
+## SQLite; screenshots of each step in web/test-results/.
+test-web:
+	cd web && SCAMTRAIL_BIN="$(abspath $(BIN))" npm test --silent
 
 # Needs SCAMTRAIL_TEST_POSTGRES_URL (set by scripts/pg-test-server run). The grpcurl and Python
 # suites share that PostgreSQL database, so they share its audit key file too.

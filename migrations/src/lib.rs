@@ -14,6 +14,7 @@ mod m0003_access;
 mod m0004_identifier_categories;
 mod m0005_drop_report_identifiers_key;
 mod m0006_clusters_merged_into;
+mod m0007_key_origins;
 
 /// The category names `m0004` filled identifiers' masks with, in the order of their bits.
 pub use m0004_identifier_categories::CATEGORIES as CATEGORY_BITS_AT_M0004;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_identifier_categories::Migration),
             Box::new(m0005_drop_report_identifiers_key::Migration),
             Box::new(m0006_clusters_merged_into::Migration),
+            Box::new(m0007_key_origins::Migration),
         ]
     }
 }

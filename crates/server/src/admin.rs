@@ -4,7 +4,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use scamtrail_core::{AuditEvent, Checkpoint, Role, UnixMicros};
-use scamtrail_server::auth::secrets;
+use scamtrail_server::auth::{origin, secrets};
 use scamtrail_server::key_file;
 use scamtrail_store::{Access, StoreConfig};
 
@@ -95,15 +95,24 @@ pub(crate) async fn user(command: UserCommand) -> anyhow::Result<()> {
 
 pub(crate) async fn key(command: KeyCommand) -> anyhow::Result<()> {
     match command {
-        KeyCommand::Create(NewCaller { name, role, agency, database, audit_key }) => {
+        KeyCommand::Create { caller: NewCaller { name, role, agency, database, audit_key }, origins } => {
             check_name(&name)?;
             let role = parse_role(&role, &[Role::Intake, Role::Liaison])?;
             let agency = check_agency(role, &agency)?;
+            anyhow::ensure!(origins.is_empty() || role == Role::Intake, "--origin is for intake keys only");
+            anyhow::ensure!(origins.len() <= 32, "--origin: at most 32");
+            let origins = origins
+                .iter()
+                .map(|o| origin::canonical(o).map_err(|e| anyhow::anyhow!("--origin {e}")))
+                .collect::<anyhow::Result<Vec<_>>>()?;
             let key = secrets::new_token("stk_");
             let access = open(&database, &audit_key).await?;
             access.create_key(&name, role, agency.as_deref(), &secrets::token_hash(&key)).await?;
+            if !origins.is_empty() {
+                access.set_key_origins(&name, &origins).await?;
+            }
             audit(&access, "scamtrail key create", format!("key:{name}")).await?;
-            tracing::info!(key = %name, role = %role, "key created; it is printed once on stdout and stored only as a hash");
+            tracing::info!(key = %name, role = %role, origins = ?origins, "key created; it is printed once on stdout and stored only as a hash");
             let mut out = std::io::stdout().lock();
             writeln!(out, "{key}")?;
         }
@@ -116,18 +125,19 @@ pub(crate) async fn key(command: KeyCommand) -> anyhow::Result<()> {
         KeyCommand::List { database, audit_key } => {
             let access = open(&database, &audit_key).await?;
             let mut out = std::io::stdout().lock();
-            writeln!(out, "name\trole\tagency\tcreated_at\trevoked_at\tlast_used_at")?;
+            writeln!(out, "name\trole\tagency\tcreated_at\trevoked_at\tlast_used_at\torigins")?;
             let at = |t: Option<UnixMicros>| t.map_or_else(|| "-".to_owned(), scamtrail_server::wire::date_time_text);
             for k in access.keys().await? {
                 writeln!(
                     out,
-                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
                     k.name,
                     k.role,
                     k.agency.as_deref().unwrap_or("-"),
                     at(Some(k.created_at)),
                     at(k.revoked_at),
-                    at(k.last_used_at)
+                    at(k.last_used_at),
+                    if k.origins.is_empty() { "-".to_owned() } else { k.origins.join(",") }
                 )?;
             }
         }

@@ -1,8 +1,9 @@
 //! The one place where internal errors become gRPC statuses.
 
 use tonic::{Code, Status};
-use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
+use tonic_types::{ErrorDetails, FieldViolation, LocalizedMessage, StatusExt};
 
+use crate::localized;
 use crate::violations::Violations;
 
 /// Bytes of the human-readable summary in an `INVALID_ARGUMENT` message at most.
@@ -14,13 +15,18 @@ const DETAILS_MAX_BYTES: usize = 4_500;
 
 /// `INVALID_ARGUMENT` with `google.rpc.BadRequest` naming every bad field: as many of the first
 /// [`crate::violations::LISTED_MAX`] as fit in [`DETAILS_MAX_BYTES`]; the message says how many
-/// more there were.
+/// more there were. Each field carries its message in the caller's language
+/// (`localized_message`, [`localized::current`]), and a `google.rpc.LocalizedMessage` sums them up.
 pub fn invalid_argument(violations: Violations) -> Status {
+    let language = localized::current();
+    let locale = language.locale();
     let mut fields = Vec::new();
-    let mut bytes = 0;
+    // The summary's share of the details counts against the same bound.
+    let mut bytes = 48;
     for v in violations.listed() {
-        // A violation's share of the encoded BadRequest: its three strings and their framing.
-        bytes += v.field.len() + v.description.len() + v.reason.len() + 10;
+        let localized = localized::field_message(language, v.reason, &v.description);
+        // A violation's share of the encoded BadRequest: its strings and their framing.
+        bytes += v.field.len() + v.description.len() + v.reason.len() + localized.len() + locale.len() + 16;
         if bytes > DETAILS_MAX_BYTES {
             break;
         }
@@ -28,7 +34,7 @@ pub fn invalid_argument(violations: Violations) -> Status {
             field: v.field.clone(),
             description: v.description.clone(),
             reason: v.reason.to_owned(),
-            localized_message: None,
+            localized_message: Some(LocalizedMessage { locale: locale.to_owned(), message: localized }),
         });
     }
     let unlisted = violations.unlisted() + (violations.listed().len() - fields.len());
@@ -44,11 +50,12 @@ pub fn invalid_argument(violations: Violations) -> Status {
     if unlisted > 0 {
         summary.push_str(&format!(" (and {unlisted} more bad fields not listed)"));
     }
-    Status::with_error_details(
-        Code::InvalidArgument,
-        format!("invalid request: {summary}"),
-        ErrorDetails::with_bad_request(fields),
-    )
+    let mut details = ErrorDetails::with_bad_request(fields);
+    details.set_localized_message(
+        locale,
+        localized::invalid_summary(language, violations.listed().len() + violations.unlisted()),
+    );
+    Status::with_error_details(Code::InvalidArgument, format!("invalid request: {summary}"), details)
 }
 
 /// Maps a store failure; internal details go to the log, not to the caller.
@@ -67,5 +74,39 @@ pub fn store(err: scamtrail_store::StoreError) -> Status {
             tracing::error!(error = %other, "store failure");
             Status::internal("internal storage error")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::localized::{Language, in_language};
+
+    #[test]
+    fn a_french_rejection_of_a_thousand_long_violations_stays_within_its_bounds() {
+        let mut violations = Violations::default();
+        for i in 0..1_000 {
+            violations.add(
+                format!("report.payments[{i}].beneficiaries[9].value"),
+                "TOO_LONG",
+                "at most 512 characters ".repeat(9),
+            );
+        }
+        let status = in_language(Language::Fr, || invalid_argument(violations));
+        assert!(status.message().len() <= SUMMARY_MAX_BYTES + 64, "{}", status.message().len());
+        // The details repeat the message; base64 adds a third on the wire.
+        assert!(status.details().len() <= DETAILS_MAX_BYTES + SUMMARY_MAX_BYTES + 256, "{}", status.details().len());
+        assert!(status.message().len() + status.details().len().div_ceil(3) * 4 <= 10 * 1024);
+        let bad = status.get_details_bad_request().unwrap();
+        assert!(bad.field_violations.len() >= 10, "{}", bad.field_violations.len());
+        for v in &bad.field_violations {
+            let m = v.localized_message.as_ref().unwrap();
+            assert_eq!(
+                (m.locale.as_str(), m.message.as_str()),
+                ("fr", "Ce texte est trop long (au plus 512 caractères).")
+            );
+        }
+        let summary = status.get_details_localized_message().unwrap();
+        assert_eq!(summary.message, "1000 réponses sont à corriger.");
     }
 }

@@ -9,11 +9,13 @@ pub mod cluster_wire;
 pub mod error;
 pub mod intake;
 pub mod key_file;
+pub mod localized;
 pub mod lookup;
 pub mod progress;
 pub mod safelist;
 pub mod triage;
 pub mod violations;
+pub mod web_page;
 pub mod wire;
 
 use std::net::SocketAddr;
@@ -57,6 +59,8 @@ pub struct ServeConfig {
     pub tls: Option<TlsFiles>,
     /// Serve plaintext on a non-loopback address (a TLS-terminating proxy on this host forwards to it).
     pub allow_plaintext: bool,
+    /// A directory of static files (the built report page) served to `GET` on the same port.
+    pub web_dir: Option<PathBuf>,
 }
 
 /// PEM files for TLS.
@@ -152,11 +156,18 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
     if let Some(tls) = &config.tls {
         builder = builder.tls_config(tls.config()?)?;
     }
+    if let Some(dir) = &config.web_dir {
+        anyhow::ensure!(dir.join("index.html").is_file(), "--web-dir {}: no index.html in it", dir.display());
+        tracing::info!(dir = %dir.display(), "serving the report page");
+    }
     let server = builder
         .accept_http1(true)
         .max_concurrent_streams(config.max_streams_per_connection)
+        .layer(web_page::WebPageLayer::new(config.web_dir.as_deref()))
         .layer(cors(&config.cors_origins)?)
         .layer(tonic_web::GrpcWebLayer::new())
+        // Inside gRPC-Web (it sees native answers) and outside the guard (its refusals too).
+        .layer(localized::LocalizeLayer)
         .layer(auth::GuardLayer::new(guard.clone()))
         .add_service(health_service)
         .add_service(reflection_v1)
@@ -244,6 +255,7 @@ fn cors(origins: &[String]) -> anyhow::Result<CorsLayer> {
             header("x-user-agent"),
             header("grpc-timeout"),
             header("authorization"),
+            header("accept-language"),
         ])
         .expose_headers([header("grpc-status"), header("grpc-message"), header("grpc-status-details-bin")])
         .max_age(Duration::from_secs(86_400)))

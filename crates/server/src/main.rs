@@ -114,6 +114,10 @@ struct ServeArgs {
     guard: GuardArgs,
     #[command(flatten)]
     tls: TlsArgs,
+    /// A directory of static files (the built report page, `web/dist`) served to GET requests on
+    /// the gRPC port.
+    #[arg(long, env = "SCAMTRAIL_WEB_DIR")]
+    web_dir: Option<PathBuf>,
 }
 
 /// A new user or key.
@@ -164,7 +168,15 @@ enum UserCommand {
 #[derive(Subcommand)]
 enum KeyCommand {
     /// Creates an API key and prints it on stdout, once: it is stored only as a hash.
-    Create(NewCaller),
+    Create {
+        #[command(flatten)]
+        caller: NewCaller,
+        /// A browser origin the key may be used from (an intake key carried by a public page, e.g.
+        /// https://report.example.org); repeat for several. A bound key is refused from any other
+        /// origin and from calls without one.
+        #[arg(long = "origin", value_name = "ORIGIN")]
+        origins: Vec<String>,
+    },
     /// Revokes a key (servers stop accepting it within 10 seconds).
     Revoke {
         /// The key's name.
@@ -378,6 +390,7 @@ fn main() -> anyhow::Result<()> {
                 rescore_interval_seconds,
                 guard,
                 tls,
+                web_dir,
             } = *args;
             let mut store = StoreConfig::new(database.database_url);
             store.clusters = clusters.config()?;
@@ -397,6 +410,7 @@ fn main() -> anyhow::Result<()> {
                     (Some(cert), Some(key)) => Some(TlsFiles { cert, key, client_ca: tls.client_ca }),
                     _ => None,
                 },
+                web_dir,
             };
             runtime.block_on(serve(config, shutdown_signal()))
         }

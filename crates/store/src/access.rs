@@ -48,6 +48,8 @@ pub struct ApiKey {
     pub revoked_at: Option<UnixMicros>,
     /// When it was last used (updated at most once a minute).
     pub last_used_at: Option<UnixMicros>,
+    /// The browser origins it may be used from; empty: not bound to any (`m0007`).
+    pub origins: Vec<String>,
 }
 
 /// Who a bearer token belongs to.
@@ -65,6 +67,8 @@ pub struct Credential {
     pub agency: Option<String>,
     /// When a session ends by itself.
     pub expires_at: Option<UnixMicros>,
+    /// A key's allowed browser origins; empty for sessions and unbound keys (`m0007`).
+    pub origins: Vec<String>,
 }
 
 /// What kind of token authenticated a call.
@@ -334,7 +338,7 @@ impl Access {
     pub async fn keys(&self) -> Result<Vec<ApiKey>, StoreError> {
         let rows = sql::query(
             &self.db,
-            "SELECT name, role, agency, created_at, revoked_at, last_used_at FROM api_keys ORDER BY name",
+            "SELECT name, role, agency, created_at, revoked_at, last_used_at, origins FROM api_keys ORDER BY name",
             vec![],
         )
         .await?;
@@ -347,6 +351,7 @@ impl Access {
                     created_at: UnixMicros(r.try_get_by_index(3)?),
                     revoked_at: r.try_get_by_index::<Option<i64>>(4)?.map(UnixMicros),
                     last_used_at: r.try_get_by_index::<Option<i64>>(5)?.map(UnixMicros),
+                    origins: origins_of(r.try_get_by_index(6)?),
                 })
             })
             .collect()
@@ -357,12 +362,12 @@ impl Access {
         let now = UnixMicros::now().0;
         let (text, values): (&str, Vec<Value>) = match kind {
             CredentialKind::Session => (
-                "SELECT s.id, u.name, u.role, u.agency, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id \
+                "SELECT s.id, u.name, u.role, u.agency, s.expires_at, NULL FROM sessions s JOIN users u ON u.id = s.user_id \
                  WHERE s.token_hash = ? AND s.ended_at IS NULL AND s.expires_at > ? AND u.disabled_at IS NULL",
                 vec![token_hash.into(), now.into()],
             ),
             CredentialKind::Key => (
-                "SELECT id, name, role, agency, NULL FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL",
+                "SELECT id, name, role, agency, NULL, origins FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL",
                 vec![token_hash.into()],
             ),
         };
@@ -379,7 +384,22 @@ impl Access {
             role: role_of(&r.try_get_by_index::<String>(2)?)?,
             agency: r.try_get_by_index(3)?,
             expires_at: r.try_get_by_index::<Option<i64>>(4)?.map(UnixMicros),
+            origins: origins_of(r.try_get_by_index(5)?),
         }))
+    }
+
+    /// Binds a key to browser origins (canonical `scheme://host[:port]`, checked by the caller),
+    /// replacing any it had; none unbinds it. False if there is no such live key.
+    pub async fn set_key_origins(&self, name: &str, origins: &[String]) -> Result<bool, StoreError> {
+        // Origins hold no spaces, so one space-separated column keeps the change to one table.
+        let stored = (!origins.is_empty()).then(|| origins.join(" "));
+        let changed = sql::execute(
+            &self.db,
+            "UPDATE api_keys SET origins = ? WHERE name = ? AND revoked_at IS NULL",
+            vec![stored.into(), name.into()],
+        )
+        .await?;
+        Ok(changed > 0)
     }
 
     /// Records that a key was used now.
@@ -628,4 +648,9 @@ async fn insert_chained(
         txn.execute(&text, chunk.concat()).await?;
     }
     Ok(())
+}
+
+/// The origins of an `api_keys.origins` value.
+fn origins_of(stored: Option<String>) -> Vec<String> {
+    stored.map(|s| s.split_whitespace().map(str::to_owned).collect()).unwrap_or_default()
 }

@@ -244,8 +244,15 @@ impl GuardState {
         });
     }
 
-    /// Authenticates, authorises and rate-limits one call.
-    async fn admit(&self, rule: &Rule, header: Option<&HeaderValue>, peer: &Peer) -> Result<Caller, (Status, Caller)> {
+    /// Authenticates, authorises and rate-limits one call; `origin` is the browser page it came
+    /// from, if any.
+    async fn admit(
+        &self,
+        rule: &Rule,
+        header: Option<&HeaderValue>,
+        origin: Option<&HeaderValue>,
+        peer: &Peer,
+    ) -> Result<Caller, (Status, Caller)> {
         let host = peer.address_key();
         let mut caller = Caller {
             actor: "anonymous".to_owned(),
@@ -277,6 +284,14 @@ impl GuardState {
                 "role {} may not call {} (it needs the {} permission)",
                 credential.role, rule.path, rule.permission
             ));
+            return Err((status, caller));
+        }
+        if let Err(status) = super::origin::admit(&credential.origins, origin) {
+            // A bound key is public: its refusals from elsewhere count against the caller's
+            // address like intake calls, so that they cannot flood the audit trail.
+            self.intake_per_peer
+                .check(&host)
+                .map_err(|wait| (too_many("calls from your address", wait), caller.clone()))?;
             return Err((status, caller));
         }
         if matches!(
@@ -422,8 +437,11 @@ where
             let limit = grpc_timeout(request.headers().get("grpc-timeout"))
                 .map_or(state.config.call_timeout, |t| t.min(state.config.call_timeout));
             let started = tokio::time::Instant::now();
-            let admitted =
-                tokio::time::timeout(limit, state.admit(rule, request.headers().get("authorization"), &peer)).await;
+            let admitted = tokio::time::timeout(
+                limit,
+                state.admit(rule, request.headers().get("authorization"), request.headers().get("origin"), &peer),
+            )
+            .await;
             let caller = match admitted {
                 Err(_) => return Ok(answer(Status::deadline_exceeded("the call took longer than its deadline"))),
                 Ok(Err((status, caller))) => {
