@@ -5,6 +5,13 @@
 //! "wrong length" apart from "wrong characters" (the crate reports both as one error), and to
 //! cover the countries the crate's registry snapshot lacks (Pakistan; Honduras, registry release 99).
 //! A test pins the table to the crate.
+//!
+//! Banks also issue IBANs the SWIFT registry does not list, and scam networks pay out through
+//! them: the WAEMU and CEMAC countries, the Maghreb and others publish national IBAN layouts
+//! ("experimental" in iban.com's list, "aspirational" in python `schwifty`'s registry), and
+//! territories with their own ISO code (GP, RE, NC, JE, AX, …) prefix the IBAN with that code
+//! and use their parent's layout. We accept both, with the layouts `schwifty` uses, and say so
+//! with [`IbanRegistry`]. Hand-written because `iban_validate` follows the SWIFT registry only.
 
 use std::str::FromStr;
 
@@ -110,9 +117,158 @@ const LENGTHS: [(&str, u8); 89] = [
     ("YE", 30),
 ];
 
-/// The IBAN length for a country code, if the country uses IBANs.
-pub(crate) fn length_for(country: &[u8]) -> Option<usize> {
+/// What a character of a BBAN may be, in the registry's notation (`n`, `a`, `c`).
+#[derive(Clone, Copy)]
+enum Chars {
+    /// `n`: digits.
+    Digits,
+    /// `a`: upper-case letters.
+    Letters,
+    /// `c`: upper-case letters and digits.
+    Alphanumeric,
+}
+
+impl Chars {
+    fn admits(self, b: u8) -> bool {
+        match self {
+            Chars::Digits => b.is_ascii_digit(),
+            Chars::Letters => b.is_ascii_uppercase(),
+            Chars::Alphanumeric => b.is_ascii_uppercase() || b.is_ascii_digit(),
+        }
+    }
+}
+
+/// A BBAN layout: runs of a fixed number of characters of one class (`2!c22!n`).
+type Layout = &'static [(u8, Chars)];
+
+/// Whether a BBAN follows a layout exactly.
+fn follows(bban: &[u8], layout: Layout) -> bool {
+    let mut rest = bban;
+    for &(n, chars) in layout {
+        let Some((run, tail)) = rest.split_at_checked(usize::from(n)) else { return false };
+        if !run.iter().all(|&b| chars.admits(b)) {
+            return false;
+        }
+        rest = tail;
+    }
+    rest.is_empty()
+}
+
+const N: Chars = Chars::Digits;
+const A: Chars = Chars::Letters;
+const C: Chars = Chars::Alphanumeric;
+
+/// IBAN layouts that banks issue outside the SWIFT registry (`schwifty`'s registry, entries
+/// flagged aspirational), sorted by country code: country, IBAN length, BBAN layout.
+const EXPERIMENTAL: [(&str, u8, Layout); 22] = [
+    ("AO", 25, &[(21, N)]),
+    ("BF", 28, &[(2, C), (22, N)]),
+    ("BJ", 28, &[(2, C), (22, N)]),
+    ("CF", 27, &[(23, N)]),
+    ("CG", 27, &[(23, N)]),
+    ("CI", 28, &[(2, A), (22, N)]),
+    ("CM", 27, &[(23, N)]),
+    ("CV", 25, &[(21, N)]),
+    ("DZ", 26, &[(22, N)]),
+    ("GA", 27, &[(23, N)]),
+    ("GQ", 27, &[(23, N)]),
+    ("GW", 25, &[(2, C), (19, N)]),
+    ("IR", 26, &[(22, N)]),
+    ("KM", 27, &[(23, N)]),
+    ("MA", 28, &[(24, N)]),
+    ("MG", 27, &[(23, N)]),
+    ("ML", 28, &[(2, C), (22, N)]),
+    ("MZ", 25, &[(21, N)]),
+    ("NE", 28, &[(2, A), (22, N)]),
+    ("SN", 28, &[(2, A), (22, N)]),
+    ("TD", 27, &[(23, N)]),
+    ("TG", 28, &[(2, A), (22, N)]),
+];
+
+/// Territories whose IBANs start with their own code and follow their parent's layout, sorted.
+const TERRITORIES: [(&str, &str); 16] = [
+    ("AX", "FI"),
+    ("BL", "FR"),
+    ("GF", "FR"),
+    ("GG", "GB"),
+    ("GP", "FR"),
+    ("IM", "GB"),
+    ("JE", "GB"),
+    ("MF", "FR"),
+    ("MQ", "FR"),
+    ("NC", "FR"),
+    ("PF", "FR"),
+    ("PM", "FR"),
+    ("RE", "FR"),
+    ("TF", "FR"),
+    ("WF", "FR"),
+    ("YT", "FR"),
+];
+
+/// Brazil's layout once the ISPB (positions 5-12) may hold letters (Resolução BCB 585/2026),
+/// as `schwifty` already has it; the registry still says `8!n5!n10!n1!a1!c`.
+const BRAZIL_ALPHANUMERIC_ISPB: Layout = &[(8, C), (5, N), (10, N), (1, C), (1, C)];
+
+fn experimental(country: &[u8]) -> Option<(usize, Layout)> {
+    EXPERIMENTAL
+        .binary_search_by(|(cc, _, _)| cc.as_bytes().cmp(country))
+        .ok()
+        .map(|i| (usize::from(EXPERIMENTAL[i].1), EXPERIMENTAL[i].2))
+}
+
+fn parent_of(territory: &[u8]) -> Option<&'static str> {
+    TERRITORIES.binary_search_by(|(cc, _)| cc.as_bytes().cmp(territory)).ok().map(|i| TERRITORIES[i].1)
+}
+
+fn registry_length(country: &[u8]) -> Option<usize> {
     LENGTHS.binary_search_by(|(cc, _)| cc.as_bytes().cmp(country)).ok().map(|i| usize::from(LENGTHS[i].1))
+}
+
+/// The IBAN length for a country code, if banks there issue IBANs (registry, experimental or
+/// a territory's own code).
+pub(crate) fn length_for(country: &[u8]) -> Option<usize> {
+    registry_length(country)
+        .or_else(|| experimental(country).map(|(len, _)| len))
+        .or_else(|| parent_of(country).and_then(|parent| registry_length(parent.as_bytes())))
+}
+
+/// Where an accepted IBAN's layout comes from, when it is not the SWIFT IBAN registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IbanRegistry {
+    /// A layout banks issue that the SWIFT registry does not list yet.
+    Experimental,
+    /// A territory's own code in front of its parent country's layout (`GP` under `FR`).
+    Territory {
+        /// The parent country whose registry entry gives the layout.
+        parent: &'static str,
+    },
+}
+
+impl std::fmt::Display for IbanRegistry {
+    /// The fact as shown to callers: `experimental` or `territory:FR`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IbanRegistry::Experimental => f.write_str("experimental"),
+            IbanRegistry::Territory { parent } => write!(f, "territory:{parent}"),
+        }
+    }
+}
+
+/// For the value of an `iban:` key accepted by [`parse`]: where its layout comes from, `None`
+/// for the SWIFT registry. Derived from the key alone, so stored identifiers need no column.
+pub fn registry_of(iban: &str) -> Option<IbanRegistry> {
+    let b = iban.as_bytes();
+    let cc = b.get(..2)?;
+    if experimental(cc).is_some() {
+        return Some(IbanRegistry::Experimental);
+    }
+    if let Some(parent) = parent_of(cc) {
+        return Some(IbanRegistry::Territory { parent });
+    }
+    if cc == b"BR" && Iban::from_str(iban).is_err() {
+        return Some(IbanRegistry::Experimental);
+    }
+    None
 }
 
 /// A compacted IBAN on the stack: upper-case letters and digits only.
@@ -259,7 +415,19 @@ pub(crate) fn parse(s: &str) -> Result<Identifier, Rejection> {
         return Err(checksum_rejection());
     }
     let electronic = iban.as_str();
-    let bank_code = if let Some(account_is_valid) = not_in_crate(cc) {
+    let bank_code = if let Some((_, layout)) = experimental(cc) {
+        if !follows(&b[4..], layout) {
+            return Err(format_rejection(code));
+        }
+        None
+    } else if let Some(parent) = parent_of(cc) {
+        // The parent's layout, checked by the crate on the same BBAN under the parent's code.
+        let as_parent = with_check_digits(parent, iban.as_str().get(4..).unwrap_or_default());
+        match Iban::from_str(&as_parent) {
+            Ok(parsed) => parsed.bank_identifier().map(str::to_owned),
+            Err(_) => return Err(format_rejection(code)),
+        }
+    } else if let Some(account_is_valid) = not_in_crate(cc) {
         // Both have a 4!a bank code after the check digits; the account part differs.
         let bban = &b[4..];
         if !bban[..4].iter().all(u8::is_ascii_uppercase) || !bban[4..].iter().all(|&c| account_is_valid(c)) {
@@ -269,6 +437,9 @@ pub(crate) fn parse(s: &str) -> Result<Identifier, Rejection> {
     } else {
         match Iban::from_str(electronic) {
             Ok(parsed) => parsed.bank_identifier().map(str::to_owned),
+            Err(ParseIbanError::InvalidBban(_)) if cc == b"BR" && follows(&b[4..], BRAZIL_ALPHANUMERIC_ISPB) => {
+                electronic.get(4..12).map(str::to_owned)
+            }
             Err(ParseIbanError::InvalidBban(_)) => return Err(format_rejection(code)),
             Err(ParseIbanError::UnknownCountry(_)) => {
                 return Err(Rejection::new(
@@ -285,6 +456,19 @@ pub(crate) fn parse(s: &str) -> Result<Identifier, Rejection> {
     let facts =
         Facts { country: Country::from_letters(cc[0], cc[1]), bank_code, checksum_verified: true, ..Facts::default() };
     Ok(Identifier::new(Kind::Iban, electronic, paper(electronic), facts))
+}
+
+/// The IBAN with a country code's check digits in front of a BBAN (ISO 7064 MOD 97-10).
+fn with_check_digits(cc: &str, bban: &str) -> String {
+    let mut acc = 0u32;
+    for b in bban.bytes().chain(cc.bytes()).chain(*b"00") {
+        acc = if b.is_ascii_digit() {
+            (acc * 10 + u32::from(b - b'0')) % 97
+        } else {
+            (acc * 100 + u32::from(b.to_ascii_uppercase().wrapping_sub(b'A')) + 10) % 97
+        };
+    }
+    format!("{cc}{:02}{bban}", 98 - acc)
 }
 
 fn checksum_rejection() -> Rejection {
@@ -485,18 +669,72 @@ pub(crate) mod tests {
         assert_eq!(code(&bad_bban), RejectionCode::IbanFormat);
     }
 
-    /// Builds a checksum-valid IBAN for any BBAN (used to test structure errors in isolation).
-    fn with_check_digits(cc: &str, bban: &str) -> String {
-        let rearranged = format!("{bban}{cc}00");
-        let mut acc = 0u32;
-        for b in rearranged.bytes() {
-            acc = if b.is_ascii_digit() {
-                (acc * 10 + u32::from(b - b'0')) % 97
-            } else {
-                (acc * 100 + u32::from(b - b'A') + 10) % 97
-            };
+    /// IBANs of countries and territories outside the SWIFT registry, in the layouts their banks
+    /// print (check digits recomputed), on paper and in lower case, with the fact each gets.
+    #[test]
+    fn ibans_outside_the_registry_are_accepted_and_marked() {
+        for (cc, bban, registry) in [
+            ("CI", "CI0080111301134291200589", "experimental"),
+            ("SN", "SN0100152000048500003035", "experimental"),
+            ("BJ", "B00610100400271101192591", "experimental"),
+            ("CM", "10003001000500000605306", "experimental"),
+            ("MA", "011519000001205000534921", "experimental"),
+            ("DZ", "0002100001113000000570", "experimental"),
+            ("MG", "00005030071289421016045", "experimental"),
+            ("GP", "20041010050500013M02606", "territory:FR"),
+            ("RE", "20041010050500013M02606", "territory:FR"),
+            ("NC", "20041010050500013M02606", "territory:FR"),
+            ("JE", "NWBK60161331926819", "territory:GB"),
+            ("AX", "12345600000785", "territory:FI"),
+        ] {
+            let iban = with_check_digits(cc, bban);
+            for raw in [paper(&iban), iban.to_lowercase()] {
+                let id = parse(&raw).unwrap_or_else(|e| panic!("{raw}: {e}"));
+                assert_eq!(id.key, format!("iban:{iban}"), "{raw}");
+                assert_eq!(id.facts.country.map(|c| c.as_str()), Some(cc), "{raw}");
+                assert!(id.facts.checksum_verified);
+                assert_eq!(registry_of(id.value()).map(|r| r.to_string()).as_deref(), Some(registry), "{raw}");
+            }
+            assert_eq!(length_for(cc.as_bytes()), Some(iban.len()), "{iban}");
         }
-        format!("{cc}{:02}{bban}", 98 - acc)
+        assert_eq!(registry_of("GB29NWBK60161331926819"), None);
+        let jersey = with_check_digits("JE", "NWBK60161331926819");
+        assert_eq!(parse(&jersey).unwrap().facts.bank_code.as_deref(), Some("NWBK"));
+    }
+
+    #[test]
+    fn layouts_outside_the_registry_are_still_checked() {
+        let code = |s: &str| parse(s).unwrap_err().code;
+        // Côte d'Ivoire starts with two letters; Cameroon is digits only; both have fixed lengths.
+        assert_eq!(code(&with_check_digits("CI", "1200801113011342912005890")), RejectionCode::IbanLength);
+        assert_eq!(code(&with_check_digits("CI", "120080111301134291200589")), RejectionCode::IbanFormat);
+        assert_eq!(code(&with_check_digits("CM", "10003001000500000605A06")), RejectionCode::IbanFormat);
+        // A territory follows its parent's layout: Jersey's bank code is four letters, as in GB.
+        assert_eq!(code(&with_check_digits("JE", "NWB160161331926819")), RejectionCode::IbanFormat);
+        let guadeloupe = with_check_digits("GP", "20041010050500013M02606");
+        let digit = if guadeloupe.as_bytes()[10] == b'9' { "8" } else { "9" };
+        let mistyped = format!("{}{digit}{}", &guadeloupe[..10], &guadeloupe[11..]);
+        assert_eq!(code(&mistyped), RejectionCode::IbanChecksum);
+        // Brazil with a letter in the ISPB (BCB 585/2026) is accepted and marked; letters elsewhere are not.
+        let br = with_check_digits("BR", "0A3603050000100097954931C");
+        let id = parse(&br).unwrap();
+        assert_eq!(registry_of(id.value()), Some(IbanRegistry::Experimental));
+        assert_eq!(registry_of("BR1800360305000010009795493C1"), None);
+        assert_eq!(code(&with_check_digits("BR", "00360305000A10009795493C1")), RejectionCode::IbanFormat);
+    }
+
+    #[test]
+    fn layout_tables_are_sorted_and_disjoint_from_the_registry() {
+        assert!(EXPERIMENTAL.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(TERRITORIES.windows(2).all(|w| w[0].0 < w[1].0));
+        for (cc, len, layout) in EXPERIMENTAL {
+            assert!(registry_length(cc.as_bytes()).is_none(), "{cc}");
+            assert_eq!(4 + layout.iter().map(|&(n, _)| usize::from(n)).sum::<usize>(), usize::from(len), "{cc}");
+        }
+        for (cc, parent) in TERRITORIES {
+            assert!(registry_length(cc.as_bytes()).is_none(), "{cc}");
+            assert!(registry_length(parent.as_bytes()).is_some(), "{parent}");
+        }
     }
 
     #[test]

@@ -39,6 +39,7 @@ use std::fmt;
 
 pub use card::mask_card_numbers;
 pub use extract::MAX_EXTRACT_BYTES;
+pub use iban::{IbanRegistry, registry_of as iban_registry};
 pub use rejection::{MAX_INPUT_BYTES, Rejection, RejectionCode};
 pub use types::{Country, Extracted, Facts, Hint, Identifier, Kind, KindHint, PhoneType, UnknownKindHint};
 

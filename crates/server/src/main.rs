@@ -482,6 +482,7 @@ fn normalize(country: Option<String>, kind: Option<String>, card_key_file: PathB
                     "phone_type": id.facts.phone_type.map(|t| t.as_str()),
                     "chain": id.facts.chain,
                     "checksum_verified": id.facts.checksum_verified,
+                    "iban_registry": (id.kind == scamtrail_normalize::Kind::Iban).then(|| id.value()).and_then(scamtrail_normalize::iban_registry).map(|r| r.to_string()),
                 },
             }),
             Err(r) => serde_json::json!({

@@ -429,7 +429,13 @@ fn normalized_out(n: &NormalizedIdentifier) -> pb::NormalizedIdentifier {
         phone_type: n.phone_type.clone().unwrap_or_default(),
         chain: n.chain.clone().unwrap_or_default(),
         checksum_verified: n.checksum_verified,
+        iban_registry: iban_registry_of(&n.key),
     }
+}
+
+/// The `iban_registry` fact of a key: derived from the IBAN itself, so stored identifiers carry it too.
+fn iban_registry_of(key: &str) -> String {
+    key.strip_prefix("iban:").and_then(scamtrail_normalize::iban_registry).map(|r| r.to_string()).unwrap_or_default()
 }
 
 fn unverified_out(u: &Unverified, candidates: Vec<String>) -> pb::IdentifierRejection {
