@@ -10,6 +10,7 @@ pub mod error;
 pub mod intake;
 pub mod key_file;
 pub mod lookup;
+pub mod metrics;
 pub mod progress;
 pub mod safelist;
 pub mod triage;
@@ -57,6 +58,8 @@ pub struct ServeConfig {
     pub tls: Option<TlsFiles>,
     /// Serve plaintext on a non-loopback address (a TLS-terminating proxy on this host forwards to it).
     pub allow_plaintext: bool,
+    /// Where to serve Prometheus metrics (plain HTTP, any path); none when unset.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// PEM files for TLS.
@@ -90,6 +93,9 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
     // A served method without a permission, or a permission for no method, stops the start.
     auth::methods::check(scamtrail_proto::FILE_DESCRIPTOR_SET)?;
     refuse_exposed_plaintext(config.listen, config.tls.is_some(), config.allow_plaintext)?;
+    if let Some(address) = config.metrics_listen {
+        metrics::install(address)?;
+    }
     let card_mac_key = key_file::card_key(&config.card_key_file)?;
     let (audit_key, audit_key_is_new) = key_file::audit_key(&config.audit_key_file)?;
     let normalizer = Normalizer::new(NormalizerConfig { card_mac_key });
@@ -157,6 +163,9 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
         .max_concurrent_streams(config.max_streams_per_connection)
         .layer(cors(&config.cors_origins)?)
         .layer(tonic_web::GrpcWebLayer::new())
+        // Inside gRPC-Web (browser calls are counted as gRPC) and outside the guard (its
+        // refusals are counted too).
+        .layer(metrics::MetricsLayer::new(config.metrics_listen.is_some()))
         .layer(auth::GuardLayer::new(guard.clone()))
         .add_service(health_service)
         .add_service(reflection_v1)

@@ -99,6 +99,10 @@ struct ServeArgs {
     /// this host. Without it, such an address needs --tls-cert and --tls-key.
     #[arg(long, env = "SCAMTRAIL_ALLOW_PLAINTEXT", value_parser = clap::builder::BoolishValueParser::new())]
     allow_plaintext: bool,
+    /// Serve Prometheus metrics over plain HTTP on this address (e.g. 127.0.0.1:9464); keep it
+    /// off the networks browsers reach. Off when unset.
+    #[arg(long, env = "SCAMTRAIL_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
     /// Seconds in-flight calls may take to finish after a shutdown signal.
     #[arg(long, default_value_t = 10)]
     shutdown_grace_seconds: u64,
@@ -372,6 +376,7 @@ fn main() -> anyhow::Result<()> {
                 card_key_file,
                 audit_key,
                 allow_plaintext,
+                metrics_listen,
                 shutdown_grace_seconds,
                 clusters,
                 safelist_file,
@@ -389,6 +394,7 @@ fn main() -> anyhow::Result<()> {
                 card_key_file,
                 audit_key_file: audit_key.audit_key_file,
                 allow_plaintext,
+                metrics_listen,
                 shutdown_grace: Duration::from_secs(shutdown_grace_seconds),
                 safelist_file,
                 guard: guard.config()?,
