@@ -10,9 +10,9 @@ pub mod error;
 pub mod intake;
 pub mod key_file;
 pub mod lookup;
-pub mod metrics;
 pub mod progress;
 pub mod safelist;
+pub mod telemetry;
 pub mod triage;
 pub mod violations;
 pub mod wire;
@@ -60,6 +60,8 @@ pub struct ServeConfig {
     pub allow_plaintext: bool,
     /// Where to serve Prometheus metrics (plain HTTP, any path); none when unset.
     pub metrics_listen: Option<SocketAddr>,
+    /// Open a span per call (exported when the process set up an OTLP exporter).
+    pub trace_calls: bool,
 }
 
 /// PEM files for TLS.
@@ -94,7 +96,7 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
     auth::methods::check(scamtrail_proto::FILE_DESCRIPTOR_SET)?;
     refuse_exposed_plaintext(config.listen, config.tls.is_some(), config.allow_plaintext)?;
     if let Some(address) = config.metrics_listen {
-        metrics::install(address)?;
+        telemetry::install_metrics(address)?;
     }
     let card_mac_key = key_file::card_key(&config.card_key_file)?;
     let (audit_key, audit_key_is_new) = key_file::audit_key(&config.audit_key_file)?;
@@ -165,7 +167,7 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
         .layer(tonic_web::GrpcWebLayer::new())
         // Inside gRPC-Web (browser calls are counted as gRPC) and outside the guard (its
         // refusals are counted too).
-        .layer(metrics::MetricsLayer::new(config.metrics_listen.is_some()))
+        .layer(telemetry::CallLayer::new(config.metrics_listen.is_some(), config.trace_calls))
         .layer(auth::GuardLayer::new(guard.clone()))
         .add_service(health_service)
         .add_service(reflection_v1)

@@ -103,6 +103,10 @@ struct ServeArgs {
     /// off the networks browsers reach. Off when unset.
     #[arg(long, env = "SCAMTRAIL_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
+    /// Export a trace span per call to this OTLP/gRPC collector (e.g. http://127.0.0.1:4317).
+    /// Spans hold the method and status only. Off when unset.
+    #[arg(long, env = "SCAMTRAIL_OTLP_ENDPOINT")]
+    otlp_endpoint: Option<String>,
     /// Seconds in-flight calls may take to finish after a shutdown signal.
     #[arg(long, default_value_t = 10)]
     shutdown_grace_seconds: u64,
@@ -365,8 +369,29 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let otlp_endpoint = match &cli.command {
+        Command::Serve(args) => args.otlp_endpoint.clone(),
+        _ => None,
+    };
+    let tracer = {
+        // The exporter's channel belongs to this runtime.
+        let _runtime = runtime.enter();
+        otlp_endpoint.as_deref().map(scamtrail_server::telemetry::tracer_provider).transpose()?
+    };
+    init_logging(cli.log_format, tracer.as_ref());
+    let result = run(cli, &runtime);
+    if let Some(tracer) = tracer {
+        // Sends the last spans; the exporter blocks, so not on a runtime thread.
+        let flushed = runtime.block_on(runtime.spawn_blocking(move || tracer.shutdown()));
+        if let Ok(Err(e)) = flushed {
+            eprintln!("traces: the last spans could not be sent: {e}");
+        }
+    }
+    result
+}
+
+fn run(cli: Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let ServeArgs {
@@ -377,6 +402,7 @@ fn main() -> anyhow::Result<()> {
                 audit_key,
                 allow_plaintext,
                 metrics_listen,
+                otlp_endpoint,
                 shutdown_grace_seconds,
                 clusters,
                 safelist_file,
@@ -395,6 +421,7 @@ fn main() -> anyhow::Result<()> {
                 audit_key_file: audit_key.audit_key_file,
                 allow_plaintext,
                 metrics_listen,
+                trace_calls: otlp_endpoint.is_some(),
                 shutdown_grace: Duration::from_secs(shutdown_grace_seconds),
                 safelist_file,
                 guard: guard.config()?,
@@ -491,14 +518,25 @@ fn normalize(country: Option<String>, kind: Option<String>, card_key_file: PathB
     Ok(())
 }
 
-fn init_logging(format: LogFormat) {
+fn init_logging(format: LogFormat, tracer: Option<&opentelemetry_sdk::trace::SdkTracerProvider>) {
+    use opentelemetry::trace::TracerProvider as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    use tracing_subscriber::{Layer as _, filter};
     let filter = tracing_subscriber::EnvFilter::try_from_env("SCAMTRAIL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let fmt = match format {
+        LogFormat::Text => fmt.boxed(),
+        LogFormat::Json => fmt.json().boxed(),
+    };
+    // Only the calls' spans and scamtrail's own events within them leave for the collector.
+    let traces = tracer.map(|provider| {
+        tracing_opentelemetry::layer().with_tracer(provider.tracer("scamtrail")).with_filter(filter::filter_fn(|m| {
+            m.target() == "scamtrail::call" || (m.is_event() && m.target().starts_with("scamtrail"))
+        }))
+    });
+    tracing_subscriber::registry().with(filter).with(fmt).with(traces).init();
 }
 
 async fn shutdown_signal() {

@@ -1,9 +1,10 @@
-//! Prometheus metrics on a listener of their own (`--metrics-listen`), never on the gRPC port
-//! that victims' browsers reach.
+//! What operators watch: Prometheus metrics on a listener of their own (`--metrics-listen`),
+//! never on the gRPC port that victims' browsers reach, and a trace span per call exported over
+//! OTLP (`--otlp-endpoint`).
 //!
 //! The gRPC series carry the names dashboards for gRPC servers already use
 //! (`grpc_server_started_total`, `grpc_server_handled_total`, `grpc_server_handling_seconds`),
-//! counted by one tower layer ([`MetricsLayer`]) placed inside the gRPC-Web translation and
+//! counted by one tower layer ([`CallLayer`]) placed inside the gRPC-Web translation and
 //! outside the guard, so that browser calls and the guard's refusals are counted too. The
 //! service's own series start with `scamtrail_`. No maintained crate measures a tonic 0.14 server
 //! this way, hence the layer; the series themselves go through the `metrics` facade and
@@ -11,6 +12,10 @@
 //!
 //! Labels come from fixed tables only: a path that is not a served method (the path is the
 //! caller's to choose) is counted as `unknown`.
+//!
+//! The same layer opens the call's span (`rpc.method`, `rpc.response.status_code`, as
+//! OpenTelemetry's RPC conventions name them), continuing a caller's `traceparent`. A span holds
+//! the method and the status only: never identifiers, narratives or victim data.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -120,7 +125,7 @@ fn method_of(path: &str) -> Method {
 /// Installs the Prometheus recorder and its HTTP listener on `listen` (any path answers the
 /// metrics), describes every series and creates the gRPC ones at zero, so that a dashboard sees
 /// a method before its first call. Needs a Tokio runtime.
-pub fn install(listen: SocketAddr) -> anyhow::Result<()> {
+pub fn install_metrics(listen: SocketAddr) -> anyhow::Result<()> {
     PrometheusBuilder::new()
         .with_http_listener(listen)
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), DURATION_BUCKETS)?
@@ -163,43 +168,45 @@ fn describe() {
     describe_gauge!("scamtrail_watch_streams", "WatchQueue streams open now.");
 }
 
-/// Counts every call through it; see the module documentation.
+/// Counts every call through it and opens its span; see the module documentation.
 #[derive(Debug, Clone, Copy)]
-pub struct MetricsLayer {
-    enabled: bool,
+pub struct CallLayer {
+    metrics: bool,
+    traces: bool,
 }
 
-impl MetricsLayer {
-    /// A layer that counts when `enabled` (metrics installed), and otherwise only passes calls on.
-    pub fn new(enabled: bool) -> Self {
-        MetricsLayer { enabled }
+impl CallLayer {
+    /// A layer that counts when `metrics` are installed and opens spans when `traces` are
+    /// exported; with neither, it only passes calls on.
+    pub fn new(metrics: bool, traces: bool) -> Self {
+        CallLayer { metrics, traces }
     }
 }
 
-impl<S> tower::Layer<S> for MetricsLayer {
-    type Service = Metered<S>;
+impl<S> tower::Layer<S> for CallLayer {
+    type Service = Observed<S>;
 
-    fn layer(&self, inner: S) -> Metered<S> {
-        Metered { inner, enabled: self.enabled }
+    fn layer(&self, inner: S) -> Observed<S> {
+        Observed { inner, layer: *self }
     }
 }
 
-/// The service [`MetricsLayer`] makes.
+/// The service [`CallLayer`] makes.
 #[derive(Debug, Clone)]
-pub struct Metered<S> {
+pub struct Observed<S> {
     inner: S,
-    enabled: bool,
+    layer: CallLayer,
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
-impl<S, ReqBody, ResBody> tower::Service<http::Request<ReqBody>> for Metered<S>
+impl<S, ReqBody, ResBody> tower::Service<http::Request<ReqBody>> for Observed<S>
 where
     S: tower::Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
     S::Future: Send + 'static,
     ResBody: Send + 'static,
 {
-    type Response = http::Response<MeteredBody<ResBody>>;
+    type Response = http::Response<ObservedBody<ResBody>>;
     type Error = S::Error;
     type Future = BoxFuture<Result<Self::Response, Self::Error>>;
 
@@ -208,8 +215,26 @@ where
     }
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
-        let call = self.enabled.then(|| Call::start(method_of(request.uri().path())));
-        let answer = self.inner.call(request);
+        let CallLayer { metrics, traces } = self.layer;
+        if !metrics && !traces {
+            let answer = self.inner.call(request);
+            return Box::pin(async move {
+                let response = answer.await?;
+                let (parts, body) = response.into_parts();
+                Ok(http::Response::from_parts(parts, ObservedBody { inner: body, call: None }))
+            });
+        }
+        let method = method_of(request.uri().path());
+        let span = traces.then(|| call_span(method, request.headers()));
+        let call = Some(Call::start(method, metrics, span.clone()));
+        let answer = match &span {
+            Some(span) => {
+                let _entered = span.enter();
+                self.inner.call(request)
+            }
+            None => self.inner.call(request),
+        };
+        let answer = tracing::Instrument::instrument(answer, span.unwrap_or_else(tracing::Span::none));
         Box::pin(async move {
             let response = answer.await?;
             let mut call = call;
@@ -220,7 +245,7 @@ where
                 call.finish(code);
             }
             let (parts, body) = response.into_parts();
-            Ok(http::Response::from_parts(parts, MeteredBody { inner: body, call }))
+            Ok(http::Response::from_parts(parts, ObservedBody { inner: body, call }))
         })
     }
 }
@@ -235,32 +260,128 @@ fn grpc_status(headers: &http::HeaderMap) -> Option<&'static str> {
 struct Call {
     method: Method,
     started: Instant,
+    metrics: bool,
+    span: Option<tracing::Span>,
 }
 
 impl Call {
-    fn start(method: Method) -> Call {
-        counter!("grpc_server_started_total", &method.labels()).increment(1);
-        Call { method, started: Instant::now() }
+    fn start(method: Method, metrics: bool, span: Option<tracing::Span>) -> Call {
+        if metrics {
+            counter!("grpc_server_started_total", &method.labels()).increment(1);
+        }
+        Call { method, started: Instant::now(), metrics, span }
     }
 
     fn finish(self, code: &'static str) {
-        let labels = self.method.labels();
-        histogram!("grpc_server_handling_seconds", &labels).record(self.started.elapsed().as_secs_f64());
-        let [a, b, c] = labels;
-        counter!("grpc_server_handled_total", &[a, b, c, ("grpc_code", code)]).increment(1);
+        if self.metrics {
+            let labels = self.method.labels();
+            histogram!("grpc_server_handling_seconds", &labels).record(self.started.elapsed().as_secs_f64());
+            let [a, b, c] = labels;
+            counter!("grpc_server_handled_total", &[a, b, c, ("grpc_code", code)]).increment(1);
+        }
+        if let Some(span) = self.span {
+            span.record("rpc.response.status_code", status_code_name(code));
+            // OpenTelemetry's RPC conventions: these codes are server errors, the others the
+            // caller's.
+            if matches!(
+                code,
+                "Unknown" | "DeadlineExceeded" | "Unimplemented" | "Internal" | "Unavailable" | "DataLoss"
+            ) {
+                span.record("otel.status_code", "ERROR");
+            }
+        }
     }
 }
 
+/// A code's name as OpenTelemetry writes it (`INVALID_ARGUMENT`).
+fn status_code_name(code: &'static str) -> &'static str {
+    const UPPER: [&str; 17] = [
+        "OK",
+        "CANCELLED",
+        "UNKNOWN",
+        "INVALID_ARGUMENT",
+        "DEADLINE_EXCEEDED",
+        "NOT_FOUND",
+        "ALREADY_EXISTS",
+        "PERMISSION_DENIED",
+        "RESOURCE_EXHAUSTED",
+        "FAILED_PRECONDITION",
+        "ABORTED",
+        "OUT_OF_RANGE",
+        "UNIMPLEMENTED",
+        "INTERNAL",
+        "UNAVAILABLE",
+        "DATA_LOSS",
+        "UNAUTHENTICATED",
+    ];
+    CODE_NAMES.iter().position(|&c| c == code).map_or("UNKNOWN", |i| UPPER[i])
+}
+
+/// The span of one call, a child of the caller's `traceparent` when it sends one.
+fn call_span(method: Method, headers: &http::HeaderMap) -> tracing::Span {
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let name = if method == UNKNOWN { "_OTHER".to_owned() } else { format!("{}/{}", method.service, method.method) };
+    let span = tracing::info_span!(
+        target: "scamtrail::call",
+        "call",
+        otel.name = %name,
+        otel.kind = "server",
+        rpc.system.name = "grpc",
+        rpc.method = %name,
+        rpc.response.status_code = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+    );
+    let parent = opentelemetry::global::get_text_map_propagator(|p| p.extract(&Headers(headers)));
+    let _ = span.set_parent(parent);
+    span
+}
+
+/// Reads trace context from request headers.
+struct Headers<'a>(&'a http::HeaderMap);
+
+impl opentelemetry::propagation::Extractor for Headers<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(http::HeaderName::as_str).collect()
+    }
+}
+
+/// Exports spans to an OTLP collector over gRPC (`--otlp-endpoint`, e.g.
+/// `http://127.0.0.1:4317`), and makes incoming `traceparent` headers their parents. Only the
+/// calls' spans (target `scamtrail::call`) and what is logged inside them are exported. Needs a
+/// Tokio runtime; shut the provider down at exit to send the last batch.
+pub fn tracer_provider(endpoint: &str) -> anyhow::Result<opentelemetry_sdk::trace::SdkTracerProvider> {
+    use opentelemetry_otlp::WithExportConfig;
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_tonic()
+        .with_endpoint(endpoint)
+        .build()
+        .map_err(|e| anyhow::anyhow!("--otlp-endpoint {endpoint}: {e}"))?;
+    opentelemetry::global::set_text_map_propagator(opentelemetry_sdk::propagation::TraceContextPropagator::new());
+    let batches = opentelemetry_sdk::trace::span_processor_with_async_runtime::BatchSpanProcessor::builder(
+        exporter,
+        opentelemetry_sdk::runtime::Tokio,
+    )
+    .build();
+    Ok(opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_span_processor(batches)
+        .with_resource(opentelemetry_sdk::Resource::builder().with_service_name("scamtrail").build())
+        .build())
+}
+
 pin_project_lite::pin_project! {
-    /// An answer's body that counts the call when its trailers pass, or as `Canceled` when it
-    /// is dropped before them (the client went away, a watch stream was closed).
-    pub struct MeteredBody<B> {
+    /// An answer's body that ends the call when its trailers pass, or as `Canceled` when it is
+    /// dropped before them (the client went away, a watch stream was closed).
+    pub struct ObservedBody<B> {
         #[pin]
         inner: B,
         call: Option<Call>,
     }
 
-    impl<B> PinnedDrop for MeteredBody<B> {
+    impl<B> PinnedDrop for ObservedBody<B> {
         fn drop(this: Pin<&mut Self>) {
             if let Some(call) = this.project().call.take() {
                 call.finish("Canceled");
@@ -269,7 +390,7 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl<B: Body> Body for MeteredBody<B> {
+impl<B: Body> Body for ObservedBody<B> {
     type Data = B::Data;
     type Error = B::Error;
 
@@ -302,9 +423,9 @@ impl<B: Body> Body for MeteredBody<B> {
     }
 }
 
-impl<B: Default> Default for MeteredBody<B> {
+impl<B: Default> Default for ObservedBody<B> {
     fn default() -> Self {
-        MeteredBody { inner: B::default(), call: None }
+        ObservedBody { inner: B::default(), call: None }
     }
 }
 
