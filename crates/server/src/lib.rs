@@ -153,6 +153,13 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
     let grace = config.shutdown_grace;
     let signal = async move {
         shutdown.await;
+        // Load balancers watching health stop sending calls while the in-flight ones finish.
+        health.set_service_status("", tonic_health::ServingStatus::NotServing).await;
+        health.set_not_serving::<IntakeServiceServer<intake::IntakeApi>>().await;
+        health.set_not_serving::<TriageServiceServer<triage::TriageApi>>().await;
+        health.set_not_serving::<LookupServiceServer<lookup::LookupApi>>().await;
+        health.set_not_serving::<AuthServiceServer<auth::service::AuthApi>>().await;
+        health.set_not_serving::<AdminServiceServer<auth::service::AdminApi>>().await;
         tracing::info!(grace_seconds = grace.as_secs(), "shutting down: finishing in-flight calls");
         let _ = drained_tx.send(());
     };
@@ -232,6 +239,16 @@ pub async fn open_audit_trail(
 /// Refuses plaintext on an address other hosts can reach, where tokens, passwords and victims'
 /// data would cross the network readable. Loopback stays allowed (a client or proxy on this
 /// host); `allow_plaintext` says a TLS-terminating proxy on this host forwards to a wider address.
+/// The checks `serve` makes of its settings before it opens anything: no plaintext on an
+/// exposed address, and readable TLS files.
+pub fn check_listen(config: &ServeConfig) -> anyhow::Result<()> {
+    refuse_exposed_plaintext(config.listen, config.tls.is_some(), config.allow_plaintext)?;
+    if let Some(tls) = &config.tls {
+        tls.config()?;
+    }
+    Ok(())
+}
+
 fn refuse_exposed_plaintext(listen: SocketAddr, tls: bool, allow_plaintext: bool) -> anyhow::Result<()> {
     if tls || allow_plaintext || listen.ip().to_canonical().is_loopback() {
         return Ok(());
