@@ -129,6 +129,7 @@ class Server:
     database_url: str
     binary: Path
     workdir: Path
+    metrics_address: str
 
     def log_tail(self, lines: int = 60) -> str:
         try:
@@ -171,6 +172,7 @@ def _start(binary: Path, workdir: Path) -> Server:
     last_error = ""
     for _attempt in range(3):
         address = f"127.0.0.1:{_free_port()}"
+        metrics_address = f"127.0.0.1:{_free_port()}"
         log = open(log_path, "wb")
         process = subprocess.Popen(
             [
@@ -187,6 +189,8 @@ def _start(binary: Path, workdir: Path) -> Server:
                 "0",
                 "--login-rate-per-peer",
                 "0",
+                "--metrics-listen",
+                metrics_address,
             ],
             # Files the server makes beside itself (e.g. its card key) stay out of the tree.
             cwd=workdir,
@@ -195,7 +199,7 @@ def _start(binary: Path, workdir: Path) -> Server:
             stderr=subprocess.STDOUT,
         )
         log.close()
-        server = Server(address, process, log_path, db_path, database_url, binary, workdir)
+        server = Server(address, process, log_path, db_path, database_url, binary, workdir, metrics_address)
         deadline = time.monotonic() + STARTUP_TIMEOUT
         with grpc.insecure_channel(address) as channel:
             while time.monotonic() < deadline and process.poll() is None:

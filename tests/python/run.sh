@@ -36,5 +36,5 @@ export SCAMTRAIL_BIN="${SCAMTRAIL_BIN:-$ROOT/target/debug/scamtrail}"
 
 cd "$HERE" || exit 2
 # No .pytest_cache in the work tree; generated stubs go to pytest's temp dir.
-python3 -m pytest -p no:cacheprovider -ra "$@" test_grpcio_client.py
+python3 -m pytest -p no:cacheprovider -ra "$@" test_grpcio_client.py test_metrics.py
 exit $?

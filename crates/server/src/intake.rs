@@ -65,7 +65,7 @@ impl IntakeApi {
         self.guard
             .follow_up_attempts
             .attempt(&throttle_key, &who.address_key)
-            .map_err(|wait| too_many("attempts for this reference", wait))?;
+            .map_err(|wait| too_many(crate::auth::guard::Limit::FollowUpPerReference, wait))?;
         let found = self.store.follow_up(&reference).await.map_err(error::store)?;
         let hash = found.as_ref().and_then(|f| f.secret_hash.clone());
         let typed = secrets::canonical_follow_up(secret);
@@ -117,7 +117,11 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         report.follow_up_hash = Some(secrets::hash(&secret, secrets::FOLLOW_UP_PARAMS));
         // Kept only when the report can be a replay, to compare it with the stored one.
         let sent = report.client_request_id.is_some().then(|| report.clone());
+        let category = report.category;
         let submitted = self.store.submit(report).await.map_err(error::store)?;
+        if !submitted.replayed {
+            metrics::counter!("scamtrail_reports_submitted_total", "category" => category.as_str()).increment(1);
+        }
         who.target(format!("report:{}", submitted.report_id));
         // A client request id reused for another report is refused, as payment APIs refuse an
         // idempotency key reused with another body: answering with the first report would tell

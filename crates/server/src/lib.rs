@@ -13,6 +13,7 @@ pub mod localized;
 pub mod lookup;
 pub mod progress;
 pub mod safelist;
+pub mod telemetry;
 pub mod triage;
 pub mod violations;
 pub mod web_page;
@@ -61,6 +62,10 @@ pub struct ServeConfig {
     pub allow_plaintext: bool,
     /// A directory of static files (the built report page) served to `GET` on the same port.
     pub web_dir: Option<PathBuf>,
+    /// Where to serve Prometheus metrics (plain HTTP, any path); none when unset.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Open a span per call (exported when the process set up an OTLP exporter).
+    pub trace_calls: bool,
 }
 
 /// PEM files for TLS.
@@ -94,6 +99,9 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
     // A served method without a permission, or a permission for no method, stops the start.
     auth::methods::check(scamtrail_proto::FILE_DESCRIPTOR_SET)?;
     refuse_exposed_plaintext(config.listen, config.tls.is_some(), config.allow_plaintext)?;
+    if let Some(address) = config.metrics_listen {
+        telemetry::install_metrics(address)?;
+    }
     let card_mac_key = key_file::card_key(&config.card_key_file)?;
     let (audit_key, audit_key_is_new) = key_file::audit_key(&config.audit_key_file)?;
     let normalizer = Normalizer::new(NormalizerConfig { card_mac_key });
@@ -149,6 +157,13 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
     let grace = config.shutdown_grace;
     let signal = async move {
         shutdown.await;
+        // Load balancers watching health stop sending calls while the in-flight ones finish.
+        health.set_service_status("", tonic_health::ServingStatus::NotServing).await;
+        health.set_not_serving::<IntakeServiceServer<intake::IntakeApi>>().await;
+        health.set_not_serving::<TriageServiceServer<triage::TriageApi>>().await;
+        health.set_not_serving::<LookupServiceServer<lookup::LookupApi>>().await;
+        health.set_not_serving::<AuthServiceServer<auth::service::AuthApi>>().await;
+        health.set_not_serving::<AdminServiceServer<auth::service::AdminApi>>().await;
         tracing::info!(grace_seconds = grace.as_secs(), "shutting down: finishing in-flight calls");
         let _ = drained_tx.send(());
     };
@@ -166,6 +181,9 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
         .layer(web_page::WebPageLayer::new(config.web_dir.as_deref()))
         .layer(cors(&config.cors_origins)?)
         .layer(tonic_web::GrpcWebLayer::new())
+        // Inside gRPC-Web (browser calls are counted as gRPC) and outside the guard (its
+        // refusals are counted too).
+        .layer(telemetry::CallLayer::new(config.metrics_listen.is_some(), config.trace_calls))
         // Inside gRPC-Web (it sees native answers) and outside the guard (its refusals too).
         .layer(localized::LocalizeLayer)
         .layer(auth::GuardLayer::new(guard.clone()))
@@ -232,6 +250,16 @@ pub async fn open_audit_trail(
 /// Refuses plaintext on an address other hosts can reach, where tokens, passwords and victims'
 /// data would cross the network readable. Loopback stays allowed (a client or proxy on this
 /// host); `allow_plaintext` says a TLS-terminating proxy on this host forwards to a wider address.
+/// The checks `serve` makes of its settings before it opens anything: no plaintext on an
+/// exposed address, and readable TLS files.
+pub fn check_listen(config: &ServeConfig) -> anyhow::Result<()> {
+    refuse_exposed_plaintext(config.listen, config.tls.is_some(), config.allow_plaintext)?;
+    if let Some(tls) = &config.tls {
+        tls.config()?;
+    }
+    Ok(())
+}
+
 fn refuse_exposed_plaintext(listen: SocketAddr, tls: bool, allow_plaintext: bool) -> anyhow::Result<()> {
     if tls || allow_plaintext || listen.ip().to_canonical().is_loopback() {
         return Ok(());

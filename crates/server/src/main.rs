@@ -15,6 +15,7 @@ use scamtrail_server::{ServeConfig, TlsFiles, serve};
 use scamtrail_store::{ClusterConfig, Store, StoreConfig};
 
 mod admin;
+mod config_file;
 
 /// scamtrail: take in fraud-victim reports, link them, and triage the networks behind them.
 #[derive(Parser)]
@@ -36,7 +37,14 @@ enum LogFormat {
 #[derive(Subcommand)]
 enum Command {
     /// Run the gRPC server (gRPC, gRPC-Web, health, reflection) until SIGINT or SIGTERM.
+    #[command(args_override_self = true)]
     Serve(Box<ServeArgs>),
+    /// The server's configuration: `config check --config scamtrail.toml` reads it as `serve`
+    /// would (file, environment, flags), checks every setting and prints what it would use.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// People who sign in: `user create --role investigator --name alice` (password from stdin).
     User {
         #[command(subcommand)]
@@ -79,9 +87,20 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Check the settings `serve` would use, without serving.
+    #[command(args_override_self = true)]
+    Check(Box<ServeArgs>),
+}
+
 /// What `scamtrail serve` takes.
 #[derive(clap::Args)]
 struct ServeArgs {
+    /// A TOML file of settings, one key per flag (`listen = "0.0.0.0:50051"`); the environment
+    /// and the flags typed override it.
+    #[arg(long, env = "SCAMTRAIL_CONFIG")]
+    config: Option<PathBuf>,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:50051", env = "SCAMTRAIL_LISTEN")]
     listen: SocketAddr,
@@ -99,6 +118,14 @@ struct ServeArgs {
     /// this host. Without it, such an address needs --tls-cert and --tls-key.
     #[arg(long, env = "SCAMTRAIL_ALLOW_PLAINTEXT", value_parser = clap::builder::BoolishValueParser::new())]
     allow_plaintext: bool,
+    /// Serve Prometheus metrics over plain HTTP on this address (e.g. 127.0.0.1:9464); keep it
+    /// off the networks browsers reach. Off when unset.
+    #[arg(long, env = "SCAMTRAIL_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
+    /// Export a trace span per call to this OTLP/gRPC collector (e.g. http://127.0.0.1:4317).
+    /// Spans hold the method and status only. Off when unset.
+    #[arg(long, env = "SCAMTRAIL_OTLP_ENDPOINT")]
+    otlp_endpoint: Option<String>,
     /// Seconds in-flight calls may take to finish after a shutdown signal.
     #[arg(long, default_value_t = 10)]
     shutdown_grace_seconds: u64,
@@ -372,47 +399,45 @@ struct DatabaseArgs {
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    init_logging(cli.log_format);
+    let cli = parse_command_line()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let otlp_endpoint = match &cli.command {
+        Command::Serve(args) => args.otlp_endpoint.clone(),
+        _ => None,
+    };
+    let tracer = {
+        // The exporter's channel belongs to this runtime.
+        let _runtime = runtime.enter();
+        otlp_endpoint.as_deref().map(scamtrail_server::telemetry::tracer_provider).transpose()?
+    };
+    init_logging(cli.log_format, tracer.as_ref());
+    let result = run(cli, &runtime);
+    if let Some(tracer) = tracer {
+        // Sends the last spans; the exporter blocks, so not on a runtime thread.
+        let flushed = runtime.block_on(runtime.spawn_blocking(move || tracer.shutdown()));
+        if let Ok(Err(e)) = flushed {
+            eprintln!("traces: the last spans could not be sent: {e}");
+        }
+    }
+    result
+}
+
+fn run(cli: Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
-            let ServeArgs {
-                listen,
-                database,
-                cors_origins,
-                card_key_file,
-                audit_key,
-                allow_plaintext,
-                shutdown_grace_seconds,
-                clusters,
-                safelist_file,
-                rescore_interval_seconds,
-                guard,
-                tls,
-                web_dir,
-            } = *args;
-            let mut store = StoreConfig::new(database.database_url);
-            store.clusters = clusters.config()?;
-            store.rescore_interval = Duration::from_secs(rescore_interval_seconds.max(1));
-            let config = ServeConfig {
-                listen,
-                store,
-                cors_origins: cors_origins.into_iter().filter(|o| !o.is_empty()).collect(),
-                card_key_file,
-                audit_key_file: audit_key.audit_key_file,
-                allow_plaintext,
-                shutdown_grace: Duration::from_secs(shutdown_grace_seconds),
-                safelist_file,
-                guard: guard.config()?,
-                max_streams_per_connection: guard.max_streams_per_connection.max(1),
-                tls: match (tls.tls_cert, tls.tls_key) {
-                    (Some(cert), Some(key)) => Some(TlsFiles { cert, key, client_ca: tls.client_ca }),
-                    _ => None,
-                },
-                web_dir,
-            };
+            let config = serve_config(*args)?;
             runtime.block_on(serve(config, shutdown_signal()))
+        }
+        Command::Config { command: ConfigCommand::Check(args) } => {
+            let config = serve_config(*args)?;
+            check_files(&config)?;
+            println!("listen = {}", config.listen);
+            println!("database = {}", scamtrail_server::redact_url(&config.store.database_url));
+            println!("tls = {}", config.tls.is_some());
+            println!("metrics = {}", config.metrics_listen.map_or("off".to_owned(), |a| a.to_string()));
+            println!("cors-origins = {:?}", config.cors_origins);
+            println!("configuration OK");
+            Ok(())
         }
         Command::User { command } => runtime.block_on(admin::user(command)),
         Command::Key { command } => runtime.block_on(admin::key(command)),
@@ -500,14 +525,113 @@ fn normalize(country: Option<String>, kind: Option<String>, card_key_file: PathB
     Ok(())
 }
 
-fn init_logging(format: LogFormat) {
+/// The command line, with `serve --config FILE`'s settings in front of the flags typed.
+fn parse_command_line() -> anyhow::Result<Cli> {
+    let typed: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let first = Cli::parse_from(&typed);
+    let (config, subcommand) = match &first.command {
+        Command::Serve(args) => (args.config.clone(), "serve"),
+        Command::Config { command: ConfigCommand::Check(args) } => (args.config.clone(), "check"),
+        _ => return Ok(first),
+    };
+    let Some(config) = config else { return Ok(first) };
+    let cli = <Cli as clap::CommandFactory>::command();
+    let serve = cli.find_subcommand("serve").ok_or_else(|| anyhow::anyhow!("no serve command"))?;
+    let from_file = config_file::arguments(&config, serve, |name| std::env::var_os(name).is_some())?;
+    let at = typed.iter().position(|a| a == subcommand).map_or(typed.len(), |i| i + 1);
+    let mut args = typed[..at].to_vec();
+    args.extend(from_file);
+    args.extend_from_slice(&typed[at..]);
+    Ok(Cli::parse_from(args))
+}
+
+/// `serve`'s settings as the server takes them.
+fn serve_config(args: ServeArgs) -> anyhow::Result<ServeConfig> {
+    let ServeArgs {
+        config: _,
+        listen,
+        database,
+        cors_origins,
+        card_key_file,
+        audit_key,
+        allow_plaintext,
+        metrics_listen,
+        otlp_endpoint,
+        shutdown_grace_seconds,
+        clusters,
+        safelist_file,
+        rescore_interval_seconds,
+        guard,
+        tls,
+        web_dir,
+    } = args;
+    let mut store = StoreConfig::new(database.database_url);
+    store.clusters = clusters.config()?;
+    store.rescore_interval = Duration::from_secs(rescore_interval_seconds.max(1));
+    Ok(ServeConfig {
+        listen,
+        store,
+        cors_origins: cors_origins.into_iter().filter(|o| !o.is_empty()).collect(),
+        card_key_file,
+        audit_key_file: audit_key.audit_key_file,
+        allow_plaintext,
+        metrics_listen,
+        trace_calls: otlp_endpoint.is_some(),
+        shutdown_grace: Duration::from_secs(shutdown_grace_seconds),
+        safelist_file,
+        guard: guard.config()?,
+        max_streams_per_connection: guard.max_streams_per_connection.max(1),
+        tls: match (tls.tls_cert, tls.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key, client_ca: tls.client_ca }),
+            _ => None,
+        },
+        web_dir,
+    })
+}
+
+/// The files a configuration names can be read (the key files may not exist yet: serve creates them).
+fn check_files(config: &ServeConfig) -> anyhow::Result<()> {
+    let mut files: Vec<(&str, &std::path::Path)> = vec![];
+    if let Some(tls) = &config.tls {
+        files.push(("tls-cert", &tls.cert));
+        files.push(("tls-key", &tls.key));
+        if let Some(ca) = &tls.client_ca {
+            files.push(("client-ca", ca));
+        }
+    }
+    if let Some(safelist) = &config.safelist_file {
+        files.push(("safelist-file", safelist));
+    }
+    let page = config.web_dir.as_ref().map(|dir| dir.join("index.html"));
+    if let Some(page) = &page {
+        files.push(("web-dir", page));
+    }
+    for (setting, path) in files {
+        std::fs::File::open(path).map_err(|e| anyhow::anyhow!("{setting}: cannot read {}: {e}", path.display()))?;
+    }
+    scamtrail_server::check_listen(config)?;
+    Ok(())
+}
+
+fn init_logging(format: LogFormat, tracer: Option<&opentelemetry_sdk::trace::SdkTracerProvider>) {
+    use opentelemetry::trace::TracerProvider as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    use tracing_subscriber::{Layer as _, filter};
     let filter = tracing_subscriber::EnvFilter::try_from_env("SCAMTRAIL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let fmt = match format {
+        LogFormat::Text => fmt.boxed(),
+        LogFormat::Json => fmt.json().boxed(),
+    };
+    // Only the calls' spans and scamtrail's own events within them leave for the collector.
+    let traces = tracer.map(|provider| {
+        tracing_opentelemetry::layer().with_tracer(provider.tracer("scamtrail")).with_filter(filter::filter_fn(|m| {
+            m.target() == "scamtrail::call" || (m.is_event() && m.target().starts_with("scamtrail"))
+        }))
+    });
+    tracing_subscriber::registry().with(filter).with(fmt).with(traces).init();
 }
 
 async fn shutdown_signal() {

@@ -372,6 +372,7 @@ impl pb::triage_service_server::TriageService for TriageApi {
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         let guard = self.guard.clone();
         tokio::spawn(async move {
+            let _open = OpenWatch::new();
             let mut events = Box::pin(events);
             let mut check = tokio::time::interval(WATCH_RECHECK);
             check.tick().await;
@@ -395,5 +396,21 @@ impl pb::triage_service_server::TriageService for TriageApi {
             }
         });
         Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
+    }
+}
+
+/// Counts a watch stream in `scamtrail_watch_streams` while it is open.
+struct OpenWatch;
+
+impl OpenWatch {
+    fn new() -> OpenWatch {
+        metrics::gauge!("scamtrail_watch_streams").increment(1.0);
+        OpenWatch
+    }
+}
+
+impl Drop for OpenWatch {
+    fn drop(&mut self) {
+        metrics::gauge!("scamtrail_watch_streams").decrement(1.0);
     }
 }

@@ -267,9 +267,7 @@ impl GuardState {
             token_hash: None,
         };
         if rule.permission == Permission::Public {
-            self.login_per_peer
-                .check(&host)
-                .map_err(|wait| (too_many("sign-in attempts from your address", wait), caller.clone()))?;
+            self.login_per_peer.check(&host).map_err(|wait| (too_many(Limit::SignInPerPeer, wait), caller.clone()))?;
             return Ok(caller);
         }
         let (credential, hash) = self.authenticate(header).await.map_err(|s| (s, caller.clone()))?;
@@ -291,7 +289,7 @@ impl GuardState {
             // address like intake calls, so that they cannot flood the audit trail.
             self.intake_per_peer
                 .check(&host)
-                .map_err(|wait| (too_many("calls from your address", wait), caller.clone()))?;
+                .map_err(|wait| (too_many(Limit::OtherOriginPerPeer, wait), caller.clone()))?;
             return Err((status, caller));
         }
         if matches!(
@@ -300,10 +298,8 @@ impl GuardState {
         ) {
             self.intake_per_key
                 .check(&caller.actor)
-                .map_err(|wait| (too_many("intake calls for this key", wait), caller.clone()))?;
-            self.intake_per_peer
-                .check(&host)
-                .map_err(|wait| (too_many("intake calls from your address", wait), caller.clone()))?;
+                .map_err(|wait| (too_many(Limit::IntakePerKey, wait), caller.clone()))?;
+            self.intake_per_peer.check(&host).map_err(|wait| (too_many(Limit::IntakePerPeer, wait), caller.clone()))?;
         }
         Ok(caller)
     }
@@ -329,8 +325,63 @@ impl GuardState {
     }
 }
 
-/// `RESOURCE_EXHAUSTED` with how long to wait.
-pub fn too_many(what: &str, wait: Duration) -> Status {
+/// A rate limit a caller can meet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Sign-in attempts from one address.
+    SignInPerPeer,
+    /// Failed sign-ins for one account from one address.
+    SignInPerAccount,
+    /// Intake calls made with one key.
+    IntakePerKey,
+    /// Intake calls from one address.
+    IntakePerPeer,
+    /// Follow-up attempts on one reference from one address.
+    FollowUpPerReference,
+    /// Calls from one address with a key bound to other browser origins.
+    OtherOriginPerPeer,
+}
+
+impl Limit {
+    /// Every limit.
+    pub const ALL: [Limit; 6] = [
+        Limit::SignInPerPeer,
+        Limit::SignInPerAccount,
+        Limit::IntakePerKey,
+        Limit::IntakePerPeer,
+        Limit::FollowUpPerReference,
+        Limit::OtherOriginPerPeer,
+    ];
+
+    /// Its label in `scamtrail_rate_limited_total`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Limit::SignInPerPeer => "sign_in_per_peer",
+            Limit::SignInPerAccount => "sign_in_per_account",
+            Limit::IntakePerKey => "intake_per_key",
+            Limit::IntakePerPeer => "intake_per_peer",
+            Limit::FollowUpPerReference => "follow_up_per_reference",
+            Limit::OtherOriginPerPeer => "other_origin_per_peer",
+        }
+    }
+
+    /// What the caller did too often, as the refusal says it.
+    fn what(self) -> &'static str {
+        match self {
+            Limit::SignInPerPeer => "sign-in attempts from your address",
+            Limit::SignInPerAccount => "failed sign-ins for this account from your address",
+            Limit::IntakePerKey => "intake calls for this key",
+            Limit::IntakePerPeer => "intake calls from your address",
+            Limit::FollowUpPerReference => "attempts for this reference",
+            Limit::OtherOriginPerPeer => "calls from your address",
+        }
+    }
+}
+
+/// `RESOURCE_EXHAUSTED` with how long to wait, counted in `scamtrail_rate_limited_total`.
+pub fn too_many(limit: Limit, wait: Duration) -> Status {
+    metrics::counter!("scamtrail_rate_limited_total", "limit" => limit.label()).increment(1);
+    let what = limit.what();
     let seconds = wait.as_secs_f64().ceil().max(1.0);
     Status::with_error_details(
         Code::ResourceExhausted,

@@ -60,7 +60,7 @@ impl pb::auth_service_server::AuthService for AuthApi {
         self.state
             .sign_ins
             .attempt(&account, &who.address_key)
-            .map_err(|wait| too_many("failed sign-ins for this account from your address", wait))?;
+            .map_err(|wait| too_many(super::guard::Limit::SignInPerAccount, wait))?;
         let user = self.state.access.user(&name).await.map_err(error::store)?;
         let phc = user.as_ref().map(|u| u.password_hash.clone());
         let matched = self.state.hasher.verify(req.password, phc).await;
