@@ -159,9 +159,9 @@ pub(crate) async fn identifiers_by_key(txn: &Tx<'_>, keys: &[&str]) -> Result<Ha
     Ok(out)
 }
 
-/// Links newly inserted reports (each with the keys it carries) into clusters, merging the
-/// clusters they connect. Returns each report's cluster.
 impl Change<'_> {
+    /// Links newly inserted reports (each with the keys it carries) into clusters, merging the
+    /// clusters they connect. Returns each report's cluster.
     pub(crate) async fn link_reports(&mut self, reports: &[ToLink]) -> Result<HashMap<i64, i64>, DbErr> {
         let tx = self.tx;
         let txn = &tx;
@@ -313,9 +313,9 @@ async fn insert_edges(
     Ok(())
 }
 
-/// Links a stored report by keys it did not carry before (details a victim added): the report's
-/// cluster and the clusters of its new linking identifiers merge. Returns the report's cluster.
 impl Change<'_> {
+    /// Links a stored report by keys it did not carry before (details a victim added): the report's
+    /// cluster and the clusters of its new linking identifiers merge. Returns the report's cluster.
     pub(crate) async fn add_links(
         &mut self,
         report: i64,
@@ -427,9 +427,9 @@ pub(crate) const RETIRE: &str = "status = ?, merged_into = ?, claim_holder = NUL
 /// A cluster about to merge: id, reports, status, assignee, agency referred to, claim holder.
 type MergingCluster = (i64, i64, String, Option<String>, Option<String>, Option<String>);
 
-/// Merges clusters: the one with the most reports survives (ties: the oldest, i.e. the smallest
-/// id) and keeps its claim and status; the others point at it. Returns the survivor.
 impl Change<'_> {
+    /// Merges clusters: the one with the most reports survives (ties: the oldest, i.e. the smallest
+    /// id) and keeps its claim and status; the others point at it. Returns the survivor.
     pub(crate) async fn merge_clusters(&mut self, clusters: &[i64], actor: &str, why: &str) -> Result<i64, DbErr> {
         let tx = self.tx;
         let txn = &tx;
