@@ -20,6 +20,7 @@
 //! This file is the store's public face: the modules and what they export.
 
 mod access;
+mod aggregates;
 mod audit;
 mod cluster_views;
 mod clustering;

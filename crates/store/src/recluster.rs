@@ -13,10 +13,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use scamtrail_core::{Category, ClusterStatus, LinkableIdentifier, UnixMicros, components};
 
-use crate::clustering;
 use crate::config::ClusterConfig;
 use crate::db::{Checkpoints, DbErr, IN_CHUNK, Intent, Pool, Tx, Value};
 use crate::error::StoreError;
+use crate::{aggregates, clustering};
 
 /// What a recluster did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -188,7 +188,7 @@ async fn rebuild(
     }
     progress("writing", 3, 3);
     for (i, chunk) in live.chunks(256).enumerate() {
-        clustering::recompute(txn, config, chunk, now).await?;
+        aggregates::recompute(txn, config, chunk, now).await?;
         progress("recomputing aggregates", (i * 256 + chunk.len()) as u64, live.len() as u64);
     }
     Ok(ReclusterSummary {
