@@ -96,13 +96,6 @@ impl Category {
     pub fn from_mask(mask: i64) -> Vec<Category> {
         Self::ALL.iter().copied().filter(|c| mask & c.bit() != 0).collect()
     }
-
-    /// SQL aggregating the names in `column` into a mask: the sum of the distinct bits, which
-    /// is their bitwise or (on SQLite and PostgreSQL alike).
-    pub fn mask_sql(column: &str) -> String {
-        let cases: String = Self::ALL.iter().map(|c| format!(" WHEN '{}' THEN {}", c.as_str(), c.bit())).collect();
-        format!("COALESCE(SUM(DISTINCT CASE {column}{cases} ELSE 0 END), 0)")
-    }
 }
 
 vocabulary!(
@@ -214,9 +207,6 @@ mod tests {
         let mask = Category::Romance.bit() | Category::Other.bit() | Category::Investment.bit();
         assert_eq!(Category::from_mask(mask), vec![Category::Investment, Category::Romance, Category::Other]);
         assert_eq!(Category::from_mask(0), vec![]);
-        let sql = Category::mask_sql("r.category");
-        assert!(sql.starts_with("COALESCE(SUM(DISTINCT CASE r.category WHEN 'investment' THEN 1 "), "{sql}");
-        assert!(sql.contains(&format!("WHEN 'other' THEN {} ELSE 0 END), 0)", Category::Other.bit())), "{sql}");
     }
 
     #[test]

@@ -6,7 +6,10 @@
 //!   validated and stored, its vocabularies and bounds.
 //! - `access`: roles and the permissions each holds; `audit`: the audit trail's keyed hash chain and its checkpoints.
 //! - `triage`: identifier states, cluster statuses and dispositions, and the cluster workflow
-//!   (`ClusterStatus::check_transition`).
+//!   (`ClusterStatus::check_transition`), and the changes only a supervisor may make
+//!   (`WorkflowChange::needs_supervisor`).
+//! - `linking`: which identifiers link reports (`LinkableIdentifier`), which cluster survives a
+//!   merge and which part keeps the id of a split.
 //! - `partition`: the connected components of the report–identifier graph (which reports form a
 //!   cluster) and the shortest chain of shared identifiers between two reports.
 //! - `money`: decimals per currency, amounts as people read them, and the rate table that brings
@@ -23,6 +26,7 @@ mod currency;
 mod identifier;
 mod kinds;
 pub mod limits;
+mod linking;
 mod money;
 mod partition;
 mod priority;
@@ -36,6 +40,7 @@ pub use audit::{AUDIT_GENESIS, AuditEvent, AuditKey, AuditVerdict, ChainCheck, C
 pub use currency::{CRYPTO_TICKERS, is_known_currency};
 pub use identifier::{IdentifierOutcome, NormalizedIdentifier, ReportedIdentifier, Unverified};
 pub use kinds::{AgeBand, Category, ContactChannel, IdentifierRole, PaymentMethod, UnknownName};
+pub use linking::{LinkableIdentifier, merge_survivor, split_keeper};
 pub use money::{RateTable, RateTableError, decimals, format_amount};
 pub use partition::{LinkStep, components, shortest_link};
 pub use priority::{
@@ -45,4 +50,6 @@ pub use reference::{Reference, ReferenceError};
 pub use report::{NewPayment, NewReport, StoredReport, Victim};
 pub use scamtrail_normalize::{Country, KindHint};
 pub use time::UnixMicros;
-pub use triage::{ClusterStatus, Disposition, EventKind, IdentifierState, TransitionError};
+pub use triage::{
+    ClusterStatus, Disposition, EventKind, IdentifierState, SupervisorOnly, TransitionError, WorkflowChange,
+};

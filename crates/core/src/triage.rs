@@ -153,6 +153,49 @@ impl ClusterStatus {
     }
 }
 
+/// A change of a cluster's workflow, as far as who may make it depends on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkflowChange<'a> {
+    /// The cluster's status now.
+    pub from: ClusterStatus,
+    /// The status asked for, if any.
+    pub to: Option<ClusterStatus>,
+    /// The assignee asked for, if the change assigns (`Some(None)` unassigns).
+    pub assignee: Option<Option<&'a str>>,
+    /// The cluster's assignee now.
+    pub current_assignee: Option<&'a str>,
+    /// Who asks.
+    pub actor: &'a str,
+}
+
+/// A change only a supervisor may make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SupervisorOnly {
+    /// Reopening a closed cluster.
+    #[error("only a supervisor reopens a closed cluster")]
+    Reopen,
+    /// Assigning someone else, or unassigning someone else.
+    #[error("only a supervisor assigns or unassigns someone else")]
+    AssignOthers,
+}
+
+impl WorkflowChange<'_> {
+    /// What of the change only a supervisor may make, if anything: reopening a closed cluster,
+    /// and assigning or unassigning anyone but oneself.
+    pub fn needs_supervisor(&self) -> Option<SupervisorOnly> {
+        let reopens = self.from == ClusterStatus::Closed && self.to.is_some_and(|to| to != ClusterStatus::Closed);
+        if reopens {
+            return Some(SupervisorOnly::Reopen);
+        }
+        let other = |name: Option<&str>| name.is_some_and(|n| n != self.actor);
+        let touches_others = match self.assignee {
+            Some(new) => other(new) || other(self.current_assignee),
+            None => false,
+        };
+        touches_others.then_some(SupervisorOnly::AssignOthers)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,5 +255,24 @@ mod tests {
     fn staying_put_is_not_a_change() {
         assert_eq!(Referred.check_transition(Referred), Ok(()));
         assert_eq!(Closed.check_transition(Closed), Ok(()));
+    }
+
+    #[test]
+    fn only_a_supervisor_reopens_or_assigns_others() {
+        let change = |from, to, assignee, current_assignee| WorkflowChange {
+            from,
+            to,
+            assignee,
+            current_assignee,
+            actor: "ann",
+        };
+        assert_eq!(change(Closed, Some(Triaging), None, None).needs_supervisor(), Some(SupervisorOnly::Reopen));
+        assert_eq!(change(Closed, Some(Closed), None, None).needs_supervisor(), None);
+        assert_eq!(change(New, Some(Triaging), Some(Some("ann")), None).needs_supervisor(), None);
+        assert_eq!(change(New, None, Some(Some("bob")), None).needs_supervisor(), Some(SupervisorOnly::AssignOthers));
+        assert_eq!(change(New, None, Some(None), Some("bob")).needs_supervisor(), Some(SupervisorOnly::AssignOthers));
+        assert_eq!(change(New, None, Some(None), Some("ann")).needs_supervisor(), None);
+        assert_eq!(change(New, None, None, Some("bob")).needs_supervisor(), None);
+        assert_eq!(SupervisorOnly::AssignOthers.to_string(), "only a supervisor assigns or unassigns someone else");
     }
 }

@@ -77,6 +77,20 @@ pub fn store(err: scamtrail_store::StoreError) -> Status {
     }
 }
 
+/// The audit trail could not take an audited call's event: the call is refused (a read is not
+/// answered, a change not made); the failure goes to the log.
+pub fn audit_unwritten(err: &scamtrail_store::StoreError) -> Status {
+    tracing::error!(error = %err, "cannot append to the audit trail; refusing the call");
+    Status::unavailable("the audit trail cannot be written; retry")
+}
+
+/// A caller's credentials could not be read: the call is refused for now; the failure goes to
+/// the log.
+pub fn credentials_unreadable(err: &scamtrail_store::StoreError) -> Status {
+    tracing::error!(error = %err, "cannot read credentials");
+    Status::unavailable("cannot check credentials now; retry")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

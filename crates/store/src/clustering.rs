@@ -1,9 +1,12 @@
 //! Clusters, inside a write transaction: linking new reports (merging the clusters they connect),
-//! splitting a cluster when an identifier stops linking, and recomputing a cluster's aggregates and
-//! priority. The graph rules themselves (connected components) are `scamtrail_core::components`;
+//! splitting a cluster when an identifier stops linking; each change ends by recomputing the
+//! touched clusters' aggregates and priority ([`crate::aggregates`]). The graph rules themselves (connected components) are `scamtrail_core::components`;
 //! this module moves their result into the tables.
 //!
-//! Every function takes the caller's transaction and leaves committing to it. On PostgreSQL the
+//! Every change runs in the caller's transaction, through a [`Change`] (the transaction, the
+//! configuration, the time of the change and the events to broadcast once it commits), and leaves
+//! committing to the caller. Which identifiers link and which cluster survives a merge are rules
+//! of `scamtrail_core` ([`LinkableIdentifier`], [`merge_survivor`], [`split_keeper`]). On PostgreSQL the
 //! touched identifier and cluster rows are locked in key and id order first, so that instances
 //! sharing the database wait for each other rather than deadlock; SQLite's IMMEDIATE transactions
 //! already run one at a time.
@@ -11,52 +14,22 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use scamtrail_core::{
-    Category, ClusterFacts, ClusterStatus, IdentifierState, PaymentMethod, PriorityWeights, RateTable,
-    RecoverablePayment, UnixMicros, components, score,
+    Category, ClusterStatus, EventKind, IdentifierState, LinkableIdentifier, UnixMicros, components, merge_survivor,
+    split_keeper,
 };
-use sea_orm::{ActiveValue::Set, DbBackend, DbErr, Value};
 
-use crate::entity::cluster_event;
-use crate::sql::{IN_CHUNK, execute_case_columns, execute_cases, execute_in, lock_clusters, placeholders};
-use crate::tx::Tx;
-use crate::views::{ClusterEventView, PriorityPart, comma_list, pairs_text};
-use scamtrail_core::EventKind;
+use crate::aggregates;
+use crate::cluster_views::ClusterEventView;
+use crate::config::ClusterConfig;
+use crate::db::entity::cluster_event;
+use crate::db::records::cluster_event_row;
+use crate::db::{
+    DbErr, IN_CHUNK, Tx, Value, execute_case_columns, execute_cases, execute_in, insert_chunked, lock_clusters,
+    placeholders,
+};
 
 /// Who automatic changes are attributed to.
 pub(crate) const SYSTEM: &str = "system";
-
-/// How clusters are valued and when an identifier is hot.
-#[derive(Debug, Clone)]
-pub struct ClusterConfig {
-    /// Rates into the reference currency.
-    pub rates: RateTable,
-    /// Priority weights and windows.
-    pub weights: PriorityWeights,
-    /// Reports at which an identifier is hot.
-    pub hot_threshold: i64,
-}
-
-impl Default for ClusterConfig {
-    fn default() -> Self {
-        Self { rates: RateTable::builtin(), weights: PriorityWeights::default(), hot_threshold: 25 }
-    }
-}
-
-/// A key a new report carries, to link by.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct LinkKey {
-    pub key: String,
-    pub kind: String,
-    pub display: String,
-}
-
-/// Kinds that never link: a BIC names a bank, shared by its every customer, not a scammer.
-const NON_LINKING_KINDS: &[&str] = &["bic"];
-
-/// Whether a key of this kind may link reports.
-pub(crate) fn links_by_kind(kind: &str) -> bool {
-    !NON_LINKING_KINDS.contains(&kind)
-}
 
 /// Events gathered in a transaction, broadcast once it commits.
 #[derive(Debug, Default)]
@@ -64,35 +37,58 @@ pub(crate) struct Pending {
     pub events: Vec<ClusterEventView>,
 }
 
-impl Pending {
+/// A change to the graph, inside one write transaction: what every step of linking, merging,
+/// splitting and recomputing needs. The caller begins and commits the transaction, then
+/// broadcasts `pending`.
+pub(crate) struct Change<'t> {
+    /// The transaction.
+    pub tx: Tx<'t>,
+    /// How clusters are valued.
+    pub config: &'t ClusterConfig,
+    /// When the change happens.
+    pub now: UnixMicros,
+    /// The events of the change, to broadcast after the commit.
+    pub pending: Pending,
+}
+
+impl<'t> Change<'t> {
+    /// A change in `tx` at `now`, with no events yet.
+    pub(crate) fn new(tx: Tx<'t>, config: &'t ClusterConfig, now: UnixMicros) -> Self {
+        Self { tx, config, now, pending: Pending::default() }
+    }
+
     /// Records an event (stored now if its kind is kept; broadcast after the commit).
-    pub(crate) async fn record(&mut self, txn: &Tx<'_>, event: ClusterEventView) -> Result<(), DbErr> {
-        self.record_many(txn, vec![event]).await
+    pub(crate) async fn record(&mut self, event: ClusterEventView) -> Result<(), DbErr> {
+        self.record_many(vec![event]).await
     }
 
     /// Records events, the kept ones stored in one statement per chunk.
-    pub(crate) async fn record_many(&mut self, txn: &Tx<'_>, events: Vec<ClusterEventView>) -> Result<(), DbErr> {
+    pub(crate) async fn record_many(&mut self, events: Vec<ClusterEventView>) -> Result<(), DbErr> {
         let rows: Vec<cluster_event::ActiveModel> = events
             .iter()
             .filter(|e| e.kind.is_stored())
-            .map(|e| cluster_event::ActiveModel {
-                id: sea_orm::ActiveValue::NotSet,
-                cluster_id: Set(e.cluster_id),
-                at: Set(e.at.0),
-                kind: Set(e.kind.as_str().to_owned()),
-                other_cluster_id: Set(e.other_cluster_id),
-                actor: Set(e.actor.clone()),
-                detail: Set(e.detail.clone()),
-            })
+            .map(|e| cluster_event_row(e.cluster_id, e.at, e.kind.as_str(), e.other_cluster_id, &e.actor, &e.detail))
             .collect();
-        crate::writer::insert_chunked::<cluster_event::Entity, _>(txn, rows).await?;
-        self.events.extend(events);
+        insert_chunked::<cluster_event::Entity, _>(&self.tx, rows).await?;
+        self.pending.events.extend(events);
         Ok(())
     }
 
     /// Records an event that is broadcast but not kept (e.g. a claim renewed).
     pub(crate) fn broadcast_only(&mut self, event: ClusterEventView) {
-        self.events.push(event);
+        self.pending.events.push(event);
+    }
+
+    /// An event of this change (at its time), by `actor`, with the other cluster of a merge or split.
+    pub(crate) fn event(
+        &self,
+        kind: EventKind,
+        cluster_id: i64,
+        other: Option<i64>,
+        actor: &str,
+        detail: String,
+    ) -> ClusterEventView {
+        event(kind, cluster_id, other, self.now, actor, detail)
     }
 }
 
@@ -118,12 +114,16 @@ pub(crate) struct IdentRow {
 
 impl IdentRow {
     fn links(&self) -> bool {
-        self.state == IdentifierState::Normal.as_str()
+        self.state.parse::<IdentifierState>().is_ok_and(IdentifierState::links)
     }
 }
 
 /// Creates identifier rows for keys not seen before (state normal).
-pub(crate) async fn ensure_identifiers(txn: &Tx<'_>, keys: &[&LinkKey]) -> Result<(), DbErr> {
+pub(crate) async fn ensure_identifiers<'k>(
+    txn: &Tx<'_>,
+    keys: impl Iterator<Item = (&'k str, &'k str, &'k str)>,
+) -> Result<(), DbErr> {
+    let keys: Vec<(&str, &str, &str)> = keys.collect();
     for chunk in keys.chunks(IN_CHUNK / 4) {
         let rows = vec!["(?, ?, ?, 'normal', '', 0)"; chunk.len()].join(", ");
         let text = format!(
@@ -132,7 +132,7 @@ pub(crate) async fn ensure_identifiers(txn: &Tx<'_>, keys: &[&LinkKey]) -> Resul
         );
         let values = chunk
             .iter()
-            .flat_map(|k| [Value::from(k.key.clone()), Value::from(k.kind.clone()), Value::from(k.display.clone())])
+            .flat_map(|&(key, kind, display)| [Value::from(key), Value::from(kind), Value::from(display)])
             .collect();
         txn.execute(&text, values).await?;
     }
@@ -141,7 +141,7 @@ pub(crate) async fn ensure_identifiers(txn: &Tx<'_>, keys: &[&LinkKey]) -> Resul
 
 /// Reads identifier rows by key, locking them on PostgreSQL (in key order).
 pub(crate) async fn identifiers_by_key(txn: &Tx<'_>, keys: &[&str]) -> Result<HashMap<String, IdentRow>, DbErr> {
-    let lock = if txn.backend() == DbBackend::Postgres { " ORDER BY key FOR UPDATE" } else { "" };
+    let lock = if txn.locks_rows() { " ORDER BY key FOR UPDATE" } else { "" };
     let mut out = HashMap::with_capacity(keys.len());
     let mut sorted = keys.to_vec();
     sorted.sort_unstable();
@@ -160,116 +160,116 @@ pub(crate) async fn identifiers_by_key(txn: &Tx<'_>, keys: &[&str]) -> Result<Ha
     Ok(out)
 }
 
-/// Links newly inserted reports (each with the keys it carries) into clusters, merging the
-/// clusters they connect. Returns each report's cluster.
-pub(crate) async fn link_reports(
-    txn: &Tx<'_>,
-    config: &ClusterConfig,
-    pending: &mut Pending,
-    now: UnixMicros,
-    reports: &[ToLink],
-) -> Result<HashMap<i64, i64>, DbErr> {
-    let all_keys: Vec<&LinkKey> = {
-        let mut seen = BTreeMap::new();
-        for ToLink { keys, .. } in reports {
-            for k in keys {
-                seen.entry(k.key.as_str()).or_insert(k);
+impl Change<'_> {
+    /// Links newly inserted reports (each with the keys it carries) into clusters, merging the
+    /// clusters they connect. Returns each report's cluster.
+    pub(crate) async fn link_reports(&mut self, reports: &[ToLink]) -> Result<HashMap<i64, i64>, DbErr> {
+        let tx = self.tx;
+        let txn = &tx;
+        let (config, now) = (self.config, self.now);
+        let all_keys: Vec<&LinkableIdentifier> = {
+            let mut seen = BTreeMap::new();
+            for ToLink { keys, .. } in reports {
+                for k in keys {
+                    seen.entry(k.key()).or_insert(k);
+                }
             }
-        }
-        seen.into_values().collect()
-    };
-    ensure_identifiers(txn, &all_keys).await?;
-    let key_names: Vec<&str> = all_keys.iter().map(|k| k.key.as_str()).collect();
-    let idents = identifiers_by_key(txn, &key_names).await?;
-
-    // Edges, report counts, categories and first/last seen.
-    let mut edges: Vec<(i64, i64)> = Vec::new();
-    let mut added: BTreeMap<i64, Added> = BTreeMap::new();
-    for &ToLink { report, category, ref keys } in reports {
-        let mut ids: Vec<i64> = keys.iter().filter_map(|k| idents.get(&k.key)).map(|r| r.id).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        for id in ids {
-            edges.push((report, id));
-            added.entry(id).or_default().add(category);
-        }
-    }
-    insert_edges(txn, &edges, added, now).await?;
-
-    // Components over the new reports, their linking identifiers, and the clusters those already
-    // belong to (each existing cluster enters as a node of its own, with a negative id).
-    let by_id: HashMap<i64, &IdentRow> = idents.values().map(|r| (r.id, r)).collect();
-    let mut graph: Vec<(i64, i64)> = Vec::new();
-    let mut report_idents: HashMap<i64, Vec<i64>> = HashMap::new();
-    for &(report, ident) in &edges {
-        let row = by_id[&ident];
-        if row.links() {
-            graph.push((report, ident));
-            report_idents.entry(report).or_default().push(ident);
-            if let Some(c) = row.cluster_id {
-                graph.push((-c, ident));
-            }
-        }
-    }
-    let nodes: Vec<i64> = reports.iter().map(|r| r.report).collect();
-    let mut assigned = HashMap::with_capacity(reports.len());
-    let mut touched = BTreeSet::new();
-    let mut report_cluster: Vec<(i64, i64)> = Vec::with_capacity(reports.len());
-    let mut ident_cluster: BTreeMap<i64, i64> = BTreeMap::new();
-    let components = components(&nodes, &graph);
-    // Components of new reports only get new clusters, all made in one statement.
-    let fresh = components.iter().filter(|c| c.iter().all(|&n| n > 0) && !c.is_empty()).count();
-    let mut fresh_ids = create_clusters(txn, config, now, fresh).await?.into_iter();
-    let created: Vec<ClusterEventView> =
-        fresh_ids.clone().map(|id| event(EventKind::Created, id, None, now, SYSTEM, String::new())).collect();
-    pending.record_many(txn, created).await?;
-    // Reports joining existing clusters: their events and reopenings are written for the whole
-    // batch at once, not per cluster.
-    let mut added = Vec::new();
-    let mut reopen = Vec::new();
-    for component in components {
-        let existing: Vec<i64> = component.iter().filter(|&&n| n < 0).map(|&n| -n).collect();
-        let new_reports: Vec<i64> = component.iter().copied().filter(|&n| n > 0).collect();
-        if new_reports.is_empty() {
-            continue;
-        }
-        let survivor = match existing.as_slice() {
-            [] => fresh_ids.next().ok_or_else(|| DbErr::Custom("fewer new clusters than components".into()))?,
-            // An identifier's cluster is always live (a merge moves its identifiers), so one
-            // existing cluster is the survivor without reading it.
-            [one] => *one,
-            many => merge_clusters(txn, pending, now, many, SYSTEM, "linked by a new report").await?,
+            seen.into_values().collect()
         };
-        for r in &new_reports {
-            report_cluster.push((*r, survivor));
-            for i in report_idents.get(r).into_iter().flatten() {
-                ident_cluster.insert(*i, survivor);
+        ensure_identifiers(txn, all_keys.iter().map(|k| (k.key(), k.kind(), k.display()))).await?;
+        let key_names: Vec<&str> = all_keys.iter().map(|k| k.key()).collect();
+        let idents = identifiers_by_key(txn, &key_names).await?;
+
+        // Edges, report counts, categories and first/last seen.
+        let mut edges: Vec<(i64, i64)> = Vec::new();
+        let mut added: BTreeMap<i64, Added> = BTreeMap::new();
+        for &ToLink { report, category, ref keys } in reports {
+            let mut ids: Vec<i64> = keys.iter().filter_map(|k| idents.get(k.key())).map(|r| r.id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            for id in ids {
+                edges.push((report, id));
+                added.entry(id).or_default().add(category);
             }
-            assigned.insert(*r, survivor);
         }
-        if !existing.is_empty() {
-            let detail = format!("{} new report(s)", new_reports.len());
-            reopen.push((survivor, format!("reopened: {detail}")));
-            added.push(event(EventKind::ReportsAdded, survivor, None, now, SYSTEM, detail));
+        insert_edges(txn, &edges, added, now).await?;
+
+        // Components over the new reports, their linking identifiers, and the clusters those already
+        // belong to (each existing cluster enters as a node of its own, with a negative id).
+        let by_id: HashMap<i64, &IdentRow> = idents.values().map(|r| (r.id, r)).collect();
+        let mut graph: Vec<(i64, i64)> = Vec::new();
+        let mut report_idents: HashMap<i64, Vec<i64>> = HashMap::new();
+        for &(report, ident) in &edges {
+            let row = by_id[&ident];
+            if row.links() {
+                graph.push((report, ident));
+                report_idents.entry(report).or_default().push(ident);
+                if let Some(c) = row.cluster_id {
+                    graph.push((-c, ident));
+                }
+            }
         }
-        touched.insert(survivor);
+        let nodes: Vec<i64> = reports.iter().map(|r| r.report).collect();
+        let mut assigned = HashMap::with_capacity(reports.len());
+        let mut touched = BTreeSet::new();
+        let mut report_cluster: Vec<(i64, i64)> = Vec::with_capacity(reports.len());
+        let mut ident_cluster: BTreeMap<i64, i64> = BTreeMap::new();
+        let components = components(&nodes, &graph);
+        // Components of new reports only get new clusters, all made in one statement.
+        let fresh = components.iter().filter(|c| c.iter().all(|&n| n > 0) && !c.is_empty()).count();
+        let mut fresh_ids = create_clusters(txn, config, now, fresh).await?.into_iter();
+        let created: Vec<ClusterEventView> =
+            fresh_ids.clone().map(|id| event(EventKind::Created, id, None, now, SYSTEM, String::new())).collect();
+        self.record_many(created).await?;
+        // Reports joining existing clusters: their events and reopenings are written for the whole
+        // batch at once, not per cluster.
+        let mut added = Vec::new();
+        let mut reopen = Vec::new();
+        for component in components {
+            let existing: Vec<i64> = component.iter().filter(|&&n| n < 0).map(|&n| -n).collect();
+            let new_reports: Vec<i64> = component.iter().copied().filter(|&n| n > 0).collect();
+            if new_reports.is_empty() {
+                continue;
+            }
+            let survivor = match existing.as_slice() {
+                [] => fresh_ids.next().ok_or_else(|| DbErr::Custom("fewer new clusters than components".into()))?,
+                // An identifier's cluster is always live (a merge moves its identifiers), so one
+                // existing cluster is the survivor without reading it.
+                [one] => *one,
+                many => self.merge_clusters(many, SYSTEM, "linked by a new report").await?,
+            };
+            for r in &new_reports {
+                report_cluster.push((*r, survivor));
+                for i in report_idents.get(r).into_iter().flatten() {
+                    ident_cluster.insert(*i, survivor);
+                }
+                assigned.insert(*r, survivor);
+            }
+            if !existing.is_empty() {
+                let detail = format!("{} new report(s)", new_reports.len());
+                reopen.push((survivor, format!("reopened: {detail}")));
+                added.push(event(EventKind::ReportsAdded, survivor, None, now, SYSTEM, detail));
+            }
+            touched.insert(survivor);
+        }
+        self.record_many(added).await?;
+        self.reopen_resting(&reopen).await?;
+        // One statement per chunk for the whole batch, not one per component.
+        execute_cases(txn, "UPDATE reports SET cluster_id = {case} WHERE id IN ({ids})", &report_cluster, vec![])
+            .await?;
+        let ident_cluster: Vec<(i64, i64)> = ident_cluster.into_iter().collect();
+        execute_cases(txn, "UPDATE identifiers SET cluster_id = {case} WHERE id IN ({ids})", &ident_cluster, vec![])
+            .await?;
+        aggregates::recompute(txn, config, &touched.into_iter().collect::<Vec<_>>(), now).await?;
+        Ok(assigned)
     }
-    pending.record_many(txn, added).await?;
-    reopen_resting(txn, pending, now, &reopen).await?;
-    // One statement per chunk for the whole batch, not one per component.
-    execute_cases(txn, "UPDATE reports SET cluster_id = {case} WHERE id IN ({ids})", &report_cluster, vec![]).await?;
-    let ident_cluster: Vec<(i64, i64)> = ident_cluster.into_iter().collect();
-    execute_cases(txn, "UPDATE identifiers SET cluster_id = {case} WHERE id IN ({ids})", &ident_cluster, vec![])
-        .await?;
-    recompute(txn, config, &touched.into_iter().collect::<Vec<_>>(), now).await?;
-    Ok(assigned)
 }
 
 /// A report to link: its id, category and the keys it carries.
 pub(crate) struct ToLink {
     pub report: i64,
     pub category: Category,
-    pub keys: Vec<LinkKey>,
+    pub keys: Vec<LinkableIdentifier>,
 }
 
 /// What new edges add to one identifier: reports, and the bits of their categories.
@@ -314,64 +314,65 @@ async fn insert_edges(
     Ok(())
 }
 
-/// Links a stored report by keys it did not carry before (details a victim added): the report's
-/// cluster and the clusters of its new linking identifiers merge. Returns the report's cluster.
-pub(crate) async fn add_links(
-    txn: &Tx<'_>,
-    config: &ClusterConfig,
-    pending: &mut Pending,
-    now: UnixMicros,
-    report: i64,
-    keys: &[LinkKey],
-    reopen: bool,
-) -> Result<i64, DbErr> {
-    let rows: Vec<(Option<i64>, String)> =
-        txn.fetch("SELECT cluster_id, category FROM reports WHERE id = ?", vec![report.into()]).await?;
-    let (current, category) =
-        rows.into_iter().next().ok_or_else(|| DbErr::RecordNotFound(format!("report {report}")))?;
-    let category: Category =
-        category.parse().map_err(|_| DbErr::Custom(format!("reports.category = {category:?} is not readable")))?;
-    let refs: Vec<&LinkKey> = keys.iter().collect();
-    ensure_identifiers(txn, &refs).await?;
-    let names: Vec<&str> = keys.iter().map(|k| k.key.as_str()).collect();
-    let idents = identifiers_by_key(txn, &names).await?;
-    let carried: BTreeSet<i64> = txn
-        .fetch_ids("SELECT identifier_id FROM report_links WHERE report_id = ?", vec![report.into()])
-        .await?
-        .into_iter()
-        .collect();
-    let new: Vec<&IdentRow> = idents.values().filter(|r| !carried.contains(&r.id)).collect();
-    let edges: Vec<(i64, i64)> = new.iter().map(|r| (report, r.id)).collect();
-    let mut added: BTreeMap<i64, Added> = BTreeMap::new();
-    for r in &new {
-        added.entry(r.id).or_default().add(category);
-    }
-    insert_edges(txn, &edges, added, now).await?;
-
-    let linking: Vec<&&IdentRow> = new.iter().filter(|r| r.links()).collect();
-    let mut clusters: BTreeSet<i64> = linking.iter().filter_map(|r| r.cluster_id).collect();
-    clusters.extend(current);
-    let clusters: Vec<i64> = clusters.into_iter().collect();
-    let survivor = match clusters.as_slice() {
-        [] => {
-            let id = create_cluster(txn, config, now).await?;
-            pending.record(txn, event(EventKind::Created, id, None, now, SYSTEM, String::new())).await?;
-            id
+impl Change<'_> {
+    /// Links a stored report by keys it did not carry before (details a victim added): the report's
+    /// cluster and the clusters of its new linking identifiers merge. Returns the report's cluster.
+    pub(crate) async fn add_links(
+        &mut self,
+        report: i64,
+        keys: &[LinkableIdentifier],
+        reopen: bool,
+    ) -> Result<i64, DbErr> {
+        let tx = self.tx;
+        let txn = &tx;
+        let (config, now) = (self.config, self.now);
+        let rows: Vec<(Option<i64>, String)> =
+            txn.fetch("SELECT cluster_id, category FROM reports WHERE id = ?", vec![report.into()]).await?;
+        let (current, category) =
+            rows.into_iter().next().ok_or_else(|| DbErr::RecordNotFound(format!("report {report}")))?;
+        let category: Category =
+            category.parse().map_err(|_| DbErr::Custom(format!("reports.category = {category:?} is not readable")))?;
+        ensure_identifiers(txn, keys.iter().map(|k| (k.key(), k.kind(), k.display()))).await?;
+        let names: Vec<&str> = keys.iter().map(|k| k.key()).collect();
+        let idents = identifiers_by_key(txn, &names).await?;
+        let carried: BTreeSet<i64> = txn
+            .fetch_ids("SELECT identifier_id FROM report_links WHERE report_id = ?", vec![report.into()])
+            .await?
+            .into_iter()
+            .collect();
+        let new: Vec<&IdentRow> = idents.values().filter(|r| !carried.contains(&r.id)).collect();
+        let edges: Vec<(i64, i64)> = new.iter().map(|r| (report, r.id)).collect();
+        let mut added: BTreeMap<i64, Added> = BTreeMap::new();
+        for r in &new {
+            added.entry(r.id).or_default().add(category);
         }
-        [one] => *one,
-        many => merge_clusters(txn, pending, now, many, SYSTEM, "linked by details a victim added").await?,
-    };
-    txn.execute("UPDATE reports SET cluster_id = ? WHERE id = ?", vec![survivor.into(), report.into()]).await?;
-    let ident_cluster: Vec<(i64, i64)> = linking.iter().map(|r| (r.id, survivor)).collect();
-    execute_cases(txn, "UPDATE identifiers SET cluster_id = {case} WHERE id IN ({ids})", &ident_cluster, vec![])
-        .await?;
-    let detail = format!("details added to report {report}");
-    pending.record(txn, event(EventKind::ReportsAdded, survivor, None, now, SYSTEM, detail.clone())).await?;
-    if reopen {
-        reopen_if_resting(txn, pending, now, survivor, &format!("reopened: {detail}")).await?;
+        insert_edges(txn, &edges, added, now).await?;
+
+        let linking: Vec<&&IdentRow> = new.iter().filter(|r| r.links()).collect();
+        let mut clusters: BTreeSet<i64> = linking.iter().filter_map(|r| r.cluster_id).collect();
+        clusters.extend(current);
+        let clusters: Vec<i64> = clusters.into_iter().collect();
+        let survivor = match clusters.as_slice() {
+            [] => {
+                let id = create_cluster(txn, config, now).await?;
+                self.record(event(EventKind::Created, id, None, now, SYSTEM, String::new())).await?;
+                id
+            }
+            [one] => *one,
+            many => self.merge_clusters(many, SYSTEM, "linked by details a victim added").await?,
+        };
+        txn.execute("UPDATE reports SET cluster_id = ? WHERE id = ?", vec![survivor.into(), report.into()]).await?;
+        let ident_cluster: Vec<(i64, i64)> = linking.iter().map(|r| (r.id, survivor)).collect();
+        execute_cases(txn, "UPDATE identifiers SET cluster_id = {case} WHERE id IN ({ids})", &ident_cluster, vec![])
+            .await?;
+        let detail = format!("details added to report {report}");
+        self.record(event(EventKind::ReportsAdded, survivor, None, now, SYSTEM, detail.clone())).await?;
+        if reopen {
+            self.reopen_if_resting(survivor, &format!("reopened: {detail}")).await?;
+        }
+        aggregates::recompute(txn, config, &[survivor], now).await?;
+        Ok(survivor)
     }
-    recompute(txn, config, &[survivor], now).await?;
-    Ok(survivor)
 }
 
 /// Inserts an empty cluster (status new) and returns its id; `recompute` fills it in.
@@ -427,369 +428,163 @@ pub(crate) const RETIRE: &str = "status = ?, merged_into = ?, claim_holder = NUL
 /// A cluster about to merge: id, reports, status, assignee, agency referred to, claim holder.
 type MergingCluster = (i64, i64, String, Option<String>, Option<String>, Option<String>);
 
-/// Merges clusters: the one with the most reports survives (ties: the oldest, i.e. the smallest
-/// id) and keeps its claim and status; the others point at it. Returns the survivor.
-pub(crate) async fn merge_clusters(
-    txn: &Tx<'_>,
-    pending: &mut Pending,
-    now: UnixMicros,
-    clusters: &[i64],
-    actor: &str,
-    why: &str,
-) -> Result<i64, DbErr> {
-    lock_clusters(txn, clusters).await?;
-    let mut sizes: Vec<(i64, i64)> = Vec::with_capacity(clusters.len());
-    let mut states: HashMap<i64, String> = HashMap::new();
-    let mut open_loser_states = Vec::new();
-    for chunk in clusters.chunks(IN_CHUNK) {
-        let text = format!(
-            "SELECT id, report_count, status, assignee, referred_to, claim_holder FROM clusters \
+impl Change<'_> {
+    /// Merges clusters: the one with the most reports survives (ties: the oldest, i.e. the smallest
+    /// id) and keeps its claim and status; the others point at it. Returns the survivor.
+    pub(crate) async fn merge_clusters(&mut self, clusters: &[i64], actor: &str, why: &str) -> Result<i64, DbErr> {
+        let tx = self.tx;
+        let txn = &tx;
+        let now = self.now;
+        lock_clusters(txn, clusters).await?;
+        let mut sizes: Vec<(i64, i64)> = Vec::with_capacity(clusters.len());
+        let mut states: HashMap<i64, String> = HashMap::new();
+        let mut open_loser_states = Vec::new();
+        for chunk in clusters.chunks(IN_CHUNK) {
+            let text = format!(
+                "SELECT id, report_count, status, assignee, referred_to, claim_holder FROM clusters \
              WHERE id IN ({}) AND merged_into IS NULL",
-            placeholders(chunk.len())
-        );
-        let rows: Vec<MergingCluster> = txn.fetch(&text, chunk.iter().map(|&c| Value::from(c)).collect()).await?;
-        for (id, size, status, assignee, referred_to, claim_holder) in rows {
-            sizes.push((id, size));
-            // What the merged cluster's triage state was, so that the history says what was folded in.
-            let mut state = format!("cluster {id} ({status}");
-            for (label, v) in [("assignee", assignee), ("referred to", referred_to), ("claimed by", claim_holder)] {
-                if let Some(v) = v {
-                    state.push_str(&format!(", {label} {v}"));
+                placeholders(chunk.len())
+            );
+            let rows: Vec<MergingCluster> = txn.fetch(&text, chunk.iter().map(|&c| Value::from(c)).collect()).await?;
+            for (id, size, status, assignee, referred_to, claim_holder) in rows {
+                sizes.push((id, size));
+                // What the merged cluster's triage state was, so that the history says what was folded in.
+                let mut state = format!("cluster {id} ({status}");
+                for (label, v) in [("assignee", assignee), ("referred to", referred_to), ("claimed by", claim_holder)] {
+                    if let Some(v) = v {
+                        state.push_str(&format!(", {label} {v}"));
+                    }
                 }
+                state.push(')');
+                open_loser_states.push((id, status));
+                states.insert(id, state);
             }
-            state.push(')');
-            open_loser_states.push((id, status));
-            states.insert(id, state);
         }
-    }
-    let survivor = sizes
-        .iter()
-        .max_by_key(|&&(id, size)| (size, std::cmp::Reverse(id)))
-        .map(|&(id, _)| id)
-        .ok_or_else(|| DbErr::Custom(format!("clusters {clusters:?} not found")))?;
-    let losers: Vec<i64> = sizes.iter().map(|&(id, _)| id).filter(|&id| id != survivor).collect();
-    if losers.is_empty() {
-        return Ok(survivor);
-    }
-    // The survivor's membership changed: a decision read before the merge is stale.
-    txn.execute("UPDATE clusters SET version = version + 1 WHERE id = ?", vec![survivor.into()]).await?;
-    let s = Value::from(survivor);
-    execute_in(txn, "UPDATE reports SET cluster_id = ? WHERE cluster_id IN ({ids})", vec![s.clone()], &losers).await?;
-    execute_in(txn, "UPDATE identifiers SET cluster_id = ? WHERE cluster_id IN ({ids})", vec![s.clone()], &losers)
-        .await?;
-    // Earlier merges into a loser now point at the survivor, so lineage is one hop.
-    execute_in(txn, "UPDATE clusters SET merged_into = ? WHERE merged_into IN ({ids})", vec![s.clone()], &losers)
-        .await?;
-    execute_in(
-        txn,
-        &format!("UPDATE clusters SET {RETIRE} WHERE id IN ({{ids}})"),
-        vec![ClusterStatus::Merged.as_str().into(), s],
-        &losers,
-    )
-    .await?;
-    for &loser in &losers {
-        let detail = format!("{}: {why}", states.get(&loser).map(String::as_str).unwrap_or_default());
-        pending.record(txn, event(EventKind::Absorbed, survivor, Some(loser), now, actor, detail)).await?;
-        pending.record(txn, event(EventKind::MergedInto, loser, Some(survivor), now, actor, why.to_owned())).await?;
-    }
-    let open_loser = open_loser_states.iter().any(|(id, status)| {
-        *id != survivor
-            && status
-                .parse::<ClusterStatus>()
-                .is_ok_and(|s| !matches!(s, ClusterStatus::Closed | ClusterStatus::Monitoring))
-    });
-    if open_loser {
-        reopen_if_resting(txn, pending, now, survivor, "reopened: an open cluster merged in").await?;
-    }
-    Ok(survivor)
-}
-
-/// Brings a closed or monitored cluster back to triaging: new reports or an open case joined it,
-/// and someone must look again.
-async fn reopen_if_resting(
-    txn: &Tx<'_>,
-    pending: &mut Pending,
-    now: UnixMicros,
-    id: i64,
-    why: &str,
-) -> Result<(), DbErr> {
-    reopen_resting(txn, pending, now, &[(id, why.to_owned())]).await
-}
-
-/// Puts closed and monitored clusters among `clusters` back into triage (status triaging), each
-/// with its reason in the history: one statement per chunk.
-async fn reopen_resting(
-    txn: &Tx<'_>,
-    pending: &mut Pending,
-    now: UnixMicros,
-    clusters: &[(i64, String)],
-) -> Result<(), DbErr> {
-    let why: HashMap<i64, &str> = clusters.iter().map(|(id, why)| (*id, why.as_str())).collect();
-    let mut events = Vec::new();
-    for chunk in clusters.chunks(IN_CHUNK) {
-        let sql = format!(
-            "UPDATE clusters SET status = ?, disposition = NULL, version = version + 1 \
-             WHERE id IN ({}) AND status IN (?, ?) RETURNING id",
-            placeholders(chunk.len())
-        );
-        let mut values: Vec<Value> = vec![ClusterStatus::Triaging.as_str().into()];
-        values.extend(chunk.iter().map(|(id, _)| Value::from(*id)));
-        values.extend([ClusterStatus::Closed.as_str().into(), ClusterStatus::Monitoring.as_str().into()]);
-        for id in txn.fetch_ids(&sql, values).await? {
-            let reason = why.get(&id).copied().unwrap_or_default().to_owned();
-            events.push(event(EventKind::StatusChanged, id, None, now, SYSTEM, reason));
+        let survivor =
+            merge_survivor(&sizes).ok_or_else(|| DbErr::Custom(format!("clusters {clusters:?} not found")))?;
+        let losers: Vec<i64> = sizes.iter().map(|&(id, _)| id).filter(|&id| id != survivor).collect();
+        if losers.is_empty() {
+            return Ok(survivor);
         }
-    }
-    events.sort_by_key(|e| e.cluster_id);
-    pending.record_many(txn, events).await
-}
-
-/// Splits a cluster into the connected components of what still links it. The largest component
-/// keeps the id (ties: the one with the oldest report); the others become new clusters, unclaimed
-/// and new, with lineage. Returns the new clusters.
-pub(crate) async fn split_cluster(
-    txn: &Tx<'_>,
-    config: &ClusterConfig,
-    pending: &mut Pending,
-    now: UnixMicros,
-    cluster_id: i64,
-    actor: &str,
-    why: &str,
-) -> Result<Vec<i64>, DbErr> {
-    lock_clusters(txn, &[cluster_id]).await?;
-    let reports = txn.fetch_ids("SELECT id FROM reports WHERE cluster_id = ?", vec![cluster_id.into()]).await?;
-    let links: Vec<(i64, i64)> = txn
-        .fetch(
-            "SELECT l.report_id, l.identifier_id FROM report_links l \
-         JOIN reports r ON r.id = l.report_id JOIN identifiers i ON i.id = l.identifier_id \
-         WHERE r.cluster_id = ? AND i.state = 'normal'",
-            vec![cluster_id.into()],
+        // The survivor's membership changed: a decision read before the merge is stale.
+        txn.execute("UPDATE clusters SET version = version + 1 WHERE id = ?", vec![survivor.into()]).await?;
+        let s = Value::from(survivor);
+        execute_in(txn, "UPDATE reports SET cluster_id = ? WHERE cluster_id IN ({ids})", vec![s.clone()], &losers)
+            .await?;
+        execute_in(txn, "UPDATE identifiers SET cluster_id = ? WHERE cluster_id IN ({ids})", vec![s.clone()], &losers)
+            .await?;
+        // Earlier merges into a loser now point at the survivor, so lineage is one hop.
+        execute_in(txn, "UPDATE clusters SET merged_into = ? WHERE merged_into IN ({ids})", vec![s.clone()], &losers)
+            .await?;
+        execute_in(
+            txn,
+            &format!("UPDATE clusters SET {RETIRE} WHERE id IN ({{ids}})"),
+            vec![ClusterStatus::Merged.as_str().into(), s],
+            &losers,
         )
         .await?;
-    let mut parts = components(&reports, &links);
-    if parts.len() <= 1 {
-        recompute(txn, config, &[cluster_id], now).await?;
-        return Ok(Vec::new());
-    }
-    // Components come sorted by their oldest report, so the first of the largest wins ties.
-    let keeper = parts.iter().enumerate().max_by_key(|(i, p)| (p.len(), std::cmp::Reverse(*i))).map(|(i, _)| i);
-    if let Some(k) = keeper {
-        parts.remove(k);
-    }
-    let mut idents_of: HashMap<i64, Vec<i64>> = HashMap::new();
-    for &(r, i) in &links {
-        idents_of.entry(r).or_default().push(i);
-    }
-    let mut created = Vec::with_capacity(parts.len());
-    for part in parts {
-        let id = create_cluster(txn, config, now).await?;
-        execute_in(txn, "UPDATE reports SET cluster_id = ? WHERE id IN ({ids})", vec![id.into()], &part).await?;
-        let mut idents: Vec<i64> = part.iter().flat_map(|r| idents_of.get(r).into_iter().flatten().copied()).collect();
-        idents.sort_unstable();
-        idents.dedup();
-        execute_in(txn, "UPDATE identifiers SET cluster_id = ? WHERE id IN ({ids})", vec![id.into()], &idents).await?;
-        pending.record(txn, event(EventKind::SplitFrom, id, Some(cluster_id), now, actor, why.to_owned())).await?;
-        pending.record(txn, event(EventKind::SplitOff, cluster_id, Some(id), now, actor, why.to_owned())).await?;
-        created.push(id);
-    }
-    txn.execute("UPDATE clusters SET version = version + 1 WHERE id = ?", vec![cluster_id.into()]).await?;
-    let mut all = created.clone();
-    all.push(cluster_id);
-    recompute(txn, config, &all, now).await?;
-    Ok(created)
-}
-
-/// Recomputes aggregates and priority of clusters from their reports, payments and identifiers;
-/// returns each cluster's new priority (thousandths).
-pub(crate) async fn recompute(
-    txn: &Tx<'_>,
-    config: &ClusterConfig,
-    clusters: &[i64],
-    now: UnixMicros,
-) -> Result<HashMap<i64, i64>, DbErr> {
-    let gathered = gather(txn, config, clusters).await?;
-    let mut priorities = HashMap::with_capacity(clusters.len());
-    let mut rows: Vec<Vec<Value>> = Vec::with_capacity(clusters.len());
-    for &c in clusters {
-        let Some(g) = gathered.get(&c) else { continue };
-        let facts = g.facts(config);
-        let priority = score(&facts, &config.weights, now);
-        let parts: Vec<PriorityPart> = priority
-            .components
-            .iter()
-            .map(|p| PriorityPart { name: p.name.to_owned(), value: p.value, basis: p.basis.clone() })
-            .collect();
-        let parts = serde_json::to_string(&parts).map_err(|e| DbErr::Custom(e.to_string()))?;
-        priorities.insert(c, priority.total_milli());
-        rows.push(vec![
-            c.into(),
-            g.report_count.into(),
-            facts.victim_count.into(),
-            config.rates.reference().into(),
-            facts.total_loss_reference_minor.into(),
-            pairs_text(&g.loss_by_currency.iter().map(|(k, v)| (k.clone(), *v)).collect::<Vec<_>>()).into(),
-            priority.recoverable_reference_minor.into(),
-            priority.recall_window_closes_at.map(|t| t.0).into(),
-            g.report_times.iter().min().map(|t| t.0).into(),
-            g.report_times.iter().max().map(|t| t.0).into(),
-            comma_list(&g.categories).into(),
-            comma_list(&g.countries).into(),
-            facts.ongoing_contact_reports.into(),
-            pairs_text(&g.identifiers_by_kind).into(),
-            priority.total_milli().into(),
-            parts.into(),
-            now.0.into(),
-            priority.rescore_at.map(|t| t.0).into(),
-        ]);
-    }
-    // One statement per chunk of clusters (UPDATE ... FROM a list of values, on SQLite and
-    // PostgreSQL alike), not one per cluster.
-    const COLUMNS: [&str; 17] = [
-        "report_count",
-        "victim_count",
-        "reference_currency",
-        "total_loss_minor",
-        "loss_by_currency",
-        "recoverable_minor",
-        "recall_closes_at",
-        "first_seen",
-        "last_seen",
-        "categories",
-        "countries",
-        "ongoing_reports",
-        "identifiers_by_kind",
-        "priority_milli",
-        "priority_components",
-        "priority_at",
-        "rescore_at",
-    ];
-    let set = COLUMNS.iter().map(|c| format!("{c} = v.{c}")).collect::<Vec<_>>().join(", ");
-    let row = format!("({})", placeholders(COLUMNS.len() + 1));
-    for chunk in rows.chunks(IN_CHUNK / 10) {
-        let text = format!(
-            "WITH v(id, {}) AS (VALUES {}) UPDATE clusters SET {set} FROM v WHERE clusters.id = v.id",
-            COLUMNS.join(", "),
-            vec![row.as_str(); chunk.len()].join(", ")
-        );
-        txn.execute(&text, chunk.concat()).await?;
-    }
-    Ok(priorities)
-}
-
-/// What a cluster's aggregates are computed from, accumulated row by row.
-#[derive(Default)]
-struct Gathered {
-    report_count: i64,
-    report_times: Vec<UnixMicros>,
-    victims: BTreeSet<String>,
-    vulnerable: BTreeSet<String>,
-    ongoing: i64,
-    total: i64,
-    recoverable: Vec<RecoverablePayment>,
-    loss_by_currency: BTreeMap<String, i64>,
-    categories: BTreeSet<String>,
-    countries: BTreeSet<String>,
-    identifiers_by_kind: Vec<(String, i64)>,
-}
-
-impl Gathered {
-    fn facts(&self, config: &ClusterConfig) -> ClusterFacts {
-        ClusterFacts {
-            victim_count: self.victims.len() as i64,
-            total_loss_reference_minor: self.total,
-            reference_currency: config.rates.reference().to_owned(),
-            recoverable: self.recoverable.clone(),
-            ongoing_contact_reports: self.ongoing,
-            vulnerable_victims: self.vulnerable.len() as i64,
-            report_times: self.report_times.clone(),
-            actionable_identifiers: self.identifiers_by_kind.iter().fold(0i64, |sum, (_, n)| sum.saturating_add(*n)),
+        for &loser in &losers {
+            let detail = format!("{}: {why}", states.get(&loser).map(String::as_str).unwrap_or_default());
+            self.record(event(EventKind::Absorbed, survivor, Some(loser), now, actor, detail)).await?;
+            self.record(event(EventKind::MergedInto, loser, Some(survivor), now, actor, why.to_owned())).await?;
         }
+        let open_loser = open_loser_states.iter().any(|(id, status)| {
+            *id != survivor
+                && status
+                    .parse::<ClusterStatus>()
+                    .is_ok_and(|s| !matches!(s, ClusterStatus::Closed | ClusterStatus::Monitoring))
+        });
+        if open_loser {
+            self.reopen_if_resting(survivor, "reopened: an open cluster merged in").await?;
+        }
+        Ok(survivor)
     }
-}
 
-/// Payment methods whose money a bank may still recall.
-const RECALLABLE: [PaymentMethod; 3] =
-    [PaymentMethod::BankTransfer, PaymentMethod::InstantTransfer, PaymentMethod::Card];
+    /// Brings a closed or monitored cluster back to triaging: new reports or an open case joined it,
+    /// and someone must look again.
+    async fn reopen_if_resting(&mut self, id: i64, why: &str) -> Result<(), DbErr> {
+        self.reopen_resting(&[(id, why.to_owned())]).await
+    }
 
-/// A report row of [`gather`]: cluster, id, received, category, ongoing contact, and the victim's
-/// country, key, age band and declared vulnerability.
-type GatheredReport = (i64, i64, i64, String, bool, Option<String>, Option<String>, Option<String>, Option<bool>);
+    /// Puts closed and monitored clusters among `clusters` back into triage (status triaging), each
+    /// with its reason in the history: one statement per chunk.
+    async fn reopen_resting(&mut self, clusters: &[(i64, String)]) -> Result<(), DbErr> {
+        let tx = self.tx;
+        let txn = &tx;
+        let now = self.now;
+        let why: HashMap<i64, &str> = clusters.iter().map(|(id, why)| (*id, why.as_str())).collect();
+        let mut events = Vec::new();
+        for chunk in clusters.chunks(IN_CHUNK) {
+            let sql = format!(
+                "UPDATE clusters SET status = ?, disposition = NULL, version = version + 1 \
+             WHERE id IN ({}) AND status IN (?, ?) RETURNING id",
+                placeholders(chunk.len())
+            );
+            let mut values: Vec<Value> = vec![ClusterStatus::Triaging.as_str().into()];
+            values.extend(chunk.iter().map(|(id, _)| Value::from(*id)));
+            values.extend([ClusterStatus::Closed.as_str().into(), ClusterStatus::Monitoring.as_str().into()]);
+            for id in txn.fetch_ids(&sql, values).await? {
+                let reason = why.get(&id).copied().unwrap_or_default().to_owned();
+                events.push(event(EventKind::StatusChanged, id, None, now, SYSTEM, reason));
+            }
+        }
+        events.sort_by_key(|e| e.cluster_id);
+        self.record_many(events).await
+    }
 
-/// A payment row of [`gather`]: cluster, amount, currency, method, paid at.
-type GatheredPayment = (i64, i64, String, Option<String>, Option<i64>);
-
-/// Reads what the aggregates of `clusters` are computed from: three queries per chunk of
-/// clusters, whatever their number.
-async fn gather(txn: &Tx<'_>, config: &ClusterConfig, clusters: &[i64]) -> Result<HashMap<i64, Gathered>, DbErr> {
-    let mut out: HashMap<i64, Gathered> = clusters.iter().map(|&c| (c, Gathered::default())).collect();
-    for chunk in clusters.chunks(IN_CHUNK) {
-        let ids: Vec<Value> = chunk.iter().map(|&c| Value::from(c)).collect();
-        let marks = placeholders(chunk.len());
-        let reports: Vec<GatheredReport> = txn
+    /// Splits a cluster into the connected components of what still links it. The largest component
+    /// keeps the id (ties: the one with the oldest report); the others become new clusters, unclaimed
+    /// and new, with lineage. Returns the new clusters.
+    pub(crate) async fn split_cluster(&mut self, cluster_id: i64, actor: &str, why: &str) -> Result<Vec<i64>, DbErr> {
+        let tx = self.tx;
+        let txn = &tx;
+        let (config, now) = (self.config, self.now);
+        lock_clusters(txn, &[cluster_id]).await?;
+        let reports = txn.fetch_ids("SELECT id FROM reports WHERE cluster_id = ?", vec![cluster_id.into()]).await?;
+        let links: Vec<(i64, i64)> = txn
             .fetch(
-                &format!(
-                    "SELECT r.cluster_id, r.id, r.received_at, r.category, r.contact_ongoing, v.country, \
-                     v.victim_key, v.age_band, v.declared_vulnerable FROM reports r \
-                     LEFT JOIN report_victims v ON v.report_id = r.id WHERE r.cluster_id IN ({marks})"
-                ),
-                ids.clone(),
+                "SELECT l.report_id, l.identifier_id FROM report_links l \
+         JOIN reports r ON r.id = l.report_id JOIN identifiers i ON i.id = l.identifier_id \
+         WHERE r.cluster_id = ? AND i.state = 'normal'",
+                vec![cluster_id.into()],
             )
             .await?;
-        for (cluster, id, received_at, category, ongoing, country, victim_key, age, declared) in reports {
-            let Some(g) = out.get_mut(&cluster) else { continue };
-            g.report_count += 1;
-            g.report_times.push(UnixMicros(received_at));
-            g.categories.insert(category);
-            if ongoing {
-                g.ongoing += 1;
-            }
-            if let Some(country) = country {
-                g.countries.insert(country);
-            }
-            // A victim known by e-mail or phone counts once; one without counts per report.
-            let who = victim_key.unwrap_or_else(|| format!("report:{id}"));
-            if declared == Some(true) || age.as_deref() == Some(scamtrail_core::AgeBand::From70.as_str()) {
-                g.vulnerable.insert(who.clone());
-            }
-            g.victims.insert(who);
+        let mut parts = components(&reports, &links);
+        if parts.len() <= 1 {
+            aggregates::recompute(txn, config, &[cluster_id], now).await?;
+            return Ok(Vec::new());
         }
-        let payments: Vec<GatheredPayment> = txn
-            .fetch(
-                &format!(
-                    "SELECT r.cluster_id, p.amount_minor, p.currency, p.method, p.paid_at FROM payments p \
-                     JOIN reports r ON r.id = p.report_id WHERE r.cluster_id IN ({marks})"
-                ),
-                ids.clone(),
-            )
-            .await?;
-        for (cluster, amount, currency, method, paid_at) in payments {
-            let Some(g) = out.get_mut(&cluster) else { continue };
-            let in_reference = config.rates.to_reference_minor(amount, &currency);
-            if let Some(r) = in_reference {
-                g.total = g.total.saturating_add(r);
-            }
-            let entry = g.loss_by_currency.entry(currency).or_default();
-            *entry = entry.saturating_add(amount);
-            let recallable =
-                method.and_then(|m| m.parse::<PaymentMethod>().ok()).is_some_and(|m| RECALLABLE.contains(&m));
-            if let (true, Some(at), Some(r)) = (recallable, paid_at, in_reference) {
-                g.recoverable.push(RecoverablePayment { paid_at: UnixMicros(at), amount_reference_minor: r });
-            }
+        // Components come sorted by their oldest report, so the first of the largest wins ties.
+        if let Some(k) = split_keeper(&parts) {
+            parts.remove(k);
         }
-        let kinds: Vec<(i64, String, i64)> = txn
-            .fetch(
-                &format!(
-                    "SELECT cluster_id, kind, COUNT(*) FROM identifiers WHERE cluster_id IN ({marks}) \
-                     GROUP BY cluster_id, kind ORDER BY cluster_id, kind"
-                ),
-                ids,
-            )
-            .await?;
-        for (cluster, kind, n) in kinds {
-            if let Some(g) = out.get_mut(&cluster) {
-                g.identifiers_by_kind.push((kind, n));
-            }
+        let mut idents_of: HashMap<i64, Vec<i64>> = HashMap::new();
+        for &(r, i) in &links {
+            idents_of.entry(r).or_default().push(i);
         }
+        let mut created = Vec::with_capacity(parts.len());
+        for part in parts {
+            let id = create_cluster(txn, config, now).await?;
+            execute_in(txn, "UPDATE reports SET cluster_id = ? WHERE id IN ({ids})", vec![id.into()], &part).await?;
+            let mut idents: Vec<i64> =
+                part.iter().flat_map(|r| idents_of.get(r).into_iter().flatten().copied()).collect();
+            idents.sort_unstable();
+            idents.dedup();
+            execute_in(txn, "UPDATE identifiers SET cluster_id = ? WHERE id IN ({ids})", vec![id.into()], &idents)
+                .await?;
+            self.record(event(EventKind::SplitFrom, id, Some(cluster_id), now, actor, why.to_owned())).await?;
+            self.record(event(EventKind::SplitOff, cluster_id, Some(id), now, actor, why.to_owned())).await?;
+            created.push(id);
+        }
+        txn.execute("UPDATE clusters SET version = version + 1 WHERE id = ?", vec![cluster_id.into()]).await?;
+        let mut all = created.clone();
+        all.push(cluster_id);
+        aggregates::recompute(txn, config, &all, now).await?;
+        Ok(created)
     }
-    Ok(out)
+
+    /// Recomputes the aggregates and priority of `clusters` (see [`aggregates::recompute`]).
+    pub(crate) async fn recompute(&self, clusters: &[i64]) -> Result<HashMap<i64, i64>, DbErr> {
+        aggregates::recompute(&self.tx, self.config, clusters, self.now).await
+    }
 }

@@ -11,15 +11,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use scamtrail_core::{Category, ClusterStatus, UnixMicros, components};
-use sea_orm::{DatabaseConnection, DbBackend, DbErr, Value};
+use scamtrail_core::{Category, ClusterStatus, LinkableIdentifier, UnixMicros, components};
 
-use crate::StoreError;
-use crate::clustering::{self, ClusterConfig, LinkKey, links_by_kind};
-use crate::connect::Checkpoints;
-use crate::sql::{IN_CHUNK, execute, query};
-use crate::tx::{SqliteWriter, Tx};
-use crate::writer::clustering_transaction;
+use crate::config::ClusterConfig;
+use crate::db::{Checkpoints, DbErr, IN_CHUNK, Intent, Pool, Tx, Value};
+use crate::error::StoreError;
+use crate::{aggregates, clustering};
 
 /// What a recluster did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -35,39 +32,36 @@ pub struct ReclusterSummary {
 }
 
 /// Reports not in any cluster.
-pub(crate) async fn unclustered_reports(db: &DatabaseConnection) -> Result<i64, DbErr> {
-    let rows = query(db, "SELECT COUNT(*) FROM reports WHERE cluster_id IS NULL", vec![]).await?;
-    rows.first().map(|r| r.try_get_by_index(0)).transpose().map(|n| n.unwrap_or(0))
+pub(crate) async fn unclustered_reports(pool: &Pool) -> Result<i64, DbErr> {
+    let rows: Vec<(i64,)> = pool.fetch("SELECT COUNT(*) FROM reports WHERE cluster_id IS NULL", vec![]).await?;
+    Ok(rows.first().map_or(0, |r| r.0))
 }
 
 /// Rebuilds every cluster; see the module comment. On a SQLite file the rebuild runs on a
-/// rusqlite connection of its own, as the writer's batches do ([`crate::tx`]): it reads every
+/// rusqlite connection of its own, as the writer's batches do (`db::Writer`): it reads every
 /// link, which through sqlx crossed a channel row by row.
 pub(crate) async fn recluster(
-    db: &DatabaseConnection,
+    pool: &Pool,
     config: &ClusterConfig,
     checkpoints: Checkpoints,
     progress: &mut dyn FnMut(&str, u64, u64),
 ) -> Result<ReclusterSummary, StoreError> {
-    let own = crate::fetch::sqlite_file(db)
-        .await?
-        .map(|path| SqliteWriter::open(&path, checkpoints, "recluster"))
-        .transpose()?;
-    let summary = clustering_transaction(db, own.as_ref(), async |tx| rebuild(tx, config, progress).await).await?;
+    let writer = pool.writer(checkpoints, "recluster")?;
+    let summary = writer.transaction(Intent::Cluster, async |tx| rebuild(&tx, config, progress).await).await?;
+    drop(writer);
     // A bulk rewrite leaves the planner's statistics behind (PostgreSQL's autovacuum analyses a
     // table loaded in one transaction only later): without them it joins links to reports by
     // scanning every report, 140 times slower per lookup at 200,000 reports.
     progress("analysing tables", 0, 1);
-    execute(db, "ANALYZE", vec![]).await?;
-    if db.get_database_backend() == DbBackend::Sqlite {
+    pool.execute("ANALYZE", vec![]).await?;
+    if !pool.is_postgres() {
         // SQLite's sampled statistics (`sqlite_stat4`) make it prepare a statement again on every
         // execution whose bound values could change its plan; the store's queries are index
         // probes whose plan the per-index statistics (`sqlite_stat1`) settle. The store's own
         // connections also fix their plans (QPSG), but sqlx's connections cannot (BENCHMARKS.md).
-        let stat4: Vec<sea_orm::QueryResult> =
-            query(db, "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat4'", vec![]).await?;
+        let stat4: Vec<(i64,)> = pool.fetch("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat4'", vec![]).await?;
         if !stat4.is_empty() {
-            execute(db, "DELETE FROM sqlite_stat4", vec![]).await?;
+            pool.execute("DELETE FROM sqlite_stat4", vec![]).await?;
         }
     }
     progress("analysing tables", 1, 1);
@@ -194,7 +188,7 @@ async fn rebuild(
     }
     progress("writing", 3, 3);
     for (i, chunk) in live.chunks(256).enumerate() {
-        clustering::recompute(txn, config, chunk, now).await?;
+        aggregates::recompute(txn, config, chunk, now).await?;
         progress("recomputing aggregates", (i * 256 + chunk.len()) as u64, live.len() as u64);
     }
     Ok(ReclusterSummary {
@@ -225,7 +219,7 @@ async fn identifier_stats(txn: &Tx<'_>) -> Result<(), DbErr> {
          (SELECT l.identifier_id AS id, COUNT(*) AS n, MIN(r.received_at) AS f, MAX(r.received_at) AS l, \
           {} AS m FROM report_links l JOIN reports r ON r.id = l.report_id GROUP BY l.identifier_id) AS s \
          WHERE identifiers.id = s.id",
-        Category::mask_sql("r.category")
+        category_mask_sql("r.category")
     );
     txn.execute(&sql, vec![]).await?;
     Ok(())
@@ -244,30 +238,28 @@ async fn backfill_links(txn: &Tx<'_>, progress: &mut dyn FnMut(&str, u64, u64)) 
     if rows.is_empty() {
         return Ok(());
     }
-    let mut by_report: BTreeMap<i64, Vec<LinkKey>> = BTreeMap::new();
+    let mut by_report: BTreeMap<i64, Vec<LinkableIdentifier>> = BTreeMap::new();
     for (report, key, kind, display) in rows {
-        let kind = kind.unwrap_or_default();
-        if !links_by_kind(&kind) {
+        let Some(linkable) = LinkableIdentifier::new(key, kind.unwrap_or_default(), display.unwrap_or_default()) else {
             continue;
-        }
-        by_report.entry(report).or_default().push(LinkKey { key, kind, display: display.unwrap_or_default() });
+        };
+        by_report.entry(report).or_default().push(linkable);
     }
     let total = by_report.len() as u64;
     progress("linking older reports", 0, total);
-    let mut keys: BTreeMap<String, LinkKey> = BTreeMap::new();
+    let mut keys: BTreeMap<String, LinkableIdentifier> = BTreeMap::new();
     for list in by_report.values() {
         for k in list {
-            keys.entry(k.key.clone()).or_insert_with(|| k.clone());
+            keys.entry(k.key().to_owned()).or_insert_with(|| k.clone());
         }
     }
-    let key_refs: Vec<&LinkKey> = keys.values().collect();
-    clustering::ensure_identifiers(txn, &key_refs).await?;
+    clustering::ensure_identifiers(txn, keys.values().map(|k| (k.key(), k.kind(), k.display()))).await?;
     let names: Vec<&str> = keys.keys().map(String::as_str).collect();
     let idents = clustering::identifiers_by_key(txn, &names).await?;
     let mut edges: Vec<(i64, i64)> = Vec::new();
     for (report, list) in &by_report {
         for k in list {
-            if let Some(row) = idents.get(&k.key) {
+            if let Some(row) = idents.get(k.key()) {
                 edges.push((row.id, *report));
             }
         }
@@ -283,4 +275,23 @@ async fn backfill_links(txn: &Tx<'_>, progress: &mut dyn FnMut(&str, u64, u64)) 
     }
     progress("linking older reports", total, total);
     Ok(())
+}
+
+/// SQL aggregating the category names in `column` into a mask (`identifiers.category_mask`): the
+/// sum of the distinct bits, which is their bitwise or (on SQLite and PostgreSQL alike).
+fn category_mask_sql(column: &str) -> String {
+    let cases: String = Category::ALL.iter().map(|c| format!(" WHEN '{}' THEN {}", c.as_str(), c.bit())).collect();
+    format!("COALESCE(SUM(DISTINCT CASE {column}{cases} ELSE 0 END), 0)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn category_masks_sum_the_bits_of_distinct_categories() {
+        let sql = category_mask_sql("r.category");
+        assert!(sql.starts_with("COALESCE(SUM(DISTINCT CASE r.category WHEN 'investment' THEN 1 "), "{sql}");
+        assert!(sql.contains(&format!("WHEN 'other' THEN {} ELSE 0 END), 0)", Category::Other.bit())), "{sql}");
+    }
 }

@@ -1,19 +1,18 @@
 //! Investigators' changes, each in a transaction of its own: identifier decisions (exclude,
-//! safelist, back to normal), claims (a lease that lapses), and workflow updates that check the
+//! safelist, back to normal; and the safelist files applied at start), claims (a lease that lapses), and workflow updates that check the
 //! cluster's version. Claims are conditional updates — "set the claim where nobody holds a live
 //! one" — so that two callers can never both win, on SQLite and on PostgreSQL alike.
 
-use scamtrail_core::{ClusterStatus, Disposition, IdentifierState, UnixMicros};
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, Value};
+use std::collections::HashSet;
 
-use crate::StoreError;
-use crate::clustering::{self, ClusterConfig, LinkKey, Pending};
-use crate::entity::{cluster, identifier};
-use crate::queue::{self, Queue, QueueFilter};
-use crate::sql::{execute, lock_clusters, query};
-use crate::tx::Tx;
-use crate::writer::begin;
-use scamtrail_core::EventKind;
+use scamtrail_core::{ClusterStatus, Disposition, EventKind, IdentifierState, UnixMicros, WorkflowChange};
+
+use crate::clustering::{Change, SYSTEM, ensure_identifiers, identifiers_by_key};
+use crate::db::entity::cluster;
+use crate::db::{DbErr, Intent, Tx, Value, lock_clusters, placeholders};
+use crate::error::StoreError;
+use crate::queues::{self, Queue, QueueFilter};
+use crate::shared::Shared;
 
 /// A change to a cluster's triage state; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -36,6 +35,19 @@ pub struct ClusterUpdate {
     pub supervisor: bool,
 }
 
+/// An identifier with a decision on it: a safelist file's entry, or an investigator's exclusion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentifierDecision {
+    /// Canonical key.
+    pub key: String,
+    /// Fine-grained kind.
+    pub kind: String,
+    /// How to show it.
+    pub display: String,
+    /// Why it must not link (or, returning it to normal, why it may again).
+    pub reason: String,
+}
+
 /// Where an identifier decision came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum StateSource {
@@ -56,305 +68,354 @@ impl StateSource {
 
 /// Sets an identifier's state, splitting or merging clusters as it stops or starts linking.
 /// Returns the clusters created by a split or the survivor of a merge.
-#[allow(clippy::too_many_arguments)] // one decision: what, to which state, why, by whom, from where
-pub(crate) async fn set_identifier_state(
-    txn: &DatabaseTransaction,
-    config: &ClusterConfig,
-    pending: &mut Pending,
-    now: UnixMicros,
-    key: &LinkKey,
+async fn set_identifier_state(
+    change: &mut Change<'_>,
+    decision: &IdentifierDecision,
     state: IdentifierState,
-    reason: &str,
     actor: &str,
     source: StateSource,
 ) -> Result<Vec<i64>, DbErr> {
-    clustering::ensure_identifiers(&Tx::Orm(txn), &[key]).await?;
-    let row = clustering::identifiers_by_key(&Tx::Orm(txn), &[key.key.as_str()])
+    let tx = change.tx;
+    let key = decision.key.as_str();
+    ensure_identifiers(&tx, std::iter::once((key, decision.kind.as_str(), decision.display.as_str()))).await?;
+    let row = identifiers_by_key(&tx, &[key])
         .await?
-        .remove(&key.key)
-        .ok_or_else(|| DbErr::Custom(format!("identifier {} vanished", key.key)))?;
-    let was_linking = row.state == IdentifierState::Normal.as_str();
-    let links = state == IdentifierState::Normal;
-    execute(
-        txn,
+        .remove(key)
+        .ok_or_else(|| DbErr::Custom(format!("identifier {key} vanished")))?;
+    let was_linking = row.state.parse::<IdentifierState>().is_ok_and(IdentifierState::links);
+    let links = state.links();
+    tx.execute(
         "UPDATE identifiers SET state = ?, state_reason = ?, state_source = ?, state_changed_at = ? WHERE id = ?",
-        vec![state.as_str().into(), reason.into(), source.as_str().into(), now.0.into(), row.id.into()],
+        vec![
+            state.as_str().into(),
+            decision.reason.as_str().into(),
+            source.as_str().into(),
+            change.now.0.into(),
+            row.id.into(),
+        ],
     )
     .await?;
-    let why = format!("{} {} by {actor}: {reason}", key.key, state.as_str());
+    let why = format!("{key} {} by {actor}: {}", state.as_str(), decision.reason);
     match (was_linking, links, row.cluster_id) {
         (true, false, Some(c)) => {
-            execute(txn, "UPDATE identifiers SET cluster_id = NULL WHERE id = ?", vec![row.id.into()]).await?;
-            clustering::split_cluster(&Tx::Orm(txn), config, pending, now, c, actor, &why).await
+            tx.execute("UPDATE identifiers SET cluster_id = NULL WHERE id = ?", vec![row.id.into()]).await?;
+            change.split_cluster(c, actor, &why).await
         }
         (false, true, _) => {
-            let clusters: Vec<i64> = query(
-                txn,
-                "SELECT DISTINCT r.cluster_id FROM report_links l JOIN reports r ON r.id = l.report_id \
-                 WHERE l.identifier_id = ? AND r.cluster_id IS NOT NULL",
-                vec![row.id.into()],
-            )
-            .await?
-            .iter()
-            .map(|r| r.try_get_by_index(0))
-            .collect::<Result<_, _>>()?;
+            let clusters = tx
+                .fetch_ids(
+                    "SELECT DISTINCT r.cluster_id FROM report_links l JOIN reports r ON r.id = l.report_id \
+                     WHERE l.identifier_id = ? AND r.cluster_id IS NOT NULL",
+                    vec![row.id.into()],
+                )
+                .await?;
             if clusters.is_empty() {
                 return Ok(Vec::new());
             }
-            let survivor = clustering::merge_clusters(&Tx::Orm(txn), pending, now, &clusters, actor, &why).await?;
-            execute(txn, "UPDATE identifiers SET cluster_id = ? WHERE id = ?", vec![survivor.into(), row.id.into()])
+            let survivor = change.merge_clusters(&clusters, actor, &why).await?;
+            tx.execute("UPDATE identifiers SET cluster_id = ? WHERE id = ?", vec![survivor.into(), row.id.into()])
                 .await?;
-            clustering::recompute(&Tx::Orm(txn), config, &[survivor], now).await?;
+            change.recompute(&[survivor]).await?;
             Ok(vec![survivor])
         }
         _ => Ok(Vec::new()),
     }
 }
 
-/// Reads one identifier row by key.
-pub(crate) async fn identifier_row(
-    db: &impl sea_orm::ConnectionTrait,
-    key: &str,
-) -> Result<Option<identifier::Model>, DbErr> {
-    use sea_orm::{ColumnTrait, QueryFilter};
-    identifier::Entity::find().filter(identifier::Column::Key.eq(key)).one(db).await
+/// Sets an identifier's state in a clustering transaction of its own and broadcasts what
+/// changed; returns the clusters created or merged into.
+pub(crate) async fn decide(
+    shared: &Shared,
+    decision: &IdentifierDecision,
+    state: IdentifierState,
+    actor: &str,
+    source: StateSource,
+) -> Result<Vec<i64>, StoreError> {
+    let (changed, pending) = shared
+        .pool
+        .transaction(Intent::Cluster, async |tx| {
+            let mut change = Change::new(tx, &shared.clusters, UnixMicros::now());
+            let changed = set_identifier_state(&mut change, decision, state, actor, source).await?;
+            Ok::<_, DbErr>((changed, change.pending))
+        })
+        .await?;
+    shared.publish(pending.events).await;
+    Ok(changed)
 }
 
-/// Claims the first unclaimed cluster of a queue for `holder` until `now + lease`.
+/// Safelists the entries of the shipped (or configured) safelist that no one has decided on over
+/// the API, and returns to normal (relinking) what an earlier start safelisted from a file but
+/// the files no longer list; an administrator's decision always wins over the files. Returns how
+/// many identifiers changed.
+pub(crate) async fn apply_safelist(shared: &Shared, entries: &[IdentifierDecision]) -> Result<usize, StoreError> {
+    let mut changed = 0;
+    let listed: HashSet<&str> = entries.iter().map(|e| e.key.as_str()).collect();
+    let shipped: Vec<(String, String, String)> = shared
+        .pool
+        .fetch(
+            "SELECT key, kind, display FROM identifiers WHERE state_source = 'shipped' AND state = ?",
+            vec![IdentifierState::Safelisted.as_str().into()],
+        )
+        .await?;
+    let dropped = shipped.into_iter().filter(|(key, _, _)| !listed.contains(key.as_str()));
+    for (key, kind, display) in dropped {
+        let decision = IdentifierDecision { key, kind, display, reason: "no longer on the safelist".into() };
+        decide(shared, &decision, IdentifierState::Normal, SYSTEM, StateSource::Shipped).await?;
+        changed += 1;
+    }
+    for entry in entries {
+        let existing = shared.pool.identifier(&entry.key).await?;
+        let decided = existing.as_ref().is_some_and(|r| {
+            r.state_source.as_deref() == Some("api")
+                || (r.state == IdentifierState::Safelisted.as_str() && r.state_reason == entry.reason)
+        });
+        if decided {
+            continue;
+        }
+        decide(shared, entry, IdentifierState::Safelisted, SYSTEM, StateSource::Shipped).await?;
+        changed += 1;
+    }
+    Ok(changed)
+}
+
+/// How one try to claim a queue's first cluster ended.
+enum Try {
+    /// Nothing waits in the queue.
+    Empty,
+    /// The claim was taken: the cluster after it, and the claim's event.
+    Won(Box<(Option<cluster::Model>, crate::clustering::Pending)>),
+    /// A competing claimer took this cluster first.
+    Lost(i64),
+}
+
+/// Claims the first unclaimed cluster of a queue for `holder` until `now + lease` and broadcasts
+/// the claim.
 pub(crate) async fn claim_next(
-    db: &DatabaseConnection,
-    config: &ClusterConfig,
+    shared: &Shared,
     queue: Queue,
     filter: &QueueFilter,
     holder: &str,
     lease_seconds: i64,
-) -> Result<(Option<cluster::Model>, Pending), StoreError> {
+) -> Result<Option<cluster::Model>, StoreError> {
     // A competing claimer may win the candidate between the read and the conditional update;
     // then the next candidate is tried. Each try is its own short transaction.
     let mut tried: Vec<i64> = Vec::new();
     for _ in 0..64 {
         let now = UnixMicros::now();
-        let txn = begin(db).await?;
-        let (condition, mut values) = queue::condition(queue, filter, now, config.hot_threshold);
-        let mut sql = format!("SELECT c.id FROM clusters c WHERE {condition}");
-        if !tried.is_empty() {
-            sql.push_str(&format!(" AND c.id NOT IN ({})", crate::sql::placeholders(tried.len())));
-            values.extend(tried.iter().map(|&t| Value::from(t)));
+        let excluded = &tried;
+        let outcome = shared
+            .pool
+            .transaction(Intent::Write, async |tx| {
+                let (condition, mut values) = queues::condition(queue, filter, now, shared.clusters.hot_threshold);
+                let mut sql = format!("SELECT c.id FROM clusters c WHERE {condition}");
+                if !excluded.is_empty() {
+                    sql.push_str(&format!(" AND c.id NOT IN ({})", placeholders(excluded.len())));
+                    values.extend(excluded.iter().map(|&t| Value::from(t)));
+                }
+                sql.push_str(" ORDER BY c.priority_milli DESC, c.id ASC LIMIT 1");
+                let Some(candidate) = tx.fetch_ids(&sql, values).await?.first().copied() else {
+                    return Ok::<_, DbErr>(Try::Empty);
+                };
+                let expires = now.plus_seconds(lease_seconds);
+                let won = tx
+                    .execute(
+                        "UPDATE clusters SET claim_holder = ?, claim_expires_at = ?, \
+                         status = CASE WHEN status = 'new' THEN 'triaging' ELSE status END, version = version + 1 \
+                         WHERE id = ? AND status IN ('new', 'triaging') AND (claim_expires_at IS NULL OR claim_expires_at <= ?)",
+                        vec![holder.into(), expires.0.into(), candidate.into(), now.0.into()],
+                    )
+                    .await?;
+                if won != 1 {
+                    return Ok(Try::Lost(candidate));
+                }
+                let mut change = Change::new(tx, &shared.clusters, now);
+                let detail = format!("lease until {}", expires.0);
+                change.record(change.event(EventKind::Claimed, candidate, None, holder, detail)).await?;
+                Ok(Try::Won(Box::new((tx.cluster(candidate).await?, change.pending))))
+            })
+            .await?;
+        match outcome {
+            Try::Empty => return Ok(None),
+            Try::Won(won) => {
+                let (row, pending) = *won;
+                shared.publish(pending.events).await;
+                return Ok(row);
+            }
+            Try::Lost(candidate) => tried.push(candidate),
         }
-        sql.push_str(" ORDER BY c.priority_milli DESC, c.id ASC LIMIT 1");
-        let Some(candidate) =
-            query(&txn, &sql, values).await?.first().map(|r| r.try_get_by_index::<i64>(0)).transpose()?
-        else {
-            txn.commit().await?;
-            return Ok((None, Pending::default()));
-        };
-        let expires = now.plus_seconds(lease_seconds);
-        let won = execute(
-            &txn,
-            "UPDATE clusters SET claim_holder = ?, claim_expires_at = ?, \
-             status = CASE WHEN status = 'new' THEN 'triaging' ELSE status END, version = version + 1 \
-             WHERE id = ? AND status IN ('new', 'triaging') AND (claim_expires_at IS NULL OR claim_expires_at <= ?)",
-            vec![holder.into(), expires.0.into(), candidate.into(), now.0.into()],
-        )
-        .await?;
-        if won == 1 {
-            let mut pending = Pending::default();
-            let detail = format!("lease until {}", expires.0);
-            pending
-                .record(&Tx::Orm(&txn), clustering::event(EventKind::Claimed, candidate, None, now, holder, detail))
-                .await?;
-            let row = cluster::Entity::find_by_id(candidate).one(&txn).await?;
-            txn.commit().await?;
-            return Ok((row, pending));
-        }
-        txn.rollback().await?;
-        tried.push(candidate);
     }
     Err(StoreError::Busy)
 }
 
 /// Reads a cluster for a change, failing if it is missing or merged away.
-async fn open_cluster(txn: &DatabaseTransaction, id: i64) -> Result<cluster::Model, StoreError> {
-    lock_clusters(&Tx::Orm(txn), &[id]).await?;
-    let row = cluster::Entity::find_by_id(id).one(txn).await?.ok_or(StoreError::NotFound("cluster"))?;
+async fn open_cluster(tx: &Tx<'_>, id: i64) -> Result<cluster::Model, StoreError> {
+    lock_clusters(tx, &[id]).await?;
+    let row = tx.cluster(id).await?.ok_or(StoreError::NotFound("cluster"))?;
     if let Some(into) = row.merged_into {
         return Err(StoreError::Merged { id, into });
     }
     Ok(row)
 }
 
-/// Extends (`lease_seconds > 0`) or releases (`None`) the caller's live claim.
+/// Extends (`lease_seconds > 0`) or releases (`None`) the caller's live claim, and broadcasts it.
 pub(crate) async fn change_claim(
-    db: &DatabaseConnection,
+    shared: &Shared,
     id: i64,
     holder: &str,
     lease_seconds: Option<i64>,
-) -> Result<(cluster::Model, Pending), StoreError> {
+) -> Result<cluster::Model, StoreError> {
     let now = UnixMicros::now();
-    let txn = begin(db).await?;
-    let row = open_cluster(&txn, id).await?;
-    let live = row.claim_holder.as_deref() == Some(holder) && row.claim_expires_at.is_some_and(|t| t > now.0);
-    if !live {
-        return Err(StoreError::NotClaimed(id));
-    }
-    let mut pending = Pending::default();
-    match lease_seconds {
-        Some(lease) => {
-            let expires = now.plus_seconds(lease);
-            execute(&txn, "UPDATE clusters SET claim_expires_at = ? WHERE id = ?", vec![expires.0.into(), id.into()])
-                .await?;
-            // Renewals are broadcast but not kept: a long investigation would fill the history.
-            pending.broadcast_only(clustering::event(
-                EventKind::Claimed,
-                id,
-                None,
-                now,
-                holder,
-                format!("renewed until {}", expires.0),
-            ));
-        }
-        None => {
-            execute(
-                &txn,
-                "UPDATE clusters SET claim_holder = NULL, claim_expires_at = NULL, version = version + 1 WHERE id = ?",
-                vec![id.into()],
-            )
-            .await?;
-            pending
-                .record(&Tx::Orm(&txn), clustering::event(EventKind::Released, id, None, now, holder, String::new()))
-                .await?;
-        }
-    }
-    let row = cluster::Entity::find_by_id(id).one(&txn).await?.ok_or(StoreError::NotFound("cluster"))?;
-    txn.commit().await?;
-    Ok((row, pending))
+    let (row, pending) = shared
+        .pool
+        .transaction(Intent::Write, async |tx| {
+            let row = open_cluster(&tx, id).await?;
+            let live = row.claim_holder.as_deref() == Some(holder) && row.claim_expires_at.is_some_and(|t| t > now.0);
+            if !live {
+                return Err(StoreError::NotClaimed(id));
+            }
+            let mut change = Change::new(tx, &shared.clusters, now);
+            match lease_seconds {
+                Some(lease) => {
+                    let expires = now.plus_seconds(lease);
+                    tx.execute("UPDATE clusters SET claim_expires_at = ? WHERE id = ?", vec![expires.0.into(), id.into()])
+                        .await?;
+                    // Renewals are broadcast but not kept: a long investigation would fill the history.
+                    let detail = format!("renewed until {}", expires.0);
+                    change.broadcast_only(change.event(EventKind::Claimed, id, None, holder, detail));
+                }
+                None => {
+                    tx.execute(
+                        "UPDATE clusters SET claim_holder = NULL, claim_expires_at = NULL, version = version + 1 WHERE id = ?",
+                        vec![id.into()],
+                    )
+                    .await?;
+                    change.record(change.event(EventKind::Released, id, None, holder, String::new())).await?;
+                }
+            }
+            let row = tx.cluster(id).await?.ok_or(StoreError::NotFound("cluster"))?;
+            Ok((row, change.pending))
+        })
+        .await?;
+    shared.publish(pending.events).await;
+    Ok(row)
 }
 
-/// Applies a workflow change if the version still matches.
+/// Applies a workflow change if the version still matches, and broadcasts it.
 pub(crate) async fn update_cluster(
-    db: &DatabaseConnection,
+    shared: &Shared,
     update: &ClusterUpdate,
     actor: &str,
-) -> Result<(cluster::Model, Pending), StoreError> {
+) -> Result<cluster::Model, StoreError> {
     let now = UnixMicros::now();
-    let txn = begin(db).await?;
-    let row = open_cluster(&txn, update.cluster_id).await?;
-    if row.version != update.version {
-        return Err(StoreError::StaleVersion { id: row.id, expected: update.version, current: row.version });
-    }
-    let from: ClusterStatus =
-        row.status.parse().map_err(|_| StoreError::Corrupt(format!("clusters.status = {:?}", row.status)))?;
-    if !update.supervisor {
-        let reopens = from == ClusterStatus::Closed && update.status.is_some_and(|to| to != ClusterStatus::Closed);
-        if reopens {
-            return Err(StoreError::Forbidden("only a supervisor reopens a closed cluster".into()));
-        }
-        let others = |name: &Option<String>| name.as_deref().is_some_and(|n| n != actor);
-        let touches_others = match &update.assignee {
-            Some(new) => others(new) || others(&row.assignee),
-            None => false,
-        };
-        if touches_others {
-            return Err(StoreError::Forbidden("only a supervisor assigns or unassigns someone else".into()));
-        }
-    }
-    let mut changes: Vec<String> = Vec::new();
-    let mut status = from;
-    if let Some(to) = update.status {
-        from.check_transition(to)?;
-        if to != from {
-            changes.push(format!("status {} → {}", from.as_str(), to.as_str()));
-        }
-        status = to;
-    }
-    let mut assignee = row.assignee.clone();
-    if let Some(a) = &update.assignee {
-        changes.push(format!("assignee {}", a.as_deref().unwrap_or("cleared")));
-        assignee = a.clone();
-    }
-    let mut disposition = row.disposition.clone();
-    if let Some(d) = update.disposition {
-        changes.push(format!("disposition {}", d.as_str()));
-        disposition = Some(d.as_str().to_owned());
-    }
-    if from == ClusterStatus::Closed && status != ClusterStatus::Closed {
-        disposition = None; // reopened: the old disposition no longer holds
-    }
-    let mut referred_to = row.referred_to.clone();
-    if let Some(r) = &update.referred_to {
-        changes.push(format!("referred to {r}"));
-        referred_to = Some(r.clone());
-    }
-    let affected = execute(
-        &txn,
-        "UPDATE clusters SET status = ?, assignee = ?, disposition = ?, referred_to = ?, version = version + 1 \
-         WHERE id = ? AND version = ?",
-        vec![
-            status.as_str().into(),
-            assignee.into(),
-            disposition.into(),
-            referred_to.into(),
-            row.id.into(),
-            update.version.into(),
-        ],
-    )
-    .await?;
-    if affected != 1 {
-        return Err(StoreError::StaleVersion { id: row.id, expected: update.version, current: row.version + 1 });
-    }
-    let mut pending = Pending::default();
-    if !changes.is_empty() {
-        pending
-            .record(
-                &Tx::Orm(&txn),
-                clustering::event(EventKind::StatusChanged, row.id, None, now, actor, changes.join("; ")),
-            )
-            .await?;
-    }
-    if let Some(note) = &update.note {
-        pending
-            .record(&Tx::Orm(&txn), clustering::event(EventKind::Note, row.id, None, now, actor, note.clone()))
-            .await?;
-    }
-    let row = cluster::Entity::find_by_id(row.id).one(&txn).await?.ok_or(StoreError::NotFound("cluster"))?;
-    txn.commit().await?;
-    Ok((row, pending))
+    let (row, pending) = shared
+        .pool
+        .transaction(Intent::Write, async |tx| {
+            let row = open_cluster(&tx, update.cluster_id).await?;
+            if row.version != update.version {
+                return Err(StoreError::StaleVersion { id: row.id, expected: update.version, current: row.version });
+            }
+            let from: ClusterStatus =
+                row.status.parse().map_err(|_| StoreError::Corrupt(format!("clusters.status = {:?}", row.status)))?;
+            if !update.supervisor {
+                let change = WorkflowChange {
+                    from,
+                    to: update.status,
+                    assignee: update.assignee.as_ref().map(Option::as_deref),
+                    current_assignee: row.assignee.as_deref(),
+                    actor,
+                };
+                if let Some(only) = change.needs_supervisor() {
+                    return Err(StoreError::Forbidden(only.to_string()));
+                }
+            }
+            let mut changes: Vec<String> = Vec::new();
+            let mut status = from;
+            if let Some(to) = update.status {
+                from.check_transition(to)?;
+                if to != from {
+                    changes.push(format!("status {} → {}", from.as_str(), to.as_str()));
+                }
+                status = to;
+            }
+            let mut assignee = row.assignee.clone();
+            if let Some(a) = &update.assignee {
+                changes.push(format!("assignee {}", a.as_deref().unwrap_or("cleared")));
+                assignee = a.clone();
+            }
+            let mut disposition = row.disposition.clone();
+            if let Some(d) = update.disposition {
+                changes.push(format!("disposition {}", d.as_str()));
+                disposition = Some(d.as_str().to_owned());
+            }
+            if from == ClusterStatus::Closed && status != ClusterStatus::Closed {
+                disposition = None; // reopened: the old disposition no longer holds
+            }
+            let mut referred_to = row.referred_to.clone();
+            if let Some(r) = &update.referred_to {
+                changes.push(format!("referred to {r}"));
+                referred_to = Some(r.clone());
+            }
+            let affected = tx
+                .execute(
+                    "UPDATE clusters SET status = ?, assignee = ?, disposition = ?, referred_to = ?, version = version + 1 \
+                     WHERE id = ? AND version = ?",
+                    vec![
+                        status.as_str().into(),
+                        assignee.into(),
+                        disposition.into(),
+                        referred_to.into(),
+                        row.id.into(),
+                        update.version.into(),
+                    ],
+                )
+                .await?;
+            if affected != 1 {
+                return Err(StoreError::StaleVersion { id: row.id, expected: update.version, current: row.version + 1 });
+            }
+            let mut change = Change::new(tx, &shared.clusters, now);
+            if !changes.is_empty() {
+                change.record(change.event(EventKind::StatusChanged, row.id, None, actor, changes.join("; "))).await?;
+            }
+            if let Some(note) = &update.note {
+                change.record(change.event(EventKind::Note, row.id, None, actor, note.clone())).await?;
+            }
+            let row = tx.cluster(row.id).await?.ok_or(StoreError::NotFound("cluster"))?;
+            Ok((row, change.pending))
+        })
+        .await?;
+    shared.publish(pending.events).await;
+    Ok(row)
 }
 
 /// Recomputes the priority of clusters whose score time alone has changed (a recall window
-/// closed, a report aged out of the velocity window). Returns the events of changed priorities.
-pub(crate) async fn rescore_due(
-    db: &DatabaseConnection,
-    config: &ClusterConfig,
-    limit: u64,
-) -> Result<Pending, StoreError> {
+/// closed, a report aged out of the velocity window), at most `limit`, and broadcasts the changed
+/// priorities. Returns how many changed.
+pub(crate) async fn rescore_due(shared: &Shared, limit: u64) -> Result<usize, StoreError> {
     let now = UnixMicros::now();
-    let txn = crate::writer::begin_clustering(db).await?;
-    let due: Vec<(i64, i64)> = query(
-        &txn,
-        "SELECT id, priority_milli FROM clusters WHERE rescore_at IS NOT NULL AND rescore_at <= ? \
-         AND merged_into IS NULL ORDER BY rescore_at LIMIT ?",
-        vec![now.0.into(), (limit as i64).into()],
-    )
-    .await?
-    .iter()
-    .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
-    .collect::<Result<_, DbErr>>()?;
-    let ids: Vec<i64> = due.iter().map(|(id, _)| *id).collect();
-    let after = clustering::recompute(&Tx::Orm(&txn), config, &ids, now).await?;
-    let mut pending = Pending::default();
-    for (id, before) in due {
-        let after = after.get(&id).copied();
-        if after != Some(before) {
-            let detail = format!("{:.3} → {:.3}", before as f64 / 1000.0, after.unwrap_or(0) as f64 / 1000.0);
-            pending
-                .record(
-                    &Tx::Orm(&txn),
-                    clustering::event(EventKind::PriorityChanged, id, None, now, clustering::SYSTEM, detail),
+    let pending = shared
+        .pool
+        .transaction(Intent::Cluster, async |tx| {
+            let due: Vec<(i64, i64)> = tx
+                .fetch(
+                    "SELECT id, priority_milli FROM clusters WHERE rescore_at IS NOT NULL AND rescore_at <= ? \
+                     AND merged_into IS NULL ORDER BY rescore_at LIMIT ?",
+                    vec![now.0.into(), (limit as i64).into()],
                 )
                 .await?;
-        }
-    }
-    txn.commit().await?;
-    Ok(pending)
+            let ids: Vec<i64> = due.iter().map(|(id, _)| *id).collect();
+            let mut change = Change::new(tx, &shared.clusters, now);
+            let after = change.recompute(&ids).await?;
+            for (id, before) in due {
+                let after = after.get(&id).copied();
+                if after != Some(before) {
+                    let detail = format!("{:.3} → {:.3}", before as f64 / 1000.0, after.unwrap_or(0) as f64 / 1000.0);
+                    change.record(change.event(EventKind::PriorityChanged, id, None, SYSTEM, detail)).await?;
+                }
+            }
+            Ok::<_, DbErr>(change.pending)
+        })
+        .await?;
+    let changed = pending.events.len();
+    shared.publish(pending.events).await;
+    Ok(changed)
 }

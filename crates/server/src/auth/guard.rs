@@ -196,10 +196,8 @@ impl GuardState {
         let credential = match fresh {
             Some(c) => c,
             None => {
-                let found = self.access.credential(kind, &hash).await.map_err(|e| {
-                    tracing::error!(error = %e, "cannot read credentials");
-                    Status::unavailable("cannot check credentials now; retry")
-                })?;
+                let found =
+                    self.access.credential(kind, &hash).await.map_err(|e| crate::error::credentials_unreadable(&e))?;
                 let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
                 if cache.len() >= CREDENTIAL_CACHE_MAX {
                     cache.clear();
@@ -516,8 +514,7 @@ where
             if rule.audit == Audit::Change
                 && let Err(e) = state.audit(rule, &caller, "STARTED").await
             {
-                tracing::error!(error = %e, "cannot append to the audit trail; refusing a change");
-                return Ok(answer(Status::unavailable("the audit trail cannot be written; retry")));
+                return Ok(answer(crate::error::audit_unwritten(&e)));
             }
             request.extensions_mut().insert(caller.clone());
             let remaining = limit.saturating_sub(started.elapsed());
@@ -536,15 +533,12 @@ where
                 .map_or("OK", |c| code_name(Code::from_i32(c)));
             match state.audit(rule, &caller, outcome).await {
                 Ok(()) => Ok(response),
+                // A read that could not be audited is not answered; a change is made by now and its
+                // intent recorded, so its caller hears how it went.
+                Err(e) if outcome == "OK" && rule.audit == Audit::Read => Ok(answer(crate::error::audit_unwritten(&e))),
                 Err(e) => {
                     tracing::error!(error = %e, "cannot append to the audit trail");
-                    // A read that could not be audited is not answered; a change is made by now
-                    // and its intent recorded, so its caller hears how it went.
-                    Ok(if outcome == "OK" && rule.audit == Audit::Read {
-                        answer(Status::unavailable("the audit trail cannot be written; retry"))
-                    } else {
-                        response
-                    })
+                    Ok(response)
                 }
             }
         })

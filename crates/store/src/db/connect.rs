@@ -6,45 +6,10 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use scamtrail_migration::{Migrator, MigratorTrait};
-use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
-/// How to reach the database.
-#[derive(Debug, Clone)]
-pub struct StoreConfig {
-    /// `sqlite://path/to/file.db` or `postgres://user@host:port/db`.
-    pub database_url: String,
-    /// Connections in the pool.
-    pub max_connections: u32,
-    /// Reports the writer takes into one transaction at most.
-    pub max_batch: usize,
-    /// How clusters are valued, and when an identifier is hot.
-    pub clusters: crate::ClusterConfig,
-    /// How often clusters whose priority changes with time are rescored.
-    pub rescore_interval: Duration,
-}
-
-impl StoreConfig {
-    /// A configuration with default pool and batch sizes for a URL.
-    pub fn new(database_url: impl Into<String>) -> Self {
-        Self {
-            database_url: database_url.into(),
-            max_connections: 16,
-            max_batch: 256,
-            clusters: crate::ClusterConfig::default(),
-            rescore_interval: Duration::from_secs(30),
-        }
-    }
-}
-
-/// Who checkpoints a SQLite file's write-ahead log into the database file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Checkpoints {
-    /// SQLite, in the commit that crosses its threshold (the command-line tools).
-    Automatic,
-    /// The store's checkpointer thread ([`spawn_checkpointer`]); commits never do.
-    Background,
-}
+use super::settings::{self, Checkpoints};
+use crate::config::StoreConfig;
 
 /// Opens a pool. SQLite files are created if missing, readable by the server's user only
 /// ([`protect_sqlite_file`]), and run in WAL mode with `synchronous=FULL`, so an acknowledged
@@ -59,17 +24,8 @@ pub(crate) async fn connect(config: &StoreConfig, checkpoints: Checkpoints) -> R
         .connect_timeout(Duration::from_secs(10))
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(move |o| {
-            let o = o
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Full)
-                .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true);
-            match checkpoints {
-                Checkpoints::Automatic => o,
-                // The log file is cut back to 64 MiB when a checkpoint lets it start over.
-                Checkpoints::Background => o.pragma("wal_autocheckpoint", "0").pragma("journal_size_limit", "67108864"),
-            }
+            let o = o.create_if_missing(true).busy_timeout(settings::BUSY_TIMEOUT);
+            settings::pragmas(checkpoints).fold(o, |o, (pragma, value)| o.pragma(pragma, value))
         });
     Database::connect(options).await
 }
@@ -159,8 +115,8 @@ pub(crate) fn spawn_checkpointer<T: Send + Sync + 'static>(
                 return;
             }
         };
-        if let Err(e) = conn.pragma_update(None, "synchronous", "FULL") {
-            tracing::warn!(error = %e, "cannot set synchronous=FULL for checkpoints");
+        if let Err(e) = settings::apply(&conn, Some(Checkpoints::Background)) {
+            tracing::warn!(error = %e, "cannot apply the store's settings for checkpoints");
         }
         while alive.strong_count() > 0 {
             std::thread::sleep(CHECKPOINT_EVERY);
@@ -184,7 +140,9 @@ pub(crate) fn spawn_checkpointer<T: Send + Sync + 'static>(
 
 #[cfg(test)]
 mod tests {
-    use crate::sql::execute;
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+
+    use crate::db::reader::pool_fetch;
 
     /// With the store open, committed pages reach the database file itself, not only the log,
     /// although no commit checkpoints; without the checkpointer they would stay in the log.
@@ -193,10 +151,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store.db");
         let store = crate::Store::open(&super::StoreConfig::new(format!("sqlite://{}", path.display()))).await.unwrap();
-        let db = &store.shared.db;
-        execute(db, "CREATE TABLE probe (n BIGINT NOT NULL)", vec![]).await.unwrap();
+        let pool = &store.shared().pool;
+        pool.execute("CREATE TABLE probe (n BIGINT NOT NULL)", vec![]).await.unwrap();
         for n in 0..200_i64 {
-            execute(db, "INSERT INTO probe (n) VALUES (?)", vec![n.into()]).await.unwrap();
+            pool.execute("INSERT INTO probe (n) VALUES (?)", vec![n.into()]).await.unwrap();
         }
         let copy = dir.path().join("copy.db");
         let mut count = 0;
@@ -219,26 +177,22 @@ mod tests {
     /// process, which the end-to-end tests do, but not an outage of the machine.)
     #[tokio::test]
     async fn every_connection_that_commits_syncs_its_log_in_full() {
-        use sea_orm::TransactionTrait;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("durable.db");
         let mut config = super::StoreConfig::new(format!("sqlite://{}", path.display()));
         config.max_connections = 4;
         let store = crate::Store::open(&config).await.unwrap();
-        let full_in_wal: crate::tx::committed_with::Settings = (2, "wal".to_owned());
+        let full_in_wal: crate::db::tx::committed_with::Settings = (2, "wal".to_owned());
 
         // The pool: one transaction on each of its connections at once.
         let mut open = Vec::new();
         for _ in 0..config.max_connections {
-            open.push(store.shared.db.begin().await.unwrap());
+            open.push(store.shared().pool.connection().begin().await.unwrap());
         }
         for txn in &open {
-            let synchronous = crate::sql::query(txn, "PRAGMA synchronous", vec![]).await.unwrap();
-            let journal_mode = crate::sql::query(txn, "PRAGMA journal_mode", vec![]).await.unwrap();
-            let settings = (
-                synchronous[0].try_get_by_index::<i64>(0).unwrap(),
-                journal_mode[0].try_get_by_index::<String>(0).unwrap(),
-            );
+            let synchronous: Vec<(i64,)> = pool_fetch(txn, "PRAGMA synchronous", vec![]).await.unwrap();
+            let journal_mode: Vec<(String,)> = pool_fetch(txn, "PRAGMA journal_mode", vec![]).await.unwrap();
+            let settings = (synchronous[0].0, journal_mode[0].0.clone());
             assert_eq!(settings, full_in_wal, "a connection of the pool");
         }
         drop(open);
@@ -274,7 +228,7 @@ mod tests {
         crate::Store::recluster(&config, &mut |_, _, _| {}).await.unwrap();
 
         let file = std::fs::canonicalize(&path).unwrap();
-        let seen = crate::tx::committed_with::of(file.to_str().unwrap());
+        let seen = crate::db::tx::committed_with::of(file.to_str().unwrap());
         let purposes: Vec<&str> = seen.keys().copied().collect();
         assert_eq!(purposes, ["audit trail", "recluster", "reports"], "every write connection committed");
         for (purpose, settings) in seen {
@@ -291,7 +245,7 @@ mod tests {
         let path = dir.path().join("private.db");
         let url = format!("sqlite://{}", path.display());
         let db = super::connect(&super::StoreConfig::new(url), super::Checkpoints::Background).await.unwrap();
-        execute(&db, "CREATE TABLE probe (n BIGINT NOT NULL)", vec![]).await.unwrap();
+        db.execute_unprepared("CREATE TABLE probe (n BIGINT NOT NULL)").await.unwrap();
         for suffix in ["", "-wal", "-shm"] {
             let file = dir.path().join(format!("private.db{suffix}"));
             let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;

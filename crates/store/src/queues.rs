@@ -1,14 +1,17 @@
-//! The triage queues as SQL: which clusters wait in each queue, in priority order, and the page
-//! tokens of keyset pagination (no OFFSET, so a page costs the same deep in the queue).
+//! The triage queues: which clusters wait in each queue, in priority order (as SQL, and as a
+//! predicate for watchers), their pages and counts, and the page tokens of keyset pagination (no OFFSET, so a page costs the same deep in the queue).
 //!
 //! A cluster waits in a queue while it is unclaimed: status new or triaging (a lapsed claim puts a
 //! triaging cluster back) and no live claim. Assigned, referred, recall-requested, monitoring,
 //! closed and merged clusters are in no queue.
 
 use scamtrail_core::{Category, ClusterStatus, UnixMicros};
-use sea_orm::Value;
 
-use crate::ClusterView;
+use crate::cluster_views::{ClusterView, views};
+use crate::config::ClusterConfig;
+use crate::db::entity::cluster;
+use crate::db::{Reader, Value};
+use crate::error::StoreError;
 
 /// A triage queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -105,6 +108,52 @@ pub(crate) fn condition(
     any_of("categories", filter.categories.iter().map(|c| c.as_str().to_owned()).collect());
     any_of("countries", filter.countries.clone());
     (sql, values)
+}
+
+/// One page of a queue, most urgent first, and the token of the next page.
+pub(crate) async fn queue_page(
+    db: &Reader,
+    config: &ClusterConfig,
+    which: Queue,
+    filter: &QueueFilter,
+    page_size: u64,
+    after: Option<PageToken>,
+) -> Result<(Vec<ClusterView>, Option<PageToken>), StoreError> {
+    let now = UnixMicros::now();
+    let (condition, mut values) = condition(which, filter, now, config.hot_threshold);
+    let mut sql = format!("SELECT c.* FROM clusters c WHERE {condition}");
+    if let Some(t) = after {
+        sql.push_str(" AND (c.priority_milli < ? OR (c.priority_milli = ? AND c.id > ?))");
+        values.extend([t.priority_milli.into(), t.priority_milli.into(), t.cluster_id.into()]);
+    }
+    sql.push_str(" ORDER BY c.priority_milli DESC, c.id ASC LIMIT ?");
+    values.push(((page_size + 1) as i64).into());
+    let mut rows: Vec<cluster::Model> = db.fetch(&sql, values).await?;
+    let next = if rows.len() as u64 > page_size {
+        rows.truncate(page_size as usize);
+        rows.last().map(|r| PageToken { priority_milli: r.priority_milli, cluster_id: r.id })
+    } else {
+        None
+    };
+    Ok((views(db, config, &rows, now).await?, next))
+}
+
+/// How many clusters wait in each queue.
+pub(crate) async fn queue_counts(
+    db: &Reader,
+    config: &ClusterConfig,
+    filter: &QueueFilter,
+) -> Result<Vec<(Queue, i64)>, StoreError> {
+    let now = UnixMicros::now();
+    let mut out = Vec::with_capacity(Queue::ALL.len());
+    for which in Queue::ALL {
+        let (condition, values) = condition(which, filter, now, config.hot_threshold);
+        let rows: Vec<(i64,)> =
+            db.fetch_unbounded(format!("SELECT COUNT(*) FROM clusters c WHERE {condition}"), values).await?;
+        let n = rows.first().map_or(0, |r| r.0);
+        out.push((which, n));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -1,11 +1,17 @@
-//! What the store answers about clusters and identifiers: read models built from rows, in
-//! `scamtrail-core` vocabulary, for the server to map to the wire.
+//! Reads of one cluster (its summary, its detail, how two of its reports are linked) and the
+//! read models they build, in `scamtrail-core` vocabulary, for the server to map to the wire.
+//! They run on the [`Reader`], like every hot read: they never wait for the writer.
 
-use scamtrail_core::{Category, ClusterStatus, Disposition, EventKind, IdentifierState, UnixMicros};
+use std::collections::{BTreeMap, HashMap};
+
+use scamtrail_core::{Category, ClusterStatus, Disposition, EventKind, LinkStep, UnixMicros, shortest_link};
 use serde::{Deserialize, Serialize};
 
-use crate::StoreError;
-use crate::entity::{cluster, cluster_event, identifier};
+use crate::config::ClusterConfig;
+use crate::db::entity::{cluster, cluster_event, identifier};
+use crate::db::{IN_CHUNK, Reader, Value, placeholders};
+use crate::error::StoreError;
+use crate::lookups::IdentifierView;
 
 /// One named part of a stored priority.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -80,31 +86,6 @@ pub struct ClusterView {
     pub merged_into: Option<i64>,
     /// Keys of its hot identifiers (filled where the caller asked for them).
     pub hot_keys: Vec<String>,
-}
-
-/// An identifier across reports.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdentifierView {
-    /// Canonical key.
-    pub key: String,
-    /// Fine-grained kind.
-    pub kind: String,
-    /// How to show it.
-    pub display: String,
-    /// Linking state.
-    pub state: IdentifierState,
-    /// Why excluded or safelisted.
-    pub state_reason: String,
-    /// Reports carrying it.
-    pub report_count: i64,
-    /// At or above the hot threshold.
-    pub hot: bool,
-    /// The cluster it links.
-    pub cluster_id: Option<i64>,
-    /// The first report carrying it.
-    pub first_seen: Option<UnixMicros>,
-    /// The latest report carrying it.
-    pub last_seen: Option<UnixMicros>,
 }
 
 /// One cluster event.
@@ -247,24 +228,6 @@ impl ClusterView {
     }
 }
 
-impl IdentifierView {
-    /// Reads a row; `hot` against the configured threshold.
-    pub(crate) fn from_row(row: &identifier::Model, hot_threshold: i64) -> Result<Self, StoreError> {
-        Ok(Self {
-            key: row.key.clone(),
-            kind: row.kind.clone(),
-            display: row.display.clone(),
-            state: row.state.parse().map_err(|_| corrupt("identifiers.state", &row.state))?,
-            state_reason: row.state_reason.clone(),
-            report_count: row.report_count,
-            hot: row.report_count >= hot_threshold,
-            cluster_id: row.cluster_id,
-            first_seen: row.first_seen.map(UnixMicros),
-            last_seen: row.last_seen.map(UnixMicros),
-        })
-    }
-}
-
 impl ClusterEventView {
     /// Reads a row.
     pub(crate) fn from_row(row: &cluster_event::Model) -> Result<Self, StoreError> {
@@ -277,6 +240,164 @@ impl ClusterEventView {
             detail: row.detail.clone(),
         })
     }
+}
+
+/// Cluster views of rows, with their hot identifier keys filled in.
+pub(crate) async fn views(
+    db: &Reader,
+    config: &ClusterConfig,
+    rows: &[cluster::Model],
+    now: UnixMicros,
+) -> Result<Vec<ClusterView>, StoreError> {
+    let mut views: Vec<ClusterView> = rows.iter().map(|r| ClusterView::from_row(r, now)).collect::<Result<_, _>>()?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut hot: HashMap<i64, Vec<String>> = HashMap::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        let sql = format!(
+            "SELECT cluster_id, key FROM identifiers WHERE cluster_id IN ({}) AND report_count >= ? \
+             ORDER BY report_count DESC, key",
+            placeholders(chunk.len())
+        );
+        let mut values: Vec<Value> = chunk.iter().map(|&i| Value::from(i)).collect();
+        values.push(config.hot_threshold.into());
+        for (cluster, key) in db.fetch::<(i64, String)>(&sql, values).await? {
+            hot.entry(cluster).or_default().push(key);
+        }
+    }
+    for v in &mut views {
+        v.hot_keys = hot.remove(&v.id).unwrap_or_default();
+    }
+    Ok(views)
+}
+
+/// One cluster, as it is now.
+pub(crate) async fn cluster_view(
+    db: &Reader,
+    config: &ClusterConfig,
+    id: i64,
+) -> Result<Option<ClusterView>, StoreError> {
+    let rows: Vec<cluster::Model> = db.fetch("SELECT * FROM clusters WHERE id = ?", vec![id.into()]).await?;
+    views(db, config, &rows, UnixMicros::now()).await.map(|mut v| v.pop())
+}
+
+/// Identifiers in a cluster's detail at most (the most reported).
+pub const DETAIL_IDENTIFIERS_MAX: u64 = 1_000;
+/// Events in a cluster's detail at most (the latest).
+pub const DETAIL_EVENTS_MAX: u64 = 500;
+
+/// A cluster with its reports (newest first, at most `max_reports`), identifiers and history.
+pub(crate) async fn cluster_detail(
+    db: &Reader,
+    config: &ClusterConfig,
+    id: i64,
+    max_reports: u64,
+) -> Result<Option<ClusterDetail>, StoreError> {
+    let Some(cluster) = cluster_view(db, config, id).await? else { return Ok(None) };
+    // A merged cluster has no reports of its own: its detail is its history.
+    let report_rows: Vec<(i64, String, i64, String, bool)> = db
+        .fetch(
+            "SELECT id, reference, received_at, category, contact_ongoing FROM reports WHERE cluster_id = ? \
+             ORDER BY id DESC LIMIT ?",
+            vec![id.into(), (max_reports as i64).into()],
+        )
+        .await?;
+    let mut reports = Vec::with_capacity(report_rows.len());
+    for (id, reference, received_at, category, contact_ongoing) in report_rows {
+        reports.push(ClusterReportView {
+            id,
+            reference,
+            received_at: UnixMicros(received_at),
+            category: category
+                .parse::<Category>()
+                .map_err(|_| StoreError::Corrupt(format!("reports.category = {category:?}")))?,
+            contact_ongoing,
+            loss: Vec::new(),
+            identifier_keys: Vec::new(),
+        });
+    }
+    let ids: Vec<i64> = reports.iter().map(|r| r.id).collect();
+    let mut loss: HashMap<i64, BTreeMap<String, i64>> = HashMap::new();
+    let mut keys: HashMap<i64, Vec<String>> = HashMap::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        let values: Vec<Value> = chunk.iter().map(|&i| Value::from(i)).collect();
+        let sql = format!(
+            "SELECT report_id, currency, amount_minor FROM payments WHERE report_id IN ({})",
+            placeholders(chunk.len())
+        );
+        for (report, currency, amount) in db.fetch::<(i64, String, i64)>(&sql, values.clone()).await? {
+            let entry = loss.entry(report).or_default().entry(currency).or_default();
+            *entry = entry.saturating_add(amount);
+        }
+        let sql = format!(
+            "SELECT l.report_id, i.key FROM report_links l JOIN identifiers i ON i.id = l.identifier_id \
+             WHERE l.report_id IN ({}) ORDER BY i.key",
+            placeholders(chunk.len())
+        );
+        for (report, key) in db.fetch::<(i64, String)>(&sql, values).await? {
+            keys.entry(report).or_default().push(key);
+        }
+    }
+    for r in &mut reports {
+        r.loss = loss.remove(&r.id).map(|m| m.into_iter().collect()).unwrap_or_default();
+        r.identifier_keys = keys.remove(&r.id).unwrap_or_default();
+    }
+    let identifiers = db
+        .fetch::<identifier::Model>(
+            "SELECT * FROM identifiers WHERE cluster_id = ? ORDER BY report_count DESC, key LIMIT ?",
+            vec![id.into(), (DETAIL_IDENTIFIERS_MAX as i64).into()],
+        )
+        .await?
+        .iter()
+        .map(|r| IdentifierView::from_row(r, config.hot_threshold))
+        .collect::<Result<_, _>>()?;
+    let mut events = db
+        .fetch::<cluster_event::Model>(
+            "SELECT * FROM cluster_events WHERE cluster_id = ? ORDER BY id DESC LIMIT ?",
+            vec![id.into(), (DETAIL_EVENTS_MAX as i64).into()],
+        )
+        .await?
+        .iter()
+        .map(ClusterEventView::from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    events.reverse();
+    Ok(Some(ClusterDetail { cluster, reports, identifiers, events }))
+}
+
+/// How two reports are linked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkExplanation {
+    /// The first report's cluster.
+    pub cluster_a: i64,
+    /// The second report's cluster.
+    pub cluster_b: i64,
+    /// A shortest path of shared identifiers, when they are linked.
+    pub path: Option<Vec<LinkStep>>,
+}
+
+/// The cluster a report is in; `None` for an unknown report.
+pub(crate) async fn cluster_of_report(db: &Reader, report: i64) -> Result<Option<i64>, StoreError> {
+    let rows: Vec<(Option<i64>,)> =
+        db.fetch("SELECT cluster_id FROM reports WHERE id = ?", vec![report.into()]).await?;
+    Ok(rows.first().and_then(|r| r.0))
+}
+
+/// Explains the link between two reports; `None` when either report is unknown.
+pub(crate) async fn explain_link(db: &Reader, a: i64, b: i64) -> Result<Option<LinkExplanation>, StoreError> {
+    let (Some(cluster_a), Some(cluster_b)) = (cluster_of_report(db, a).await?, cluster_of_report(db, b).await?) else {
+        return Ok(None);
+    };
+    if cluster_a != cluster_b {
+        return Ok(Some(LinkExplanation { cluster_a, cluster_b, path: None }));
+    }
+    let links: Vec<(i64, String)> = db
+        .fetch_unbounded(
+            "SELECT l.report_id, i.key FROM report_links l JOIN reports r ON r.id = l.report_id \
+             JOIN identifiers i ON i.id = l.identifier_id WHERE r.cluster_id = ? AND i.state = 'normal'"
+                .to_owned(),
+            vec![cluster_a.into()],
+        )
+        .await?;
+    Ok(Some(LinkExplanation { cluster_a, cluster_b, path: shortest_link(&links, a, b) }))
 }
 
 #[cfg(test)]

@@ -1,23 +1,12 @@
-//! Conversions between `scamtrail-core` types and table rows, in both directions.
+//! New rows of the tables, built from `scamtrail-core` types (reading rows back into core types
+//! is the domain modules' work: they hold the rules of what a stored value may be).
 
-use scamtrail_core::{
-    AgeBand, Category, ContactChannel, Country, IdentifierRole, KindHint, NewPayment, NewReport, NormalizedIdentifier,
-    ReportedIdentifier, UnixMicros, Unverified, Victim,
-};
+use scamtrail_core::{NewPayment, NewReport, NormalizedIdentifier, ReportedIdentifier, UnixMicros, Victim};
 use sea_orm::ActiveValue::{NotSet, Set};
 
-use crate::StoreError;
-use crate::entity::{payment, report, report_identifier, report_victim};
+use super::entity::{cluster_event, payment, report, report_identifier, report_victim};
 
-/// Parses a stored vocabulary name, reporting which column held an unreadable value.
-fn parse<T: std::str::FromStr>(column: &str, value: &str) -> Result<T, StoreError> {
-    value.parse().map_err(|_| StoreError::Corrupt(format!("{column} = {value:?}")))
-}
-
-fn parse_opt<T: std::str::FromStr>(column: &str, value: Option<&str>) -> Result<Option<T>, StoreError> {
-    value.map(|v| parse(column, v)).transpose()
-}
-
+/// A new report's row.
 pub(crate) fn report_row(r: &NewReport, reference: &str, received_at: UnixMicros) -> report::ActiveModel {
     let channels: Vec<&str> = r.contact_channels.iter().map(|c| c.as_str()).collect();
     report::ActiveModel {
@@ -36,6 +25,7 @@ pub(crate) fn report_row(r: &NewReport, reference: &str, received_at: UnixMicros
     }
 }
 
+/// A report's victim's row.
 pub(crate) fn victim_row(report_id: i64, v: &Victim) -> report_victim::ActiveModel {
     report_victim::ActiveModel {
         report_id: Set(report_id),
@@ -51,6 +41,7 @@ pub(crate) fn victim_row(report_id: i64, v: &Victim) -> report_victim::ActiveMod
     }
 }
 
+/// A payment's row, at `position` in its report.
 pub(crate) fn payment_row(report_id: i64, position: usize, p: &NewPayment) -> payment::ActiveModel {
     payment::ActiveModel {
         id: NotSet,
@@ -110,6 +101,7 @@ pub(crate) struct Place {
     pub suggested: bool,
 }
 
+/// An identifier's row, at `place` in its report.
 pub(crate) fn identifier_row(report_id: i64, place: Place, id: &ReportedIdentifier) -> report_identifier::ActiveModel {
     let normalized = id.outcome.as_ref().ok();
     let unverified = id.outcome.as_ref().err();
@@ -136,98 +128,22 @@ pub(crate) fn identifier_row(report_id: i64, place: Place, id: &ReportedIdentifi
     }
 }
 
-pub(crate) fn identifier_from_row(row: &report_identifier::Model) -> Result<ReportedIdentifier, StoreError> {
-    let outcome = match (&row.key, &row.unverified_reason) {
-        (Some(key), _) => Ok(NormalizedIdentifier {
-            kind: row.kind.clone().unwrap_or_default(),
-            key: key.clone(),
-            display: row.display.clone().unwrap_or_default(),
-            country: row.country.clone(),
-            bank_code: row.bank_code.clone(),
-            phone_type: row.phone_type.clone(),
-            chain: row.chain.clone(),
-            checksum_verified: row.checksum_verified,
-        }),
-        (None, reason) => Err(Unverified {
-            reason: reason.clone().unwrap_or_default(),
-            message: row.unverified_message.clone().unwrap_or_default(),
-        }),
-    };
-    Ok(ReportedIdentifier {
-        raw: row.raw.clone(),
-        role: parse_opt::<IdentifierRole>("report_identifiers.role", row.role.as_deref())?,
-        kind_hint: parse_opt::<KindHint>("report_identifiers.kind_hint", row.kind_hint.as_deref())?,
-        outcome,
-    })
-}
-
-pub(crate) fn report_from_rows(
-    r: &report::Model,
-    victim: Option<&report_victim::Model>,
-    payments: &[payment::Model],
-    identifiers: &[report_identifier::Model],
-) -> Result<NewReport, StoreError> {
-    let contact_channels = r
-        .contact_channels
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .map(|c| parse::<ContactChannel>("reports.contact_channels", c))
-        .collect::<Result<_, _>>()?;
-    let mut new_payments = Vec::with_capacity(payments.len());
-    for p in payments {
-        let beneficiaries = identifiers
-            .iter()
-            .filter(|i| i.payment_position == Some(p.position))
-            .map(identifier_from_row)
-            .collect::<Result<_, _>>()?;
-        new_payments.push(NewPayment {
-            amount_minor: p.amount_minor,
-            currency: p.currency.clone(),
-            method: parse_opt("payments.method", p.method.as_deref())?,
-            paid_at: p.paid_at.map(UnixMicros),
-            beneficiaries,
-            transaction_hash: p.transaction_hash.clone(),
-            recall_requested: p.recall_requested,
-        });
+/// A cluster event's row.
+pub(crate) fn cluster_event_row(
+    cluster_id: i64,
+    at: UnixMicros,
+    kind: &str,
+    other_cluster_id: Option<i64>,
+    actor: &str,
+    detail: &str,
+) -> cluster_event::ActiveModel {
+    cluster_event::ActiveModel {
+        id: NotSet,
+        cluster_id: Set(cluster_id),
+        at: Set(at.0),
+        kind: Set(kind.to_owned()),
+        other_cluster_id: Set(other_cluster_id),
+        actor: Set(actor.to_owned()),
+        detail: Set(detail.to_owned()),
     }
-    let loose = |suggested: bool| -> Result<Vec<ReportedIdentifier>, StoreError> {
-        identifiers
-            .iter()
-            .filter(|i| i.payment_position.is_none() && i.suggested == suggested)
-            .map(identifier_from_row)
-            .collect()
-    };
-    let victim = match victim {
-        None => None,
-        Some(v) => Some(Victim {
-            name: v.name.clone(),
-            email: v.email.clone(),
-            phone: v.phone.clone(),
-            country: match v.country.as_deref() {
-                None => None,
-                Some(c) => Some(
-                    Country::parse(c).ok_or_else(|| StoreError::Corrupt(format!("report_victims.country = {c:?}")))?,
-                ),
-            },
-            age_band: parse_opt::<AgeBand>("report_victims.age_band", v.age_band.as_deref())?,
-            declared_vulnerable: v.declared_vulnerable,
-            vulnerability_note: v.vulnerability_note.clone(),
-            consent_to_share_with_police: v.consent_to_share_police,
-        }),
-    };
-    Ok(NewReport {
-        category: parse::<Category>("reports.category", &r.category)?,
-        first_contact_at: r.first_contact_at.map(UnixMicros),
-        last_contact_at: r.last_contact_at.map(UnixMicros),
-        contact_channels,
-        narrative: r.narrative.clone(),
-        payments: new_payments,
-        identifiers: loose(false)?,
-        suggested: loose(true)?,
-        victim,
-        contact_ongoing: r.contact_ongoing,
-        client_request_id: r.client_request_id.clone(),
-        // Never read back: the hash serves only the follow-up check.
-        follow_up_hash: None,
-    })
 }

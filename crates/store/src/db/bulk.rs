@@ -1,50 +1,25 @@
-//! Raw statements, for what sea-orm's entity API does not say plainly: joins, set-based updates,
-//! `ON CONFLICT DO NOTHING` over many rows. Each statement is written once, with `?` placeholders,
-//! in SQL that SQLite and PostgreSQL both accept; PostgreSQL's numbered `$n` placeholders are made
-//! here (sea-query does this for built statements, but not for raw SQL).
+//! Statements over many rows at once, in chunks that stay under both databases' bound-parameter
+//! limits: inserts of entity rows, updates of an IN list, a value per row by `CASE`, and row
+//! locking in a fixed order.
 
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, Value};
+use sea_orm::{DbErr, EntityTrait, Value};
 
-use crate::tx::Tx;
+use super::statement::{IN_CHUNK, placeholders};
+use super::tx::Tx;
 
-/// Rows of a statement at most per IN list, well under both databases' bound-parameter limits.
-pub(crate) const IN_CHUNK: usize = 500;
-
-/// Builds a statement for `backend` from SQL with `?` placeholders.
-pub(crate) fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
-    let sql = match backend {
-        DbBackend::Postgres => {
-            let mut numbered = String::with_capacity(sql.len() + 16);
-            let mut n = 0;
-            for c in sql.chars() {
-                if c == '?' {
-                    n += 1;
-                    numbered.push('$');
-                    numbered.push_str(&n.to_string());
-                } else {
-                    numbered.push(c);
-                }
-            }
-            numbered
-        }
-        _ => sql.to_owned(),
-    };
-    Statement::from_sql_and_values(backend, sql, values)
-}
-
-/// Runs a query and returns its rows.
-pub(crate) async fn query(c: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Result<Vec<QueryResult>, DbErr> {
-    c.query_all_raw(statement(c.get_database_backend(), sql, values)).await
-}
-
-/// Runs a statement and returns the rows it affected.
-pub(crate) async fn execute(c: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Result<u64, DbErr> {
-    Ok(c.execute_raw(statement(c.get_database_backend(), sql, values)).await?.rows_affected())
-}
-
-/// `?, ?, ?` for `n` values.
-pub(crate) fn placeholders(n: usize) -> String {
-    vec!["?"; n].join(", ")
+/// Inserts rows in chunks that stay under SQLite's and PostgreSQL's bound-parameter limits.
+pub(crate) async fn insert_chunked<E, A>(txn: &Tx<'_>, rows: Vec<A>) -> Result<(), DbErr>
+where
+    E: EntityTrait,
+    A: sea_orm::ActiveModelTrait<Entity = E> + Send,
+{
+    const ROWS_PER_STATEMENT: usize = 500; // at most 18 columns: 9,000 parameters
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<A> = rows.by_ref().take(ROWS_PER_STATEMENT).collect();
+        txn.insert_many::<E, _>(chunk).await?;
+    }
+    Ok(())
 }
 
 /// Runs `sql` (with one `{ids}` slot for an IN list, after the leading `values`) over `ids` in
@@ -101,7 +76,7 @@ pub(crate) async fn execute_case_columns<const N: usize>(
 /// splitting the same clusters wait for each other instead of deadlocking. SQLite needs nothing:
 /// its writer transactions begin IMMEDIATE and so already run one at a time.
 pub(crate) async fn lock_clusters(c: &Tx<'_>, ids: &[i64]) -> Result<(), DbErr> {
-    if c.backend() != DbBackend::Postgres || ids.is_empty() {
+    if !c.locks_rows() || ids.is_empty() {
         return Ok(());
     }
     let mut sorted = ids.to_vec();
@@ -113,18 +88,4 @@ pub(crate) async fn lock_clusters(c: &Tx<'_>, ids: &[i64]) -> Result<(), DbErr> 
         c.fetch_ids(&text, chunk.iter().map(|&id| Value::from(id)).collect()).await?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn postgres_placeholders_are_numbered_and_sqlite_ones_kept() {
-        let pg = statement(DbBackend::Postgres, "UPDATE t SET a = ? WHERE b IN (?, ?)", vec![]);
-        assert_eq!(pg.sql, "UPDATE t SET a = $1 WHERE b IN ($2, $3)");
-        let lite = statement(DbBackend::Sqlite, "UPDATE t SET a = ? WHERE b IN (?, ?)", vec![]);
-        assert_eq!(lite.sql, "UPDATE t SET a = ? WHERE b IN (?, ?)");
-        assert_eq!(placeholders(3), "?, ?, ?");
-    }
 }

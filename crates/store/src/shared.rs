@@ -1,0 +1,43 @@
+//! What the writer, the services and the background tasks share: the pool, the readers, the
+//! cluster configuration, and the broadcast of committed cluster events.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use tokio::sync::broadcast;
+
+use crate::cluster_views::{ClusterEventView, QueueEvent, cluster_view};
+use crate::config::ClusterConfig;
+use crate::db::{Pool, Reader};
+
+/// What the writer, the services and the background tasks share.
+pub(crate) struct Shared {
+    /// The connection pool.
+    pub pool: Pool,
+    /// Where the hot reads run.
+    pub reader: Reader,
+    /// Set by the checkpointer when a SQLite log should start over (see `db::spawn_checkpointer`).
+    pub log_restart_due: Arc<AtomicBool>,
+    /// How clusters are valued.
+    pub clusters: ClusterConfig,
+    /// Committed cluster events, to queue watchers.
+    pub events: broadcast::Sender<Arc<QueueEvent>>,
+}
+
+impl Shared {
+    /// Broadcasts committed events, each with its cluster as it is now, if anyone watches.
+    pub(crate) async fn publish(&self, events: Vec<ClusterEventView>) {
+        if self.events.receiver_count() == 0 {
+            return;
+        }
+        for event in events {
+            match cluster_view(&self.reader, &self.clusters, event.cluster_id).await {
+                Ok(Some(cluster)) => {
+                    let _ = self.events.send(Arc::new(QueueEvent { event, cluster }));
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot read a cluster to broadcast its event"),
+            }
+        }
+    }
+}

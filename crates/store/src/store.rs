@@ -1,0 +1,270 @@
+//! [`Store`], the handle the server holds: opening the database, and every operation the store
+//! offers, each handed to the domain module that holds it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use scamtrail_core::{IdentifierState, NewReport, Reference, StoredReport};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::access::Access;
+use crate::cluster_views::{self, ClusterDetail, ClusterView, LinkExplanation, QueueEvent};
+use crate::config::StoreConfig;
+use crate::db::{Checkpoints, Pool, ReportKey, spawn_checkpointer};
+use crate::error::StoreError;
+use crate::follow_up::{self, FollowUp, NewDetails};
+use crate::intake::{self, Job, Submitted};
+use crate::lookups::{self, IdentifierView, KeyLookup};
+use crate::queues::{self, PageToken, Queue, QueueFilter};
+use crate::recluster::{self, ReclusterSummary};
+use crate::shared::Shared;
+use crate::triage::{self, ClusterUpdate, IdentifierDecision, StateSource};
+
+/// A handle on the database: cheap to clone, shared by every service.
+#[derive(Clone)]
+pub struct Store {
+    shared: Arc<Shared>,
+    writer: mpsc::Sender<Job>,
+}
+
+impl Store {
+    /// Connects, applies pending migrations, links any report not yet in a cluster (a database
+    /// from before clustering), and starts the writer and the rescoring task.
+    pub async fn open(config: &StoreConfig) -> Result<Self, StoreError> {
+        let pool = Pool::open(config, Checkpoints::Background, true).await?;
+        if recluster::unclustered_reports(&pool).await? > 0 {
+            tracing::info!("reports without a cluster found: reclustering");
+            recluster::recluster(&pool, &config.clusters, Checkpoints::Background, &mut |_, _, _| {}).await?;
+        }
+        let (events, _) = broadcast::channel(1024);
+        let reader = pool.reader();
+        let file = pool.file().map(ToOwned::to_owned);
+        let shared = Arc::new(Shared {
+            pool,
+            reader,
+            log_restart_due: Arc::default(),
+            clusters: config.clusters.clone(),
+            events,
+        });
+        let writer = intake::spawn(shared.clone(), config.max_batch)?;
+        if let Some(path) = file {
+            spawn_checkpointer(path, Arc::downgrade(&shared), shared.log_restart_due.clone());
+        }
+        tokio::spawn(rescore_loop(Arc::downgrade(&shared), config.rescore_interval));
+        Ok(Self { shared, writer })
+    }
+
+    /// Users, sessions, keys and the audit trail (chained under `audit_key`), on this store's pool.
+    pub fn access(&self, audit_key: scamtrail_core::AuditKey) -> Access {
+        Access::new(self.shared.pool.clone(), audit_key)
+    }
+
+    /// Stores a report durably and links it into a cluster; answers after the commit that holds it.
+    /// A known `client_request_id` answers with the first report instead.
+    pub async fn submit(&self, report: NewReport) -> Result<Submitted, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.writer.send(Job { report, reply }).await.map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// What a victim's follow-up needs of the report with `reference`.
+    pub async fn follow_up(&self, reference: &Reference) -> Result<Option<FollowUp>, StoreError> {
+        follow_up::follow_up(&self.shared.pool, reference).await
+    }
+
+    /// Adds details to a report and links its new identifiers; returns whether the client request
+    /// id was known (then nothing was added).
+    pub async fn add_details(&self, report_id: i64, details: &NewDetails) -> Result<bool, StoreError> {
+        let (replayed, pending) = follow_up::add_details(&self.shared, report_id, details).await?;
+        self.shared.publish(pending.events).await;
+        Ok(replayed)
+    }
+
+    /// Reads one report by id, with its cluster.
+    pub async fn report_by_id(&self, id: i64) -> Result<Option<(StoredReport, Option<i64>)>, StoreError> {
+        intake::report(&self.shared.pool, ReportKey::Id(id)).await
+    }
+
+    /// Reads one report by its human reference, with its cluster.
+    pub async fn report_by_reference(
+        &self,
+        reference: &Reference,
+    ) -> Result<Option<(StoredReport, Option<i64>)>, StoreError> {
+        intake::report(&self.shared.pool, ReportKey::Reference(reference.as_str())).await
+    }
+
+    /// Reads a cluster with its reports (newest first, at most `max_reports`), identifiers and history.
+    pub async fn cluster(&self, id: i64, max_reports: u64) -> Result<Option<ClusterDetail>, StoreError> {
+        cluster_views::cluster_detail(&self.shared.reader, &self.shared.clusters, id, max_reports).await
+    }
+
+    /// Reads a cluster's summary (aggregates, triage state, priority), without its reports,
+    /// identifiers or history.
+    pub async fn cluster_summary(&self, id: i64) -> Result<Option<ClusterView>, StoreError> {
+        cluster_views::cluster_view(&self.shared.reader, &self.shared.clusters, id).await
+    }
+
+    /// The cluster a report is in; `None` for an unknown report.
+    pub async fn cluster_of_report(&self, report: i64) -> Result<Option<i64>, StoreError> {
+        cluster_views::cluster_of_report(&self.shared.reader, report).await
+    }
+
+    /// Explains how two reports are linked; `None` when either is unknown.
+    pub async fn explain_link(&self, a: i64, b: i64) -> Result<Option<LinkExplanation>, StoreError> {
+        cluster_views::explain_link(&self.shared.reader, a, b).await
+    }
+
+    /// Reads one identifier by canonical key.
+    pub async fn identifier(&self, key: &str) -> Result<Option<IdentifierView>, StoreError> {
+        match self.shared.pool.identifier(key).await? {
+            Some(row) => Ok(Some(IdentifierView::from_row(&row, self.shared.clusters.hot_threshold)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Looks canonical keys up; unknown keys are absent from the answer.
+    pub async fn lookup(&self, keys: &[String]) -> Result<HashMap<String, KeyLookup>, StoreError> {
+        lookups::lookup(&self.shared.reader, &self.shared.clusters, keys).await
+    }
+
+    /// Counts the clusters waiting in each queue.
+    pub async fn queue_counts(&self, filter: &QueueFilter) -> Result<Vec<(Queue, i64)>, StoreError> {
+        queues::queue_counts(&self.shared.reader, &self.shared.clusters, filter).await
+    }
+
+    /// One page of a queue and the token of the next page.
+    pub async fn queue_page(
+        &self,
+        queue: Queue,
+        filter: &QueueFilter,
+        page_size: u64,
+        after: Option<PageToken>,
+    ) -> Result<(Vec<ClusterView>, Option<PageToken>), StoreError> {
+        queues::queue_page(&self.shared.reader, &self.shared.clusters, queue, filter, page_size, after).await
+    }
+
+    /// Sets an identifier's state (by canonical key, with its kind and display form should it be
+    /// new), splitting or merging clusters. Returns the identifier and the clusters the change
+    /// created or merged into.
+    pub async fn set_identifier_state(
+        &self,
+        identifier: &IdentifierDecision,
+        state: IdentifierState,
+        actor: &str,
+    ) -> Result<(IdentifierView, Vec<i64>), StoreError> {
+        let changed = triage::decide(&self.shared, identifier, state, actor, StateSource::Api).await?;
+        let row = self.shared.pool.identifier(&identifier.key).await?.ok_or(StoreError::NotFound("identifier"))?;
+        Ok((IdentifierView::from_row(&row, self.shared.clusters.hot_threshold)?, changed))
+    }
+
+    /// Safelists the entries of the shipped (or configured) safelist that no one has decided on
+    /// over the API, and returns to normal (relinking) what an earlier start safelisted from a file
+    /// but the files no longer list; an administrator's decision always wins over the files.
+    /// Returns how many identifiers changed.
+    pub async fn apply_safelist(&self, entries: &[IdentifierDecision]) -> Result<usize, StoreError> {
+        triage::apply_safelist(&self.shared, entries).await
+    }
+
+    /// Claims the most urgent unclaimed cluster of a queue for `holder`.
+    pub async fn claim_next(
+        &self,
+        queue: Queue,
+        filter: &QueueFilter,
+        holder: &str,
+        lease: Duration,
+    ) -> Result<Option<ClusterView>, StoreError> {
+        let lease = i64::try_from(lease.as_secs()).unwrap_or(i64::MAX);
+        match triage::claim_next(&self.shared, queue, filter, holder, lease).await? {
+            Some(row) => self.view(row).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Extends the caller's live claim by `lease` from now.
+    pub async fn renew_claim(&self, cluster_id: i64, holder: &str, lease: Duration) -> Result<ClusterView, StoreError> {
+        let lease = i64::try_from(lease.as_secs()).unwrap_or(i64::MAX);
+        let row = triage::change_claim(&self.shared, cluster_id, holder, Some(lease)).await?;
+        self.view(row).await
+    }
+
+    /// Gives up the caller's live claim.
+    pub async fn release_claim(&self, cluster_id: i64, holder: &str) -> Result<ClusterView, StoreError> {
+        let row = triage::change_claim(&self.shared, cluster_id, holder, None).await?;
+        self.view(row).await
+    }
+
+    /// Applies a workflow change if the cluster's version still matches.
+    pub async fn update_cluster(&self, update: &ClusterUpdate, actor: &str) -> Result<ClusterView, StoreError> {
+        let row = triage::update_cluster(&self.shared, update, actor).await?;
+        self.view(row).await
+    }
+
+    async fn view(&self, row: crate::db::entity::cluster::Model) -> Result<ClusterView, StoreError> {
+        let now = scamtrail_core::UnixMicros::now();
+        let mut views = cluster_views::views(&self.shared.reader, &self.shared.clusters, &[row], now).await?;
+        views.pop().ok_or(StoreError::NotFound("cluster"))
+    }
+
+    /// Recomputes the clusters whose priority time has changed; returns how many changed.
+    pub async fn rescore_due(&self) -> Result<usize, StoreError> {
+        triage::rescore_due(&self.shared, RESCORE_BATCH).await
+    }
+
+    /// Events of every cluster change from now on, each with the cluster after it.
+    pub fn watch(&self) -> broadcast::Receiver<Arc<QueueEvent>> {
+        self.shared.events.subscribe()
+    }
+
+    /// Connects and applies pending migrations, without starting a writer (`scamtrail migrate`).
+    pub async fn migrate(config: &StoreConfig) -> Result<(), StoreError> {
+        let pool = Pool::open(config, Checkpoints::Automatic, true).await?;
+        pool.close().await?;
+        Ok(())
+    }
+
+    /// Imports reports in bulk (`scamtrail-load seed`): one transaction per call, no linking; run
+    /// [`Store::recluster`] once afterwards to link them all. Returns the new reports' ids.
+    pub async fn import(&self, reports: &[NewReport]) -> Result<Vec<i64>, StoreError> {
+        intake::import(&self.shared.pool, reports).await
+    }
+
+    /// Rebuilds every cluster from the links in bulk (`scamtrail recluster`); run it with no
+    /// server writing to the database. `progress` is told (stage, done, total) as it goes.
+    pub async fn recluster(
+        config: &StoreConfig,
+        progress: &mut dyn FnMut(&str, u64, u64),
+    ) -> Result<ReclusterSummary, StoreError> {
+        let pool = Pool::open(config, Checkpoints::Automatic, true).await?;
+        let summary = recluster::recluster(&pool, &config.clusters, Checkpoints::Automatic, progress).await?;
+        pool.close().await?;
+        Ok(summary)
+    }
+
+    /// Checks that the database answers (for health probes).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        Ok(self.shared.pool.ping().await?)
+    }
+
+    /// The shared state, for the store's own tests.
+    #[cfg(test)]
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+}
+
+/// Clusters rescored in one transaction at most.
+const RESCORE_BATCH: u64 = 500;
+
+/// Rescores due clusters every `interval` until the store is dropped.
+async fn rescore_loop(shared: std::sync::Weak<Shared>, interval: Duration) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(shared) = shared.upgrade() else { return };
+        if let Err(e) = triage::rescore_due(&shared, RESCORE_BATCH).await {
+            tracing::warn!(error = %e, "rescoring failed; trying again at the next tick");
+        }
+    }
+}
