@@ -179,7 +179,7 @@ fn hint_for(kind: Kind) -> KindHint {
         Kind::Card => KindHint::Card,
         Kind::Phone => KindHint::Phone,
         Kind::Email => KindHint::Email,
-        Kind::Domain => KindHint::Website,
+        Kind::Domain | Kind::Url => KindHint::Website,
         Kind::Transaction => KindHint::CryptoTransaction,
         Kind::Telegram => KindHint::Telegram,
         Kind::Instagram => KindHint::Instagram,
