@@ -148,7 +148,8 @@ impl SharedHosts {
     }
 
     /// The key of a link on a shared host (`url:<host>/<path naming the site>`), a rejection
-    /// when the link names no site there, or `None` when the host is not shared.
+    /// when a shortener or link page is named without a site, or `None` when the host is not
+    /// shared or the link is to a page of the host's own.
     pub(crate) fn key(&self, host: &str, url: &Url<'_>, display: &str) -> Option<Result<Identifier, Rejection>> {
         let (keyed_host, rules) = self.rules_for(host)?;
         let segments: Vec<&str> = url.path.split('/').filter(|s| !s.is_empty()).collect();
@@ -173,6 +174,12 @@ impl SharedHosts {
                 SiteCase::Lower => value.push_str(&site.to_lowercase()),
             }
             return Some(Ok(Identifier::new(Kind::Url, &value, display.to_owned(), Facts::default())));
+        }
+        // A host that also serves pages of its own (`youtube.com/watch?v=…`,
+        // `sites.google.com` alone) keys as its domain, as any site does; one whose every path
+        // names a site (a shortener, a link page) names nothing without one.
+        if !rules.iter().any(|r| r.literals.is_empty() && r.site_prefix.is_empty()) {
+            return None;
         }
         Some(Err(Rejection::new(
             RejectionCode::LinkIncomplete,
@@ -242,10 +249,14 @@ mod tests {
     }
 
     #[test]
-    fn a_shared_host_without_a_site_is_incomplete_and_other_hosts_are_not_shared() {
+    fn a_shortener_without_a_site_is_incomplete_and_other_pages_are_not_shared() {
         let hosts = SharedHosts::shipped();
-        for link in ["https://bit.ly/", "linktr.ee", "https://sites.google.com/a/b", "https://medium.com/tag"] {
+        for link in ["https://bit.ly/", "linktr.ee", "https://forms.gle"] {
             assert_eq!(key(&hosts, link), Some(Err(RejectionCode::LinkIncomplete)), "{link}");
+        }
+        // A page of the host's own keys as its domain.
+        for link in ["https://sites.google.com/a/b", "https://medium.com/tag", "youtube.com", "https://youtube.com/watch?v=x"] {
+            assert_eq!(key(&hosts, link), None, "{link}");
         }
         assert_eq!(key(&hosts, "https://trade-fx.co.uk/x"), None);
         assert_eq!(key(&hosts, "https://www.wixsite.com/x"), None);
