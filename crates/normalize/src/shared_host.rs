@@ -255,7 +255,9 @@ mod tests {
             assert_eq!(key(&hosts, link), Some(Err(RejectionCode::LinkIncomplete)), "{link}");
         }
         // A page of the host's own keys as its domain.
-        for link in ["https://sites.google.com/a/b", "https://medium.com/tag", "youtube.com", "https://youtube.com/watch?v=x"] {
+        for link in
+            ["https://sites.google.com/a/b", "https://medium.com/tag", "youtube.com", "https://youtube.com/watch?v=x"]
+        {
             assert_eq!(key(&hosts, link), None, "{link}");
         }
         assert_eq!(key(&hosts, "https://trade-fx.co.uk/x"), None);
