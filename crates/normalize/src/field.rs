@@ -153,6 +153,13 @@ pub(crate) fn read(n: &dyn Normalise, s: &str, hint: &Hint, plain: Result<Identi
     let Some(mut first) = values.next() else {
         return Reading::one(s, plain);
     };
+    // A field that reads whole as one value is cut only when its first piece is that value too
+    // (`0x…/ +44 …`); otherwise the cut was inside the value's own syntax.
+    if let Ok(whole) = &plain
+        && first.outcome.as_ref().map_or(true, |id| id.key != whole.key)
+    {
+        return with_label_and_notes(Reading::one(s, plain));
+    }
     pending_notes.append(&mut first.ignored);
     first.ignored = pending_notes;
     Reading { first, others: values.collect() }
@@ -162,10 +169,11 @@ pub(crate) fn read(n: &dyn Normalise, s: &str, hint: &Hint, plain: Result<Identi
 /// notes set apart by a blank after it, if any (the kind's parser passed over them).
 pub(crate) fn with_label_and_notes(mut reading: Reading) -> Reading {
     let text = reading.first.text.as_str();
-    let (label, _, rest) = leading_label(text);
+    let (label, kind, rest) = leading_label(text);
     let (value, notes, _) = trailing_notes(rest);
     let ignored = &mut reading.first.ignored;
-    if let Some(label) = label {
+    // Only a label naming a kind: `NO 93 8601 …` is a Norwegian IBAN, not a number ("no.").
+    if let (Some(label), Some(_)) = (label, kind) {
         ignored.push(Ignored { part: IgnoredPart::Label, text: label.to_owned() });
     }
     // `…/page_(1)` is part of a link; `… (NatWest)` is a note.
@@ -197,19 +205,46 @@ fn names_a_value(segment: &str) -> bool {
 
 /// Reads one value with its label, notes and extension; `None` when there was nothing around it.
 fn read_value(n: &dyn Normalise, segment: &str, hint: &Hint, extra: bool) -> Option<ReadValue> {
+    // The longest label first; a shorter one when the value does not read without the words
+    // taken (`IBAN DE 89 …`: `DE` is a country here, not the French "de").
+    let mut failed = None;
+    for label_end in leading_labels(segment).into_iter().rev().chain([0]) {
+        match read_after_label(n, segment, label_end, hint, extra) {
+            Some(value) if value.outcome.is_ok() => return Some(value),
+            Some(value) => {
+                failed.get_or_insert(value);
+            }
+            // Nothing around the value: it may read as it stands (`tel:…;phone-context=…`
+            // starts with a word that is also a label).
+            None if failed.is_some() => {
+                let outcome = outcome_of(n, segment, hint, extra);
+                if outcome.is_ok() {
+                    return Some(ReadValue { text: segment.to_owned(), outcome, ignored: Vec::new() });
+                }
+            }
+            None => {}
+        }
+    }
+    failed
+}
+
+/// Reads one value whose label ends at byte `label_end` (0: no label); `None` when nothing was
+/// read around it.
+fn read_after_label(n: &dyn Normalise, segment: &str, label_end: usize, hint: &Hint, extra: bool) -> Option<ReadValue> {
     let mut ignored = Vec::new();
-    let (label, label_kind, rest) = leading_label(segment);
-    if let Some(label) = label {
+    let label = segment[..label_end].trim_end();
+    let label_kind = label_kind(label);
+    if !label.is_empty() {
         ignored.push(Ignored { part: IgnoredPart::Label, text: label.to_owned() });
     }
-    let (rest, notes, note_kind) = trailing_notes(rest);
+    let (rest, notes, note_kind) = trailing_notes(&segment[label_end..]);
     let phone_like = [label_kind, note_kind, hint.kind]
         .into_iter()
         .flatten()
         .all(|k| matches!(k, KindHint::Phone | KindHint::WhatsApp | KindHint::Telegram));
     let (rest, extension) = if phone_like { split_extension(rest) } else { (rest, None) };
     let value = unwrap_country_code(rest);
-    let changed = label.is_some() || !notes.is_empty() || extension.is_some() || matches!(value, Cow::Owned(_));
+    let changed = !label.is_empty() || !notes.is_empty() || extension.is_some() || matches!(value, Cow::Owned(_));
     if !changed {
         return None;
     }
@@ -347,18 +382,17 @@ fn token_label(token: &str) -> Option<Option<KindHint>> {
     Some(kind)
 }
 
-/// Splits the label words off the start: the label as written, the kind it names, the rest.
-/// The label never takes the whole segment.
-fn leading_label(s: &str) -> (Option<&str>, Option<KindHint>, &str) {
+/// Where each label word (with its separators) ends at the start of `s`, in order; the label
+/// never takes the whole of `s`.
+fn leading_labels(s: &str) -> Vec<usize> {
+    let mut ends = Vec::new();
     let mut pos = 0;
-    let mut kind = None;
     loop {
         let rest = &s[pos..];
         let token_len = rest.find(|c: char| !is_word_char(c)).unwrap_or(rest.len());
-        if token_len == 0 {
+        if token_len == 0 || token_label(&rest[..token_len]).is_none() {
             break;
         }
-        let Some(said) = token_label(&rest[..token_len]) else { break };
         let after = &rest[token_len..];
         // A label is set apart from its value; `mail@example.com` starts with no label.
         if !after.starts_with(|c: char| c.is_whitespace() || matches!(c, ':' | '=' | '(' | '+' | '>')) {
@@ -368,10 +402,26 @@ fn leading_label(s: &str) -> (Option<&str>, Option<KindHint>, &str) {
         if s[next..].trim().is_empty() {
             break;
         }
-        kind = kind.or(said);
+        ends.push(next);
         pos = next;
     }
-    if pos == 0 { (None, None, s) } else { (Some(s[..pos].trim_end()), kind, &s[pos..]) }
+    ends
+}
+
+/// The kind the first word naming one in a label names.
+fn label_kind(label: &str) -> Option<KindHint> {
+    label.split(|c: char| !is_word_char(c)).filter(|w| !w.is_empty()).find_map(|w| token_label(w).flatten())
+}
+
+/// The whole label at the start of `s`: its text, the kind it names and the rest.
+fn leading_label(s: &str) -> (Option<&str>, Option<KindHint>, &str) {
+    match leading_labels(s).last() {
+        Some(&end) => {
+            let label = s[..end].trim_end();
+            (Some(label), label_kind(label), &s[end..])
+        }
+        None => (None, None, s),
+    }
 }
 
 /// Bytes of separators after a label word: blanks, `:`, `=`, `>`, dashes, and a bracketed
@@ -509,6 +559,8 @@ fn split(s: &str) -> Vec<&str> {
             continue;
         }
         let cut_here = match b {
+            // `tel:…;phone-context=+44` and `;ext=12` are parameters of one value.
+            b';' if is_parameter(&s[at + 1..]) => None,
             b';' | b',' | b'|' => Some(1),
             b'/' | b'&' if at > 0 && (blank(at - 1) || blank(at + 1)) => Some(1),
             _ if b.is_ascii_whitespace() => word_cut(&s[at + 1..], &s[start..at]),
@@ -527,6 +579,12 @@ fn split(s: &str) -> Vec<&str> {
     pieces.push(&s[start..]);
     let pieces: Vec<&str> = pieces.into_iter().map(str::trim).filter(|p| !p.is_empty()).collect();
     if pieces.len() > MAX_VALUES_PER_FIELD { vec![s] } else { pieces }
+}
+
+/// Whether `rest` starts with a URI parameter (`phone-context=…`, `ext=…`).
+fn is_parameter(rest: &str) -> bool {
+    let name_len = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-')).unwrap_or(rest.len());
+    name_len > 0 && rest[name_len..].starts_with('=')
 }
 
 /// At a blank before `rest`: `Some(bytes to skip)` when the field is cut here (`or` and its
@@ -659,6 +717,15 @@ mod tests {
     }
 
     #[test]
+    fn a_shorter_label_is_tried_when_the_longer_takes_part_of_the_value() {
+        assert_eq!(keys(&read("IBAN DE 89 3704 0044 0532 0130 00", None, None)), ["iban:DE89370400440532013000"]);
+        assert_eq!(keys(&read("IBAN: NO 93 8601 1117 947", None, None)), ["iban:NO9386011117947"]);
+        assert!(read("NO93 8601 1117 947", None, None).first.ignored.is_empty());
+        let reading = read("tel:112-34-56-78;phone-context=+966 ou +970 1800 123456", None, None);
+        assert_eq!(keys(&reading), ["tel:+966112345678", "tel:+9701800123456"]);
+    }
+
+    #[test]
     fn a_label_never_takes_the_value() {
         // `mail@…` starts with a label word but no label; a handle that is a label word stays.
         assert_eq!(keys(&read("mail@example.com (perso)", None, None)), ["email:mail@example.com"]);
@@ -670,6 +737,7 @@ mod tests {
     fn too_many_pieces_are_one_value() {
         let raw = "1;2;3;4;5;6;7;8;9";
         assert_eq!(split(raw), vec![raw]);
+        assert_eq!(split("tel:020-7946-0958;phone-context=+44"), vec!["tel:020-7946-0958;phone-context=+44"]);
         assert_eq!(read(raw, None, None).others.len(), 0);
     }
 }
