@@ -248,11 +248,12 @@ fn read_after_label(n: &dyn Normalise, segment: &str, label_end: usize, hint: &H
     if !changed {
         return None;
     }
+    let named = label_kind.or(note_kind);
     ignored.extend(notes.iter().map(|note| Ignored { part: IgnoredPart::Note, text: (*note).to_owned() }));
     if let Some((text, _)) = extension {
         ignored.push(Ignored { part: IgnoredPart::Extension, text: text.to_owned() });
     }
-    let mut outcome = match label_kind.or(note_kind) {
+    let mut outcome = match named {
         None => outcome_of(n, &value, hint, extra),
         Some(named) => {
             let mut first = None;
@@ -270,6 +271,11 @@ fn read_after_label(n: &dyn Normalise, segment: &str, label_end: usize, hint: &H
             first.unwrap_or_else(|| outcome_of(n, &value, hint, extra))
         }
     };
+    // Words taken off a value that still reads as nothing were no label or note of it
+    // (`their app was called …`): the value's own rejection stands, nothing ignored.
+    if outcome.is_err() && named.is_none() && extension.is_none() {
+        return None;
+    }
     if let (Ok(id), Some((_, digits))) = (&mut outcome, extension)
         && id.kind == Kind::Phone
     {
@@ -629,9 +635,12 @@ mod tests {
         value.ignored.iter().map(|i| (i.part.as_str(), i.text.as_str())).collect()
     }
 
+    /// A value as typed, the form's kind, the country, its key and what is ignored around it.
+    type Case = (&'static str, Option<KindHint>, Option<&'static str>, &'static str, Vec<(&'static str, &'static str)>);
+
     #[test]
     fn labels_and_notes_around_one_value() {
-        let cases: [(&str, Option<KindHint>, Option<&str>, &str, Vec<(&str, &str)>); 12] = [
+        let cases: [Case; 12] = [
             ("WhatsApp +33 6 12 34 56 78", None, None, "tel:+33612345678", vec![("LABEL", "WhatsApp")]),
             (
                 "WhatsApp +33 6 12 34 56 78",
@@ -714,6 +723,9 @@ mod tests {
         let reading = read("1-800-FLOWERS", Some(KindHint::Phone), Some("US"));
         assert_eq!(reading.first.outcome.unwrap_err().code, crate::RejectionCode::PhoneLetters);
         assert!(reading.others.is_empty());
+        let reading = read("their app was called BitNova Pro", None, None);
+        assert_eq!(reading.first.outcome.unwrap_err().code, crate::RejectionCode::Unrecognised);
+        assert!(reading.first.ignored.is_empty());
     }
 
     #[test]

@@ -206,11 +206,14 @@ proptest! {
     }
 }
 
+/// A value as typed, the form's kind, the victim's country and the keys it gives.
+type Example = (&'static str, Option<KindHint>, Option<Country>, &'static [&'static str]);
+
 #[test]
 fn the_issue_examples() {
     let fr = Country::parse("FR");
     let gb = Country::parse("GB");
-    let cases: [(&str, Option<KindHint>, Option<Country>, &[&str]); 17] = [
+    let cases: [Example; 17] = [
         ("WhatsApp +33 6 12 34 56 78", Some(KindHint::WhatsApp), None, &["tel:+33612345678"]),
         ("WhatsApp +33 6 12 34 56 78", None, None, &["tel:+33612345678"]),
         ("+33 6 12 34 56 78 (WhatsApp)", None, None, &["tel:+33612345678"]),
