@@ -128,6 +128,7 @@ impl Normalizer {
     }
 
     /// Normalises a cleaned value exactly as it stands.
+    #[inline]
     pub(crate) fn normalize_clean(&self, s: &str, hint: &Hint) -> Result<Identifier, Rejection> {
         let country = hint.country;
         let shared = self.shared_hosts.as_ref();
