@@ -12,6 +12,10 @@
 Every value is generated from a fixed seed, so a run is reproducible. Values are batched per
 (kind, country) through one `scamtrail normalize` process each.
 
+Every accepted value is also written as victims write it in a form (a label before, a note after,
+two values in one field; the forms are generated from the values): each form must give exactly
+the keys of its clean values, and report its label as ignored. These have no known list.
+
 A disagreement is either listed in known_disagreements.json (kind, country, value, what we say,
 what they say, and why) or it fails the run; a listed disagreement that no longer occurs (or
 now reads differently) is stale and fails the run too, so the list stays true.
@@ -439,6 +443,58 @@ KINDS = {
 }
 
 
+# ------------------------------------------------------------------------------ written forms
+# The values we accept, written as victims write them in a form: a label before, a note after,
+# two values in one field. No reference library reads these; the clean value's own key is the
+# reference, so every form must give exactly the key (or keys) of the clean values in it.
+
+FORM_LABELS = {
+    "phone": ["Tel:", "Tél :", "Phone", "Mobile:", "Numéro :", "N° :", "Téléphone -"],
+    "iban": ["IBAN:", "IBAN", "Iban :", "IBAN du compte :", "RIB/IBAN :"],
+    "bic": ["BIC:", "SWIFT:", "BIC/SWIFT :", "Code BIC"],
+}
+FORM_NOTES = ["(NatWest)", "(perso)", "[main account]", "(he said so)", "- office", "(Revolut, London)"]
+FORM_SEPARATORS = [" / ", "; ", ", ", " ou ", " or ", " | ", " et "]
+# Clean values per (kind, country) batch that are written out in forms.
+FORMS_PER_BATCH = 30
+
+
+@dataclass(frozen=True)
+class Form:
+    kind: str
+    country: str | None
+    value: str  # as written
+    keys: tuple[str, ...]  # what it must give: the field's key first
+    label: str  # the label written before the first value, or ""
+
+
+def written_forms(rng: random.Random, kind: str, country: str | None, accepted: list[tuple[str, str]]) -> list[Form]:
+    """Labelled, annotated and two-value forms of accepted (value, key) pairs of one batch."""
+    forms: list[Form] = []
+    for value, key in rng.sample(accepted, min(len(accepted), FORMS_PER_BATCH)):
+        label, note = rng.choice(FORM_LABELS[kind]), rng.choice(FORM_NOTES)
+        forms.append(Form(kind, country, f"{label} {value}", (key,), label))
+        forms.append(Form(kind, country, f"{value} {note}", (key,), ""))
+        forms.append(Form(kind, country, f"{label} {value} {note}", (key,), label))
+        other, other_key = rng.choice(accepted)
+        if other_key != key:
+            sep = rng.choice(FORM_SEPARATORS)
+            forms.append(Form(kind, country, f"{value}{sep}{other}", (key, other_key), ""))
+    return forms
+
+
+def form_problem(form: Form, result: dict) -> str:
+    """Why our reading of a form is wrong, or "" when it gives the clean keys and names the label."""
+    got = tuple([result.get("key") or result.get("reason", "")] + [o.get("key") or o.get("reason", "")
+                                                                    for o in result.get("others", [])])
+    if got != form.keys:
+        return f"keys {list(got)}, expected {list(form.keys)}"
+    labels = [i["text"] for i in result.get("ignored", []) if i["part"] == "LABEL"]
+    if form.label and not any(text.startswith(form.label.strip()) for text in labels):
+        return f"label {form.label!r} not reported (ignored: {result.get('ignored')})"
+    return ""
+
+
 def valid(summary: str) -> bool:
     return not summary.startswith("invalid")
 
@@ -546,6 +602,26 @@ def main() -> int:
                     return 2
                 results.update(zip(batches[key], out))
 
+        # Written forms of what we accepted, batch by batch, from a generator of their own.
+        form_rng = random.Random(f"{SEED}-forms")
+        form_batches: dict[tuple[str, str | None], list[Form]] = {}
+        for key, batch in sorted(batches.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+            accepted = [(c.value, results[c]["key"]) for c in batch if results[c]["ok"]]
+            if accepted:
+                form_batches[key] = written_forms(form_rng, key[0], key[1], accepted)
+        form_results: list[tuple[Form, dict]] = []
+        with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+            futures = {
+                key: pool.submit(run_batch, opts.binary, card_key, key[0], key[1], [f.value for f in forms])
+                for key, forms in form_batches.items()
+            }
+            for key, fut in futures.items():
+                try:
+                    form_results += list(zip(form_batches[key], fut.result()))
+                except RuntimeError as e:
+                    print(f"differential: {e}", file=sys.stderr)
+                    return 2
+
     known = load_known()
     known_in_scope = {k: e for k, e in known.items() if k[0] in kinds}
     totals, agreed, documented = Counter(), Counter(), Counter()
@@ -592,12 +668,20 @@ def main() -> int:
         Path(opts.dump).write_text(json.dumps(entries, indent=1, ensure_ascii=False) + "\n")
         print(f"wrote {len(entries)} entries to {opts.dump}")
 
-    passed = sum(agreed.values())
-    line = f"{passed} passed, {len(failures)} failed"
+    form_failures = [(f, problem) for f, r in form_results if (problem := form_problem(f, r))]
+    print(f"written forms: {len(form_results) - len(form_failures)}/{len(form_results)} give the keys of their "
+          f"clean values")
+    for form, problem in form_failures[: opts.show]:
+        where = f" --country {form.country}" if form.country else ""
+        print(f"FORM {form.kind}{where} {form.value!r}: {problem}")
+
+    passed = sum(agreed.values()) + len(form_results) - len(form_failures)
+    failed = len(failures) + len(form_failures)
+    line = f"{passed} passed, {failed} failed"
     if stale:
         line += f", {len(stale)} stale"
     print(line)
-    return 1 if failures or stale else 0
+    return 1 if failures or form_failures or stale else 0
 
 
 if __name__ == "__main__":

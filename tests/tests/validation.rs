@@ -291,9 +291,9 @@ async fn a_value_that_does_not_parse_is_kept_unverified_not_rejected() {
             vec![id("call me maybe", pb::IdentifierRole::CallerNumber, pb::IdentifierKind::Phone)];
         let answer = server.intake().await.submit_report(req).await.unwrap().into_inner();
         let unverified = |outcome: Option<&pb::IdentifierOutcome>| match outcome {
-            Some(pb::IdentifierOutcome { raw, result: Some(pb::identifier_outcome::Result::Unverified(u)) }) => {
-                (raw.clone(), u.reason.clone())
-            }
+            Some(pb::IdentifierOutcome {
+                raw, result: Some(pb::identifier_outcome::Result::Unverified(u)), ..
+            }) => (raw.clone(), u.reason.clone()),
             other => panic!("{backend:?}: expected unverified, got {other:?}"),
         };
         let expected = ("call me maybe".to_owned(), "PHONE_LETTERS".to_owned());

@@ -4,37 +4,21 @@
 //! `AMBIGUOUS` rejection listing them (never a guess); no success returns the rejection of the
 //! most specific kind that fitted, so "DE89 … (typo)" says `IBAN_CHECKSUM`, not "unrecognised".
 
+use crate::decide::decide;
 use crate::rejection::Rejection;
+use crate::shared_host::SharedHosts;
 use crate::social::{self, Network};
 use crate::text::starts_with_ci;
 use crate::types::{Country, Identifier, Kind};
 use crate::{account, bic, card, crypto, domain, email, iban, link, phone, whatsapp};
 
-/// Picks the outcome from the candidates' outcomes; `None` when there were none.
-pub(crate) fn decide(outcomes: Vec<Result<Identifier, Rejection>>) -> Option<Result<Identifier, Rejection>> {
-    let mut first_err = None;
-    let mut found: Vec<Identifier> = Vec::new();
-    for outcome in outcomes {
-        match outcome {
-            Ok(id) => {
-                if !found.iter().any(|f| f.key == id.key) {
-                    found.push(id);
-                }
-            }
-            Err(e) => {
-                first_err.get_or_insert(e);
-            }
-        }
-    }
-    match found.len() {
-        0 => first_err.map(Err),
-        1 => found.pop().map(Ok),
-        _ => Some(Err(Rejection::ambiguous(found.iter().map(|f| f.kind).collect()))),
-    }
-}
-
 /// Detects the kind of a cleaned value and normalises it.
-pub(crate) fn detect(s: &str, country: Option<Country>, card_mac: &card::CardMac) -> Result<Identifier, Rejection> {
+pub(crate) fn detect(
+    s: &str,
+    country: Option<Country>,
+    card_mac: &card::CardMac,
+    shared: &SharedHosts,
+) -> Result<Identifier, Rejection> {
     // Values that announce their kind.
     if starts_with_ci(s, "mailto:") {
         return email::parse(s);
@@ -78,7 +62,7 @@ pub(crate) fn detect(s: &str, country: Option<Country>, card_mac: &card::CardMac
     if email::looks_like(s) && !s.starts_with('@') {
         outcomes.push(email::parse(s));
     } else if looks_like_link(s) {
-        outcomes.push(link::parse(s));
+        outcomes.push(link::parse(s, shared));
     }
     decide(outcomes).unwrap_or_else(|| Err(Rejection::unrecognised()))
 }

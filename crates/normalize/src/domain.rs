@@ -49,8 +49,11 @@ pub(crate) fn refang(s: &str) -> Cow<'_, str> {
         if rest.starts_with(['[', '(', '{']) {
             for (marker, plain) in MARKERS {
                 if let Some(tail) = strip_prefix_ci(rest, marker) {
+                    // `john.doe [at] gmail [dot] com`: the spaces around a marker were typed
+                    // to set it apart and are no part of the address.
+                    out.truncate(out.trim_end().len());
                     out.push_str(plain);
-                    rest = tail;
+                    rest = tail.trim_start();
                     continue 'outer;
                 }
             }

@@ -17,7 +17,8 @@ const MAX_LOCAL: usize = 64;
 pub(crate) fn looks_like(s: &str) -> bool {
     let s = strip_prefix_ci(s, "mailto:").unwrap_or(s);
     match s.rfind('@') {
-        Some(at) => at > 0 && at + 1 < s.len() && !s.contains(char::is_whitespace),
+        // A `/` before the `@` is a path: `https://www.tiktok.com/@name` is a link.
+        Some(at) => at > 0 && at + 1 < s.len() && !s.contains(char::is_whitespace) && !s[..at].contains('/'),
         None => s.contains("[at]") || s.contains("(at)") || s.contains("[@]"),
     }
 }
@@ -38,6 +39,11 @@ pub(crate) fn parse(s: &str) -> Result<Identifier, Rejection> {
     };
     let local = local.strip_prefix('<').unwrap_or(local);
     let host = host.strip_suffix('>').unwrap_or(host);
+    // RFC 5322 allows `/` in a local part, but no provider hands out such addresses, while every
+    // link with an `@` in its path (`tiktok.com/@name`) has one before the `@`.
+    if local.contains('/') {
+        return Err(format_rejection("This is a web address, not an e-mail address."));
+    }
     if local.is_empty() || local.chars().count() > MAX_LOCAL {
         return Err(format_rejection("The part before the @ is missing or too long."));
     }
@@ -78,6 +84,8 @@ mod tests {
             "support[at]trade-fx[.]co[.]uk",
             "<support@trade-fx.co.uk>",
             "support@trade-fx.co.uk.",
+            "support [at] trade-fx [dot] co [dot] uk",
+            "support [@] trade-fx.co.uk",
         ] {
             let id = parse(raw).unwrap_or_else(|e| panic!("{raw}: {e}"));
             assert_eq!(id.key, "email:support@trade-fx.co.uk", "{raw}");
@@ -109,6 +117,8 @@ mod tests {
             "support@example",
             "support@example.notatld",
             "a@b@",
+            "https://www.tiktok.com/@fxguru.com",
+            "www.example.com/@someone.com",
         ] {
             assert_eq!(parse(raw).unwrap_err().code, RejectionCode::EmailFormat, "{raw}");
         }

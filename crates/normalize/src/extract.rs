@@ -19,6 +19,7 @@ use regex::Regex;
 
 use crate::card::{self, CardMac};
 use crate::crypto;
+use crate::shared_host::SharedHosts;
 use crate::social::{self, Network};
 use crate::text::Folded;
 use crate::types::{Country, Extracted, Identifier};
@@ -82,7 +83,12 @@ struct Found {
 }
 
 /// Finds identifiers in free text; see the module documentation.
-pub(crate) fn extract(text: &str, country: Option<Country>, card_mac: &CardMac) -> Vec<Extracted> {
+pub(crate) fn extract(
+    text: &str,
+    country: Option<Country>,
+    card_mac: &CardMac,
+    shared: &SharedHosts,
+) -> Vec<Extracted> {
     let mut cut = text.len().min(MAX_EXTRACT_BYTES);
     while !text.is_char_boundary(cut) {
         cut -= 1;
@@ -98,7 +104,7 @@ pub(crate) fn extract(text: &str, country: Option<Country>, card_mac: &CardMac) 
 
     for m in URL.find_iter(t) {
         let (s, e) = trim_trailing(t, m.start(), m.end());
-        push(s, e, 0, link::parse(&t[s..e]).ok());
+        push(s, e, 0, link::parse(&t[s..e], shared).ok());
     }
     for m in EMAIL.find_iter(t) {
         push(m.start(), m.end(), 1, email::parse(m.as_str()).ok());
@@ -129,7 +135,7 @@ pub(crate) fn extract(text: &str, country: Option<Country>, card_mac: &CardMac) 
         if crypto::tx::looks_like(s) {
             outcomes.push(crypto::tx::parse(s));
         }
-        let id = match crate::detect::decide(outcomes) {
+        let id = match crate::decide::decide(outcomes) {
             Some(Ok(id)) => Some(id),
             _ => None,
         };
@@ -180,7 +186,7 @@ pub(crate) fn extract(text: &str, country: Option<Country>, card_mac: &CardMac) 
             continue;
         }
         let (s, e) = trim_trailing(t, m.start(), m.end());
-        push(s, e, 10, link::parse(&t[s..e]).ok());
+        push(s, e, 10, link::parse(&t[s..e], shared).ok());
     }
 
     settle(found, &folded)

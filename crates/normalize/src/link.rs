@@ -1,14 +1,16 @@
-//! Links: decides whether a URL names a social-network account, a WhatsApp number or a web
-//! site, and hands it to that kind's normaliser. The display form is the whole refanged link.
+//! Links: decides whether a URL names a social-network account, a WhatsApp number, a site on a
+//! shared host or a web site, and hands it to that kind's normaliser. The display form is the
+//! whole refanged link.
 
 use crate::domain::{self, split_url};
 use crate::rejection::{Rejection, RejectionCode};
+use crate::shared_host::SharedHosts;
 use crate::social::{self, Network};
 use crate::types::Identifier;
 use crate::whatsapp;
 
-/// Normalises any link or host: social profile, WhatsApp number or web site.
-pub(crate) fn parse(s: &str) -> Result<Identifier, Rejection> {
+/// Normalises any link or host: social profile, WhatsApp number, site on a shared host or web site.
+pub(crate) fn parse(s: &str, shared: &SharedHosts) -> Result<Identifier, Rejection> {
     let refanged = domain::refang(s);
     let Some(url) = split_url(&refanged) else {
         return domain::parse(s);
@@ -19,6 +21,9 @@ pub(crate) fn parse(s: &str) -> Result<Identifier, Rejection> {
     }
     if whatsapp::is_host(&host) {
         return whatsapp::from_url(&url, &refanged);
+    }
+    if let Some(site) = shared.key(&host, &url, &refanged) {
+        return site;
     }
     domain::parse(s)
 }
@@ -63,6 +68,10 @@ mod tests {
     use super::*;
     use crate::types::Kind;
 
+    fn parse(s: &str) -> Result<Identifier, Rejection> {
+        super::parse(s, &SharedHosts::shipped())
+    }
+
     #[test]
     fn links_route_by_host() {
         assert_eq!(parse("https://t.me/crypto_support").unwrap().kind, Kind::Telegram);
@@ -70,6 +79,11 @@ mod tests {
         assert_eq!(parse("https://www.instagram.com/fx.guru/").unwrap().key, "instagram:fx.guru");
         assert_eq!(parse("https://trade-fx.co.uk/x").unwrap().key, "domain:trade-fx.co.uk");
         assert_eq!(parse("instagram.com/fx.guru").unwrap().key, "instagram:fx.guru");
+        assert_eq!(parse("https://bit.ly/3xyzAbc").unwrap().key, "url:bit.ly/3xyzAbc");
+        assert_eq!(
+            parse("https://sites.google.com/view/cryptogains-pro").unwrap().key,
+            "url:sites.google.com/view/cryptogains-pro"
+        );
     }
 
     #[test]

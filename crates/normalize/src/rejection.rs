@@ -107,6 +107,8 @@ rejection_codes! {
     HandleFormat => "HANDLE_FORMAT",
     /// The link goes to the network but not to an account (a post, a search, …).
     LinkNotProfile => "LINK_NOT_PROFILE",
+    /// The link is on a shared host (a shortener, a link page, a site host) but names no site there.
+    LinkIncomplete => "LINK_INCOMPLETE",
     /// The value is recognised but not supported (e.g. a WhatsApp group invite).
     Unsupported => "UNSUPPORTED",
     /// The value is not any kind of identifier we know.

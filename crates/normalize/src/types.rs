@@ -207,6 +207,8 @@ pub enum Kind {
     Email,
     /// A registrable domain: `domain:example.co.uk`.
     Domain,
+    /// A site on a shared host, by host and the path naming it: `url:bit.ly/3xyzabc`.
+    Url,
     /// A Bitcoin address: `btc:bc1q…`.
     Btc,
     /// An Ethereum-compatible (EVM) address, one key across chains: `evm:0x…`.
@@ -246,6 +248,7 @@ impl Kind {
             Kind::Phone => "tel",
             Kind::Email => "email",
             Kind::Domain => "domain",
+            Kind::Url => "url",
             Kind::Btc => "btc",
             Kind::Evm => "evm",
             Kind::Tron => "trx",
@@ -337,6 +340,10 @@ pub struct Facts {
     pub chain: Option<&'static str>,
     /// Whether a check digit or checksum in the value was verified.
     pub checksum_verified: bool,
+    /// The extension written after a telephone number (`ext. 12`); the key is the number alone.
+    pub extension: Option<String>,
+    /// The messaging service a number was given for (`"whatsapp"`, `"telegram"`).
+    pub messaging_app: Option<&'static str>,
 }
 
 /// A normalised identifier: the canonical key that links reports, and how to show it.

@@ -8,6 +8,9 @@ use crate::rejection::{Rejection, RejectionCode};
 use crate::text::strip_prefix_ci;
 use crate::types::{Country, Identifier};
 
+/// The messaging-app fact of a number given as a WhatsApp account.
+const APP: &str = "whatsapp";
+
 /// Whether a (lower-case) host is one of WhatsApp's.
 pub(crate) fn is_host(host: &str) -> bool {
     matches!(
@@ -43,6 +46,7 @@ pub(crate) fn from_url(url: &Url<'_>, display: &str) -> Result<Identifier, Rejec
     }
     let mut id = phone::parse(&format!("+{digits}"), None)?;
     id.display = display.to_owned();
+    id.facts.messaging_app = Some(APP);
     Ok(id)
 }
 
@@ -55,7 +59,10 @@ pub(crate) fn parse(s: &str, country: Option<Country>) -> Result<Identifier, Rej
     if let Some(url) = crate::domain::split_url(s).filter(|u| is_host(&u.host.to_ascii_lowercase())) {
         return from_url(&url, s);
     }
-    phone::parse(s, country)
+    phone::parse(s, country).map(|mut id| {
+        id.facts.messaging_app = Some(APP);
+        id
+    })
 }
 
 #[cfg(test)]
@@ -74,6 +81,7 @@ mod tests {
         ] {
             let id = parse(raw, None).unwrap_or_else(|e| panic!("{raw}: {e}"));
             assert_eq!(id.key, "tel:+447400123456", "{raw}");
+            assert_eq!(id.facts.messaging_app, Some("whatsapp"), "{raw}");
         }
         assert_eq!(parse("07400 123456", Country::parse("GB")).unwrap().key, "tel:+447400123456");
     }

@@ -2,7 +2,8 @@
 
 use proptest::prelude::*;
 use scamtrail_normalize::{
-    Country, Hint, Identifier, Kind, KindHint, MAX_INPUT_BYTES, Normalizer, NormalizerConfig, RejectionCode,
+    Country, Hint, Identifier, Kind, KindHint, MAX_INPUT_BYTES, MAX_VALUES_PER_FIELD, Normalizer, NormalizerConfig,
+    RejectionCode,
 };
 use std::sync::LazyLock;
 
@@ -85,6 +86,10 @@ fn check_no_panic(s: &str) {
                 assert_eq!(r.candidates.is_empty(), r.code != RejectionCode::Ambiguous);
             }
         }
+        // Reading the field finds at most a bounded number of values, the first being normalize's.
+        let reading = N.read(s, &hint);
+        assert!(reading.others.len() < MAX_VALUES_PER_FIELD);
+        assert_eq!(reading.first.outcome.as_ref().map(|id| &id.key), N.normalize(s, &hint).as_ref().map(|id| &id.key));
     }
     for e in N.extract(s, None).into_iter().chain(N.extract(s, Country::parse("GB"))) {
         assert!(e.start <= e.end && e.end <= s.len());
@@ -179,7 +184,7 @@ fn hint_for(kind: Kind) -> KindHint {
         Kind::Card => KindHint::Card,
         Kind::Phone => KindHint::Phone,
         Kind::Email => KindHint::Email,
-        Kind::Domain => KindHint::Website,
+        Kind::Domain | Kind::Url => KindHint::Website,
         Kind::Transaction => KindHint::CryptoTransaction,
         Kind::Telegram => KindHint::Telegram,
         Kind::Instagram => KindHint::Instagram,

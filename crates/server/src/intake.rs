@@ -110,9 +110,9 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
     ) -> Result<Response<pb::SubmitReportResponse>, Status> {
         let who = caller(&request)?;
         let intake = Intake { normalizer: &self.normalizer, now: UnixMicros::now() };
-        let mut report = intake.report(request.get_ref()).map_err(error::invalid_argument)?;
+        let (mut report, identifiers) =
+            intake.report_with_outcomes(request.get_ref()).map_err(error::invalid_argument)?;
         report.client_request_id = report.client_request_id.map(|id| wire::scoped_request_id(&who.actor, &id));
-        let identifiers = wire::submitted_outcomes(&report.payments, &report.identifiers);
         let secret = secrets::new_follow_up_secret();
         report.follow_up_hash = Some(secrets::hash(&secret, secrets::FOLLOW_UP_PARAMS));
         // Kept only when the report can be a replay, to compare it with the stored one.
@@ -174,7 +174,7 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
             .values
             .iter()
             .zip(&hints)
-            .map(|(value, hint)| wire::preview_out(&value.value, &self.normalizer.normalize(&value.value, hint)))
+            .map(|(value, hint)| wire::reading_out(&value.value, &self.normalizer.read(&value.value, hint)))
             .collect();
         Ok(Response::new(pb::NormalizeIdentifiersResponse { outcomes }))
     }
@@ -208,17 +208,13 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         let now = UnixMicros::now();
         let dated = format!("added {}", wire::date_time_text(now));
         let intake = Intake { normalizer: &self.normalizer, now };
-        let details = intake.details(&req, found.country, &dated).map_err(error::invalid_argument)?;
+        let (details, outcomes) = intake.details(&req, found.country, &dated).map_err(error::invalid_argument)?;
         let replayed = self.store.add_details(found.report_id, &details).await.map_err(error::store)?;
         let after = self.store.follow_up(&found.reference).await.map_err(error::store)?.unwrap_or(found);
         tracing::info!(report_id = after.report_id, replayed, "report details added");
         Ok(Response::new(pb::AddReportDetailsResponse {
             replayed,
-            identifiers: if replayed {
-                vec![]
-            } else {
-                wire::submitted_outcomes(&details.payments, &details.identifiers)
-            },
+            identifiers: if replayed { vec![] } else { outcomes },
             status: Some(status_out(&after)),
         }))
     }

@@ -13,6 +13,7 @@ pub mod localized;
 pub mod lookup;
 pub mod progress;
 pub mod safelist;
+pub mod shared_hosts;
 pub mod telemetry;
 pub mod triage;
 pub mod violations;
@@ -52,6 +53,8 @@ pub struct ServeConfig {
     pub shutdown_grace: Duration,
     /// A safelist file to apply beside the shipped one.
     pub safelist_file: Option<PathBuf>,
+    /// A shared-hosts file (shorteners, link pages, site hosts) read beside the shipped list.
+    pub shared_hosts_file: Option<PathBuf>,
     /// Authentication, limits and timeouts.
     pub guard: auth::GuardConfig,
     /// Concurrent streams (calls) per HTTP/2 connection at most.
@@ -104,7 +107,8 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
     }
     let card_mac_key = key_file::card_key(&config.card_key_file)?;
     let (audit_key, audit_key_is_new) = key_file::audit_key(&config.audit_key_file)?;
-    let normalizer = Normalizer::new(NormalizerConfig { card_mac_key });
+    let normalizer = Normalizer::new(NormalizerConfig { card_mac_key })
+        .with_shared_hosts(shared_hosts::load(config.shared_hosts_file.as_deref())?);
     // Read the safelist before touching the database: a bad file stops the start cleanly.
     let safelist = safelist::load(config.safelist_file.as_deref(), &normalizer)?;
     let store = Store::open(&config.store).await?;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use scamtrail_core::{PriorityWeights, RateTable};
-use scamtrail_normalize::{Country, Hint, KindHint, Normalizer, NormalizerConfig};
+use scamtrail_normalize::{Country, Hint, KindHint, Normalizer, NormalizerConfig, ReadValue};
 use scamtrail_server::{ServeConfig, TlsFiles, serve};
 use scamtrail_store::{ClusterConfig, Store, StoreConfig};
 
@@ -84,6 +84,9 @@ enum Command {
         /// File holding the card MAC key, so that card keys match the server's.
         #[arg(long, default_value = "scamtrail.card-key", env = "SCAMTRAIL_CARD_KEY_FILE")]
         card_key_file: PathBuf,
+        /// A shared-hosts file read beside the shipped list, so that links key as the server's.
+        #[arg(long, env = "SCAMTRAIL_SHARED_HOSTS_FILE")]
+        shared_hosts_file: Option<PathBuf>,
     },
 }
 
@@ -134,6 +137,9 @@ struct ServeArgs {
     /// A safelist file (tab-separated kind, value, reason) applied beside the shipped one.
     #[arg(long, env = "SCAMTRAIL_SAFELIST_FILE")]
     safelist_file: Option<PathBuf>,
+    /// A shared-hosts file (tab-separated host, path, case, note) read beside the shipped list.
+    #[arg(long, env = "SCAMTRAIL_SHARED_HOSTS_FILE")]
+    shared_hosts_file: Option<PathBuf>,
     /// Seconds between rescoring clusters whose priority changes with time.
     #[arg(long, default_value_t = 30, env = "SCAMTRAIL_RESCORE_INTERVAL_SECONDS")]
     rescore_interval_seconds: u64,
@@ -454,7 +460,9 @@ fn run(cli: Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
             tracing::info!("migrations applied");
             Ok(())
         }
-        Command::Normalize { country, kind, card_key_file } => normalize(country, kind, card_key_file),
+        Command::Normalize { country, kind, card_key_file, shared_hosts_file } => {
+            normalize(country, kind, card_key_file, shared_hosts_file)
+        }
     }
 }
 
@@ -475,7 +483,12 @@ async fn recluster(config: &StoreConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn normalize(country: Option<String>, kind: Option<String>, card_key_file: PathBuf) -> anyhow::Result<()> {
+fn normalize(
+    country: Option<String>,
+    kind: Option<String>,
+    card_key_file: PathBuf,
+    shared_hosts_file: Option<PathBuf>,
+) -> anyhow::Result<()> {
     let country = match country {
         None => None,
         Some(c) => {
@@ -487,37 +500,19 @@ fn normalize(country: Option<String>, kind: Option<String>, card_key_file: PathB
         Some(k) => Some(k.parse::<KindHint>().map_err(|_| anyhow::anyhow!("--kind {k:?}: not a known kind"))?),
     };
     let card_mac_key = scamtrail_server::key_file::card_key(&card_key_file)?;
-    let normalizer = Normalizer::new(NormalizerConfig { card_mac_key });
+    let normalizer = Normalizer::new(NormalizerConfig { card_mac_key })
+        .with_shared_hosts(scamtrail_server::shared_hosts::load(shared_hosts_file.as_deref())?);
     let hint = Hint { kind, country };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     for line in std::io::stdin().lock().lines() {
         let line = line?;
         let input = line.trim_end_matches('\r');
-        let json = match normalizer.normalize(input, &hint) {
-            Ok(id) => serde_json::json!({
-                "input": input,
-                "ok": true,
-                "key": id.key,
-                "kind": id.kind.as_str(),
-                "display": id.display,
-                "facts": {
-                    "country": id.facts.country.map(|c| c.as_str()),
-                    "bank_code": id.facts.bank_code,
-                    "phone_type": id.facts.phone_type.map(|t| t.as_str()),
-                    "chain": id.facts.chain,
-                    "checksum_verified": id.facts.checksum_verified,
-                    "iban_registry": (id.kind == scamtrail_normalize::Kind::Iban).then(|| id.value()).and_then(scamtrail_normalize::iban_registry).map(|r| r.to_string()),
-                },
-            }),
-            Err(r) => serde_json::json!({
-                "input": input,
-                "ok": false,
-                "reason": r.code.as_str(),
-                "message": r.message,
-                "candidates": r.candidates.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
-            }),
-        };
+        let reading = normalizer.read(input, &hint);
+        // The field's identifier at the top level, as for one value; the others the field held
+        // (each with its own outcome) in "others".
+        let mut json = value_json(input, &reading.first);
+        json["others"] = reading.others.iter().map(|other| value_json(&other.text, other)).collect();
         serde_json::to_writer(&mut out, &json)?;
         out.write_all(b"\n")?;
     }
@@ -560,6 +555,7 @@ fn serve_config(args: ServeArgs) -> anyhow::Result<ServeConfig> {
         shutdown_grace_seconds,
         clusters,
         safelist_file,
+        shared_hosts_file,
         rescore_interval_seconds,
         guard,
         tls,
@@ -579,6 +575,7 @@ fn serve_config(args: ServeArgs) -> anyhow::Result<ServeConfig> {
         trace_calls: otlp_endpoint.is_some(),
         shutdown_grace: Duration::from_secs(shutdown_grace_seconds),
         safelist_file,
+        shared_hosts_file,
         guard: guard.config()?,
         max_streams_per_connection: guard.max_streams_per_connection.max(1),
         tls: match (tls.tls_cert, tls.tls_key) {
@@ -611,6 +608,43 @@ fn check_files(config: &ServeConfig) -> anyhow::Result<()> {
     }
     scamtrail_server::check_listen(config)?;
     Ok(())
+}
+
+/// One value read from a line, as `scamtrail normalize` prints it.
+fn value_json(input: &str, value: &ReadValue) -> serde_json::Value {
+    let ignored: Vec<serde_json::Value> =
+        value.ignored.iter().map(|i| serde_json::json!({ "part": i.part.as_str(), "text": i.text })).collect();
+    match &value.outcome {
+        Ok(id) => serde_json::json!({
+            "input": input,
+            "ok": true,
+            "key": id.key,
+            "kind": id.kind.as_str(),
+            "display": id.display,
+            "facts": {
+                "country": id.facts.country.map(|c| c.as_str()),
+                "bank_code": id.facts.bank_code,
+                "phone_type": id.facts.phone_type.map(|t| t.as_str()),
+                "chain": id.facts.chain,
+                "checksum_verified": id.facts.checksum_verified,
+                "extension": id.facts.extension,
+                "messaging_app": id.facts.messaging_app,
+                "iban_registry": (id.kind == scamtrail_normalize::Kind::Iban)
+                    .then(|| id.value())
+                    .and_then(scamtrail_normalize::iban_registry)
+                    .map(|r| r.to_string()),
+            },
+            "ignored": ignored,
+        }),
+        Err(r) => serde_json::json!({
+            "input": input,
+            "ok": false,
+            "reason": r.code.as_str(),
+            "message": r.message,
+            "candidates": r.candidates.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+            "ignored": ignored,
+        }),
+    }
 }
 
 fn init_logging(format: LogFormat, tracer: Option<&opentelemetry_sdk::trace::SdkTracerProvider>) {

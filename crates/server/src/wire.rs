@@ -6,7 +6,7 @@ use scamtrail_core::{
     AgeBand, Category, ContactChannel, Country, IdentifierRole, KindHint, NewPayment, NewReport, NormalizedIdentifier,
     ReportedIdentifier, StoredReport, UnixMicros, Unverified, Victim, format_amount, is_known_currency, limits,
 };
-use scamtrail_normalize::{Hint, Normalizer, mask_card_numbers};
+use scamtrail_normalize::{Hint, Identifier, Ignored, IgnoredPart, Normalizer, ReadValue, Reading, mask_card_numbers};
 use scamtrail_proto::v1 as pb;
 use scamtrail_store::NewDetails;
 
@@ -116,6 +116,15 @@ impl Intake<'_> {
     /// field. A request over any size limit is refused on its sizes alone, before anything in it
     /// is parsed, normalised or searched.
     pub fn report(&self, req: &pb::SubmitReportRequest) -> Result<NewReport, Violations> {
+        self.report_with_outcomes(req).map(|(report, _)| report)
+    }
+
+    /// [`Intake::report`], with what normalisation made of each identifier field for the answer:
+    /// payment beneficiaries in order, then the report's identifiers, as in the request.
+    pub fn report_with_outcomes(
+        &self,
+        req: &pb::SubmitReportRequest,
+    ) -> Result<(NewReport, Vec<pb::IdentifierOutcome>), Violations> {
         report_sizes(req).finish(())?;
         let mut v = Violations::default();
         let client_request_id = self.client_request_id(&mut v, &req.client_request_id);
@@ -151,10 +160,11 @@ impl Intake<'_> {
         let victim = r.victim.as_ref().map(|p| self.victim(&mut v, p));
         let hint_country = victim.as_ref().and_then(|v| v.country);
 
-        let (payments, identifiers) = self.trail(&mut v, "report.", &r.payments, &r.identifiers, hint_country);
+        let (payments, identifiers, outcomes) =
+            self.trail(&mut v, "report.", &r.payments, &r.identifiers, hint_country);
         // Suggestions are read from the words as typed: a card number in them keeps its key.
         let suggested = self.suggestions(&r.narrative, hint_country);
-        v.finish(()).map(|()| NewReport {
+        let report = v.finish(()).map(|()| NewReport {
             category: category.unwrap_or(Category::Other),
             first_contact_at: first,
             last_contact_at: last,
@@ -167,7 +177,8 @@ impl Intake<'_> {
             contact_ongoing: r.contact_ongoing,
             client_request_id,
             follow_up_hash: None,
-        })
+        })?;
+        Ok((report, outcomes))
     }
 
     /// Identifiers found in free text, as suggestions.
@@ -192,16 +203,16 @@ impl Intake<'_> {
         req: &pb::AddReportDetailsRequest,
         country: Option<Country>,
         dated: &str,
-    ) -> Result<NewDetails, Violations> {
+    ) -> Result<(NewDetails, Vec<pb::IdentifierOutcome>), Violations> {
         details_sizes(req).finish(())?;
         let mut v = Violations::default();
         let client_request_id = self.client_request_id(&mut v, &req.client_request_id);
-        let (payments, identifiers) = self.trail(&mut v, "", &req.payments, &req.identifiers, country);
+        let (payments, identifiers, outcomes) = self.trail(&mut v, "", &req.payments, &req.identifiers, country);
         let words = req.narrative.trim();
         if payments.is_empty() && identifiers.is_empty() && words.is_empty() {
             v.add("narrative", "NOTHING_TO_ADD", "give payments, identifiers or more words");
         }
-        v.finish(()).map(|()| NewDetails {
+        let details = v.finish(()).map(|()| NewDetails {
             payments,
             identifiers,
             suggested: self.suggestions(words, country),
@@ -211,10 +222,12 @@ impl Intake<'_> {
                 format!("\n\n[{dated}]\n{}", mask_card_numbers(words))
             },
             client_request_id,
-        })
+        })?;
+        Ok((details, outcomes))
     }
 
-    /// Payments and identifiers (fields named after `prefix`), already within their limits.
+    /// Payments and identifiers (fields named after `prefix`), already within their limits, and
+    /// each identifier field's outcome for the answer (beneficiaries first, in request order).
     fn trail(
         &self,
         v: &mut Violations,
@@ -222,20 +235,22 @@ impl Intake<'_> {
         payments: &[pb::Payment],
         identifiers: &[pb::ScammerIdentifier],
         country: Option<Country>,
-    ) -> (Vec<NewPayment>, Vec<ReportedIdentifier>) {
+    ) -> (Vec<NewPayment>, Vec<ReportedIdentifier>, Vec<pb::IdentifierOutcome>) {
+        let mut outcomes = Vec::new();
         let payments = payments
             .iter()
             .take(limits::PAYMENTS_MAX)
             .enumerate()
-            .map(|(i, p)| self.payment(v, &format!("{prefix}payments[{i}]"), p, country))
+            .map(|(i, p)| self.payment(v, &format!("{prefix}payments[{i}]"), p, country, &mut outcomes))
             .collect();
-        let identifiers = identifiers
+        let fields = identifiers
             .iter()
             .take(limits::IDENTIFIERS_MAX)
             .enumerate()
             .map(|(i, id)| self.identifier(v, &format!("{prefix}identifiers[{i}]"), id, country))
             .collect();
-        (payments, identifiers)
+        let identifiers = ReadField::store(fields, limits::IDENTIFIERS_MAX, &mut outcomes);
+        (payments, identifiers, outcomes)
     }
 
     /// A client request id, trimmed; `None` when empty. Stored scoped to its caller
@@ -272,7 +287,14 @@ impl Intake<'_> {
         }
     }
 
-    fn payment(&self, v: &mut Violations, field: &str, p: &pb::Payment, country: Option<Country>) -> NewPayment {
+    fn payment(
+        &self,
+        v: &mut Violations,
+        field: &str,
+        p: &pb::Payment,
+        country: Option<Country>,
+        outcomes: &mut Vec<pb::IdentifierOutcome>,
+    ) -> NewPayment {
         let currency = p.currency.trim().to_ascii_uppercase();
         let max = limits::payment_amount_max_minor(&currency);
         if p.amount_minor <= 0 {
@@ -293,13 +315,14 @@ impl Intake<'_> {
                 "not an ISO 4217 currency code or a known crypto ticker",
             );
         }
-        let beneficiaries = p
+        let fields = p
             .beneficiaries
             .iter()
             .take(limits::BENEFICIARIES_MAX)
             .enumerate()
             .map(|(i, b)| self.identifier(v, &format!("{field}.beneficiaries[{i}]"), b, country))
             .collect();
+        let beneficiaries = ReadField::store(fields, limits::BENEFICIARIES_MAX, outcomes);
         NewPayment {
             amount_minor: p.amount_minor,
             currency,
@@ -311,22 +334,64 @@ impl Intake<'_> {
         }
     }
 
-    /// Checks the shape of one identifier and normalises it. A value that does not normalise is
-    /// not a violation: it is kept as unverified with its reason.
+    /// Checks the shape of one identifier field and reads it: its own identifier and any others
+    /// it holds. A value that does not normalise is not a violation: it is kept as unverified
+    /// with its reason.
     fn identifier(
         &self,
         v: &mut Violations,
         field: &str,
         id: &pb::ScammerIdentifier,
         country: Option<Country>,
-    ) -> ReportedIdentifier {
+    ) -> ReadField {
         if id.value.trim().is_empty() {
             v.required(format!("{field}.value"));
         }
         let role = read_enum(v, &format!("{field}.role"), id.role, role_in);
         let kind_hint = read_enum(v, &format!("{field}.kind_hint"), id.kind_hint, kind_in);
-        let result = self.normalizer.normalize(&id.value, &Hint { kind: kind_hint, country });
-        ReportedIdentifier::new(&id.value, role, kind_hint, &result)
+        let reading = self.normalizer.read(&id.value, &Hint { kind: kind_hint, country });
+        let own = ReportedIdentifier::new(&id.value, role, kind_hint, &reading.first.outcome);
+        let others = reading
+            .others
+            .iter()
+            .map(|other| {
+                // The same role: a second number in the caller's field is a caller's number too.
+                let reported = ReportedIdentifier::new(&other.text, role, kind_hint, &other.outcome);
+                let outcome = read_value_out(&reported.raw, other, false, Vec::new());
+                (reported, outcome)
+            })
+            .collect();
+        let outcome = read_value_out(&own.raw, &reading.first, false, Vec::new());
+        ReadField { own, outcome, others }
+    }
+}
+
+/// One identifier field as read: its own identifier and the others it held, each with its
+/// outcome for the answer.
+struct ReadField {
+    own: ReportedIdentifier,
+    outcome: pb::IdentifierOutcome,
+    others: Vec<(ReportedIdentifier, pb::IdentifierOutcome)>,
+}
+
+impl ReadField {
+    /// The identifiers to store, each field's own followed by its others, while the list stays
+    /// within `max` (every field's own always fits); records each field's outcome with the
+    /// others that were kept.
+    fn store(fields: Vec<ReadField>, max: usize, outcomes: &mut Vec<pb::IdentifierOutcome>) -> Vec<ReportedIdentifier> {
+        let mut room = max.saturating_sub(fields.len());
+        let mut stored = Vec::with_capacity(fields.len());
+        for field in fields {
+            let ReadField { own, mut outcome, others } = field;
+            stored.push(own);
+            for (reported, other) in others.into_iter().take(room) {
+                room -= 1;
+                stored.push(reported);
+                outcome.others.push(other);
+            }
+            outcomes.push(outcome);
+        }
+        stored
     }
 }
 
@@ -416,7 +481,7 @@ pub fn outcome_out(id: &ReportedIdentifier) -> pb::IdentifierOutcome {
         Ok(n) => pb::identifier_outcome::Result::Normalized(normalized_out(n)),
         Err(u) => pb::identifier_outcome::Result::Unverified(unverified_out(u, Vec::new())),
     };
-    pb::IdentifierOutcome { raw: id.raw.clone(), result: Some(result) }
+    pb::IdentifierOutcome { raw: id.raw.clone(), result: Some(result), ..Default::default() }
 }
 
 fn normalized_out(n: &NormalizedIdentifier) -> pb::NormalizedIdentifier {
@@ -429,6 +494,9 @@ fn normalized_out(n: &NormalizedIdentifier) -> pb::NormalizedIdentifier {
         phone_type: n.phone_type.clone().unwrap_or_default(),
         chain: n.chain.clone().unwrap_or_default(),
         checksum_verified: n.checksum_verified,
+        // Facts of how the value was written, not stored apart: a stored outcome has none.
+        extension: String::new(),
+        messaging_app: String::new(),
         iban_registry: iban_registry_of(&n.key),
     }
 }
@@ -436,6 +504,56 @@ fn normalized_out(n: &NormalizedIdentifier) -> pb::NormalizedIdentifier {
 /// The `iban_registry` fact of a key: derived from the IBAN itself, so stored identifiers carry it too.
 fn iban_registry_of(key: &str) -> String {
     key.strip_prefix("iban:").and_then(scamtrail_normalize::iban_registry).map(|r| r.to_string()).unwrap_or_default()
+}
+
+/// A normalised identifier for the wire, with the facts only normalisation knows.
+fn identifier_facts_out(id: &Identifier) -> pb::NormalizedIdentifier {
+    pb::NormalizedIdentifier {
+        extension: id.facts.extension.clone().unwrap_or_default(),
+        messaging_app: id.facts.messaging_app.unwrap_or_default().to_owned(),
+        ..normalized_out(&NormalizedIdentifier::from(id))
+    }
+}
+
+/// The wire kind of an ignored part.
+fn ignored_out(ignored: &Ignored) -> pb::IgnoredPart {
+    let kind = match ignored.part {
+        IgnoredPart::Label => pb::IgnoredPartKind::Label,
+        IgnoredPart::Note => pb::IgnoredPartKind::Note,
+        IgnoredPart::Extension => pb::IgnoredPartKind::Extension,
+    };
+    // A note may hold a card number as well as anything else a victim typed.
+    pb::IgnoredPart { kind: kind as i32, text: mask_card_numbers(&ignored.text).into_owned() }
+}
+
+/// One value read from a field for the wire: `raw` as it is shown (card numbers masked),
+/// the candidates of an ambiguous value when `candidates`, and the field's other values.
+fn read_value_out(
+    raw: &str,
+    value: &ReadValue,
+    candidates: bool,
+    others: Vec<pb::IdentifierOutcome>,
+) -> pb::IdentifierOutcome {
+    let result = match &value.outcome {
+        Ok(id) => pb::identifier_outcome::Result::Normalized(identifier_facts_out(id)),
+        Err(r) => pb::identifier_outcome::Result::Unverified(unverified_out(
+            &Unverified::from(r),
+            if candidates { r.candidates.iter().map(|k| k.as_str().to_owned()).collect() } else { Vec::new() },
+        )),
+    };
+    pb::IdentifierOutcome {
+        raw: raw.to_owned(),
+        result: Some(result),
+        ignored: value.ignored.iter().map(ignored_out).collect(),
+        others,
+    }
+}
+
+/// A field's reading for `NormalizeIdentifiers`: the field's identifier with the candidates of
+/// an ambiguous value, what was ignored around it, and the other values the field held.
+pub fn reading_out(raw: &str, reading: &Reading) -> pb::IdentifierOutcome {
+    let others = reading.others.iter().map(|other| read_value_out(&other.text, other, true, Vec::new())).collect();
+    read_value_out(raw, &reading.first, true, others)
 }
 
 fn unverified_out(u: &Unverified, candidates: Vec<String>) -> pb::IdentifierRejection {
@@ -454,16 +572,11 @@ pub fn preview_out(
             r.candidates.iter().map(|k| k.as_str().to_owned()).collect(),
         )),
     };
-    pb::IdentifierOutcome { raw: raw.to_owned(), result: Some(result) }
+    pb::IdentifierOutcome { raw: raw.to_owned(), result: Some(result), ..Default::default() }
 }
 
 fn identifier_out(id: &ReportedIdentifier) -> pb::ScammerIdentifier {
     pb::ScammerIdentifier { value: id.raw.clone(), role: role_out(id.role), kind_hint: kind_out(id.kind_hint) }
-}
-
-/// Every identifier's outcome in request order: beneficiaries of each payment, then the report's own.
-pub fn submitted_outcomes(payments: &[NewPayment], identifiers: &[ReportedIdentifier]) -> Vec<pb::IdentifierOutcome> {
-    payments.iter().flat_map(|p| &p.beneficiaries).chain(identifiers).map(outcome_out).collect()
 }
 
 /// A stored report for the wire.

@@ -101,7 +101,7 @@ pub(crate) fn parse_wallet(s: &str) -> Result<Identifier, Rejection> {
         return evm::parse(&format!("0x{inner}"));
     }
     let outcomes = wallet_outcomes(s);
-    crate::detect::decide(outcomes).unwrap_or_else(|| {
+    crate::decide::decide(outcomes).unwrap_or_else(|| {
         Err(Rejection::new(
             RejectionCode::WalletUnrecognised,
             "This is not a wallet address of a supported chain (Bitcoin, Ethereum and other EVM chains, TRON, Litecoin, XRP, Solana, TON).",
