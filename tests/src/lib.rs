@@ -117,6 +117,26 @@ impl TestServer {
         Ok(server)
     }
 
+    /// Another server process on this one's database, with copies of its key files and the
+    /// credentials it has made so far: a second instance. This one keeps (and drops) the database.
+    pub async fn another_instance(&self) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        std::fs::copy(self.dir.path().join("card.key"), dir.path().join("card.key"))?;
+        std::fs::copy(self.audit_key_file(), dir.path().join("audit.key"))?;
+        let mut server = Self {
+            child: None,
+            addr: String::new(),
+            database_url: self.database_url.clone(),
+            dir,
+            extra_args: self.extra_args.clone(),
+            pg_database: None,
+            tokens: std::sync::Mutex::new(self.tokens.lock().unwrap_or_else(|e| e.into_inner()).clone()),
+            log_filter: self.log_filter.clone(),
+        };
+        server.launch().await?;
+        Ok(server)
+    }
+
     async fn launch(&mut self) -> anyhow::Result<()> {
         let port = free_port()?;
         self.addr = format!("127.0.0.1:{port}");

@@ -29,6 +29,7 @@ mod db;
 mod error;
 mod follow_up;
 mod group_commit;
+mod instances;
 mod intake;
 mod lookups;
 mod queues;

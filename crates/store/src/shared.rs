@@ -9,6 +9,7 @@ use tokio::sync::broadcast;
 use crate::cluster_views::{ClusterEventView, QueueEvent, cluster_view};
 use crate::config::ClusterConfig;
 use crate::db::{Pool, Reader};
+use crate::instances::FanOut;
 
 /// What the writer, the services and the background tasks share.
 pub(crate) struct Shared {
@@ -22,11 +23,29 @@ pub(crate) struct Shared {
     pub clusters: ClusterConfig,
     /// Committed cluster events, to queue watchers.
     pub events: broadcast::Sender<Arc<QueueEvent>>,
+    /// On PostgreSQL, how this instance hears of other instances' events and tells them its own.
+    pub fan_out: Option<FanOut>,
 }
 
 impl Shared {
-    /// Broadcasts committed events, each with its cluster as it is now, if anyone watches.
+    /// Broadcasts events this instance committed, each with its cluster as it is now, if anyone
+    /// watches, and announces them to the other instances.
     pub(crate) async fn publish(&self, events: Vec<ClusterEventView>) {
+        if let Some(fan_out) = &self.fan_out
+            && !events.is_empty()
+        {
+            fan_out.announce(&events);
+        }
+        self.broadcast(events).await;
+    }
+
+    /// Broadcasts committed events (this instance's or another's) that were not broadcast here
+    /// yet, each with its cluster as it is now, if anyone watches.
+    pub(crate) async fn broadcast(&self, events: Vec<ClusterEventView>) {
+        let events: Vec<ClusterEventView> = match &self.fan_out {
+            Some(fan_out) => events.into_iter().filter(|e| fan_out.first_time(e)).collect(),
+            None => events,
+        };
         if self.events.receiver_count() == 0 {
             return;
         }

@@ -14,6 +14,7 @@ use crate::config::StoreConfig;
 use crate::db::{Checkpoints, Pool, ReportKey, spawn_checkpointer};
 use crate::error::StoreError;
 use crate::follow_up::{self, FollowUp, NewDetails};
+use crate::instances;
 use crate::intake::{self, Job, Submitted};
 use crate::lookups::{self, IdentifierView, KeyLookup};
 use crate::queues::{self, PageToken, Queue, QueueFilter};
@@ -40,13 +41,31 @@ impl Store {
         let (events, _) = broadcast::channel(1024);
         let reader = pool.reader();
         let file = pool.file().map(ToOwned::to_owned);
+        let (fan_out, heard) = match pool.is_postgres() {
+            true => {
+                let (fan_out, heard) = instances::start(pool.clone());
+                (Some(fan_out), Some(heard))
+            }
+            false => (None, None),
+        };
         let shared = Arc::new(Shared {
             pool,
             reader,
             log_restart_due: Arc::default(),
             clusters: config.clusters.clone(),
             events,
+            fan_out,
         });
+        if let Some(mut heard) = heard {
+            // Other instances' events (and the outbox's), broadcast to this instance's watchers.
+            let shared = Arc::downgrade(&shared);
+            tokio::spawn(async move {
+                while let Some(events) = heard.recv().await {
+                    let Some(shared) = shared.upgrade() else { return };
+                    shared.broadcast(events).await;
+                }
+            });
+        }
         let writer = intake::spawn(shared.clone(), config.max_batch)?;
         if let Some(path) = file {
             spawn_checkpointer(path, Arc::downgrade(&shared), shared.log_restart_due.clone());

@@ -6,7 +6,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use scamtrail_migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, TransactionTrait};
 
 use super::settings::{self, Checkpoints};
 use crate::config::StoreConfig;
@@ -80,9 +80,26 @@ fn protect_sqlite_file(path: &std::path::Path) -> Result<(), DbErr> {
     Ok(())
 }
 
-/// Applies every pending migration.
+/// The PostgreSQL advisory lock held while migrations run ("SCAMMIGR").
+const MIGRATION_LOCK: i64 = 0x5343_414d_4d49_4752;
+
+/// Applies every pending migration. On PostgreSQL, instances starting at once take turns: each
+/// holds an advisory lock (in a transaction of its own, on a connection of its own) while it
+/// migrates, so the schema is migrated once and the others find nothing pending.
 pub(crate) async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Migrator::up(db, None).await;
+    }
+    let lock = db.begin().await?;
+    lock.execute_raw(super::statement::statement(
+        DbBackend::Postgres,
+        "SELECT pg_advisory_xact_lock(?)",
+        vec![MIGRATION_LOCK.into()],
+    ))
+    .await?;
+    let migrated = Migrator::up(db, None).await;
+    lock.rollback().await?;
+    migrated
 }
 
 /// How often the checkpointer copies committed pages from the write-ahead log into the database.

@@ -9,12 +9,14 @@
 //! - [`reader`]: where the hot reads run ([`Reader`]).
 //! - [`tx`]: the write transaction on either executor ([`Tx`]) and the one place it begins.
 //! - [`pool`]: the pool and its typed reads.
+//! - [`notify`]: PostgreSQL's LISTEN/NOTIFY, how instances sharing a database hear of each other.
 //! - [`bulk`]: statements over many rows (chunked inserts, IN lists, `CASE` updates, row locks).
 //! - [`entity`] and [`records`]: the tables' rows, and new rows built from core types.
 
 mod bulk;
 mod connect;
 pub(crate) mod entity;
+mod notify;
 mod pool;
 mod reader;
 pub(crate) mod records;
@@ -30,6 +32,7 @@ pub(crate) use sea_orm::Value;
 
 pub(crate) use bulk::{execute_case_columns, execute_cases, execute_in, insert_chunked, lock_clusters};
 pub(crate) use connect::spawn_checkpointer;
+pub(crate) use notify::{Heard, Listener, MAX_PAYLOAD_BYTES};
 pub(crate) use pool::{Pool, ReportKey, ReportRows};
 pub(crate) use reader::Reader;
 pub(crate) use row::IdentifierWithLoss;

@@ -124,9 +124,8 @@ impl Pool {
         identifier::Entity::find().filter(identifier::Column::Key.eq(key)).one(&self.db).await
     }
 
-    /// The pool itself, for the tests in `db`.
-    #[cfg(test)]
-    pub(crate) fn connection(&self) -> &DatabaseConnection {
+    /// The pool itself, for the rest of `db` (and its tests).
+    pub(super) fn connection(&self) -> &DatabaseConnection {
         &self.db
     }
 }
