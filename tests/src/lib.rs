@@ -117,6 +117,23 @@ impl TestServer {
         Ok(server)
     }
 
+    /// Starts a server on the database and key files already in `dir` (`card.key`, `audit.key`),
+    /// e.g. a restored backup.
+    pub async fn start_in(dir: tempfile::TempDir, database_url: String) -> anyhow::Result<Self> {
+        let mut server = Self {
+            child: None,
+            addr: String::new(),
+            database_url,
+            dir,
+            extra_args: vec![],
+            pg_database: None,
+            tokens: Default::default(),
+            log_filter: "info".into(),
+        };
+        server.launch().await?;
+        Ok(server)
+    }
+
     /// Another server process on this one's database, with copies of its key files and the
     /// credentials it has made so far: a second instance. This one keeps (and drops) the database.
     pub async fn another_instance(&self) -> anyhow::Result<Self> {
@@ -520,4 +537,22 @@ pub fn connection_lost(status: &tonic::Status) -> bool {
         source = error.source();
     }
     status.code() == tonic::Code::Unavailable
+}
+
+/// The clusters of `reports` (ids and references as acknowledged) as `server` reads them now,
+/// each a set of report ids; every report must read back with its reference.
+pub async fn clusters_of(
+    server: &TestServer,
+    reports: &[(i64, String)],
+) -> std::collections::BTreeSet<std::collections::BTreeSet<i64>> {
+    let mut triage = server.triage().await;
+    let mut clusters: std::collections::BTreeMap<i64, std::collections::BTreeSet<i64>> = Default::default();
+    for (report_id, reference) in reports {
+        let selector = Some(pb::get_report_request::Selector::ReportId(*report_id));
+        let got = triage.get_report(pb::GetReportRequest { selector }).await.expect("the report is there");
+        let got = got.into_inner().report.expect("a report");
+        assert_eq!(&got.reference, reference, "report {report_id} is the one acknowledged");
+        clusters.entry(got.cluster_id).or_default().insert(*report_id);
+    }
+    clusters.into_values().collect()
 }

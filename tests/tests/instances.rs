@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use scamtrail_e2e::{Backend, TestServer, id, request};
+use scamtrail_e2e::{Backend, TestServer, clusters_of, id, request};
 use scamtrail_proto::v1::{self as pb, IdentifierKind as K, IdentifierRole as R};
 
 const NETWORKS: usize = 20;
@@ -25,15 +25,8 @@ fn report_of(network: usize) -> pb::Report {
 
 /// Each acknowledged report's cluster now, read through `server`.
 async fn partition(server: &TestServer, reports: &[(i64, String, usize)]) -> BTreeSet<BTreeSet<i64>> {
-    let mut triage = server.triage().await;
-    let mut clusters: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
-    for (report_id, reference, _) in reports {
-        let selector = Some(pb::get_report_request::Selector::ReportId(*report_id));
-        let got = triage.get_report(pb::GetReportRequest { selector }).await.unwrap().into_inner().report.unwrap();
-        assert_eq!(&got.reference, reference, "report {report_id} is the one acknowledged");
-        clusters.entry(got.cluster_id).or_default().insert(*report_id);
-    }
-    clusters.into_values().collect()
+    let reports: Vec<(i64, String)> = reports.iter().map(|(id, reference, _)| (*id, reference.clone())).collect();
+    clusters_of(server, &reports).await
 }
 
 fn claim() -> pb::ClaimNextRequest {

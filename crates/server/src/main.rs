@@ -67,6 +67,34 @@ enum Command {
         #[command(flatten)]
         clusters: ClusterArgs,
     },
+    /// Copy a live SQLite database into FILE (a consistent snapshot, taken while servers run),
+    /// with its card key and audit key beside it as FILE.card-key and FILE.audit-key.
+    Backup {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// The copy to make (a new file).
+        #[arg(long)]
+        to: PathBuf,
+        /// The card MAC key file to copy beside it.
+        #[arg(long, default_value = "scamtrail.card-key", env = "SCAMTRAIL_CARD_KEY_FILE")]
+        card_key_file: PathBuf,
+        #[command(flatten)]
+        audit_key: AuditKeyArgs,
+    },
+    /// Put a backup in place: FILE becomes the SQLite database of --database-url and its key
+    /// files go where --card-key-file and --audit-key-file say. Refuses to overwrite anything.
+    Restore {
+        /// The backup (made by `scamtrail backup --to FILE`).
+        #[arg(long)]
+        from: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// Where the card MAC key goes.
+        #[arg(long, default_value = "scamtrail.card-key", env = "SCAMTRAIL_CARD_KEY_FILE")]
+        card_key_file: PathBuf,
+        #[command(flatten)]
+        audit_key: AuditKeyArgs,
+    },
     /// Apply pending database migrations and exit.
     Migrate {
         #[command(flatten)]
@@ -455,6 +483,39 @@ fn run(cli: Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
             config.clusters = clusters.config()?;
             runtime.block_on(recluster(&config))
         }
+        Command::Backup { database, to, card_key_file, audit_key } => {
+            let config = StoreConfig::new(database.database_url);
+            let size = runtime.block_on(Store::backup(&config, &to))?;
+            let beside = |suffix: &str| {
+                let mut name = to.clone().into_os_string();
+                name.push(suffix);
+                PathBuf::from(name)
+            };
+            copy_private(&card_key_file, &beside(".card-key"))?;
+            copy_private(&audit_key.audit_key_file, &beside(".audit-key"))?;
+            println!(
+                "backed up to {} ({size} bytes), with {} and {}",
+                to.display(),
+                beside(".card-key").display(),
+                beside(".audit-key").display()
+            );
+            Ok(())
+        }
+        Command::Restore { from, database, card_key_file, audit_key } => {
+            let beside = |suffix: &str| {
+                let mut name = from.clone().into_os_string();
+                name.push(suffix);
+                PathBuf::from(name)
+            };
+            let target = database.database_url.strip_prefix("sqlite://").map(PathBuf::from).ok_or_else(|| {
+                anyhow::anyhow!("--database-url: restore puts a SQLite file in place (sqlite://PATH)")
+            })?;
+            copy_private(&beside(".card-key"), &card_key_file)?;
+            copy_private(&beside(".audit-key"), &audit_key.audit_key_file)?;
+            copy_private(&from, &target)?;
+            println!("restored {} into {}; start the server on it", from.display(), target.display());
+            Ok(())
+        }
         Command::Migrate { database } => {
             runtime.block_on(Store::migrate(&StoreConfig::new(database.database_url)))?;
             tracing::info!("migrations applied");
@@ -517,6 +578,21 @@ fn normalize(
         out.write_all(b"\n")?;
     }
     out.flush()?;
+    Ok(())
+}
+
+/// Copies `from` to `to`, a new file readable by its owner only.
+fn copy_private(from: &std::path::Path, to: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut source = std::fs::File::open(from).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", from.display()))?;
+    let mut target = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(to)
+        .map_err(|e| anyhow::anyhow!("cannot create {} (it must not exist yet): {e}", to.display()))?;
+    std::io::copy(&mut source, &mut target)?;
+    target.sync_all()?;
     Ok(())
 }
 

@@ -235,6 +235,16 @@ impl Store {
         self.shared.events.subscribe()
     }
 
+    /// Copies a SQLite database into `to` (a new file) while servers use it; answers its size.
+    /// PostgreSQL is backed up with its own tools.
+    pub async fn backup(config: &StoreConfig, to: &std::path::Path) -> Result<u64, StoreError> {
+        let (url, to) = (config.database_url.clone(), to.to_owned());
+        tokio::task::spawn_blocking(move || crate::db::backup_sqlite(&url, &to))
+            .await
+            .map_err(|e| StoreError::from(crate::db::DbErr::Custom(format!("backup: {e}"))))?
+            .map_err(StoreError::from)
+    }
+
     /// Connects and applies pending migrations, without starting a writer (`scamtrail migrate`).
     pub async fn migrate(config: &StoreConfig) -> Result<(), StoreError> {
         let pool = Pool::open(config, Checkpoints::Automatic, true).await?;

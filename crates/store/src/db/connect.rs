@@ -45,6 +45,41 @@ fn sqlite_path(url: &str) -> Option<PathBuf> {
     Some(options.get_filename().to_path_buf())
 }
 
+/// Copies the SQLite database `url` names into `to`, a new file (mode 0600), consistently while
+/// servers write to it: `VACUUM INTO` reads one snapshot in a read transaction, which the
+/// write-ahead log lets run beside the writer. Returns the size of the copy.
+pub(crate) fn backup_sqlite(url: &str, to: &std::path::Path) -> Result<u64, DbErr> {
+    let failed = |what: &str, e: &dyn std::fmt::Display| DbErr::Custom(format!("{what}: {e}"));
+    let Some(from) = sqlite_path(url) else {
+        return Err(DbErr::Custom(
+            "backup copies a SQLite file; back PostgreSQL up with pg_dump or continuous archiving (README)".into(),
+        ));
+    };
+    if !from.exists() {
+        return Err(DbErr::Custom(format!("no database at {}", from.display())));
+    }
+    // Created empty and private first: VACUUM INTO writes into an empty file, with its mode.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(to)
+            .map_err(|e| failed(&format!("cannot create {}", to.display()), &e))?;
+    }
+    let conn = rusqlite::Connection::open_with_flags(&from, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| failed("cannot open the database", &e))?;
+    super::settings::apply(&conn, None).map_err(|e| failed("cannot configure the connection", &e))?;
+    let target = to.to_str().ok_or_else(|| DbErr::Custom(format!("{} is not UTF-8", to.display())))?;
+    if let Err(e) = conn.execute("VACUUM INTO ?1", [target]) {
+        let _ = std::fs::remove_file(to);
+        return Err(failed("backup failed", &e));
+    }
+    std::fs::metadata(to).map(|m| m.len()).map_err(|e| failed("cannot read the copy", &e))
+}
+
 /// Keeps a SQLite database readable by the server's user only: a missing file is created empty
 /// with mode 0600 before SQLite opens it (SQLite would create it 0644), and SQLite gives the
 /// write-ahead log and shared-memory files it makes beside it the database file's mode. An

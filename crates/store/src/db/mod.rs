@@ -31,7 +31,7 @@ pub use sea_orm::DbErr;
 pub(crate) use sea_orm::Value;
 
 pub(crate) use bulk::{execute_case_columns, execute_cases, execute_in, insert_chunked, lock_clusters};
-pub(crate) use connect::spawn_checkpointer;
+pub(crate) use connect::{backup_sqlite, spawn_checkpointer};
 pub(crate) use notify::{Heard, Listener, MAX_PAYLOAD_BYTES};
 pub(crate) use pool::{Pool, ReportKey, ReportRows};
 pub(crate) use reader::Reader;
