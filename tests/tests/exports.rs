@@ -227,3 +227,32 @@ async fn exports_stream_in_chunks_without_victim_data_and_are_audited_with_their
         assert!(seen.contains(&"tel:+442079460958".to_owned()), "{seen:?}");
     }
 }
+
+#[tokio::test]
+async fn the_cli_saves_an_export_through_the_server() {
+    for backend in BACKENDS {
+        let server = TestServer::start(backend).await.unwrap();
+        let report = server.intake().await.submit_report(request(sample_report(), "")).await.unwrap().into_inner();
+        let token = server.token("ivan", "investigator").await;
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("case.stix.json");
+        let url = format!("http://{}", server.addr);
+        let id = report.cluster_id.to_string();
+        let args = ["export", "cluster", &id, "--format", "stix", "--out", out.to_str().unwrap(), "--server", &url];
+        let done = server.command().args(args).env("SCAMTRAIL_TOKEN", &token).output().unwrap();
+        assert!(done.status.success(), "{backend:?}: {}", String::from_utf8_lossy(&done.stderr));
+        let bundle: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        assert_eq!(bundle["type"], "bundle");
+        // The CLI goes through the server: a liaison's key is refused a cluster not referred to it.
+        let liaison = server.token("police", "liaison").await;
+        let refused = server.command().args(args).env("SCAMTRAIL_TOKEN", &liaison).output().unwrap();
+        assert!(!refused.status.success());
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("no such cluster"), "{refused:?}");
+        let feed = dir.path().join("feed.csv");
+        let args = ["export", "feed", "--format", "csv", "--out", feed.to_str().unwrap(), "--server", &url];
+        let done = server.command().args(args).env("SCAMTRAIL_TOKEN", &liaison).output().unwrap();
+        assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+        assert!(String::from_utf8_lossy(&done.stderr).contains("next cursor: "));
+        assert!(std::fs::read_to_string(&feed).unwrap().contains("iban:GB82WEST12345698765432"));
+    }
+}

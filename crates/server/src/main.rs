@@ -85,6 +85,13 @@ enum Command {
         #[arg(long, default_value = "scamtrail.card-key", env = "SCAMTRAIL_CARD_KEY_FILE")]
         card_key_file: PathBuf,
     },
+    /// Export a cluster or the indicator feed from a running server, with a token:
+    /// `export cluster 12 --format stix|misp|graphml|csv|package [--out FILE]`,
+    /// `export feed --since CURSOR --format csv|stix|misp`.
+    Export {
+        #[command(subcommand)]
+        command: scamtrail_server::export::client::ExportCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -455,6 +462,7 @@ fn run(cli: Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Normalize { country, kind, card_key_file } => normalize(country, kind, card_key_file),
+        Command::Export { command } => runtime.block_on(scamtrail_server::export::client::run(command)),
     }
 }
 

@@ -9,6 +9,7 @@
 //! and this service's event with the format and the size when it ends (for a package, before its
 //! manifest, which names that event's sequence).
 
+pub mod client;
 pub mod csv;
 pub mod graphml;
 pub mod misp;
