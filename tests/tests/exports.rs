@@ -3,7 +3,9 @@
 //! markings), the streamed chunks, no victim data, and the audit events with format and size.
 //! The formats themselves are checked with parsers we did not write in `tests/python`.
 
-use scamtrail_e2e::{BACKENDS, TEST_AGENCY, TestServer, audit_events_of, bank_transfer, request, sample_report, violations};
+use scamtrail_e2e::{
+    BACKENDS, TEST_AGENCY, TestServer, audit_events_of, bank_transfer, request, sample_report, violations,
+};
 use scamtrail_proto::v1::{self as pb, export_service_client::ExportServiceClient};
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -47,7 +49,8 @@ async fn who_may_export_and_bad_input() {
         let server = TestServer::start(backend).await.unwrap();
         let mut intake = server.intake().await;
         let referred = intake.submit_report(request(sample_report(), "")).await.unwrap().into_inner();
-        let other = intake.submit_report(request(report_paying("GB33BUKB20201555555555"), "")).await.unwrap().into_inner();
+        let other =
+            intake.submit_report(request(report_paying("GB33BUKB20201555555555"), "")).await.unwrap().into_inner();
         assert_ne!(referred.cluster_id, other.cluster_id);
         use pb::ExportFormat as F;
 
@@ -166,7 +169,8 @@ async fn exports_stream_in_chunks_without_victim_data_and_are_audited_with_their
         }
         let _ = intake.submit_report(request(sample_report(), "")).await.unwrap();
         let mut ivan = client(&server, "ivan", "investigator").await;
-        let victim = ["Ada Example", "ada@example.org", "07700 900123", "7700900123", "recently bereaved", "profits on"];
+        let victim =
+            ["Ada Example", "ada@example.org", "07700 900123", "7700900123", "recently bereaved", "profits on"];
         for format in [pb::ExportFormat::Stix, pb::ExportFormat::Misp, pb::ExportFormat::Graphml] {
             let chunks = export(&mut ivan, cluster_request(cluster, format)).await.unwrap();
             assert!(chunks.len() > 1, "{backend:?} {format:?}: 301 reports stream in more than one chunk");
@@ -189,7 +193,9 @@ async fn exports_stream_in_chunks_without_victim_data_and_are_audited_with_their
         let events = audit_events_of(&server, "ivan").await;
         let exported: Vec<&pb::AuditEvent> = events
             .iter()
-            .filter(|e| e.action == "/scamtrail.v1.ExportService/ExportCluster" && e.targets.contains(&format!("bytes:{size}")))
+            .filter(|e| {
+                e.action == "/scamtrail.v1.ExportService/ExportCluster" && e.targets.contains(&format!("bytes:{size}"))
+            })
             .collect();
         assert!(!exported.is_empty(), "{backend:?}: no export event with bytes:{size} in {events:?}");
         assert!(exported[0].targets.contains(&"format:stix".to_owned()));

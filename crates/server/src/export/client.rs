@@ -89,7 +89,9 @@ pub enum ExportCommand {
     },
 }
 
-async fn client(args: &ServerArgs) -> anyhow::Result<pb::export_service_client::ExportServiceClient<tonic::transport::Channel>> {
+async fn client(
+    args: &ServerArgs,
+) -> anyhow::Result<pb::export_service_client::ExportServiceClient<tonic::transport::Channel>> {
     let mut endpoint = Endpoint::from_shared(args.server.clone()).context("--server")?;
     if args.server.starts_with("https://") {
         let mut tls = ClientTlsConfig::new();
@@ -118,14 +120,9 @@ pub async fn run(command: ExportCommand) -> anyhow::Result<()> {
             save(stream, out.as_deref()).await?;
         }
         ExportCommand::Feed { since, format, min_reports, out, server } => {
-            let req = pb::ExportIdentifiersRequest {
-                since,
-                format: format.wire() as i32,
-                min_reports,
-                ..Default::default()
-            };
-            let stream =
-                client(&server).await?.export_identifiers(authorized(req, &server.token)?).await?.into_inner();
+            let req =
+                pb::ExportIdentifiersRequest { since, format: format.wire() as i32, min_reports, ..Default::default() };
+            let stream = client(&server).await?.export_identifiers(authorized(req, &server.token)?).await?.into_inner();
             let cursor = save(stream, out.as_deref()).await?;
             eprintln!("next cursor: {cursor}");
         }

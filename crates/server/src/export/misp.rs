@@ -118,7 +118,10 @@ fn report_object(r: &ExportReport) -> Value {
         r.category,
         date(r.received_at),
         r.payments.len(),
-        r.payments.iter().map(|p| format!(" {} {}", decimal(p.amount_minor, &p.currency), p.currency)).collect::<String>(),
+        r.payments
+            .iter()
+            .map(|p| format!(" {} {}", decimal(p.amount_minor, &p.currency), p.currency))
+            .collect::<String>(),
         r.identifiers.len()
     );
     let name = format!("report:{}", r.reference);

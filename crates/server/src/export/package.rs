@@ -121,9 +121,9 @@ async fn case_html(out: &mut Entry<'_>, cluster: &Cluster, tlp: Tlp) -> Result<(
         v.last_seen.map(date).unwrap_or_default()
     )?;
     match v.recall_closes_at {
-        Some(at) => write!(
+        Some(at) => writeln!(
             out,
-            "<h2>Recall window</h2><p>{} {} can still be recalled; the window closes {}.</p>\n",
+            "<h2>Recall window</h2><p>{} {} can still be recalled; the window closes {}.</p>",
             decimal(v.recoverable_minor, &v.reference_currency),
             escape(&v.reference_currency),
             stamp(at)
@@ -141,9 +141,9 @@ async fn case_html(out: &mut Entry<'_>, cluster: &Cluster, tlp: Tlp) -> Result<(
         let Some(last) = page.last() else { break };
         after = last.id;
         for i in &page {
-            write!(
+            writeln!(
                 out,
-                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
                 escape(&i.display),
                 i.state.as_str(),
                 i.report_count
@@ -164,9 +164,9 @@ async fn case_html(out: &mut Entry<'_>, cluster: &Cluster, tlp: Tlp) -> Result<(
         for r in &page {
             let paid: Vec<String> =
                 r.payments.iter().map(|p| format!("{} {}", decimal(p.amount_minor, &p.currency), p.currency)).collect();
-            write!(
+            writeln!(
                 out,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 stamp(r.received_at),
                 escape(&r.reference),
                 escape(&r.category),

@@ -74,38 +74,47 @@ pub fn identity_id() -> String {
     format!("identity--{}", id_of("identity:scamtrail"))
 }
 
-/// The SCO an identifier becomes, or `None` for kinds STIX has no object for (BICs, transaction
-/// hashes).
-pub fn sco(kind: &str, key: &str) -> Option<Value> {
+/// An identifier's SCO type and its id-contributing properties, or `None` for kinds STIX has no
+/// object for (BICs, transaction hashes).
+fn sco_kind(kind: &str, key: &str) -> Option<(&'static str, Value)> {
     let value = value_of(key);
-    let (sco_type, contributing, mut object) = match kind {
-        "iban" => ("bank-account", json!({ "iban": value }), json!({ "iban": value, "value": value })),
-        "acct" => (
-            "bank-account",
-            json!({ "account_number": value }),
-            json!({ "account_number": value, "value": value }),
-        ),
-        "tel" => ("phone-number", json!({ "value": value }), json!({ "value": value })),
-        "email" => ("email-addr", json!({ "value": value }), json!({ "value": value })),
-        "domain" => ("domain-name", json!({ "value": value }), json!({ "value": value })),
-        k if is_handle(k) => (
-            "user-account",
-            json!({ "account_login": value, "account_type": k }),
-            json!({ "account_login": value, "account_type": k }),
-        ),
-        k => match chain_of(k) {
-            Some(chain) => (
-                "cryptocurrency-wallet",
-                json!({ "value": value }),
-                json!({ "value": value, "labels": [chain] }),
-            ),
-            None => return None,
-        },
-    };
+    Some(match kind {
+        "iban" => ("bank-account", json!({ "iban": value })),
+        "acct" => ("bank-account", json!({ "account_number": value })),
+        "tel" => ("phone-number", json!({ "value": value })),
+        "email" => ("email-addr", json!({ "value": value })),
+        "domain" => ("domain-name", json!({ "value": value })),
+        k if is_handle(k) => ("user-account", json!({ "account_login": value, "account_type": k })),
+        k => {
+            chain_of(k)?;
+            ("cryptocurrency-wallet", json!({ "value": value }))
+        }
+    })
+}
+
+fn id_from(sco_type: &str, contributing: &Value) -> String {
     // serde_json's maps keep keys sorted and write no spaces: for these flat string objects that
     // is the JSON Canonicalization Scheme the specification hashes.
-    let id = format!("{sco_type}--{}", Uuid::new_v5(&SCO_NAMESPACE, contributing.to_string().as_bytes()));
+    format!("{sco_type}--{}", Uuid::new_v5(&SCO_NAMESPACE, contributing.to_string().as_bytes()))
+}
+
+/// The SCO an identifier becomes, or `None` for kinds STIX has no object for.
+pub fn sco(kind: &str, key: &str) -> Option<Value> {
+    let (sco_type, contributing) = sco_kind(kind, key)?;
+    let id = id_from(sco_type, &contributing);
+    let mut object = contributing;
     let map = object.as_object_mut()?;
+    let value = value_of(key);
+    match kind {
+        "iban" | "acct" => {
+            map.insert("value".into(), value.into());
+        }
+        k => {
+            if let Some(chain) = chain_of(k) {
+                map.insert("labels".into(), json!([chain]));
+            }
+        }
+    }
     map.insert("type".into(), sco_type.into());
     map.insert("spec_version".into(), "2.1".into());
     map.insert("id".into(), id.into());
@@ -117,13 +126,13 @@ pub fn sco(kind: &str, key: &str) -> Option<Value> {
 
 /// The id of an identifier's SCO.
 pub fn sco_id(kind: &str, key: &str) -> Option<String> {
-    sco(kind, key).and_then(|o| o["id"].as_str().map(str::to_owned))
+    sco_kind(kind, key).map(|(sco_type, contributing)| id_from(sco_type, &contributing))
 }
 
 /// Opens a bundle and writes the objects every bundle needs: the identity, the marking and the
 /// extension definition.
 pub fn open_bundle(out: &mut impl Write, bundle_name: &str, tlp: Tlp) -> Result<(), Stopped> {
-    write!(out, "{{\"type\":\"bundle\",\"id\":\"bundle--{}\",\"objects\":[\n", id_of(bundle_name))?;
+    writeln!(out, "{{\"type\":\"bundle\",\"id\":\"bundle--{}\",\"objects\":[", id_of(bundle_name))?;
     let identity = json!({
         "type": "identity", "spec_version": "2.1", "id": identity_id(), "created": EPOCH, "modified": EPOCH,
         "name": "scamtrail", "identity_class": "organization",
@@ -261,7 +270,7 @@ pub async fn cluster<O: Out>(out: &mut O, cluster: &Cluster, tlp: Tlp) -> Result
         let Some(last) = page.last() else { break };
         after = last.id;
         for r in &page {
-            if observed_data(r).is_some() {
+            if r.identifiers.iter().any(|l| sco_kind(&l.kind, &l.key).is_some()) {
                 write_ref(out, &mut first, &observed_id(r))?;
             }
         }
@@ -296,8 +305,12 @@ pub fn description(view: &scamtrail_store::ClusterView) -> String {
         ));
     }
     text.push_str(&format!(". Priority {:.1}", view.priority_total));
-    let parts: Vec<String> =
-        view.priority_parts.iter().filter(|p| p.value != 0.0).map(|p| format!("{} {:.1} ({})", p.name, p.value, p.basis)).collect();
+    let parts: Vec<String> = view
+        .priority_parts
+        .iter()
+        .filter(|p| p.value != 0.0)
+        .map(|p| format!("{} {:.1} ({})", p.name, p.value, p.basis))
+        .collect();
     if !parts.is_empty() {
         text.push_str(": ");
         text.push_str(&parts.join(", "));
