@@ -12,6 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "scamtrail/v1/lookup.proto",
         "scamtrail/v1/auth.proto",
         "scamtrail/v1/admin.proto",
+        "scamtrail/v1/export.proto",
     ];
     println!("cargo:rerun-if-changed={}", root.display());
     let fds = protox::compile(files, [&root])?;

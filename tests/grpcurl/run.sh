@@ -18,6 +18,8 @@
 # SubmitReport stored nothing, as the first real one is not a replay); WhoAmI of the intake key
 # (key:NAME, ROLE_INTAKE, no expiry), of the supervisor and of the liaison key (its agency);
 # Logout (that token stops working, another session goes on; an API key cannot log out).
+# Exports: ExportCluster saved as a STIX bundle (the streamed chunks joined), without a format
+# (InvalidArgument naming the field), and refused to the intake key.
 #
 # Then, as before authentication existed: server reflection (list, describe; no credentials),
 # SubmitReport from report.json (and its replay), NormalizeIdentifiers, GetReport by id and by
@@ -909,6 +911,41 @@ if out=$(gc "${SUP[@]}" -d "{\"values\": [{\"value\": \"$RUN_IBAN_OTHER_FORM\"}]
 else
   fail "LookupIdentifiers of the IBAN in another format" "want known, report_count 2, cluster $CLUSTER_ID" "${out:-}"
 fi
+
+# ----------------------------------------------------------------- ExportCluster
+# grpcurl prints each streamed chunk as JSON (bytes in base64); joined, they are the file.
+EXPORT_FILE="$TMP/cluster-$CLUSTER_ID.stix.json"
+if out=$(gc "${INV[@]}" -d "{\"cluster_id\": \"$CLUSTER_ID\", \"format\": \"EXPORT_FORMAT_STIX\"}" "$ADDR" scamtrail.v1.ExportService/ExportCluster 2>&1) &&
+   saved=$(python3 -c '
+import base64, json, sys
+chunks, text = [], sys.stdin.read()
+decoder = json.JSONDecoder()
+i = 0
+while i < len(text):
+    if text[i] == "{":
+        obj, i = decoder.raw_decode(text, i)
+        chunks.append(obj)
+    else:
+        i += 1
+open(sys.argv[1], "wb").write(b"".join(base64.b64decode(c.get("data", "")) for c in chunks))
+print(chunks[0].get("file_name", chunks[0].get("fileName", "")))
+' "$EXPORT_FILE" <<<"$out") &&
+   [[ "$saved" == "cluster-$CLUSTER_ID.stix.json" ]] &&
+   [[ "$(json_get type <"$EXPORT_FILE")" == "bundle" ]] &&
+   grep -q "\"iban\":\"$RUN_IBAN\"" "$EXPORT_FILE"; then
+  pass "ExportCluster saved cluster $CLUSTER_ID as a STIX bundle ($saved, $(wc -c <"$EXPORT_FILE") bytes) with the IBAN"
+else
+  fail "ExportCluster of cluster $CLUSTER_ID as STIX" "want a bundle named cluster-$CLUSTER_ID.stix.json holding iban $RUN_IBAN" "${out:0:2000}"
+fi
+WANT_MESSAGE="" expect_code "ExportCluster without a format is InvalidArgument" InvalidArgument \
+  "${INV[@]}" -d "{\"cluster_id\": \"$CLUSTER_ID\"}" "$ADDR" scamtrail.v1.ExportService/ExportCluster
+if grep -q 'field: *"format"\|"field": *"format"' <<<"$REFUSAL"; then
+  pass "the refusal names the field format"
+else
+  fail "ExportCluster without a format names the field" "want a BadRequest violation of format" "$REFUSAL"
+fi
+expect_code "ExportCluster as the intake key is PermissionDenied" PermissionDenied \
+  "${INTAKE[@]}" -d "{\"cluster_id\": \"$CLUSTER_ID\", \"format\": \"EXPORT_FORMAT_CSV\"}" "$ADDR" scamtrail.v1.ExportService/ExportCluster
 
 # ----------------------------------------------------------------- SetIdentifierState
 # Excluding the IBAN cuts the only link between the two reports: the cluster splits.

@@ -117,6 +117,8 @@ def stubs(tmp_path_factory) -> SimpleNamespace:
         auth_pb2_grpc=importlib.import_module("scamtrail.v1.auth_pb2_grpc"),
         admin_pb2=importlib.import_module("scamtrail.v1.admin_pb2"),
         admin_pb2_grpc=importlib.import_module("scamtrail.v1.admin_pb2_grpc"),
+        export_pb2=importlib.import_module("scamtrail.v1.export_pb2"),
+        export_pb2_grpc=importlib.import_module("scamtrail.v1.export_pb2_grpc"),
     )
 
 

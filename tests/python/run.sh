@@ -12,6 +12,8 @@
 # the intake key on triage and lookup methods, a supervisor submitting, an investigator
 # safelisting or assigning someone else, a liaison reading clusters not referred to its agency,
 # non-admins reading the audit trail) and the audit trail (the supervisor's GetReport is listed).
+# test_exports.py checks every export format with parsers we did not write: stix2-validator and
+# stix2, pymisp (strict templates), networkx, Python's csv and zipfile, and headless chromium.
 #
 # Usage: tests/python/run.sh [SERVER_BINARY] [PYTEST_ARGS...]
 #   SERVER_BINARY defaults to $SCAMTRAIL_BIN, then target/debug/scamtrail (in the repo).
@@ -36,5 +38,5 @@ export SCAMTRAIL_BIN="${SCAMTRAIL_BIN:-$ROOT/target/debug/scamtrail}"
 
 cd "$HERE" || exit 2
 # No .pytest_cache in the work tree; generated stubs go to pytest's temp dir.
-python3 -m pytest -p no:cacheprovider -ra "$@" test_grpcio_client.py test_metrics.py
+python3 -m pytest -p no:cacheprovider -ra "$@" test_grpcio_client.py test_metrics.py test_exports.py
 exit $?

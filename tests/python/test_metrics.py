@@ -41,7 +41,7 @@ def handled(service: str, method: str, code: str, kind: str = "unary"):
 
 def served_methods(stubs) -> list[tuple[str, str, str]]:
     methods = []
-    for module in (stubs.intake_pb2, stubs.triage_pb2, stubs.lookup_pb2, stubs.auth_pb2, stubs.admin_pb2):
+    for module in (stubs.intake_pb2, stubs.triage_pb2, stubs.lookup_pb2, stubs.auth_pb2, stubs.admin_pb2, stubs.export_pb2):
         for service in module.DESCRIPTOR.services_by_name.values():
             for m in service.methods:
                 kind = {

@@ -92,6 +92,8 @@ const MATRIX: &[(&str, May)] = &[
     ("/scamtrail.v1.AuthService/Logout", May::Roles(EVERY_ROLE)),
     ("/scamtrail.v1.AuthService/WhoAmI", May::Roles(EVERY_ROLE)),
     ("/scamtrail.v1.AdminService/ListAuditEvents", May::Roles(&[Admin])),
+    ("/scamtrail.v1.ExportService/ExportCluster", May::Roles(&[Investigator, Supervisor, Liaison])),
+    ("/scamtrail.v1.ExportService/ExportIdentifiers", May::Roles(&[Investigator, Supervisor, Liaison])),
 ];
 
 /// Every method the server's API declares, from the compiled descriptors, and whether it

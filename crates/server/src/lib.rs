@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod cluster_wire;
 pub mod error;
+pub mod export;
 pub mod intake;
 pub mod key_file;
 pub mod localized;
@@ -29,6 +30,7 @@ use scamtrail_core::limits;
 use scamtrail_normalize::{Normalizer, NormalizerConfig};
 use scamtrail_proto::v1::admin_service_server::AdminServiceServer;
 use scamtrail_proto::v1::auth_service_server::AuthServiceServer;
+use scamtrail_proto::v1::export_service_server::ExportServiceServer;
 use scamtrail_proto::v1::intake_service_server::IntakeServiceServer;
 use scamtrail_proto::v1::lookup_service_server::LookupServiceServer;
 use scamtrail_proto::v1::triage_service_server::TriageServiceServer;
@@ -121,6 +123,7 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
     health.set_serving::<LookupServiceServer<lookup::LookupApi>>().await;
     health.set_serving::<AuthServiceServer<auth::service::AuthApi>>().await;
     health.set_serving::<AdminServiceServer<auth::service::AdminApi>>().await;
+    health.set_serving::<ExportServiceServer<export::ExportApi>>().await;
     let access = store.access(audit_key);
     open_audit_trail(&access, &config.audit_key_file, audit_key_is_new).await?;
     let guard = std::sync::Arc::new(auth::GuardState::new(access, config.guard.clone()));
@@ -146,6 +149,8 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
         .max_decoding_message_size(limits::MESSAGE_MAX_BYTES);
     let admin = AdminServiceServer::new(auth::service::AdminApi::new(guard.clone()))
         .max_decoding_message_size(limits::MESSAGE_MAX_BYTES);
+    let export = ExportServiceServer::new(export::ExportApi::new(store.clone(), guard.clone()))
+        .max_decoding_message_size(limits::MESSAGE_MAX_BYTES);
 
     let listener = TcpListener::bind(config.listen).await?;
     let local = listener.local_addr()?;
@@ -168,6 +173,7 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
         health.set_not_serving::<LookupServiceServer<lookup::LookupApi>>().await;
         health.set_not_serving::<AuthServiceServer<auth::service::AuthApi>>().await;
         health.set_not_serving::<AdminServiceServer<auth::service::AdminApi>>().await;
+        health.set_not_serving::<ExportServiceServer<export::ExportApi>>().await;
         tracing::info!(grace_seconds = grace.as_secs(), "shutting down: finishing in-flight calls");
         let _ = drained_tx.send(());
     };
@@ -199,6 +205,7 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
         .add_service(lookup)
         .add_service(auth_service)
         .add_service(admin)
+        .add_service(export)
         // TCP_NODELAY: without it, small answers wait on the peer's delayed ACK (40 ms a call).
         .serve_with_incoming_shutdown(
             tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),

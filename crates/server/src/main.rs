@@ -116,6 +116,13 @@ enum Command {
         #[arg(long, env = "SCAMTRAIL_SHARED_HOSTS_FILE")]
         shared_hosts_file: Option<PathBuf>,
     },
+    /// Export a cluster or the indicator feed from a running server, with a token:
+    /// `export cluster 12 --format stix|misp|graphml|csv|package [--out FILE]`,
+    /// `export feed --since CURSOR --format csv|stix|misp`.
+    Export {
+        #[command(subcommand)]
+        command: scamtrail_server::export::client::ExportCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -524,6 +531,7 @@ fn run(cli: Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
         Command::Normalize { country, kind, card_key_file, shared_hosts_file } => {
             normalize(country, kind, card_key_file, shared_hosts_file)
         }
+        Command::Export { command } => runtime.block_on(scamtrail_server::export::client::run(command)),
     }
 }
 

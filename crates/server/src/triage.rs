@@ -47,7 +47,7 @@ fn visible_to(caller: &Caller, cluster: &scamtrail_store::ClusterView) -> Result
 
 /// Whether the caller may see `cluster`: everyone but a liaison, and a liaison only the clusters
 /// referred to its agency.
-fn in_scope(caller: &Caller, cluster: &scamtrail_store::ClusterView) -> bool {
+pub(crate) fn in_scope(caller: &Caller, cluster: &scamtrail_store::ClusterView) -> bool {
     if caller.role != Some(Role::Liaison) {
         return true;
     }

@@ -38,7 +38,7 @@ pub struct AuditLog {
 }
 
 /// An event to append, and where its answer goes (after the commit that holds it).
-type Appended = (AuditEvent, oneshot::Sender<Result<(), String>>);
+type Appended = (AuditEvent, oneshot::Sender<Result<i64, String>>);
 
 /// Events appended in one transaction at most.
 const AUDIT_BATCH_MAX: usize = 512;
@@ -48,6 +48,12 @@ const AUDIT_LINGER: std::time::Duration = std::time::Duration::from_millis(20);
 impl AuditLog {
     /// Appends one event; answers after the commit that holds it.
     pub async fn append(&self, event: AuditEvent) -> Result<(), StoreError> {
+        self.append_numbered(event).await.map(|_| ())
+    }
+
+    /// Appends one event and answers with its sequence after the commit that holds it (a referral
+    /// package names the event that recorded it).
+    pub async fn append_numbered(&self, event: AuditEvent) -> Result<i64, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.tx.send((event, reply)).await.map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?.map_err(StoreError::Audit)
@@ -79,8 +85,8 @@ impl Committer for TrailWriter {
             .transaction(Intent::AppendAudit, async |tx| append_in(&tx, key, &mut events).await)
             .await
             .map_err(|e| StoreError::from(e).to_string());
-        for reply in replies {
-            let _ = reply.send(result.clone());
+        for (event, reply) in events.iter().zip(replies) {
+            let _ = reply.send(result.clone().map(|()| event.sequence));
         }
     }
 

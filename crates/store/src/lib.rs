@@ -27,6 +27,7 @@ mod clustering;
 mod config;
 mod db;
 mod error;
+mod exports;
 mod follow_up;
 mod group_commit;
 mod instances;
@@ -46,6 +47,7 @@ pub use cluster_views::{
 };
 pub use config::{ClusterConfig, StoreConfig};
 pub use error::StoreError;
+pub use exports::{ExportIdentifier, ExportLink, ExportPayment, ExportReport, FeedCursor, FeedFilter};
 pub use follow_up::{FollowUp, NewDetails};
 pub use intake::Submitted;
 pub use lookups::{IdentifierView, KeyLookup};

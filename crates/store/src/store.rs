@@ -13,6 +13,7 @@ use crate::cluster_views::{self, ClusterDetail, ClusterView, LinkExplanation, Qu
 use crate::config::StoreConfig;
 use crate::db::{Checkpoints, Pool, ReportKey, spawn_checkpointer};
 use crate::error::StoreError;
+use crate::exports::{self, ExportIdentifier, ExportReport, FeedCursor, FeedFilter};
 use crate::follow_up::{self, FollowUp, NewDetails};
 use crate::instances;
 use crate::intake::{self, Job, Submitted};
@@ -122,6 +123,33 @@ impl Store {
     /// identifiers or history.
     pub async fn cluster_summary(&self, id: i64) -> Result<Option<ClusterView>, StoreError> {
         cluster_views::cluster_view(&self.shared.reader, &self.shared.clusters, id).await
+    }
+
+    /// A page of a cluster's reports for export (after report id `after`, by id), with their
+    /// payments and identifiers and without victim data.
+    pub async fn export_reports(&self, cluster: i64, after: i64, limit: u64) -> Result<Vec<ExportReport>, StoreError> {
+        exports::report_page(&self.shared.reader, cluster, after, limit).await
+    }
+
+    /// A page of the identifiers a cluster's reports carry, for export (after identifier id
+    /// `after`, by id).
+    pub async fn export_identifiers(
+        &self,
+        cluster: i64,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<ExportIdentifier>, StoreError> {
+        exports::identifier_page(&self.shared.reader, cluster, after, limit).await
+    }
+
+    /// A page of the indicator feed: identifiers last reported after `cursor`.
+    pub async fn identifier_feed(
+        &self,
+        cursor: FeedCursor,
+        filter: &FeedFilter,
+        limit: u64,
+    ) -> Result<Vec<ExportIdentifier>, StoreError> {
+        exports::feed_page(&self.shared.reader, cursor, filter, limit).await
     }
 
     /// The cluster a report is in; `None` for an unknown report.

@@ -302,6 +302,11 @@ impl GuardState {
         Ok(caller)
     }
 
+    /// The audit trail, for events a call appends itself (an export's size once it has streamed).
+    pub fn audit_log(&self) -> &scamtrail_store::AuditLog {
+        &self.audit_log
+    }
+
     /// Appends the server's stop to the audit trail, answering once it is written, and with it
     /// every event queued before it: a submission's event queued at a graceful stop is not lost.
     pub async fn record_stop(&self) -> Result<(), scamtrail_store::StoreError> {

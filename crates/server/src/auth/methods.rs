@@ -75,6 +75,8 @@ pub const RULES: &[Rule] = &[
     rule("/scamtrail.v1.AuthService/Logout", P::SignedIn, Change),
     rule("/scamtrail.v1.AuthService/WhoAmI", P::SignedIn, No),
     rule("/scamtrail.v1.AdminService/ListAuditEvents", P::Administer, Read),
+    rule("/scamtrail.v1.ExportService/ExportCluster", P::ReadClusters, Read),
+    rule("/scamtrail.v1.ExportService/ExportIdentifiers", P::LookupIdentifiers, Read),
 ];
 
 /// Services that are not scamtrail's and answer anyone: probes and server reflection.
