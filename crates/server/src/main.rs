@@ -60,6 +60,11 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Victims' data keys: `data-key rotate` adds a version and seals everything under it.
+    DataKey {
+        #[command(subcommand)]
+        command: DataKeyCommand,
+    },
     /// Rebuild every cluster from the report–identifier links in bulk. Stop the servers first.
     Recluster {
         #[command(flatten)]
@@ -114,6 +119,8 @@ struct ServeArgs {
     card_key_file: PathBuf,
     #[command(flatten)]
     audit_key: AuditKeyArgs,
+    #[command(flatten)]
+    data_key: DataKeyArgs,
     /// Serve plaintext on a non-loopback --listen address: only behind a TLS-terminating proxy on
     /// this host. Without it, such an address needs --tls-cert and --tls-key.
     #[arg(long, env = "SCAMTRAIL_ALLOW_PLAINTEXT", value_parser = clap::builder::BoolishValueParser::new())]
@@ -173,6 +180,35 @@ struct AuditKeyArgs {
     /// its backups, apart from the database's; servers and commands on one database share it.
     #[arg(long, default_value = "scamtrail.audit-key", env = "SCAMTRAIL_AUDIT_KEY_FILE")]
     audit_key_file: PathBuf,
+}
+
+/// The keys that seal victims' personal data.
+#[derive(clap::Args)]
+struct DataKeyArgs {
+    /// File holding the data keys that seal victims' personal data (created 0600 on first start).
+    /// Back it up apart from the database's backups: without it no victim's data can be read.
+    /// Servers and commands on one database share it.
+    #[arg(long, default_value = "scamtrail.data-key", env = "SCAMTRAIL_DATA_KEY_FILE")]
+    data_key_file: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum DataKeyCommand {
+    /// Adds a data key version to the file and seals every victim's personal data under it, in
+    /// batches, beside running servers (they take the new key within 10 seconds). Stopped
+    /// anywhere, every value stays readable: `data-key rotate --resume` finishes the work.
+    Rotate {
+        /// Seal what an interrupted rotation left under older keys, without adding a key.
+        #[arg(long)]
+        resume: bool,
+        /// Stop after sealing this many rows (a rotation in several sittings).
+        #[arg(long)]
+        limit: Option<u64>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        data_key: DataKeyArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -444,6 +480,9 @@ fn run(cli: Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
         Command::Audit { command: AuditCommand::Verify { checkpoints, database, audit_key } } => {
             runtime.block_on(admin::verify(database, audit_key, checkpoints))
         }
+        Command::DataKey { command: DataKeyCommand::Rotate { resume, limit, database, data_key } } => {
+            runtime.block_on(rotate_data_keys(database, data_key.data_key_file, resume, limit))
+        }
         Command::Recluster { database, clusters } => {
             let mut config = StoreConfig::new(database.database_url);
             config.clusters = clusters.config()?;
@@ -456,6 +495,40 @@ fn run(cli: Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
         }
         Command::Normalize { country, kind, card_key_file } => normalize(country, kind, card_key_file),
     }
+}
+
+/// Runs `scamtrail data-key rotate`: a new version in the key file (unless resuming), then every
+/// value sealed under it, with a progress bar per stage on stderr.
+async fn rotate_data_keys(
+    database: DatabaseArgs,
+    path: PathBuf,
+    resume: bool,
+    limit: Option<u64>,
+) -> anyhow::Result<()> {
+    if !resume {
+        let version = scamtrail_server::key_file::add_data_key(&path)?;
+        tracing::info!(version, "data key version added");
+    }
+    let keys = scamtrail_server::key_file::existing_data_keys(&path)?;
+    let version = keys.current();
+    let config = StoreConfig::new(database.database_url).with_data_keys(scamtrail_store::KeySource::fixed(keys));
+    let mut bars = scamtrail_server::progress::StageBars::default();
+    let summary =
+        Store::reseal_personal_data(&config, limit, &mut |stage, done, total| bars.update(stage, done, total)).await?;
+    bars.finish();
+    tracing::info!(
+        version,
+        narratives = summary.narratives,
+        victims = summary.victims,
+        remaining = summary.remaining,
+        "personal data sealed under the newest data key"
+    );
+    if summary.remaining > 0 {
+        println!("{} rows left under older keys: run `scamtrail data-key rotate --resume`", summary.remaining);
+    } else {
+        println!("every value is sealed under data key version {version}");
+    }
+    Ok(())
 }
 
 /// Runs `scamtrail recluster` with a progress bar per stage on stderr.
@@ -554,6 +627,7 @@ fn serve_config(args: ServeArgs) -> anyhow::Result<ServeConfig> {
         cors_origins,
         card_key_file,
         audit_key,
+        data_key,
         allow_plaintext,
         metrics_listen,
         otlp_endpoint,
@@ -574,6 +648,7 @@ fn serve_config(args: ServeArgs) -> anyhow::Result<ServeConfig> {
         cors_origins: cors_origins.into_iter().filter(|o| !o.is_empty()).collect(),
         card_key_file,
         audit_key_file: audit_key.audit_key_file,
+        data_key_file: data_key.data_key_file,
         allow_plaintext,
         metrics_listen,
         trace_calls: otlp_endpoint.is_some(),

@@ -31,6 +31,7 @@ mod follow_up;
 mod group_commit;
 mod intake;
 mod lookups;
+mod personal_data;
 mod queues;
 mod recluster;
 mod shared;
@@ -43,7 +44,8 @@ pub use cluster_views::{
     ClaimView, ClusterDetail, ClusterEventView, ClusterReportView, ClusterView, LinkExplanation, PriorityPart,
     QueueEvent,
 };
-pub use config::{ClusterConfig, StoreConfig};
+pub use config::{ClusterConfig, KeySource, ReloadKeys, StoreConfig};
+pub use personal_data::ResealSummary;
 pub use error::StoreError;
 pub use follow_up::{FollowUp, NewDetails};
 pub use intake::Submitted;
