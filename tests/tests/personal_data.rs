@@ -140,7 +140,8 @@ async fn no_victim_data_is_stored_in_clear_and_every_report_reads_back() {
         assert!(dump.contains("st1:1:"), "{backend:?}: sealed values are in the dump");
         assert_eq!(found(&dump, &all), Vec::<String>::new(), "{backend:?}: victims' data in clear");
         // Distinct victims are still counted: twelve victims over six clusters of two.
-        let counts = column(&server, "SELECT victim_count FROM clusters WHERE merged_into IS NULL AND report_count > 0");
+        let counts =
+            column(&server, "SELECT victim_count FROM clusters WHERE merged_into IS NULL AND report_count > 0");
         assert_eq!(counts, vec!["2"; REPORTS / 2], "{backend:?}");
     }
 }

@@ -2,7 +2,6 @@
 
 use std::fmt::Write as _;
 
-
 use crate::{AgeBand, Category, ContactChannel, Country, PaymentMethod, Reference, ReportedIdentifier, UnixMicros};
 
 /// One payment the victim made.

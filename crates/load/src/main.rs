@@ -274,8 +274,7 @@ async fn seed(
     let card_mac_key = scamtrail_server::key_file::card_key(&card_key_file)?;
     let normalizer = Normalizer::new(NormalizerConfig { card_mac_key });
     let data_keys = scamtrail_server::key_file::data_keys(&data_key_file)?;
-    let config =
-        StoreConfig::new(database_url).with_data_keys(scamtrail_store::KeySource::fixed(data_keys));
+    let config = StoreConfig::new(database_url).with_data_keys(scamtrail_store::KeySource::fixed(data_keys));
     let store = Store::open(&config).await?;
     // As the server does at start: benign identifiers must not link the seeded networks.
     store.apply_safelist(&scamtrail_server::safelist::load(None, &normalizer)?).await?;

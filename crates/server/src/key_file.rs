@@ -37,11 +37,7 @@ pub fn data_keys(path: &Path) -> anyhow::Result<DataKeys> {
     match std::fs::read_to_string(path) {
         Ok(text) => parse_data_keys(path, &text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let text = format!(
-                "{DATA_KEY_HEADER}index {}\n1 {}\n",
-                random_hex(),
-                random_hex()
-            );
+            let text = format!("{DATA_KEY_HEADER}index {}\n1 {}\n", random_hex(), random_hex());
             create_new(path, &text)?;
             tracing::info!(
                 path = %path.display(),
@@ -55,7 +51,8 @@ pub fn data_keys(path: &Path) -> anyhow::Result<DataKeys> {
 
 /// The data keys in `path`, which must exist: new keys would open nothing already stored.
 pub fn existing_data_keys(path: &Path) -> anyhow::Result<DataKeys> {
-    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("the data key file (--data-key-file): {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("the data key file (--data-key-file): {}: {e}", path.display()))?;
     parse_data_keys(path, &text)
 }
 
@@ -64,10 +61,8 @@ pub fn existing_data_keys(path: &Path) -> anyhow::Result<DataKeys> {
 pub fn add_data_key(path: &Path) -> anyhow::Result<u32> {
     let keys = existing_data_keys(path)?;
     let version = keys.current() + 1;
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .open(path)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let mut file =
+        std::fs::OpenOptions::new().append(true).open(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     writeln!(file, "{version} {}", random_hex())?;
     file.sync_all()?;
     Ok(version)

@@ -114,8 +114,7 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
     let reload_from = config.data_key_file.clone();
     let reload: std::sync::Arc<scamtrail_store::ReloadKeys> =
         std::sync::Arc::new(move || key_file::existing_data_keys(&reload_from).map_err(|e| e.to_string()));
-    let store_config =
-        config.store.clone().with_data_keys(scamtrail_store::KeySource::reloading(data_keys, reload));
+    let store_config = config.store.clone().with_data_keys(scamtrail_store::KeySource::reloading(data_keys, reload));
     let store = Store::open(&store_config).await?;
     let changed = store.apply_safelist(&safelist).await?;
     tracing::info!(entries = safelist.len(), newly_safelisted = changed, "safelist applied");

@@ -301,8 +301,9 @@ pub(crate) async fn import(pool: &Pool, keys: &KeySource, reports: &[NewReport])
     // transaction; a new attempt draws new ones.
     let mut attempt = 0;
     loop {
-        let done =
-            pool.transaction(Intent::Cluster, async |tx| insert_reports(&tx, &refs, UnixMicros::now(), &keys).await).await;
+        let done = pool
+            .transaction(Intent::Cluster, async |tx| insert_reports(&tx, &refs, UnixMicros::now(), &keys).await)
+            .await;
         match done {
             Ok((inserted, _)) => {
                 return Ok(inserted

@@ -45,11 +45,11 @@ pub use cluster_views::{
     QueueEvent,
 };
 pub use config::{ClusterConfig, KeySource, ReloadKeys, StoreConfig};
-pub use personal_data::ResealSummary;
 pub use error::StoreError;
 pub use follow_up::{FollowUp, NewDetails};
 pub use intake::Submitted;
 pub use lookups::{IdentifierView, KeyLookup};
+pub use personal_data::ResealSummary;
 pub use queues::{PageToken, Queue, QueueFilter};
 pub use recluster::ReclusterSummary;
 pub use scamtrail_core::EventKind;

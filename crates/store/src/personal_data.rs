@@ -60,10 +60,7 @@ pub(crate) async fn to_reseal(pool: &Pool, keys: &DataKeys, pass: Pass) -> Resul
         .fetch(&format!("SELECT COUNT(*) FROM reports WHERE {}", needs("narrative")), vec![pattern.clone().into()])
         .await?;
     let victims: Vec<(i64,)> = pool
-        .fetch(
-            &format!("SELECT COUNT(*) FROM report_victims v WHERE {}", victims_condition()),
-            vec![pattern.into(); 4],
-        )
+        .fetch(&format!("SELECT COUNT(*) FROM report_victims v WHERE {}", victims_condition()), vec![pattern.into(); 4])
         .await?;
     let count = |rows: Vec<(i64,)>| rows.first().map_or(0, |(n,)| u64::try_from(*n).unwrap_or(0));
     Ok((count(narratives), count(victims)))
@@ -144,8 +141,12 @@ pub(crate) async fn reseal(
         for (id, reference, name, email, phone, note) in rows {
             let open = |field, stored: &str| source.open(field, &reference, stored);
             let victim = Victim {
-                email: open(PersonalField::VictimEmail, &email).or_else(|e| clear(e, &email)).map_err(|e| unreadable(e, id))?,
-                phone: open(PersonalField::VictimPhone, &phone).or_else(|e| clear(e, &phone)).map_err(|e| unreadable(e, id))?,
+                email: open(PersonalField::VictimEmail, &email)
+                    .or_else(|e| clear(e, &email))
+                    .map_err(|e| unreadable(e, id))?,
+                phone: open(PersonalField::VictimPhone, &phone)
+                    .or_else(|e| clear(e, &phone))
+                    .map_err(|e| unreadable(e, id))?,
                 ..Victim::default()
             };
             let reseal = |field, stored: &str| keys.reseal(field, &reference, stored).map_err(|e| unreadable(e, id));

@@ -9,7 +9,12 @@ use sea_orm::ActiveValue::{NotSet, Set};
 use super::entity::{cluster_event, payment, report, report_identifier, report_victim};
 
 /// A new report's row, its narrative sealed under `keys`.
-pub(crate) fn report_row(r: &NewReport, reference: &str, received_at: UnixMicros, keys: &DataKeys) -> report::ActiveModel {
+pub(crate) fn report_row(
+    r: &NewReport,
+    reference: &str,
+    received_at: UnixMicros,
+    keys: &DataKeys,
+) -> report::ActiveModel {
     let channels: Vec<&str> = r.contact_channels.iter().map(|c| c.as_str()).collect();
     report::ActiveModel {
         id: NotSet,
