@@ -7,7 +7,7 @@
 
 use std::process::Command;
 
-use scamtrail_e2e::{ActorClient, BACKENDS, Backend, TestServer, id, request, sample_report};
+use scamtrail_e2e::{ActorClient, BACKENDS, Backend, TestServer, audit_events_of, id, request, sample_report};
 use scamtrail_proto::v1 as pb;
 use scamtrail_proto::v1::IdentifierKind as K;
 use scamtrail_proto::v1::IdentifierRole as R;
@@ -232,6 +232,16 @@ async fn a_rotation_stopped_half_way_leaves_every_report_readable_and_resumes() 
         assert_readable(backend, &mut triage, &ids).await;
         let key_file = std::fs::read_to_string(server.data_key_file()).unwrap();
         assert!(key_file.lines().any(|l| l.starts_with("2 ")), "{backend:?}: the file holds version 2");
+
+        // Both sittings are in the audit trail, and it still verifies.
+        let rotations: Vec<Vec<String>> = audit_events_of(&server, "cli")
+            .await
+            .into_iter()
+            .filter(|e| e.action == "scamtrail data-key rotate")
+            .map(|e| e.targets)
+            .collect();
+        assert_eq!(rotations, vec![vec!["data-key:2".to_owned()]; 2], "{backend:?}");
+        server.run_command(&["audit", "verify"]).unwrap();
 
         // The running server took the new key: a new report is sealed under it.
         let mut intake = server.intake().await;

@@ -208,6 +208,8 @@ enum DataKeyCommand {
         database: DatabaseArgs,
         #[command(flatten)]
         data_key: DataKeyArgs,
+        #[command(flatten)]
+        audit_key: AuditKeyArgs,
     },
 }
 
@@ -480,8 +482,8 @@ fn run(cli: Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
         Command::Audit { command: AuditCommand::Verify { checkpoints, database, audit_key } } => {
             runtime.block_on(admin::verify(database, audit_key, checkpoints))
         }
-        Command::DataKey { command: DataKeyCommand::Rotate { resume, limit, database, data_key } } => {
-            runtime.block_on(rotate_data_keys(database, data_key.data_key_file, resume, limit))
+        Command::DataKey { command: DataKeyCommand::Rotate { resume, limit, database, data_key, audit_key } } => {
+            runtime.block_on(rotate_data_keys(database, audit_key, data_key.data_key_file, resume, limit))
         }
         Command::Recluster { database, clusters } => {
             let mut config = StoreConfig::new(database.database_url);
@@ -501,17 +503,22 @@ fn run(cli: Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
 /// value sealed under it, with a progress bar per stage on stderr.
 async fn rotate_data_keys(
     database: DatabaseArgs,
+    audit_key: AuditKeyArgs,
     path: PathBuf,
     resume: bool,
     limit: Option<u64>,
 ) -> anyhow::Result<()> {
+    let next = scamtrail_server::key_file::existing_data_keys(&path)?.current() + u32::from(!resume);
+    // The intent first: no value is sealed under a key the trail does not know of.
+    admin::record(&database, &audit_key, "scamtrail data-key rotate", format!("data-key:{next}")).await?;
     if !resume {
         let version = scamtrail_server::key_file::add_data_key(&path)?;
         tracing::info!(version, "data key version added");
     }
     let keys = scamtrail_server::key_file::existing_data_keys(&path)?;
     let version = keys.current();
-    let config = StoreConfig::new(database.database_url).with_data_keys(scamtrail_store::KeySource::fixed(keys));
+    let config =
+        StoreConfig::new(database.database_url.clone()).with_data_keys(scamtrail_store::KeySource::fixed(keys));
     let mut bars = scamtrail_server::progress::StageBars::default();
     let summary =
         Store::reseal_personal_data(&config, limit, &mut |stage, done, total| bars.update(stage, done, total)).await?;
