@@ -3,7 +3,8 @@
 //! SQLite, anywhere in its files), while `GetReport` reads them all back. Rows written in clear
 //! before sealing are sealed at the next start, with the distinct-victim key made a keyed MAC.
 //! A data key rotation stopped half-way leaves every report readable, and resumed seals
-//! everything under the new key. On SQLite and PostgreSQL.
+//! everything under the new key. An administrator erases a report's personal data once its
+//! cluster is closed, never under the hold of an open one. On SQLite and PostgreSQL.
 
 use std::process::Command;
 
@@ -137,8 +138,8 @@ async fn no_victim_data_is_stored_in_clear_and_every_report_reads_back() {
         assert_readable(backend, &mut triage, &ids).await;
         let all: Vec<String> = (0..REPORTS).flat_map(secrets).collect();
         let dump = dump(&server);
-        assert!(dump.contains("st1:1:"), "{backend:?}: sealed values are in the dump");
         assert_eq!(found(&dump, &all), Vec::<String>::new(), "{backend:?}: victims' data in clear");
+        assert!(dump.contains("st1:1:"), "{backend:?}: sealed values are in the dump");
         // Distinct victims are still counted: twelve victims over six clusters of two.
         let counts =
             column(&server, "SELECT victim_count FROM clusters WHERE merged_into IS NULL AND report_count > 0");
@@ -250,5 +251,63 @@ async fn a_rotation_stopped_half_way_leaves_every_report_readable_and_resumes() 
         assert!(name[0].starts_with("st1:2:"), "{backend:?}: {name:?}");
         let all: Vec<String> = (0..REPORTS).flat_map(secrets).collect();
         assert_eq!(found(&dump(&server), &all), Vec::<String>::new(), "{backend:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_administrator_erases_personal_data_once_the_cluster_is_closed_and_linking_stays() {
+    for backend in BACKENDS {
+        let server = TestServer::start(backend).await.unwrap();
+        let ids = load(&server).await;
+        let (erased, neighbour) = (ids[0], ids[1]);
+        let id = erased.to_string();
+        let mut triage = server.triage().await;
+        let cluster_id = read(&mut triage, erased).await.cluster_id;
+        let get = pb::GetClusterRequest { cluster_id, max_reports: 10 };
+        // An open cluster is a legal hold: nothing goes.
+        let (ok, out) = server.command_output(&["report", "erase", "--id", &id]).unwrap();
+        assert!(!ok, "{backend:?}: erased under a hold: {out}");
+        assert_eq!(read(&mut triage, erased).await.report.unwrap().victim.unwrap().name, "Philippa Quenneville0");
+
+        let before = triage.get_cluster(get).await.unwrap().into_inner().cluster.unwrap();
+        let close = pb::UpdateClusterRequest {
+            cluster_id,
+            version: before.version,
+            status: pb::ClusterStatus::Closed as i32,
+            disposition: pb::Disposition::NotFraud as i32,
+            ..Default::default()
+        };
+        triage.update_cluster(close).await.unwrap();
+        let (ok, out) = server.command_output(&["report", "erase", "--id", &id]).unwrap();
+        assert!(ok && out.contains("erased"), "{backend:?}: {out}");
+
+        let report = read(&mut triage, erased).await.report.unwrap();
+        let victim = report.victim.unwrap();
+        assert_eq!(
+            (victim.name.as_str(), victim.email.as_str(), victim.phone.as_str(), victim.vulnerability_note.as_str()),
+            ("", "", "", ""),
+            "{backend:?}"
+        );
+        assert_eq!(report.narrative, "", "{backend:?}");
+        assert_eq!(victim.country, "GB", "{backend:?}: the country stays");
+        assert_eq!(report.identifiers.len(), 1, "{backend:?}: the identifiers stay");
+        // The neighbour keeps its data; the cluster keeps its reports, victims and totals.
+        assert_eq!(read(&mut triage, neighbour).await.report.unwrap().victim.unwrap().name, "Philippa Quenneville1");
+        let after = triage.get_cluster(get).await.unwrap().into_inner().cluster.unwrap();
+        assert_eq!(
+            (after.report_count, after.victim_count, format!("{:?}", after.total_loss)),
+            (before.report_count, before.victim_count, format!("{:?}", before.total_loss)),
+            "{backend:?}"
+        );
+        let rows = column(&server, &format!("SELECT name FROM report_victims WHERE report_id = {erased}"));
+        assert_eq!(rows, vec![String::new()], "{backend:?}: the sealed value is gone too");
+        let audited: Vec<Vec<String>> = audit_events_of(&server, "cli")
+            .await
+            .into_iter()
+            .filter(|e| e.action == "scamtrail report erase")
+            .map(|e| e.targets)
+            .collect();
+        assert_eq!(audited, vec![vec![format!("report:{erased}")]; 2], "{backend:?}");
+        server.run_command(&["audit", "verify"]).unwrap();
     }
 }

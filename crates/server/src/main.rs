@@ -60,6 +60,11 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Reports: `report erase --id N` erases a report's personal data (a victim's written request).
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
     /// Victims' data keys: `data-key rotate` adds a version and seals everything under it.
     DataKey {
         #[command(subcommand)]
@@ -190,6 +195,22 @@ struct DataKeyArgs {
     /// Servers and commands on one database share it.
     #[arg(long, default_value = "scamtrail.data-key", env = "SCAMTRAIL_DATA_KEY_FILE")]
     data_key_file: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Erases the victim's name, e-mail, phone and vulnerability note and the narrative (with
+    /// added details) of one report, keeping its identifiers, payments, dates, category and
+    /// country. Refused while the report's cluster is not closed (a legal hold). Audited.
+    Erase {
+        /// The report's id.
+        #[arg(long)]
+        id: i64,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        audit_key: AuditKeyArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -485,6 +506,9 @@ fn run(cli: Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
         Command::DataKey { command: DataKeyCommand::Rotate { resume, limit, database, data_key, audit_key } } => {
             runtime.block_on(rotate_data_keys(database, audit_key, data_key.data_key_file, resume, limit))
         }
+        Command::Report { command: ReportCommand::Erase { id, database, audit_key } } => {
+            runtime.block_on(erase_report(database, audit_key, id))
+        }
         Command::Recluster { database, clusters } => {
             let mut config = StoreConfig::new(database.database_url);
             config.clusters = clusters.config()?;
@@ -536,6 +560,21 @@ async fn rotate_data_keys(
         println!("every value is sealed under data key version {version}");
     }
     Ok(())
+}
+
+/// Runs `scamtrail report erase`: the request in the audit trail first, then the erasure, or the
+/// legal hold that stops it (exit 1).
+async fn erase_report(database: DatabaseArgs, audit_key: AuditKeyArgs, id: i64) -> anyhow::Result<()> {
+    admin::record(&database, &audit_key, "scamtrail report erase", format!("report:{id}")).await?;
+    match Store::erase_personal_data(&StoreConfig::new(database.database_url.clone()), id).await? {
+        scamtrail_store::Erasure::Erased => {
+            println!("report {id}: personal data and free text erased");
+            Ok(())
+        }
+        scamtrail_store::Erasure::Held { status } => anyhow::bail!(
+            "report {id}: its cluster is {status}, a legal hold: nothing erased; erase it once the cluster is closed"
+        ),
+    }
 }
 
 /// Runs `scamtrail recluster` with a progress bar per stage on stderr.

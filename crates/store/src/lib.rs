@@ -26,6 +26,7 @@ mod cluster_views;
 mod clustering;
 mod config;
 mod db;
+mod erasure;
 mod error;
 mod follow_up;
 mod group_commit;
@@ -45,6 +46,7 @@ pub use cluster_views::{
     QueueEvent,
 };
 pub use config::{ClusterConfig, KeySource, ReloadKeys, StoreConfig};
+pub use erasure::Erasure;
 pub use error::StoreError;
 pub use follow_up::{FollowUp, NewDetails};
 pub use intake::Submitted;

@@ -12,6 +12,7 @@ use crate::access::Access;
 use crate::cluster_views::{self, ClusterDetail, ClusterView, LinkExplanation, QueueEvent};
 use crate::config::{KeySource, StoreConfig};
 use crate::db::{Checkpoints, Pool, ReportKey, spawn_checkpointer};
+use crate::erasure::{self, Erasure};
 use crate::error::StoreError;
 use crate::follow_up::{self, FollowUp, NewDetails};
 use crate::intake::{self, Job, Submitted};
@@ -45,6 +46,9 @@ impl Store {
             tracing::info!(narratives, victims, "personal data in clear found: sealing it");
             let summary = personal_data::reseal(&pool, &keys, Pass::Clear, None, &mut |_, _, _| {}).await?;
             tracing::info!(narratives = summary.narratives, victims = summary.victims, "personal data sealed");
+            // The sealed pages replace the clear ones in the database file before anything is served
+            // (the overwritten text was zeroed: `secure_delete`); a no-op on PostgreSQL.
+            pool.writer(Checkpoints::Background, "sealing")?.checkpoint()?;
         }
         if recluster::unclustered_reports(&pool).await? > 0 {
             tracing::info!("reports without a cluster found: reclustering");
@@ -258,6 +262,15 @@ impl Store {
         let summary = personal_data::reseal(&pool, &keys, Pass::NotNewest, limit, progress).await?;
         pool.close().await?;
         Ok(summary)
+    }
+
+    /// Erases the personal data and free text of report `report_id` (`scamtrail report erase`)
+    /// unless its cluster is not closed (a legal hold); `NotFound` for an unknown report.
+    pub async fn erase_personal_data(config: &StoreConfig, report_id: i64) -> Result<Erasure, StoreError> {
+        let pool = Pool::open(config, Checkpoints::Automatic, true).await?;
+        let erased = erasure::erase(&pool, report_id).await;
+        pool.close().await?;
+        erased
     }
 
     /// Rebuilds every cluster from the links in bulk (`scamtrail recluster`); run it with no
