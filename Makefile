@@ -38,10 +38,12 @@ test-with-postgres:
 	$(CARGO) test --workspace
 	SCAMTRAIL_TEST_BACKEND=sqlite tests/grpcurl/run.sh $(BIN)
 	SCAMTRAIL_TEST_BACKEND=postgres SCAMTRAIL_TEST_DATABASE_URL="$$SCAMTRAIL_TEST_POSTGRES_URL" \
-	  SCAMTRAIL_AUDIT_KEY_FILE="$$SCAMTRAIL_TEST_PG_DIR/audit.key" tests/grpcurl/run.sh $(BIN)
+	  SCAMTRAIL_AUDIT_KEY_FILE="$$SCAMTRAIL_TEST_PG_DIR/audit.key" \
+	  SCAMTRAIL_DATA_KEY_FILE="$$SCAMTRAIL_TEST_PG_DIR/data.key" tests/grpcurl/run.sh $(BIN)
 	SCAMTRAIL_TEST_BACKEND=sqlite tests/python/run.sh $(BIN)
 	SCAMTRAIL_TEST_BACKEND=postgres SCAMTRAIL_TEST_DATABASE_URL="$$SCAMTRAIL_TEST_POSTGRES_URL" \
-	  SCAMTRAIL_AUDIT_KEY_FILE="$$SCAMTRAIL_TEST_PG_DIR/audit.key" tests/python/run.sh $(BIN)
+	  SCAMTRAIL_AUDIT_KEY_FILE="$$SCAMTRAIL_TEST_PG_DIR/audit.key" \
+	  SCAMTRAIL_DATA_KEY_FILE="$$SCAMTRAIL_TEST_PG_DIR/data.key" tests/python/run.sh $(BIN)
 	tests/differential/run.sh $(BIN)
 
 lint:

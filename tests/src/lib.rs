@@ -214,11 +214,17 @@ impl TestServer {
         self.dir.path().join("audit.key")
     }
 
+    /// The server's data key file (in its temp dir; the server creates it on first start).
+    pub fn data_key_file(&self) -> PathBuf {
+        self.dir.path().join("data.key")
+    }
+
     /// The `scamtrail` binary with this server's audit key file, as every command on its database
     /// must have.
     pub fn command(&self) -> Command {
         let mut command = Command::new(binary());
         command.env("SCAMTRAIL_AUDIT_KEY_FILE", self.audit_key_file());
+        command.env("SCAMTRAIL_DATA_KEY_FILE", self.data_key_file());
         command
     }
 

@@ -41,6 +41,8 @@ fn serve(dir: &Path, listen: &str, extra: &[&str], env: &[(&str, &str)]) -> Chil
         .arg(dir.join("card.key"))
         .arg("--audit-key-file")
         .arg(dir.join("audit.key"))
+        .arg("--data-key-file")
+        .arg(dir.join("data.key"))
         .args(extra)
         .envs(env.iter().copied())
         .stdout(Stdio::null())

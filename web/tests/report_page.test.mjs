@@ -117,6 +117,7 @@ before(async () => {
     BIN,
     ["serve", "--listen", `127.0.0.1:${port}`, "--database-url", `sqlite://${dir}/scamtrail.db`, "--web-dir", site,
       "--card-key-file", path.join(dir, "card.key"), "--audit-key-file", path.join(dir, "audit.key"),
+      "--data-key-file", path.join(dir, "data.key"),
       "--cors-origin", elsewhereOrigin],
     { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, SCAMTRAIL_LOG: "warn" } },
   );

@@ -15,6 +15,8 @@
 //! - `money`: decimals per currency, amounts as people read them, and the rate table that brings
 //!   amounts into one reference currency.
 //! - `priority`: the triage score, a sum of named components, and when it next changes by itself.
+//! - `privacy`: victims' personal fields, sealed under versioned data keys, and the keyed MAC that
+//!   counts distinct victims.
 //!
 //! Everything here is plain data and pure functions. This crate never does I/O and never depends
 //! on tokio, tonic or sea-orm: the store persists these types and feeds these rules, the server
@@ -30,6 +32,7 @@ mod linking;
 mod money;
 mod partition;
 mod priority;
+mod privacy;
 mod reference;
 mod report;
 mod time;
@@ -46,6 +49,7 @@ pub use partition::{LinkStep, components, shortest_link};
 pub use priority::{
     ClusterFacts, Priority, PriorityComponent, PriorityWeights, RecoverablePayment, WeightsError, score,
 };
+pub use privacy::{DataKeyError, DataKeys, OpenError, PersonalField, SEALED_PREFIX, sealed_version};
 pub use reference::{Reference, ReferenceError};
 pub use report::{NewPayment, NewReport, StoredReport, Victim};
 pub use scamtrail_normalize::{Country, KindHint};

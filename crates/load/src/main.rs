@@ -89,6 +89,9 @@ enum Command {
         /// The card key file (as the server's), so card keys match.
         #[arg(long, default_value = "scamtrail.card-key")]
         card_key_file: PathBuf,
+        /// The data key file (as the server's), so the server reads the seeded victims' data.
+        #[arg(long, default_value = "scamtrail.data-key", env = "SCAMTRAIL_DATA_KEY_FILE")]
+        data_key_file: PathBuf,
     },
 }
 
@@ -120,8 +123,9 @@ fn main() -> anyhow::Result<()> {
             label,
             token,
         })),
-        Command::Seed { database_url, reports, networks, batch, card_key_file } => {
-            runtime.block_on(seed(database_url, reports, networks, batch.max(1), card_key_file))
+        Command::Seed { database_url, reports, networks, batch, card_key_file, data_key_file } => {
+            let keys = (card_key_file, data_key_file);
+            runtime.block_on(seed(database_url, reports, networks, batch.max(1), keys))
         }
     }
 }
@@ -264,12 +268,13 @@ async fn seed(
     reports: usize,
     networks: usize,
     batch: usize,
-    card_key_file: PathBuf,
+    (card_key_file, data_key_file): (PathBuf, PathBuf),
 ) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let card_mac_key = scamtrail_server::key_file::card_key(&card_key_file)?;
     let normalizer = Normalizer::new(NormalizerConfig { card_mac_key });
-    let config = StoreConfig::new(database_url);
+    let data_keys = scamtrail_server::key_file::data_keys(&data_key_file)?;
+    let config = StoreConfig::new(database_url).with_data_keys(scamtrail_store::KeySource::fixed(data_keys));
     let store = Store::open(&config).await?;
     // As the server does at start: benign identifiers must not link the seeded networks.
     store.apply_safelist(&scamtrail_server::safelist::load(None, &normalizer)?).await?;

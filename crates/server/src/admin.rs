@@ -1,4 +1,4 @@
-//! The `scamtrail user`, `key` and `audit` commands. Each change is appended to the audit trail
+//! The `scamtrail user`, `key` and `audit` commands (and the record of `data-key rotate`). Each change is appended to the audit trail
 //! as done by `cli`.
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -45,6 +45,17 @@ fn check_agency(role: Role, agency: &Option<String>) -> anyhow::Result<Option<St
         (_, Some(_)) => anyhow::bail!("--agency is for liaison only"),
         (_, None) => Ok(None),
     }
+}
+
+/// Records an operator's command on `database` in the audit trail, as done by `cli`.
+pub(crate) async fn record(
+    database: &DatabaseArgs,
+    audit_key: &AuditKeyArgs,
+    action: &str,
+    target: String,
+) -> anyhow::Result<()> {
+    let access = open(database, audit_key).await?;
+    audit(&access, action, target).await
 }
 
 async fn audit(access: &Access, action: &str, target: String) -> anyhow::Result<()> {

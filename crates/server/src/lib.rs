@@ -51,6 +51,9 @@ pub struct ServeConfig {
     pub card_key_file: PathBuf,
     /// The file holding the secret key of the audit chain; created on first start.
     pub audit_key_file: PathBuf,
+    /// The file holding the data keys that seal victims' personal data; created on first start,
+    /// read again while serving (a rotation adds a version).
+    pub data_key_file: PathBuf,
     /// How long in-flight calls may run after a shutdown signal.
     pub shutdown_grace: Duration,
     /// A safelist file to apply beside the shipped one.
@@ -113,7 +116,12 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
         .with_shared_hosts(shared_hosts::load(config.shared_hosts_file.as_deref())?);
     // Read the safelist before touching the database: a bad file stops the start cleanly.
     let safelist = safelist::load(config.safelist_file.as_deref(), &normalizer)?;
-    let store = Store::open(&config.store).await?;
+    let data_keys = key_file::data_keys(&config.data_key_file)?;
+    let reload_from = config.data_key_file.clone();
+    let reload: std::sync::Arc<scamtrail_store::ReloadKeys> =
+        std::sync::Arc::new(move || key_file::existing_data_keys(&reload_from).map_err(|e| e.to_string()));
+    let store_config = config.store.clone().with_data_keys(scamtrail_store::KeySource::reloading(data_keys, reload));
+    let store = Store::open(&store_config).await?;
     let changed = store.apply_safelist(&safelist).await?;
     tracing::info!(entries = safelist.len(), newly_safelisted = changed, "safelist applied");
 

@@ -60,6 +60,16 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Reports: `report erase --id N` erases a report's personal data (a victim's written request).
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
+    /// Victims' data keys: `data-key rotate` adds a version and seals everything under it.
+    DataKey {
+        #[command(subcommand)]
+        command: DataKeyCommand,
+    },
     /// Rebuild every cluster from the report–identifier links in bulk. Stop the servers first.
     Recluster {
         #[command(flatten)]
@@ -152,6 +162,8 @@ struct ServeArgs {
     card_key_file: PathBuf,
     #[command(flatten)]
     audit_key: AuditKeyArgs,
+    #[command(flatten)]
+    data_key: DataKeyArgs,
     /// Serve plaintext on a non-loopback --listen address: only behind a TLS-terminating proxy on
     /// this host. Without it, such an address needs --tls-cert and --tls-key.
     #[arg(long, env = "SCAMTRAIL_ALLOW_PLAINTEXT", value_parser = clap::builder::BoolishValueParser::new())]
@@ -214,6 +226,53 @@ struct AuditKeyArgs {
     /// its backups, apart from the database's; servers and commands on one database share it.
     #[arg(long, default_value = "scamtrail.audit-key", env = "SCAMTRAIL_AUDIT_KEY_FILE")]
     audit_key_file: PathBuf,
+}
+
+/// The keys that seal victims' personal data.
+#[derive(clap::Args)]
+struct DataKeyArgs {
+    /// File holding the data keys that seal victims' personal data (created 0600 on first start).
+    /// Back it up apart from the database's backups: without it no victim's data can be read.
+    /// Servers and commands on one database share it.
+    #[arg(long, default_value = "scamtrail.data-key", env = "SCAMTRAIL_DATA_KEY_FILE")]
+    data_key_file: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Erases the victim's name, e-mail, phone and vulnerability note and the narrative (with
+    /// added details) of one report, keeping its identifiers, payments, dates, category and
+    /// country. Refused while the report's cluster is not closed (a legal hold). Audited.
+    Erase {
+        /// The report's id.
+        #[arg(long)]
+        id: i64,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        audit_key: AuditKeyArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum DataKeyCommand {
+    /// Adds a data key version to the file and seals every victim's personal data under it, in
+    /// batches, beside running servers (they take the new key within 10 seconds). Stopped
+    /// anywhere, every value stays readable: `data-key rotate --resume` finishes the work.
+    Rotate {
+        /// Seal what an interrupted rotation left under older keys, without adding a key.
+        #[arg(long)]
+        resume: bool,
+        /// Stop after sealing this many rows (a rotation in several sittings).
+        #[arg(long)]
+        limit: Option<u64>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        data_key: DataKeyArgs,
+        #[command(flatten)]
+        audit_key: AuditKeyArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -485,6 +544,12 @@ fn run(cli: Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
         Command::Audit { command: AuditCommand::Verify { checkpoints, database, audit_key } } => {
             runtime.block_on(admin::verify(database, audit_key, checkpoints))
         }
+        Command::DataKey { command: DataKeyCommand::Rotate { resume, limit, database, data_key, audit_key } } => {
+            runtime.block_on(rotate_data_keys(database, audit_key, data_key.data_key_file, resume, limit))
+        }
+        Command::Report { command: ReportCommand::Erase { id, database, audit_key } } => {
+            runtime.block_on(erase_report(database, audit_key, id))
+        }
         Command::Recluster { database, clusters } => {
             let mut config = StoreConfig::new(database.database_url);
             config.clusters = clusters.config()?;
@@ -532,6 +597,60 @@ fn run(cli: Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
             normalize(country, kind, card_key_file, shared_hosts_file)
         }
         Command::Export { command } => runtime.block_on(scamtrail_server::export::client::run(command)),
+    }
+}
+
+/// Runs `scamtrail data-key rotate`: a new version in the key file (unless resuming), then every
+/// value sealed under it, with a progress bar per stage on stderr.
+async fn rotate_data_keys(
+    database: DatabaseArgs,
+    audit_key: AuditKeyArgs,
+    path: PathBuf,
+    resume: bool,
+    limit: Option<u64>,
+) -> anyhow::Result<()> {
+    let next = scamtrail_server::key_file::existing_data_keys(&path)?.current() + u32::from(!resume);
+    // The intent first: no value is sealed under a key the trail does not know of.
+    admin::record(&database, &audit_key, "scamtrail data-key rotate", format!("data-key:{next}")).await?;
+    if !resume {
+        let version = scamtrail_server::key_file::add_data_key(&path)?;
+        tracing::info!(version, "data key version added");
+    }
+    let keys = scamtrail_server::key_file::existing_data_keys(&path)?;
+    let version = keys.current();
+    let config =
+        StoreConfig::new(database.database_url.clone()).with_data_keys(scamtrail_store::KeySource::fixed(keys));
+    let mut bars = scamtrail_server::progress::StageBars::default();
+    let summary =
+        Store::reseal_personal_data(&config, limit, &mut |stage, done, total| bars.update(stage, done, total)).await?;
+    bars.finish();
+    tracing::info!(
+        version,
+        narratives = summary.narratives,
+        victims = summary.victims,
+        remaining = summary.remaining,
+        "personal data sealed under the newest data key"
+    );
+    if summary.remaining > 0 {
+        println!("{} rows left under older keys: run `scamtrail data-key rotate --resume`", summary.remaining);
+    } else {
+        println!("every value is sealed under data key version {version}");
+    }
+    Ok(())
+}
+
+/// Runs `scamtrail report erase`: the request in the audit trail first, then the erasure, or the
+/// legal hold that stops it (exit 1).
+async fn erase_report(database: DatabaseArgs, audit_key: AuditKeyArgs, id: i64) -> anyhow::Result<()> {
+    admin::record(&database, &audit_key, "scamtrail report erase", format!("report:{id}")).await?;
+    match Store::erase_personal_data(&StoreConfig::new(database.database_url.clone()), id).await? {
+        scamtrail_store::Erasure::Erased => {
+            println!("report {id}: personal data and free text erased");
+            Ok(())
+        }
+        scamtrail_store::Erasure::Held { status } => anyhow::bail!(
+            "report {id}: its cluster is {status}, a legal hold: nothing erased; erase it once the cluster is closed"
+        ),
     }
 }
 
@@ -633,6 +752,7 @@ fn serve_config(args: ServeArgs) -> anyhow::Result<ServeConfig> {
         cors_origins,
         card_key_file,
         audit_key,
+        data_key,
         allow_plaintext,
         metrics_listen,
         otlp_endpoint,
@@ -654,6 +774,7 @@ fn serve_config(args: ServeArgs) -> anyhow::Result<ServeConfig> {
         cors_origins: cors_origins.into_iter().filter(|o| !o.is_empty()).collect(),
         card_key_file,
         audit_key_file: audit_key.audit_key_file,
+        data_key_file: data_key.data_key_file,
         allow_plaintext,
         metrics_listen,
         trace_calls: otlp_endpoint.is_some(),

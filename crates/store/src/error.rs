@@ -56,6 +56,9 @@ pub enum StoreError {
     /// The caller's role does not allow this change.
     #[error("{0}")]
     Forbidden(String),
+    /// The data keys are missing or do not open a stored value.
+    #[error("data keys: {0}")]
+    DataKeys(String),
     /// A record with that name exists already.
     #[error("a {0} with that name exists already")]
     AlreadyExists(&'static str),

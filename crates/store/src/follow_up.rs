@@ -2,7 +2,9 @@
 //! server checks), and details added later: payments, identifiers and dated words, linked like a
 //! new report's, once per client request id.
 
-use scamtrail_core::{ClusterStatus, LinkableIdentifier, NewPayment, Reference, ReportedIdentifier, UnixMicros};
+use scamtrail_core::{
+    ClusterStatus, LinkableIdentifier, NewPayment, PersonalField, Reference, ReportedIdentifier, UnixMicros,
+};
 
 use crate::clustering::{Change, Pending};
 use crate::db::entity::{payment, report_identifier};
@@ -111,9 +113,21 @@ pub(crate) async fn add_details(
             insert_chunked::<payment::Entity, _>(&tx, payments).await?;
             insert_chunked::<report_identifier::Entity, _>(&tx, identifiers).await?;
             if !details.narrative.is_empty() {
+                // The narrative is sealed: opened, extended and sealed again, in this transaction
+                // (which holds the write lock, so no other addition interleaves).
+                let rows: Vec<(String, String)> =
+                    tx.fetch("SELECT reference, narrative FROM reports WHERE id = ?", vec![report_id.into()]).await?;
+                let (reference, stored) =
+                    rows.into_iter().next().ok_or_else(|| DbErr::Custom(format!("report {report_id} is gone")))?;
+                let mut narrative = shared
+                    .keys
+                    .open(PersonalField::Narrative, &reference, &stored)
+                    .map_err(|e| DbErr::Custom(format!("reports.narrative of report {report_id}: {e}")))?;
+                narrative.push_str(&details.narrative);
+                let keys = shared.keys.keys();
                 tx.execute(
-                    "UPDATE reports SET narrative = narrative || ? WHERE id = ?",
-                    vec![Value::from(details.narrative.clone()), report_id.into()],
+                    "UPDATE reports SET narrative = ? WHERE id = ?",
+                    vec![Value::from(keys.seal(PersonalField::Narrative, &reference, &narrative)), report_id.into()],
                 )
                 .await?;
             }

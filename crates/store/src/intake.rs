@@ -12,12 +12,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use scamtrail_core::{
-    AgeBand, Category, ContactChannel, Country, IdentifierRole, KindHint, LinkableIdentifier, NewPayment, NewReport,
-    NormalizedIdentifier, Reference, ReportedIdentifier, StoredReport, UnixMicros, Unverified, Victim,
+    AgeBand, Category, ContactChannel, Country, DataKeys, IdentifierRole, KindHint, LinkableIdentifier, NewPayment,
+    NewReport, NormalizedIdentifier, PersonalField, Reference, ReportedIdentifier, StoredReport, UnixMicros,
+    Unverified, Victim,
 };
 use tokio::sync::{mpsc, oneshot};
 
 use crate::clustering::{Change, Pending, ToLink};
+use crate::config::KeySource;
 use crate::db::entity::{payment, report, report_identifier, report_victim};
 use crate::db::records::{FirstPositions, report_row, trail_rows, victim_row};
 use crate::db::{Checkpoints, DbErr, IN_CHUNK, Intent, Pool, ReportKey, ReportRows, Tx, Value, Writer};
@@ -118,19 +120,24 @@ async fn write_batch(
     writer: &Writer,
     reports: &[&NewReport],
 ) -> Result<(Vec<Submitted>, Pending), DbErr> {
+    let keys = shared.keys.keys();
     writer
         .transaction(Intent::Cluster, async |tx| {
             let mut change = Change::new(tx, &shared.clusters, UnixMicros::now());
-            let answers = insert_and_link(&mut change, reports).await?;
+            let answers = insert_and_link(&mut change, reports, &keys).await?;
             Ok((answers, change.pending))
         })
         .await
 }
 
-/// Inserts a batch's reports (received at the change's time) and links them into clusters;
-/// returns one answer per report, in order.
-pub(crate) async fn insert_and_link(change: &mut Change<'_>, reports: &[&NewReport]) -> Result<Vec<Submitted>, DbErr> {
-    let (inserted, to_link) = insert_reports(&change.tx, reports, change.now).await?;
+/// Inserts a batch's reports (received at the change's time, personal data sealed under `keys`)
+/// and links them into clusters; returns one answer per report, in order.
+pub(crate) async fn insert_and_link(
+    change: &mut Change<'_>,
+    reports: &[&NewReport],
+    keys: &DataKeys,
+) -> Result<Vec<Submitted>, DbErr> {
+    let (inserted, to_link) = insert_reports(&change.tx, reports, change.now, keys).await?;
     let clusters = change.link_reports(&to_link).await?;
     let mut answers: Vec<Submitted> = Vec::with_capacity(inserted.len());
     for slot in inserted {
@@ -170,11 +177,13 @@ type InsertedBatch = (Vec<Inserted>, Vec<ToLink>);
 
 /// Inserts a batch's reports, their victims, payments and identifiers, answering a known client
 /// request id with its first report instead; links nothing. The writer links right after, in the
-/// same transaction; a bulk import links everything at the end with one recluster.
+/// same transaction; a bulk import links everything at the end with one recluster. Victims'
+/// personal data and narratives are sealed under `keys`.
 pub(crate) async fn insert_reports(
     txn: &Tx<'_>,
     reports: &[&NewReport],
     received_at: UnixMicros,
+    keys: &DataKeys,
 ) -> Result<InsertedBatch, DbErr> {
     // First, which reports are new and which answer with an earlier one (known before, or
     // earlier in this batch); then every new report in one statement per chunk.
@@ -202,7 +211,7 @@ pub(crate) async fn insert_reports(
         .iter()
         .zip(reports)
         .filter_map(|(slot, new)| match slot {
-            Slot::New(reference) => Some(report_row(new, reference.as_str(), received_at)),
+            Slot::New(reference) => Some(report_row(new, reference.as_str(), received_at, keys)),
             _ => None,
         })
         .collect();
@@ -233,7 +242,7 @@ pub(crate) async fn insert_reports(
         };
         let id = *ids.get(reference.as_str()).ok_or_else(|| DbErr::Custom("a new report's id is missing".into()))?;
         if let Some(victim) = &new.victim {
-            victims.push(victim_row(id, victim));
+            victims.push(victim_row(id, reference.as_str(), victim, keys));
         }
         let trail = (&new.payments[..], &new.identifiers[..], &new.suggested[..]);
         trail_rows(id, trail, FirstPositions::default(), &mut payments, &mut identifiers);
@@ -285,14 +294,16 @@ async fn known_request_ids(txn: &Tx<'_>, reports: &[&NewReport]) -> Result<HashM
 
 /// Imports reports in bulk: one transaction, no linking (a recluster links them all
 /// afterwards). Returns the new reports' ids.
-pub(crate) async fn import(pool: &Pool, reports: &[NewReport]) -> Result<Vec<i64>, StoreError> {
+pub(crate) async fn import(pool: &Pool, keys: &KeySource, reports: &[NewReport]) -> Result<Vec<i64>, StoreError> {
     let refs: Vec<&NewReport> = reports.iter().collect();
+    let keys = keys.keys();
     // References are random: among millions of reports one may collide, failing the
     // transaction; a new attempt draws new ones.
     let mut attempt = 0;
     loop {
-        let done =
-            pool.transaction(Intent::Cluster, async |tx| insert_reports(&tx, &refs, UnixMicros::now()).await).await;
+        let done = pool
+            .transaction(Intent::Cluster, async |tx| insert_reports(&tx, &refs, UnixMicros::now(), &keys).await)
+            .await;
         match done {
             Ok((inserted, _)) => {
                 return Ok(inserted
@@ -312,14 +323,15 @@ pub(crate) async fn import(pool: &Pool, reports: &[NewReport]) -> Result<Vec<i64
     }
 }
 
-/// Reads one report, by id or reference, with its cluster.
+/// Reads one report, by id or reference, with its cluster; its personal data opened with `keys`.
 pub(crate) async fn report(
     pool: &Pool,
+    keys: &KeySource,
     which: ReportKey<'_>,
 ) -> Result<Option<(StoredReport, Option<i64>)>, StoreError> {
     let Some(rows) = pool.report_rows(which).await? else { return Ok(None) };
     let ReportRows { report: row, victim, payments, identifiers } = rows;
-    let report = report_from_rows(&row, victim.as_ref(), &payments, &identifiers)?;
+    let report = report_from_rows(&row, victim.as_ref(), &payments, &identifiers, keys)?;
     let reference = Reference::parse(&row.reference)
         .map_err(|_| StoreError::Corrupt(format!("reports.reference = {:?}", row.reference)))?;
     let stored = StoredReport { id: row.id, reference, received_at: UnixMicros(row.received_at), report };
@@ -367,7 +379,12 @@ fn report_from_rows(
     victim: Option<&report_victim::Model>,
     payments: &[payment::Model],
     identifiers: &[report_identifier::Model],
+    keys: &KeySource,
 ) -> Result<NewReport, StoreError> {
+    let open = |field: PersonalField, stored: &str| {
+        keys.open(field, &r.reference, stored)
+            .map_err(|e| StoreError::DataKeys(format!("{} of report {}: {e}", field.column(), r.id)))
+    };
     let contact_channels = r
         .contact_channels
         .split(',')
@@ -401,9 +418,9 @@ fn report_from_rows(
     let victim = match victim {
         None => None,
         Some(v) => Some(Victim {
-            name: v.name.clone(),
-            email: v.email.clone(),
-            phone: v.phone.clone(),
+            name: open(PersonalField::VictimName, &v.name)?,
+            email: open(PersonalField::VictimEmail, &v.email)?,
+            phone: open(PersonalField::VictimPhone, &v.phone)?,
             country: match v.country.as_deref() {
                 None => None,
                 Some(c) => Some(
@@ -412,7 +429,7 @@ fn report_from_rows(
             },
             age_band: parse_opt::<AgeBand>("report_victims.age_band", v.age_band.as_deref())?,
             declared_vulnerable: v.declared_vulnerable,
-            vulnerability_note: v.vulnerability_note.clone(),
+            vulnerability_note: open(PersonalField::VulnerabilityNote, &v.vulnerability_note)?,
             consent_to_share_with_police: v.consent_to_share_police,
         }),
     };
@@ -421,7 +438,7 @@ fn report_from_rows(
         first_contact_at: r.first_contact_at.map(UnixMicros),
         last_contact_at: r.last_contact_at.map(UnixMicros),
         contact_channels,
-        narrative: r.narrative.clone(),
+        narrative: open(PersonalField::Narrative, &r.narrative)?,
         payments: new_payments,
         identifiers: loose(false)?,
         suggested: loose(true)?,
@@ -535,6 +552,7 @@ mod tests {
     async fn both_executors_write_the_same_rows() {
         let dir = tempfile::tempdir().unwrap();
         let config = ClusterConfig::default();
+        let keys = DataKeys::generate();
         let mut results = Vec::new();
         for own in [false, true] {
             let path = dir.path().join(format!("{own}.db"));
@@ -548,7 +566,7 @@ mod tests {
                 let (answers, pending) = writer
                     .transaction(Intent::Cluster, async |tx| {
                         let mut change = Change::new(tx, &config, now);
-                        let answers = insert_and_link(&mut change, &refs).await?;
+                        let answers = insert_and_link(&mut change, &refs, &keys).await?;
                         Ok::<_, DbErr>((answers, change.pending))
                     })
                     .await

@@ -26,6 +26,7 @@ mod cluster_views;
 mod clustering;
 mod config;
 mod db;
+mod erasure;
 mod error;
 mod exports;
 mod follow_up;
@@ -33,6 +34,7 @@ mod group_commit;
 mod instances;
 mod intake;
 mod lookups;
+mod personal_data;
 mod queues;
 mod recluster;
 mod shared;
@@ -45,12 +47,14 @@ pub use cluster_views::{
     ClaimView, ClusterDetail, ClusterEventView, ClusterReportView, ClusterView, LinkExplanation, PriorityPart,
     QueueEvent,
 };
-pub use config::{ClusterConfig, StoreConfig};
+pub use config::{ClusterConfig, KeySource, ReloadKeys, StoreConfig};
+pub use erasure::Erasure;
 pub use error::StoreError;
 pub use exports::{ExportIdentifier, ExportLink, ExportPayment, ExportReport, FeedCursor, FeedFilter};
 pub use follow_up::{FollowUp, NewDetails};
 pub use intake::Submitted;
 pub use lookups::{IdentifierView, KeyLookup};
+pub use personal_data::ResealSummary;
 pub use queues::{PageToken, Queue, QueueFilter};
 pub use recluster::ReclusterSummary;
 pub use scamtrail_core::EventKind;

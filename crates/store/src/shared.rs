@@ -1,5 +1,5 @@
 //! What the writer, the services and the background tasks share: the pool, the readers, the
-//! cluster configuration, and the broadcast of committed cluster events.
+//! cluster configuration, the data keys, and the broadcast of committed cluster events.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 use tokio::sync::broadcast;
 
 use crate::cluster_views::{ClusterEventView, QueueEvent, cluster_view};
-use crate::config::ClusterConfig;
+use crate::config::{ClusterConfig, KeySource};
 use crate::db::{Pool, Reader};
 use crate::instances::FanOut;
 
@@ -21,6 +21,8 @@ pub(crate) struct Shared {
     pub log_restart_due: Arc<AtomicBool>,
     /// How clusters are valued.
     pub clusters: ClusterConfig,
+    /// The keys that seal and open victims' personal data.
+    pub keys: KeySource,
     /// Committed cluster events, to queue watchers.
     pub events: broadcast::Sender<Arc<QueueEvent>>,
     /// On PostgreSQL, how this instance hears of other instances' events and tells them its own.

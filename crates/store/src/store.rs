@@ -10,14 +10,16 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::access::Access;
 use crate::cluster_views::{self, ClusterDetail, ClusterView, LinkExplanation, QueueEvent};
-use crate::config::StoreConfig;
+use crate::config::{KeySource, StoreConfig};
 use crate::db::{Checkpoints, Pool, ReportKey, spawn_checkpointer};
+use crate::erasure::{self, Erasure};
 use crate::error::StoreError;
 use crate::exports::{self, ExportIdentifier, ExportReport, FeedCursor, FeedFilter};
 use crate::follow_up::{self, FollowUp, NewDetails};
 use crate::instances;
 use crate::intake::{self, Job, Submitted};
 use crate::lookups::{self, IdentifierView, KeyLookup};
+use crate::personal_data::{self, Pass, ResealSummary};
 use crate::queues::{self, PageToken, Queue, QueueFilter};
 use crate::recluster::{self, ReclusterSummary};
 use crate::shared::Shared;
@@ -31,10 +33,25 @@ pub struct Store {
 }
 
 impl Store {
-    /// Connects, applies pending migrations, links any report not yet in a cluster (a database
-    /// from before clustering), and starts the writer and the rescoring task.
+    /// Connects, applies pending migrations, seals victims' personal data still in clear (a
+    /// database from before sealing), links any report not yet in a cluster (a database from
+    /// before clustering), and starts the writer, the rescoring task and, when the data keys can
+    /// be read again, their reloading. Refuses to start without data keys.
     pub async fn open(config: &StoreConfig) -> Result<Self, StoreError> {
+        let keys = config
+            .data_keys
+            .clone()
+            .ok_or_else(|| StoreError::DataKeys("a store that holds reports needs data keys".into()))?;
         let pool = Pool::open(config, Checkpoints::Background, true).await?;
+        let (narratives, victims) = personal_data::to_reseal(&pool, &keys.keys(), Pass::Clear).await?;
+        if narratives + victims > 0 {
+            tracing::info!(narratives, victims, "personal data in clear found: sealing it");
+            let summary = personal_data::reseal(&pool, &keys, Pass::Clear, None, &mut |_, _, _| {}).await?;
+            tracing::info!(narratives = summary.narratives, victims = summary.victims, "personal data sealed");
+            // The sealed pages replace the clear ones in the database file before anything is served
+            // (the overwritten text was zeroed: `secure_delete`); a no-op on PostgreSQL.
+            pool.writer(Checkpoints::Background, "sealing")?.checkpoint()?;
+        }
         if recluster::unclustered_reports(&pool).await? > 0 {
             tracing::info!("reports without a cluster found: reclustering");
             recluster::recluster(&pool, &config.clusters, Checkpoints::Background, &mut |_, _, _| {}).await?;
@@ -54,6 +71,7 @@ impl Store {
             reader,
             log_restart_due: Arc::default(),
             clusters: config.clusters.clone(),
+            keys: keys.clone(),
             events,
             fan_out,
         });
@@ -72,6 +90,7 @@ impl Store {
             spawn_checkpointer(path, Arc::downgrade(&shared), shared.log_restart_due.clone());
         }
         tokio::spawn(rescore_loop(Arc::downgrade(&shared), config.rescore_interval));
+        tokio::spawn(reload_keys_loop(Arc::downgrade(&shared)));
         Ok(Self { shared, writer })
     }
 
@@ -103,7 +122,7 @@ impl Store {
 
     /// Reads one report by id, with its cluster.
     pub async fn report_by_id(&self, id: i64) -> Result<Option<(StoredReport, Option<i64>)>, StoreError> {
-        intake::report(&self.shared.pool, ReportKey::Id(id)).await
+        intake::report(&self.shared.pool, &self.shared.keys, ReportKey::Id(id)).await
     }
 
     /// Reads one report by its human reference, with its cluster.
@@ -111,7 +130,7 @@ impl Store {
         &self,
         reference: &Reference,
     ) -> Result<Option<(StoredReport, Option<i64>)>, StoreError> {
-        intake::report(&self.shared.pool, ReportKey::Reference(reference.as_str())).await
+        intake::report(&self.shared.pool, &self.shared.keys, ReportKey::Reference(reference.as_str())).await
     }
 
     /// Reads a cluster with its reports (newest first, at most `max_reports`), identifiers and history.
@@ -283,7 +302,32 @@ impl Store {
     /// Imports reports in bulk (`scamtrail-load seed`): one transaction per call, no linking; run
     /// [`Store::recluster`] once afterwards to link them all. Returns the new reports' ids.
     pub async fn import(&self, reports: &[NewReport]) -> Result<Vec<i64>, StoreError> {
-        intake::import(&self.shared.pool, reports).await
+        intake::import(&self.shared.pool, &self.shared.keys, reports).await
+    }
+
+    /// Seals every victim's personal data not sealed under the newest of `config`'s data keys
+    /// (`scamtrail data-key rotate`), at most `limit` rows when given, in batches, beside
+    /// running servers; `progress(stage, done, total)` after each batch. A pass stopped anywhere
+    /// leaves every value readable; the next one seals what is left.
+    pub async fn reseal_personal_data(
+        config: &StoreConfig,
+        limit: Option<u64>,
+        progress: &mut dyn FnMut(&str, u64, u64),
+    ) -> Result<ResealSummary, StoreError> {
+        let keys = config.data_keys.clone().ok_or_else(|| StoreError::DataKeys("no data keys given".into()))?;
+        let pool = Pool::open(config, Checkpoints::Automatic, true).await?;
+        let summary = personal_data::reseal(&pool, &keys, Pass::NotNewest, limit, progress).await?;
+        pool.close().await?;
+        Ok(summary)
+    }
+
+    /// Erases the personal data and free text of report `report_id` (`scamtrail report erase`)
+    /// unless its cluster is not closed (a legal hold); `NotFound` for an unknown report.
+    pub async fn erase_personal_data(config: &StoreConfig, report_id: i64) -> Result<Erasure, StoreError> {
+        let pool = Pool::open(config, Checkpoints::Automatic, true).await?;
+        let erased = erasure::erase(&pool, report_id).await;
+        pool.close().await?;
+        erased
     }
 
     /// Rebuilds every cluster from the links in bulk (`scamtrail recluster`); run it with no
@@ -312,6 +356,19 @@ impl Store {
 
 /// Clusters rescored in one transaction at most.
 const RESCORE_BATCH: u64 = 500;
+
+/// Reads the data keys again every [`KeySource::RELOAD_EVERY`] until the store is dropped, so
+/// that a rotation's new key seals new values within that time.
+async fn reload_keys_loop(shared: std::sync::Weak<Shared>) {
+    let mut tick = tokio::time::interval(KeySource::RELOAD_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let Some(shared) = shared.upgrade() else { return };
+        shared.keys.reload();
+    }
+}
 
 /// Rescores due clusters every `interval` until the store is dropped.
 async fn rescore_loop(shared: std::sync::Weak<Shared>, interval: Duration) {

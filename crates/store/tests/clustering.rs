@@ -8,7 +8,7 @@ use std::process::Command;
 
 use scamtrail_core::{Category, IdentifierState, NewPayment, NewReport, NormalizedIdentifier, ReportedIdentifier};
 use scamtrail_core::{UnixMicros, Unverified};
-use scamtrail_store::{IdentifierDecision, Store, StoreConfig};
+use scamtrail_store::{IdentifierDecision, KeySource, Store, StoreConfig};
 
 /// A database for one test, dropped with it.
 struct Database {
@@ -40,7 +40,10 @@ impl Database {
     }
 
     async fn open(&self) -> Store {
-        Store::open(&StoreConfig::new(self.url.clone())).await.unwrap()
+        // One set of data keys for every open in the process: a reopened database reads its reports.
+        static KEYS: std::sync::OnceLock<KeySource> = std::sync::OnceLock::new();
+        let keys = KEYS.get_or_init(|| KeySource::fixed(scamtrail_core::DataKeys::generate()));
+        Store::open(&StoreConfig::new(self.url.clone()).with_data_keys(keys.clone())).await.unwrap()
     }
 }
 

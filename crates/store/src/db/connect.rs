@@ -202,7 +202,9 @@ mod tests {
     async fn the_checkpointer_copies_commits_into_the_database_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store.db");
-        let store = crate::Store::open(&super::StoreConfig::new(format!("sqlite://{}", path.display()))).await.unwrap();
+        let config = super::StoreConfig::new(format!("sqlite://{}", path.display()))
+            .with_data_keys(crate::KeySource::fixed(scamtrail_core::DataKeys::generate()));
+        let store = crate::Store::open(&config).await.unwrap();
         let pool = &store.shared().pool;
         pool.execute("CREATE TABLE probe (n BIGINT NOT NULL)", vec![]).await.unwrap();
         for n in 0..200_i64 {
@@ -231,7 +233,8 @@ mod tests {
     async fn every_connection_that_commits_syncs_its_log_in_full() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("durable.db");
-        let mut config = super::StoreConfig::new(format!("sqlite://{}", path.display()));
+        let mut config = super::StoreConfig::new(format!("sqlite://{}", path.display()))
+            .with_data_keys(crate::KeySource::fixed(scamtrail_core::DataKeys::generate()));
         config.max_connections = 4;
         let store = crate::Store::open(&config).await.unwrap();
         let full_in_wal: crate::db::tx::committed_with::Settings = (2, "wal".to_owned());

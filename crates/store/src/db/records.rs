@@ -1,13 +1,20 @@
 //! New rows of the tables, built from `scamtrail-core` types (reading rows back into core types
 //! is the domain modules' work: they hold the rules of what a stored value may be).
 
-use scamtrail_core::{NewPayment, NewReport, NormalizedIdentifier, ReportedIdentifier, UnixMicros, Victim};
+use scamtrail_core::{
+    DataKeys, NewPayment, NewReport, NormalizedIdentifier, PersonalField, ReportedIdentifier, UnixMicros, Victim,
+};
 use sea_orm::ActiveValue::{NotSet, Set};
 
 use super::entity::{cluster_event, payment, report, report_identifier, report_victim};
 
-/// A new report's row.
-pub(crate) fn report_row(r: &NewReport, reference: &str, received_at: UnixMicros) -> report::ActiveModel {
+/// A new report's row, its narrative sealed under `keys`.
+pub(crate) fn report_row(
+    r: &NewReport,
+    reference: &str,
+    received_at: UnixMicros,
+    keys: &DataKeys,
+) -> report::ActiveModel {
     let channels: Vec<&str> = r.contact_channels.iter().map(|c| c.as_str()).collect();
     report::ActiveModel {
         id: NotSet,
@@ -18,26 +25,28 @@ pub(crate) fn report_row(r: &NewReport, reference: &str, received_at: UnixMicros
         first_contact_at: Set(r.first_contact_at.map(|t| t.0)),
         last_contact_at: Set(r.last_contact_at.map(|t| t.0)),
         contact_channels: Set(channels.join(",")),
-        narrative: Set(r.narrative.clone()),
+        narrative: Set(keys.seal(PersonalField::Narrative, reference, &r.narrative)),
         contact_ongoing: Set(r.contact_ongoing),
         cluster_id: Set(None),
         follow_up_hash: Set(r.follow_up_hash.clone()),
     }
 }
 
-/// A report's victim's row.
-pub(crate) fn victim_row(report_id: i64, v: &Victim) -> report_victim::ActiveModel {
+/// A report's victim's row, the personal fields sealed under `keys` (bound to the report's
+/// `reference`) and the victim's key a MAC under the index key.
+pub(crate) fn victim_row(report_id: i64, reference: &str, v: &Victim, keys: &DataKeys) -> report_victim::ActiveModel {
+    let seal = |field, text: &str| Set(keys.seal(field, reference, text));
     report_victim::ActiveModel {
         report_id: Set(report_id),
-        name: Set(v.name.clone()),
-        email: Set(v.email.clone()),
-        phone: Set(v.phone.clone()),
+        name: seal(PersonalField::VictimName, &v.name),
+        email: seal(PersonalField::VictimEmail, &v.email),
+        phone: seal(PersonalField::VictimPhone, &v.phone),
         country: Set(v.country.map(|c| c.as_str().to_owned())),
         age_band: Set(v.age_band.map(|a| a.as_str().to_owned())),
         declared_vulnerable: Set(v.declared_vulnerable),
-        vulnerability_note: Set(v.vulnerability_note.clone()),
+        vulnerability_note: seal(PersonalField::VulnerabilityNote, &v.vulnerability_note),
         consent_to_share_police: Set(v.consent_to_share_with_police),
-        victim_key: Set(v.identity_key()),
+        victim_key: Set(keys.victim_key(v)),
     }
 }
 

@@ -20,6 +20,12 @@ pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// (an acknowledged commit survives power loss, not only a crash), and foreign keys.
 const DURABLE: [(&str, &str); 3] = [("journal_mode", "WAL"), ("synchronous", "FULL"), ("foreign_keys", "ON")];
 
+/// Content a statement removes or replaces is overwritten with zeros, so that a value sealed or
+/// erased since (victims' personal data written before sealing, an erased report) does not stay
+/// readable in a page's free space or in free pages of the file and its log. Rows are mostly
+/// added, so this costs little.
+const ERASING: [(&str, &str); 1] = [("secure_delete", "ON")];
+
 /// What a store that checkpoints in the background adds: no commit checkpoints, and the log file
 /// is cut back to 64 MiB when a checkpoint lets it start over.
 const BACKGROUND: [(&str, &str); 2] = [("wal_autocheckpoint", "0"), ("journal_size_limit", "67108864")];
@@ -30,7 +36,7 @@ pub(crate) fn pragmas(checkpoints: Checkpoints) -> impl Iterator<Item = (&'stati
         Checkpoints::Automatic => &[],
         Checkpoints::Background => &BACKGROUND,
     };
-    DURABLE.into_iter().chain(background.iter().copied())
+    DURABLE.into_iter().chain(ERASING).chain(background.iter().copied())
 }
 
 /// Applies the settings to a connection of the store's own (a serial writer's, a reader's, the
