@@ -1,6 +1,7 @@
 //! `scamtrail backup` under intake load and `scamtrail restore`: every report acknowledged before
 //! the backup began is in it, the restored audit trail verifies, and a recluster of the restored
-//! database finds the same clusters.
+//! database finds the same clusters. The data keys travel with the backup: a restored report's
+//! victim reads back.
 
 use scamtrail_e2e::{Backend, TestServer, clusters_of, id, request};
 use scamtrail_proto::v1::{self as pb, IdentifierKind as K, IdentifierRole as R};
@@ -10,7 +11,11 @@ fn report_of(network: usize) -> pb::Report {
         category: pb::ScamCategory::Investment as i32,
         narrative: format!("The broker of network {network} stopped answering."),
         identifiers: vec![id(&format!("+44 20 7946 {:04}", 2000 + network), R::CallerNumber, K::Phone)],
-        victim: Some(pb::Victim { country: "GB".into(), ..Default::default() }),
+        victim: Some(pb::Victim {
+            country: "GB".into(),
+            name: format!("Winifred Backhouse{network}"),
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }
@@ -47,7 +52,9 @@ async fn a_backup_taken_under_load_restores_every_acknowledged_report() {
         call.await.unwrap();
     }
     use std::os::unix::fs::PermissionsExt;
-    for file in ["scamtrail-backup.db", "scamtrail-backup.db.card-key", "scamtrail-backup.db.audit-key"] {
+    for file in
+        ["scamtrail-backup.db", "scamtrail-backup.db.card-key", "scamtrail-backup.db.audit-key", "scamtrail-backup.db.data-key"]
+    {
         let mode = std::fs::metadata(dir.path().join(file)).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{file}");
     }
@@ -64,6 +71,8 @@ async fn a_backup_taken_under_load_restores_every_acknowledged_report() {
         .arg(restored_dir.path().join("card.key"))
         .arg("--audit-key-file")
         .arg(restored_dir.path().join("audit.key"))
+        .arg("--data-key-file")
+        .arg(restored_dir.path().join("data.key"))
         .output()
         .unwrap();
     assert!(restore.status.success(), "{}", String::from_utf8_lossy(&restore.stderr));
@@ -71,6 +80,12 @@ async fn a_backup_taken_under_load_restores_every_acknowledged_report() {
 
     let clusters = clusters_of(&restored, &acked).await;
     assert_eq!(clusters.len(), 6, "six networks");
+    // Victims' data is sealed under the data keys, which the backup carried.
+    let (report_id, _) = acked[7];
+    let selector = pb::get_report_request::Selector::ReportId(report_id);
+    let report = restored.triage().await.get_report(pb::GetReportRequest { selector: Some(selector) }).await;
+    let victim = report.unwrap().into_inner().report.unwrap().report.unwrap().victim.unwrap();
+    assert_eq!(victim.name, "Winifred Backhouse1", "the restored victim opens under the restored data keys");
     let verify = restored.command().args(["audit", "verify", "--database-url", &restored_url]).output().unwrap();
     assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
     assert!(restored.terminate().unwrap());

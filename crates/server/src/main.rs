@@ -78,7 +78,8 @@ enum Command {
         clusters: ClusterArgs,
     },
     /// Copy a live SQLite database into FILE (a consistent snapshot, taken while servers run),
-    /// with its card key and audit key beside it as FILE.card-key and FILE.audit-key.
+    /// with its card, audit and data keys beside it as FILE.card-key, FILE.audit-key and
+    /// FILE.data-key. Keep the copy of the data keys apart from the database's copy.
     Backup {
         #[command(flatten)]
         database: DatabaseArgs,
@@ -90,9 +91,12 @@ enum Command {
         card_key_file: PathBuf,
         #[command(flatten)]
         audit_key: AuditKeyArgs,
+        #[command(flatten)]
+        data_key: DataKeyArgs,
     },
     /// Put a backup in place: FILE becomes the SQLite database of --database-url and its key
-    /// files go where --card-key-file and --audit-key-file say. Refuses to overwrite anything.
+    /// files go where --card-key-file, --audit-key-file and --data-key-file say. Refuses to
+    /// overwrite anything.
     Restore {
         /// The backup (made by `scamtrail backup --to FILE`).
         #[arg(long)]
@@ -555,7 +559,7 @@ fn run(cli: Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
             config.clusters = clusters.config()?;
             runtime.block_on(recluster(&config))
         }
-        Command::Backup { database, to, card_key_file, audit_key } => {
+        Command::Backup { database, to, card_key_file, audit_key, data_key } => {
             let config = StoreConfig::new(database.database_url);
             let size = runtime.block_on(Store::backup(&config, &to))?;
             let beside = |suffix: &str| {
@@ -565,15 +569,17 @@ fn run(cli: Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
             };
             copy_private(&card_key_file, &beside(".card-key"))?;
             copy_private(&audit_key.audit_key_file, &beside(".audit-key"))?;
+            copy_private(&data_key.data_key_file, &beside(".data-key"))?;
             println!(
-                "backed up to {} ({size} bytes), with {} and {}",
+                "backed up to {} ({size} bytes), with {}, {} and {}",
                 to.display(),
                 beside(".card-key").display(),
-                beside(".audit-key").display()
+                beside(".audit-key").display(),
+                beside(".data-key").display()
             );
             Ok(())
         }
-        Command::Restore { from, database, card_key_file, audit_key } => {
+        Command::Restore { from, database, card_key_file, audit_key, data_key } => {
             let beside = |suffix: &str| {
                 let mut name = from.clone().into_os_string();
                 name.push(suffix);
@@ -584,6 +590,7 @@ fn run(cli: Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
             })?;
             copy_private(&beside(".card-key"), &card_key_file)?;
             copy_private(&beside(".audit-key"), &audit_key.audit_key_file)?;
+            copy_private(&beside(".data-key"), &data_key.data_key_file)?;
             copy_private(&from, &target)?;
             println!("restored {} into {}; start the server on it", from.display(), target.display());
             Ok(())
