@@ -249,43 +249,50 @@ pub fn settle(config: &BridgeConfig, edges: &[Edge], institutional: &BTreeSet<i6
         .collect();
     let candidates: Vec<i64> =
         by_identifier.iter().filter(|(_, m)| m.len() >= config.min_reports()).map(|(&i, _)| i).collect();
-    let mut held: BTreeMap<i64, Bridge> = BTreeMap::new();
-    loop {
-        let mut round: BTreeMap<i64, Bridge> = BTreeMap::new();
-        for &identifier in &candidates {
-            if held.contains_key(&identifier) {
+    // One identifier judged against the identifiers held so far.
+    let judge_one = |identifier: i64, held: &BTreeMap<i64, Bridge>| -> Option<Bridge> {
+        let mentions = &by_identifier[&identifier];
+        let mine: BTreeSet<i64> = mentions.iter().map(|m| m.report).collect();
+        let counts = |j: &i64| *j != identifier && !held.contains_key(j) && !weak.contains(j);
+        let evidence: Vec<Evidence> = mentions
+            .iter()
+            .flat_map(|m| by_report[&m.report].iter().map(move |&j| (m.report, j)))
+            .filter(|(_, j)| counts(j))
+            .map(|(report, j)| Evidence { report, identifier: j, identifier_reports: by_identifier[&j].len() })
+            .collect();
+        let named: BTreeSet<i64> = evidence.iter().map(|e| e.identifier).collect();
+        let mut beyond: Vec<(i64, i64)> = Vec::new();
+        for j in &named {
+            let others = &by_identifier[j];
+            if others.len() > config.expand_max_reports {
                 continue;
             }
-            let mentions = &by_identifier[&identifier];
-            let mine: BTreeSet<i64> = mentions.iter().map(|m| m.report).collect();
-            let counts = |j: &i64| j != &identifier && !held.contains_key(j) && !weak.contains(j);
-            let evidence: Vec<Evidence> = mentions
-                .iter()
-                .flat_map(|m| by_report[&m.report].iter().map(move |&j| (m.report, j)))
-                .filter(|(_, j)| counts(j))
-                .map(|(report, j)| Evidence { report, identifier: j, identifier_reports: by_identifier[&j].len() })
-                .collect();
-            let named: BTreeSet<i64> = evidence.iter().map(|e| e.identifier).collect();
-            let mut beyond: Vec<(i64, i64)> = Vec::new();
-            for j in &named {
-                let others = &by_identifier[j];
-                if others.len() > config.expand_max_reports {
-                    continue;
-                }
-                for m in others.iter().filter(|m| !mine.contains(&m.report)) {
-                    beyond.extend(by_report[&m.report].iter().filter(|k| counts(k)).map(|&k| (m.report, k)));
-                }
-            }
-            if let Some(bridge) = judge(config, institutional.contains(&identifier), mentions, &evidence, &beyond) {
-                round.insert(identifier, bridge);
+            for m in others.iter().filter(|m| !mine.contains(&m.report)) {
+                beyond.extend(by_report[&m.report].iter().filter(|k| counts(k)).map(|&k| (m.report, k)));
             }
         }
+        judge(config, institutional.contains(&identifier), mentions, &evidence, &beyond)
+    };
+    let mut held: BTreeMap<i64, Bridge> = BTreeMap::new();
+    loop {
+        let round: BTreeMap<i64, Bridge> = candidates
+            .iter()
+            .filter(|i| !held.contains_key(i))
+            .filter_map(|&i| judge_one(i, &held).map(|b| (i, b)))
+            .collect();
         let (newly, marked): (BTreeMap<i64, Bridge>, BTreeMap<i64, Bridge>) =
             round.into_iter().partition(|(_, b)| b.verdict == BridgeVerdict::Held);
         if newly.is_empty() {
-            // The held keep the explanation of the round that held them; the marked are this round's.
-            held.extend(marked);
-            return Settled { bridges: held };
+            // Each held identifier's groups as they stand once every other is held (an earlier
+            // round may have seen them joined by another benign identifier held since).
+            let mut settled = held.clone();
+            for (&identifier, bridge) in &mut settled {
+                if let Some(now) = judge_one(identifier, &held) {
+                    *bridge = Bridge { verdict: BridgeVerdict::Held, ..now };
+                }
+            }
+            settled.extend(marked);
+            return Settled { bridges: settled };
         }
         held.extend(newly);
     }
