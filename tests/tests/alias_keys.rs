@@ -1,7 +1,7 @@
 //! One account in several shapes, through gRPC on SQLite and PostgreSQL: a GB IBAN and its sort
 //! code and account number, a French RIB, a German bank code and account number, a Spanish CCC and
-//! an Italian BBAN and their IBANs link, labelled national forms are accepted, and a lookup finds
-//! the account by any of its shapes.
+//! an Italian BBAN and their IBANs link, labelled national forms are accepted, a lookup finds
+//! the account by any of its shapes, and excluding it in one shape excludes it in all.
 
 use scamtrail_e2e::{BACKENDS, TestServer, id, request, ts};
 use scamtrail_proto::v1::{self as pb, IdentifierKind as K, IdentifierRole as R};
@@ -68,6 +68,27 @@ async fn an_account_links_and_is_found_by_any_of_its_shapes() {
                 );
             }
         }
+        // Excluding the account in one shape excludes it in every shape: nothing links by it.
+        let excluded = server
+            .triage()
+            .await
+            .set_identifier_state(pb::SetIdentifierStateRequest {
+                key: "GB29 NWBK 6016 1331 9268 19".into(),
+                state: pb::IdentifierState::Excluded as i32,
+                reason: "the victims' own bank's collection account".into(),
+                country: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(excluded.changed_cluster_ids.len(), 3, "{backend:?}: four reports, four clusters");
+        let lookup = pb::LookupIdentifiersRequest {
+            values: vec![id("S/C 601613 A/C 31926819", R::Unspecified, K::Unspecified)],
+            country: String::new(),
+        };
+        let found = server.lookup().await.lookup_identifiers(lookup).await.unwrap().into_inner().results.remove(0);
+        assert_eq!((found.state(), found.cluster_id), (pb::IdentifierState::Excluded, 0), "{backend:?}");
+
         // Different accounts stay apart.
         let mut distinct = clusters.clone();
         distinct.sort_unstable();
