@@ -10,6 +10,8 @@
 //!   (`WorkflowChange::needs_supervisor`).
 //! - `linking`: which identifiers link reports (`LinkableIdentifier`), which cluster survives a
 //!   merge and which part keeps the id of a split.
+//! - `bridges`: identifiers whose reports, without them, fall into groups that stand on their own
+//!   (held or marked), judged from one identifier's neighbourhood and settled over a whole graph.
 //! - `partition`: the connected components of the report–identifier graph (which reports form a
 //!   cluster) and the shortest chain of shared identifiers between two reports.
 //! - `money`: decimals per currency, amounts as people read them, and the rate table that brings
@@ -24,6 +26,7 @@
 
 mod access;
 mod audit;
+mod bridges;
 mod currency;
 mod identifier;
 mod kinds;
@@ -40,6 +43,9 @@ mod triage;
 
 pub use access::{Permission, Role};
 pub use audit::{AUDIT_GENESIS, AuditEvent, AuditKey, AuditVerdict, ChainCheck, Checkpoint, CheckpointFormat};
+pub use bridges::{
+    Bridge, BridgeConfig, BridgeVerdict, Edge, Evidence, Mention, Settled, institutional_phone_type, judge, settle,
+};
 pub use currency::{CRYPTO_TICKERS, is_known_currency};
 pub use identifier::{IdentifierOutcome, NormalizedIdentifier, ReportedIdentifier, Unverified};
 pub use kinds::{AgeBand, Category, ContactChannel, IdentifierRole, PaymentMethod, UnknownName};

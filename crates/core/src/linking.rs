@@ -26,16 +26,28 @@ impl LinkableIdentifier {
     }
 
     /// The linking identifiers among a report's (or added details') payments' beneficiaries and
-    /// typed identifiers, by key, each once: those that normalised, of a linking kind.
+    /// typed identifiers, by key, each once: those that normalised, of a linking kind, with every
+    /// key each one implies ([`Self::with_implied`]), so that one account in two shapes links.
     pub fn of_report(payments: &[NewPayment], identifiers: &[ReportedIdentifier]) -> Vec<Self> {
         let typed = payments.iter().flat_map(|p| &p.beneficiaries).chain(identifiers);
         let mut linkable: Vec<Self> = typed
             .filter_map(|i| i.outcome.as_ref().ok())
             .filter_map(|n| Self::new(n.key.clone(), n.kind.clone(), n.display.clone()))
+            .flat_map(Self::with_implied)
             .collect();
         linkable.sort_by(|a, b| a.key.cmp(&b.key));
         linkable.dedup_by(|a, b| a.key == b.key);
         linkable
+    }
+
+    /// This identifier and the identifiers its key implies (a GB IBAN's sort code and account
+    /// number; a national form's IBAN: `scamtrail_normalize::implied_identifiers`).
+    pub fn with_implied(self) -> Vec<Self> {
+        let implied = scamtrail_normalize::implied_identifiers(&self.key);
+        let mut all = Vec::with_capacity(1 + implied.len());
+        all.extend(implied.into_iter().filter_map(|i| Self::new(i.key, i.kind.as_str().to_owned(), i.display)));
+        all.insert(0, self);
+        all
     }
 
     /// The canonical key (`iban:DE89…`).
@@ -119,6 +131,12 @@ mod tests {
         let keys: Vec<String> =
             LinkableIdentifier::of_report(&[payment], &identifiers).iter().map(|l| l.key().to_owned()).collect();
         assert_eq!(keys, ["iban:GB1", "tel:+441"]);
+        // A GB IBAN also links by its sort code and account number.
+        let keys: Vec<String> = LinkableIdentifier::of_report(&[], &[typed("iban:GB29NWBK60161331926819", "iban")])
+            .iter()
+            .map(|l| l.key().to_owned())
+            .collect();
+        assert_eq!(keys, ["acct:gb:60161331926819", "iban:GB29NWBK60161331926819"]);
         assert_eq!(LinkableIdentifier::new("bic:X".into(), "bic".into(), "X".into()), None);
         assert!(IdentifierState::Normal.links());
         assert!(!IdentifierState::Excluded.links() && !IdentifierState::Safelisted.links());

@@ -8,6 +8,7 @@
 
 pub mod drive;
 pub mod scenario;
+pub mod worlds;
 
 /// A channel whose calls carry a bearer token.
 pub type Authed = tonic::service::interceptor::InterceptedService<tonic::transport::Channel, Bearer>;

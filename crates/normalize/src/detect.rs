@@ -35,6 +35,9 @@ pub(crate) fn detect(
     if ["bitcoin:", "ethereum:", "litecoin:"].iter().any(|p| starts_with_ci(s, p)) {
         return crypto::parse_wallet(s);
     }
+    if account::labelled(s).is_some() {
+        return account::parse(s, country);
+    }
     if let Some(handle) = s.strip_prefix('@').filter(|h| !h.contains('@')) {
         return Err(bare_handle(handle));
     }

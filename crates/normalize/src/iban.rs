@@ -459,7 +459,7 @@ pub(crate) fn parse(s: &str) -> Result<Identifier, Rejection> {
 }
 
 /// The IBAN with a country code's check digits in front of a BBAN (ISO 7064 MOD 97-10).
-fn with_check_digits(cc: &str, bban: &str) -> String {
+pub(crate) fn with_check_digits(cc: &str, bban: &str) -> String {
     let mut acc = 0u32;
     for b in bban.bytes().chain(cc.bytes()).chain(*b"00") {
         acc = if b.is_ascii_digit() {

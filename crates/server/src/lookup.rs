@@ -79,7 +79,18 @@ impl pb::lookup_service_server::LookupService for LookupApi {
             .zip(&hints)
             .map(|(value, hint)| (value, self.normalizer.normalize(&value.value, hint)))
             .collect();
-        let keys: Vec<String> = results.iter().filter_map(|(_, r)| r.as_ref().ok().map(|id| id.key.clone())).collect();
+        // Each value is looked up by its key and every key it implies (an account's other shapes):
+        // the answer is the shape most reports carry.
+        let shapes: Vec<Vec<String>> = results
+            .iter()
+            .map(|(_, r)| match r {
+                Ok(id) => std::iter::once(id.key.clone())
+                    .chain(scamtrail_normalize::implied_identifiers(&id.key).into_iter().map(|i| i.key))
+                    .collect(),
+                Err(_) => Vec::new(),
+            })
+            .collect();
+        let keys: Vec<String> = shapes.iter().flatten().cloned().collect();
         // The audit event names the keys looked up (normalised keys, never the raw values typed),
         // so that an agency's use can be reviewed.
         let mut audited: Vec<&String> = keys.iter().collect();
@@ -91,9 +102,10 @@ impl pb::lookup_service_server::LookupService for LookupApi {
         let found = self.store.lookup(&keys).await.map_err(error::store)?;
         let answers = results
             .iter()
-            .map(|(value, result)| {
+            .zip(&shapes)
+            .map(|((value, result), shapes)| {
                 let outcome = Some(wire::preview_out(&value.value, result));
-                let known = result.as_ref().ok().and_then(|id| found.get(&id.key));
+                let known = shapes.iter().rev().filter_map(|k| found.get(k)).max_by_key(|k| k.identifier.report_count);
                 match known {
                     None => pb::IdentifierLookup { outcome, ..Default::default() },
                     Some(k) => pb::IdentifierLookup {

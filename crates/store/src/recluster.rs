@@ -243,7 +243,7 @@ async fn backfill_links(txn: &Tx<'_>, progress: &mut dyn FnMut(&str, u64, u64)) 
         let Some(linkable) = LinkableIdentifier::new(key, kind.unwrap_or_default(), display.unwrap_or_default()) else {
             continue;
         };
-        by_report.entry(report).or_default().push(linkable);
+        by_report.entry(report).or_default().extend(linkable.with_implied());
     }
     let total = by_report.len() as u64;
     progress("linking older reports", 0, total);

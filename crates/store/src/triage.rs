@@ -5,7 +5,9 @@
 
 use std::collections::HashSet;
 
-use scamtrail_core::{ClusterStatus, Disposition, EventKind, IdentifierState, UnixMicros, WorkflowChange};
+use scamtrail_core::{
+    ClusterStatus, Disposition, EventKind, IdentifierState, LinkableIdentifier, UnixMicros, WorkflowChange,
+};
 
 use crate::clustering::{Change, SYSTEM, ensure_identifiers, identifiers_by_key};
 use crate::db::entity::cluster;
@@ -69,6 +71,30 @@ impl StateSource {
 /// Sets an identifier's state, splitting or merging clusters as it stops or starts linking.
 /// Returns the clusters created by a split or the survivor of a merge.
 async fn set_identifier_state(
+    change: &mut Change<'_>,
+    decision: &IdentifierDecision,
+    state: IdentifierState,
+    actor: &str,
+    source: StateSource,
+) -> Result<Vec<i64>, DbErr> {
+    // The keys the identifier implies are the same account in another shape: a decision on one
+    // is a decision on all, or the other shape would keep linking what the investigator parted.
+    let mut changed = set_one_state(change, decision, state, actor, source).await?;
+    let linkable = LinkableIdentifier::new(decision.key.clone(), decision.kind.clone(), decision.display.clone());
+    for implied in linkable.map(LinkableIdentifier::with_implied).unwrap_or_default().into_iter().skip(1) {
+        let decision = IdentifierDecision {
+            key: implied.key().to_owned(),
+            kind: implied.kind().to_owned(),
+            display: implied.display().to_owned(),
+            reason: decision.reason.clone(),
+        };
+        changed.extend(set_one_state(change, &decision, state, actor, source).await?);
+    }
+    Ok(changed)
+}
+
+/// Sets one key's state (see [`set_identifier_state`]).
+async fn set_one_state(
     change: &mut Change<'_>,
     decision: &IdentifierDecision,
     state: IdentifierState,
