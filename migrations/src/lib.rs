@@ -15,6 +15,7 @@ mod m0004_identifier_categories;
 mod m0005_drop_report_identifiers_key;
 mod m0006_clusters_merged_into;
 mod m0007_key_origins;
+mod m0012_exact_amounts;
 
 /// The category names `m0004` filled identifiers' masks with, in the order of their bits.
 pub use m0004_identifier_categories::CATEGORIES as CATEGORY_BITS_AT_M0004;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_drop_report_identifiers_key::Migration),
             Box::new(m0006_clusters_merged_into::Migration),
             Box::new(m0007_key_origins::Migration),
+            Box::new(m0012_exact_amounts::Migration),
         ]
     }
 }

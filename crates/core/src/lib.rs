@@ -41,7 +41,10 @@ pub use currency::{CRYPTO_TICKERS, is_known_currency};
 pub use identifier::{IdentifierOutcome, NormalizedIdentifier, ReportedIdentifier, Unverified};
 pub use kinds::{AgeBand, Category, ContactChannel, IdentifierRole, PaymentMethod, UnknownName};
 pub use linking::{LinkableIdentifier, merge_survivor, split_keeper};
-pub use money::{RateTable, RateTableError, decimals, format_amount};
+pub use money::{
+    AMOUNT_SIGNIFICANT_DIGITS_MAX, AMOUNT_TEXT_MAX_CHARS, AmountError, RateTable, RateTableError, amount_text,
+    decimals, format_amount, parse_amount,
+};
 pub use partition::{LinkStep, components, shortest_link};
 pub use priority::{
     ClusterFacts, Priority, PriorityComponent, PriorityWeights, RecoverablePayment, WeightsError, score,

@@ -158,8 +158,14 @@ pub const SHORT_TEXT_MAX_CHARS: usize = 200;
 /// Reasons for identifier decisions.
 pub const REASON_MAX_CHARS: usize = 2_000;
 
-fn amount(currency: &str, minor: i64) -> pb::Amount {
-    pb::Amount { currency: currency.to_owned(), amount_minor: minor }
+/// An amount for the wire: exact as a decimal, and in minor units when they fit 64 bits.
+pub fn amount(currency: &str, minor: impl Into<i128>) -> pb::Amount {
+    let minor: i128 = minor.into();
+    pb::Amount {
+        currency: currency.to_owned(),
+        amount_minor: i64::try_from(minor).unwrap_or(0),
+        amount: scamtrail_core::amount_text(minor, currency),
+    }
 }
 
 /// A cluster for the wire.
@@ -173,6 +179,7 @@ pub fn cluster_out(c: &ClusterView) -> pb::ClusterSummary {
         total_loss: Some(amount(&c.reference_currency, c.total_loss_minor)),
         loss_by_currency: c.loss_by_currency.iter().map(|(cur, m)| amount(cur, *m)).collect(),
         recoverable: Some(amount(&c.reference_currency, c.recoverable_minor)),
+        unconverted_loss: c.unconverted_loss.iter().map(|(cur, m)| amount(cur, *m)).collect(),
         recall_window_closes_at: c.recall_closes_at.map(timestamp),
         first_seen: c.first_seen.map(timestamp),
         last_seen: c.last_seen.map(timestamp),

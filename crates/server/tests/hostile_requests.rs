@@ -146,9 +146,10 @@ fn payment() -> impl Strategy<Value = pb::Payment> {
         prop::collection::vec(identifier(), 0..limits::BENEFICIARIES_MAX + 3),
         text(limits::TRANSACTION_HASH_MAX_CHARS + 10),
         any::<bool>(),
+        prop_oneof![text(80), "[0-9]{0,40}(\\.[0-9]{0,25})?"],
     )
         .prop_map(
-            |(amount_minor, currency, method, paid_at, beneficiaries, transaction_hash, recall_requested)| {
+            |(amount_minor, currency, method, paid_at, beneficiaries, transaction_hash, recall_requested, amount)| {
                 pb::Payment {
                     amount_minor,
                     currency,
@@ -157,6 +158,7 @@ fn payment() -> impl Strategy<Value = pb::Payment> {
                     beneficiaries,
                     transaction_hash,
                     recall_requested,
+                    amount,
                 }
             },
         )

@@ -73,6 +73,9 @@ pub mod payment {
         pub paid_at: Option<i64>,
         pub transaction_hash: String,
         pub recall_requested: bool,
+        /// The exact amount in minor units, as decimal digits (`amount_minor` holds it only when it
+        /// fits 64 bits, else saturates); migration `m0012`.
+        pub amount_exact: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
