@@ -864,14 +864,15 @@ WANT_MESSAGE="only a supervisor assigns" expect_code \
   "${INV[@]}" -d "{\"cluster_id\": \"$CLUSTER_ID\", \"version\": \"$version\", \"status\": \"CLUSTER_STATUS_ASSIGNED\", \"assignee\": \"$SUP_NAME\"}" \
   "$ADDR" scamtrail.v1.TriageService/UpdateCluster
 
-UPDATE_REQ="{\"cluster_id\": \"$CLUSTER_ID\", \"version\": \"$version\", \"status\": \"CLUSTER_STATUS_ASSIGNED\", \"assignee\": \"$INV_NAME\", \"note\": \"run $RUN_TAG\"}"
+UPDATE_REQ="{\"cluster_id\": \"$CLUSTER_ID\", \"version\": \"$version\", \"status\": \"CLUSTER_STATUS_ASSIGNED\", \"assignee\": \"$INV_NAME\", \"note\": \"run $RUN_TAG\", \"add_tags\": [\"Campaign:Operation-Tulip\"]}"
 if [[ "$version" =~ ^[1-9][0-9]*$ ]] && out=$(gc "${SUP[@]}" -d "$UPDATE_REQ" "$ADDR" scamtrail.v1.TriageService/UpdateCluster 2>&1) &&
    [[ "$(json_get cluster.status <<<"$out")" == "CLUSTER_STATUS_ASSIGNED" ]] &&
    [[ "$(json_get cluster.assignee <<<"$out")" == "$INV_NAME" ]] &&
-   [[ "$(json_get cluster.version <<<"$out")" == "$((version + 1))" ]]; then
-  pass "UpdateCluster by the supervisor at version $version: ASSIGNED to the investigator $INV_NAME, now version $((version + 1))"
+   [[ "$(json_get cluster.version <<<"$out")" == "$((version + 1))" ]] &&
+   [[ "$(json_get cluster.tags <<<"$out")" == '["campaign:operation-tulip"]' ]]; then
+  pass "UpdateCluster by the supervisor at version $version: ASSIGNED to the investigator $INV_NAME, tagged campaign:operation-tulip, now version $((version + 1))"
 else
-  fail "UpdateCluster by the supervisor at the current version $version" "want status ASSIGNED, assignee $INV_NAME, version $((version + 1))" "${out:-}"
+  fail "UpdateCluster by the supervisor at the current version $version" "want status ASSIGNED, assignee $INV_NAME, tag campaign:operation-tulip, version $((version + 1))" "${out:-}"
 fi
 
 if out=$(gc "${SUP[@]}" -d "$UPDATE_REQ" "$ADDR" scamtrail.v1.TriageService/UpdateCluster 2>&1); then

@@ -32,6 +32,7 @@ mod partition;
 mod priority;
 mod reference;
 mod report;
+mod tag;
 mod time;
 mod triage;
 
@@ -52,6 +53,7 @@ pub use priority::{
 pub use reference::{Reference, ReferenceError};
 pub use report::{NewPayment, NewReport, StoredReport, Victim};
 pub use scamtrail_normalize::{Country, KindHint};
+pub use tag::{TAG_MAX_CHARS, TAGS_PER_CLUSTER_MAX, Tag, TagError};
 pub use time::UnixMicros;
 pub use triage::{
     ClusterStatus, Disposition, EventKind, IdentifierState, SupervisorOnly, TransitionError, WorkflowChange,

@@ -55,6 +55,8 @@ pub struct ClusterView {
     pub loss_by_currency: Vec<(String, i128)>,
     /// The part of `loss_by_currency` the rate table has no rate for, left out of the totals.
     pub unconverted_loss: Vec<(String, i128)>,
+    /// Investigators' tags, sorted.
+    pub tags: Vec<String>,
     /// Money inside the recall window, in the reference currency (as of `priority_at`).
     pub recoverable_minor: i64,
     /// When the last recoverable payment leaves the recall window.
@@ -218,6 +220,7 @@ impl ClusterView {
             last_seen: row.last_seen.map(UnixMicros),
             categories,
             countries: split_commas(&row.countries).map(str::to_owned).collect(),
+            tags: split_commas(&row.tags).map(str::to_owned).collect(),
             ongoing_reports: row.ongoing_reports,
             identifiers_by_kind: parse_pairs("clusters.identifiers_by_kind", &row.identifiers_by_kind)?,
             priority_total: row.priority_milli as f64 / 1000.0,

@@ -182,6 +182,8 @@ pub mod cluster {
         pub priority_components: String,
         pub priority_at: i64,
         pub rescore_at: Option<i64>,
+        /// Investigators' tags, `,a,b,` (`,` for none); migration `m0013`.
+        pub tags: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -109,7 +109,7 @@ model_rows! {
         id, created_at, status, version, merged_into, assignee, disposition, referred_to, claim_holder,
         claim_expires_at, report_count, victim_count, reference_currency, total_loss_minor, loss_by_currency,
         recoverable_minor, recall_closes_at, first_seen, last_seen, categories, countries, ongoing_reports,
-        identifiers_by_kind, priority_milli, priority_components, priority_at, rescore_at,
+        identifiers_by_kind, priority_milli, priority_components, priority_at, rescore_at, tags,
     }
     identifier::Model {
         id, key, kind, display, state, state_reason, state_source, state_changed_at, report_count, first_seen,
