@@ -16,6 +16,8 @@ mod m0005_drop_report_identifiers_key;
 mod m0006_clusters_merged_into;
 mod m0007_key_origins;
 mod m0011_identifier_feed;
+mod m0012_exact_amounts;
+mod m0013_cluster_tags;
 
 /// The category names `m0004` filled identifiers' masks with, in the order of their bits.
 pub use m0004_identifier_categories::CATEGORIES as CATEGORY_BITS_AT_M0004;
@@ -35,6 +37,8 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_clusters_merged_into::Migration),
             Box::new(m0007_key_origins::Migration),
             Box::new(m0011_identifier_feed::Migration),
+            Box::new(m0012_exact_amounts::Migration),
+            Box::new(m0013_cluster_tags::Migration),
         ]
     }
 }

@@ -309,7 +309,9 @@ second = {
                 "method": "PAYMENT_METHOD_BANK_TRANSFER",
                 "paid_at": "2026-09-01T09:00:00Z",
                 "beneficiaries": [{"value": iban.lower(), "role": "IDENTIFIER_ROLE_BENEFICIARY_ACCOUNT"}],
-            }
+            },
+            # Ten ether written as a decimal: 10^19 wei, beyond amount_minor's 64 bits.
+            {"amount": "10", "currency": "ETH", "method": "PAYMENT_METHOD_CRYPTO", "paid_at": "2026-09-01T10:00:00Z"},
         ],
     },
 }
@@ -744,10 +746,11 @@ fi
 if [[ -n "$CLUSTER_ID" ]] && out=$(gc "${SUP[@]}" -d "{\"cluster_id\": \"$CLUSTER_ID\"}" "$ADDR" scamtrail.v1.TriageService/GetCluster 2>&1) &&
    [[ "$(json_eval 'd["cluster"]["report_count"]' <<<"$out")" == "2" ]] &&
    [[ "$(json_eval 'sorted(r["report_id"] for r in d["reports"])' <<<"$out")" == "$(python3 -c 'import json,sys; print(json.dumps(sorted(sys.argv[1:])))' "$REPORT_ID" "$SECOND_ID")" ]] &&
-   [[ "$(json_eval 'next(i["report_count"] for i in d["identifiers"] if i["key"] == "iban:'"$RUN_IBAN"'")' <<<"$out")" == "2" ]]; then
-  pass "GetCluster $CLUSTER_ID now has report_count 2, both reports, and the IBAN with report_count 2"
+   [[ "$(json_eval 'next(i["report_count"] for i in d["identifiers"] if i["key"] == "iban:'"$RUN_IBAN"'")' <<<"$out")" == "2" ]] &&
+   [[ "$(json_eval '[(a["amount"], a.get("amount_minor", "0")) for a in d["cluster"]["loss_by_currency"] if a["currency"] == "ETH"]' <<<"$out")" == '[["10", "0"]]' ]]; then
+  pass "GetCluster $CLUSTER_ID now has report_count 2, both reports, the IBAN with report_count 2, and a loss of exactly 10 ETH"
 else
-  fail "GetCluster after the second report" "want report_count 2, reports $REPORT_ID and $SECOND_ID, IBAN report_count 2" "${out:-}"
+  fail "GetCluster after the second report" "want report_count 2, reports $REPORT_ID and $SECOND_ID, IBAN report_count 2, ETH loss amount 10" "${out:-}"
 fi
 
 if [[ -n "$SECOND_ID" && -n "$REPORT_ID" ]] &&
@@ -863,14 +866,15 @@ WANT_MESSAGE="only a supervisor assigns" expect_code \
   "${INV[@]}" -d "{\"cluster_id\": \"$CLUSTER_ID\", \"version\": \"$version\", \"status\": \"CLUSTER_STATUS_ASSIGNED\", \"assignee\": \"$SUP_NAME\"}" \
   "$ADDR" scamtrail.v1.TriageService/UpdateCluster
 
-UPDATE_REQ="{\"cluster_id\": \"$CLUSTER_ID\", \"version\": \"$version\", \"status\": \"CLUSTER_STATUS_ASSIGNED\", \"assignee\": \"$INV_NAME\", \"note\": \"run $RUN_TAG\"}"
+UPDATE_REQ="{\"cluster_id\": \"$CLUSTER_ID\", \"version\": \"$version\", \"status\": \"CLUSTER_STATUS_ASSIGNED\", \"assignee\": \"$INV_NAME\", \"note\": \"run $RUN_TAG\", \"add_tags\": [\"Campaign:Operation-Tulip\"]}"
 if [[ "$version" =~ ^[1-9][0-9]*$ ]] && out=$(gc "${SUP[@]}" -d "$UPDATE_REQ" "$ADDR" scamtrail.v1.TriageService/UpdateCluster 2>&1) &&
    [[ "$(json_get cluster.status <<<"$out")" == "CLUSTER_STATUS_ASSIGNED" ]] &&
    [[ "$(json_get cluster.assignee <<<"$out")" == "$INV_NAME" ]] &&
-   [[ "$(json_get cluster.version <<<"$out")" == "$((version + 1))" ]]; then
-  pass "UpdateCluster by the supervisor at version $version: ASSIGNED to the investigator $INV_NAME, now version $((version + 1))"
+   [[ "$(json_get cluster.version <<<"$out")" == "$((version + 1))" ]] &&
+   [[ "$(json_get cluster.tags <<<"$out")" == '["campaign:operation-tulip"]' ]]; then
+  pass "UpdateCluster by the supervisor at version $version: ASSIGNED to the investigator $INV_NAME, tagged campaign:operation-tulip, now version $((version + 1))"
 else
-  fail "UpdateCluster by the supervisor at the current version $version" "want status ASSIGNED, assignee $INV_NAME, version $((version + 1))" "${out:-}"
+  fail "UpdateCluster by the supervisor at the current version $version" "want status ASSIGNED, assignee $INV_NAME, tag campaign:operation-tulip, version $((version + 1))" "${out:-}"
 fi
 
 if out=$(gc "${SUP[@]}" -d "$UPDATE_REQ" "$ADDR" scamtrail.v1.TriageService/UpdateCluster 2>&1); then

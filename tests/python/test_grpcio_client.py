@@ -61,6 +61,7 @@ def full_report(pb):
         payments=[
             r.Payment(
                 amount_minor=300_000,
+                amount="3000",  # the exact decimal, which answers carry beside amount_minor
                 currency="GBP",
                 method=r.PAYMENT_METHOD_BANK_TRANSFER,
                 paid_at=ts(2026, 8, 20, 11, 30, 0),
@@ -76,6 +77,7 @@ def full_report(pb):
             ),
             r.Payment(
                 amount_minor=2_500_000_000,
+                amount="2500",  # the exact decimal, which answers carry beside amount_minor
                 currency="USDT",
                 method=r.PAYMENT_METHOD_CRYPTO,
                 paid_at=ts(2026, 9, 4, 16, 12, 5, 123456),
@@ -96,6 +98,7 @@ def full_report(pb):
             ),
             r.Payment(
                 amount_minor=95_000,
+                amount="950",  # the exact decimal, which answers carry beside amount_minor
                 currency="EUR",
                 method=r.PAYMENT_METHOD_INSTANT_TRANSFER,
                 paid_at=ts(2026, 10, 29, 9, 0, 0),

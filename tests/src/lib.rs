@@ -473,6 +473,7 @@ pub fn bank_transfer(account: &str, pence: i64, seconds_ago: i64) -> pb::Payment
         beneficiaries: vec![id(account, pb::IdentifierRole::BeneficiaryAccount, pb::IdentifierKind::Unspecified)],
         transaction_hash: String::new(),
         recall_requested: false,
+        amount: String::new(),
     }
 }
 

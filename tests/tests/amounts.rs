@@ -66,7 +66,7 @@ async fn huge_stored_amounts_never_break_lookups_clusters_queues_or_reports() {
         let mut first = sample_report();
         first.payments = vec![bank_transfer(IBAN, 100, 7_200), payment(100, "GBP", SAFELISTED)];
         let first = intake.submit_report(request(first, "huge-1")).await.unwrap().into_inner();
-        server.sql(&format!("UPDATE payments SET amount_minor = {}", i64::MAX)).unwrap();
+        server.sql(&format!("UPDATE payments SET amount_minor = {0}, amount_exact = '{0}'", i64::MAX)).unwrap();
         // A second report on the same IBAN recomputes the cluster over the huge rows; a third
         // sends two of the largest ETH amounts the cap lets through to the safelisted domain.
         let mut second = sample_report();
@@ -103,7 +103,13 @@ async fn huge_stored_amounts_never_break_lookups_clusters_queues_or_reports() {
             .into_inner();
         let summary = cluster.cluster.unwrap();
         assert_eq!(summary.total_loss.unwrap().amount_minor, i64::MAX, "{backend:?}: saturated");
-        assert!(cluster.reports.iter().any(|r| r.loss.iter().any(|a| a.amount_minor == i64::MAX)), "{backend:?}");
+        // A report's loss is summed exactly: two of the largest 64-bit amounts of pence.
+        let exact = "184467440737095516.14";
+        assert!(
+            cluster.reports.iter().any(|r| r.loss.iter().any(|a| a.currency == "GBP" && a.amount == exact)),
+            "{backend:?}: {:?}",
+            cluster.reports
+        );
         let queue = triage
             .list_queue(pb::ListQueueRequest { queue: pb::Queue::New as i32, ..Default::default() })
             .await

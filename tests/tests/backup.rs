@@ -52,9 +52,12 @@ async fn a_backup_taken_under_load_restores_every_acknowledged_report() {
         call.await.unwrap();
     }
     use std::os::unix::fs::PermissionsExt;
-    for file in
-        ["scamtrail-backup.db", "scamtrail-backup.db.card-key", "scamtrail-backup.db.audit-key", "scamtrail-backup.db.data-key"]
-    {
+    for file in [
+        "scamtrail-backup.db",
+        "scamtrail-backup.db.card-key",
+        "scamtrail-backup.db.audit-key",
+        "scamtrail-backup.db.data-key",
+    ] {
         let mode = std::fs::metadata(dir.path().join(file)).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{file}");
     }

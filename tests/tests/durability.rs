@@ -136,6 +136,10 @@ fn as_stored(sent: &pb::Report) -> pb::Report {
     {
         mask(&mut identifier.value);
     }
+    // Answers carry each amount as an exact decimal beside the minor units the client sent.
+    for payment in &mut report.payments {
+        payment.amount = scamtrail_core::amount_text(payment.amount_minor.into(), &payment.currency);
+    }
     if let Some(victim) = report.victim.as_mut() {
         victim.name = mask_card_numbers(victim.name.trim()).into_owned();
         mask(&mut victim.vulnerability_note);

@@ -52,6 +52,7 @@ async fn a_submitted_report_reads_back_whole_by_id_and_by_reference() {
         assert_eq!(by_id.client_request_id, "req-1");
         let mut expected = sent.clone();
         expected.victim.as_mut().unwrap().country = "GB".into(); // stored canonical
+        expected.payments[0].amount = "2500".into(); // answers carry the exact decimal beside amount_minor
         assert_eq!(by_id.report.as_ref().unwrap(), &expected, "{backend:?}: the report must read back as sent");
         // Stored identifiers: 1 beneficiary + 3 typed + suggestions found in the narrative.
         let typed_ids: Vec<_> = by_id.identifiers.iter().filter(|i| !i.suggested).collect();

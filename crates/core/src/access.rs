@@ -70,6 +70,12 @@ impl Role {
         matches!(self, Role::Investigator | Role::Supervisor)
     }
 
+    /// Whether the role reads investigators' notes on a cluster: those who write them. A liaison
+    /// reads the clusters referred to its agency, not what investigators wrote about them.
+    pub fn reads_notes(self) -> bool {
+        self.investigates()
+    }
+
     /// Whether the role is held by systems through API keys rather than by people signing in.
     pub fn is_for_systems(self) -> bool {
         matches!(self, Role::Intake | Role::Liaison)
@@ -93,6 +99,8 @@ mod tests {
         assert!(Role::Liaison.holds(Permission::LookupIdentifiers));
         assert!(Role::Liaison.holds(Permission::ReadClusters));
         assert!(!Role::Liaison.holds(Permission::WorkQueues));
+        assert!(Role::Investigator.reads_notes() && Role::Supervisor.reads_notes());
+        assert!(!Role::Liaison.reads_notes() && !Role::Admin.reads_notes() && !Role::Intake.reads_notes());
         assert!(!Role::Admin.holds(Permission::ReadVictimData));
         assert!(Role::Admin.holds(Permission::Administer));
         assert!(!Role::Supervisor.holds(Permission::Administer));

@@ -38,6 +38,7 @@ mod priority;
 mod privacy;
 mod reference;
 mod report;
+mod tag;
 mod time;
 mod triage;
 
@@ -50,7 +51,10 @@ pub use currency::{CRYPTO_TICKERS, is_known_currency};
 pub use identifier::{IdentifierOutcome, NormalizedIdentifier, ReportedIdentifier, Unverified};
 pub use kinds::{AgeBand, Category, ContactChannel, IdentifierRole, PaymentMethod, UnknownName};
 pub use linking::{LinkableIdentifier, merge_survivor, split_keeper};
-pub use money::{RateTable, RateTableError, decimals, format_amount};
+pub use money::{
+    AMOUNT_SIGNIFICANT_DIGITS_MAX, AMOUNT_TEXT_MAX_CHARS, AmountError, RateTable, RateTableError, amount_text,
+    decimals, format_amount, parse_amount,
+};
 pub use partition::{LinkStep, components, shortest_link};
 pub use priority::{
     ClusterFacts, Priority, PriorityComponent, PriorityWeights, RecoverablePayment, WeightsError, score,
@@ -59,6 +63,7 @@ pub use privacy::{DataKeyError, DataKeys, OpenError, PersonalField, SEALED_PREFI
 pub use reference::{Reference, ReferenceError};
 pub use report::{NewPayment, NewReport, StoredReport, Victim};
 pub use scamtrail_normalize::{Country, KindHint};
+pub use tag::{TAG_MAX_CHARS, TAGS_PER_CLUSTER_MAX, Tag, TagError};
 pub use time::UnixMicros;
 pub use triage::{
     ClusterStatus, Disposition, EventKind, IdentifierState, SupervisorOnly, TransitionError, WorkflowChange,

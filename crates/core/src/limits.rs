@@ -53,9 +53,23 @@ pub fn payment_amount_max_minor(currency: &str) -> i64 {
         .unwrap_or(i64::MAX)
 }
 
+/// The largest amount of one payment written as a decimal `amount`, in minor units of
+/// `currency`: [`PAYMENT_MAJOR_UNITS_MAX`] major units whatever the decimals (10^31 wei of ether),
+/// which 128 bits hold with room for sums of a million of them.
+pub fn payment_amount_max(currency: &str) -> i128 {
+    i128::from(PAYMENT_MAJOR_UNITS_MAX) * 10i128.pow(crate::decimals(currency))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_decimal_amount_is_at_most_ten_trillion_major_units_in_every_currency() {
+        assert_eq!(payment_amount_max("EUR"), 1_000_000_000_000_000);
+        assert_eq!(payment_amount_max("ETH"), 10i128.pow(31));
+        assert_eq!(payment_amount_max("BTC"), 10i128.pow(21));
+    }
 
     #[test]
     fn one_payment_is_at_most_ten_trillion_major_units_or_what_64_bits_hold() {

@@ -99,10 +99,11 @@ pub fn decimals(currency: &str) -> u32 {
 
 /// Shows an amount in minor units as a person reads it: "EUR 4,800.00", "JPY 10,000",
 /// "BTC 0.015" (crypto amounts are exact, without trailing zeros).
-pub fn format_amount(amount_minor: i64, currency: &str) -> String {
+pub fn format_amount(amount_minor: impl Into<i128>, currency: &str) -> String {
+    let amount_minor: i128 = amount_minor.into();
     let decimals = decimals(currency);
     let divisor = 10u128.pow(decimals);
-    let magnitude = u128::from(amount_minor.unsigned_abs());
+    let magnitude = amount_minor.unsigned_abs();
     let whole = (magnitude / divisor).to_string();
 
     let mut out = String::with_capacity(currency.len() + whole.len() * 4 / 3 + decimals as usize + 3);
@@ -126,6 +127,110 @@ pub fn format_amount(amount_minor: i64, currency: &str) -> String {
         }
     }
     out
+}
+
+/// Most significant digits an amount may be written with: an 18-decimal asset's amounts up to a
+/// trillion units, and every fiat amount a person could have lost.
+pub const AMOUNT_SIGNIFICANT_DIGITS_MAX: usize = 30;
+
+/// Longest decimal text an amount is read from; leading and trailing zeros do not make it longer
+/// than a person writes.
+pub const AMOUNT_TEXT_MAX_CHARS: usize = 64;
+
+/// Why a decimal amount was refused; `code` is the stable reason a rejection names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AmountError {
+    /// Not plain decimal digits with at most one point (no sign, exponent, separators or spaces).
+    #[error("write the amount as decimal digits with an optional point, such as 10 or 0.00000001")]
+    NotADecimal,
+    /// Zero.
+    #[error("the amount must be greater than zero")]
+    NotPositive,
+    /// More decimals than the currency's smallest unit has.
+    #[error("{currency} has at most {decimals} decimals")]
+    TooPrecise {
+        /// The currency.
+        currency: String,
+        /// Its decimals.
+        decimals: u32,
+    },
+    /// More than `AMOUNT_SIGNIFICANT_DIGITS_MAX` significant digits, or a text over `AMOUNT_TEXT_MAX_CHARS`.
+    #[error("at most 30 significant digits")]
+    TooManyDigits,
+    /// Above `max_minor` minor units.
+    #[error("at most {0}")]
+    TooLarge(String),
+}
+
+impl AmountError {
+    /// The stable reason code of a rejection.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotADecimal => "NOT_A_DECIMAL",
+            Self::NotPositive => "NOT_POSITIVE",
+            Self::TooPrecise { .. } => "TOO_PRECISE",
+            Self::TooManyDigits => "TOO_MANY_DIGITS",
+            Self::TooLarge(_) => "TOO_LARGE",
+        }
+    }
+}
+
+/// Reads a positive decimal amount in major units ("10", "0.00000001", "12345.67") as exact minor
+/// units of `currency`, refusing more decimals than the currency has, more than 30 significant
+/// digits, and more than `max_minor`. Hand-written rather than through a decimal crate: the
+/// grammar is digits and one point, and `i128` holds every amount that passes (30 digits at 18
+/// decimals) where `rust_decimal`'s 96-bit mantissa holds 28.
+pub fn parse_amount(text: &str, currency: &str, max_minor: i128) -> Result<i128, AmountError> {
+    if text.chars().count() > AMOUNT_TEXT_MAX_CHARS {
+        return Err(AmountError::TooManyDigits);
+    }
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if (whole.is_empty() && fraction.is_empty()) || !digits(whole) || !digits(fraction) {
+        return Err(AmountError::NotADecimal);
+    }
+    let decimals = decimals(currency);
+    let fraction = fraction.trim_end_matches('0');
+    if fraction.len() > decimals as usize {
+        return Err(AmountError::TooPrecise { currency: currency.to_owned(), decimals });
+    }
+    let whole = whole.trim_start_matches('0');
+    let significant =
+        if whole.is_empty() { fraction.trim_start_matches('0').len() } else { whole.len() + fraction.len() };
+    if significant > AMOUNT_SIGNIFICANT_DIGITS_MAX {
+        return Err(AmountError::TooManyDigits);
+    }
+    // At most 30 digits and 18 + 30 after scaling would not fit, so bound the whole part first:
+    // `max_minor` is far below 10^38.
+    let too_large = || AmountError::TooLarge(format_amount(max_minor, currency));
+    let mut minor: i128 = 0;
+    for b in whole.bytes().chain(fraction.bytes()) {
+        minor = minor.checked_mul(10).and_then(|m| m.checked_add(i128::from(b - b'0'))).ok_or_else(too_large)?;
+    }
+    let scale = 10i128.checked_pow(decimals - fraction.len() as u32).ok_or_else(too_large)?;
+    let minor = minor.checked_mul(scale).ok_or_else(too_large)?;
+    if minor == 0 {
+        return Err(AmountError::NotPositive);
+    }
+    if minor > max_minor {
+        return Err(too_large());
+    }
+    Ok(minor)
+}
+
+/// Writes minor units of `currency` as a plain decimal in major units, exactly and without
+/// trailing zeros or separators ("10", "0.00000001", "12345.67"): the form `parse_amount` reads.
+pub fn amount_text(amount_minor: i128, currency: &str) -> String {
+    let decimals = decimals(currency) as usize;
+    let magnitude = amount_minor.unsigned_abs().to_string();
+    let sign = if amount_minor < 0 { "-" } else { "" };
+    if decimals == 0 {
+        return format!("{sign}{magnitude}");
+    }
+    let padded = format!("{magnitude:0>width$}", width = decimals + 1);
+    let (whole, fraction) = padded.split_at(padded.len() - decimals);
+    let fraction = fraction.trim_end_matches('0');
+    if fraction.is_empty() { format!("{sign}{whole}") } else { format!("{sign}{whole}.{fraction}") }
 }
 
 /// A rate table that is not usable, naming what is wrong.
@@ -214,10 +319,12 @@ impl RateTable {
     }
 
     /// Converts an amount in minor units of `currency` to minor units of the reference, rounded
-    /// to nearest and saturating at the bounds of `i64`; `None` when the table has no rate.
-    pub fn to_reference_minor(&self, amount_minor: i64, currency: &str) -> Option<i64> {
+    /// to nearest and saturating at the bounds of `i64`; `None` when the table has no rate. The
+    /// rate is indicative, so the product is taken in floating point; sums are not.
+    pub fn to_reference_minor(&self, amount_minor: impl Into<i128>, currency: &str) -> Option<i64> {
+        let amount_minor: i128 = amount_minor.into();
         if currency == self.reference {
-            return Some(amount_minor);
+            return Some(i64::try_from(amount_minor).unwrap_or(if amount_minor < 0 { i64::MIN } else { i64::MAX }));
         }
         let rate = *self.rates.get(currency)?;
         // Powers of ten up to 10^22 are exact in f64, so scale by multiplying or dividing by one.
@@ -350,5 +457,73 @@ mod tests {
         assert_eq!(format_amount(100_000_000, "BTC"), "BTC 1");
         assert_eq!(format_amount(1, "ETH"), "ETH 0.000000000000000001");
         assert_eq!(format_amount(i64::MIN, "EUR"), "EUR -92,233,720,368,547,758.08");
+        assert_eq!(format_amount(10_000_000_000_000_000_000i128, "ETH"), "ETH 10");
+    }
+
+    const MAX: i128 = 10i128.pow(31);
+
+    #[test]
+    fn decimal_amounts_read_exactly_in_minor_units() {
+        assert_eq!(parse_amount("10", "ETH", MAX), Ok(10_000_000_000_000_000_000));
+        assert_eq!(parse_amount("1000000", "USDT", MAX), Ok(1_000_000_000_000));
+        assert_eq!(parse_amount("0.00000001", "BTC", MAX), Ok(1));
+        assert_eq!(parse_amount("12345.67", "EUR", MAX), Ok(1_234_567));
+        assert_eq!(parse_amount("12345.670000", "EUR", MAX), Ok(1_234_567));
+        assert_eq!(parse_amount("0.000000000000000001", "ETH", MAX), Ok(1));
+        assert_eq!(parse_amount(".5", "EUR", MAX), Ok(50));
+        assert_eq!(parse_amount("7.", "JPY", MAX), Ok(7));
+        assert_eq!(parse_amount("1.5", "TRX", MAX), Ok(1_500_000));
+        assert_eq!(parse_amount("2.25", "SOL", MAX), Ok(2_250_000_000));
+        assert_eq!(parse_amount("3", "XRP", MAX), Ok(3_000_000));
+        assert_eq!(parse_amount("0.000000001", "TON", MAX), Ok(1));
+        // 30 significant digits at 18 decimals.
+        assert_eq!(
+            parse_amount("123456789012.345678901234567890", "ETH", MAX),
+            Ok(123_456_789_012_345_678_901_234_567_890)
+        );
+    }
+
+    #[test]
+    fn decimal_amounts_are_refused_with_their_reason() {
+        let code = |text: &str, currency: &str| parse_amount(text, currency, MAX).unwrap_err().code();
+        for bad in ["", ".", "-1", "+1", "1e3", "1,000", " 1", "1.2.3", "one", "１"] {
+            assert_eq!(code(bad, "EUR"), "NOT_A_DECIMAL", "{bad:?}");
+        }
+        assert_eq!(code("0", "EUR"), "NOT_POSITIVE");
+        assert_eq!(code("0.000", "EUR"), "NOT_POSITIVE");
+        assert_eq!(code("0.001", "EUR"), "TOO_PRECISE");
+        assert_eq!(code("1.5", "JPY"), "TOO_PRECISE");
+        assert_eq!(code("0.000000001", "BTC"), "TOO_PRECISE");
+        assert_eq!(code("0.0000000000000000001", "ETH"), "TOO_PRECISE");
+        assert_eq!(code("1234567890123.456789012345678901", "ETH"), "TOO_MANY_DIGITS");
+        assert_eq!(code(&"9".repeat(65), "EUR"), "TOO_MANY_DIGITS");
+        let eur_max = 10i128.pow(15);
+        assert_eq!(parse_amount("10000000000000", "EUR", eur_max), Ok(eur_max));
+        assert_eq!(parse_amount("10000000000000.01", "EUR", eur_max).unwrap_err().code(), "TOO_LARGE");
+        assert_eq!(parse_amount("10000000000000", "ETH", MAX), Ok(MAX));
+        assert_eq!(code("10000000000000.1", "ETH"), "TOO_LARGE");
+        let err = parse_amount("0.001", "EUR", MAX).unwrap_err().to_string();
+        assert!(err.contains("EUR has at most 2 decimals"), "{err}");
+    }
+
+    #[test]
+    fn amount_text_is_what_parse_amount_reads() {
+        assert_eq!(amount_text(10_000_000_000_000_000_000, "ETH"), "10");
+        assert_eq!(amount_text(1, "BTC"), "0.00000001");
+        assert_eq!(amount_text(1_234_567, "EUR"), "12345.67");
+        assert_eq!(amount_text(1_234_500, "EUR"), "12345");
+        assert_eq!(amount_text(10_000, "JPY"), "10000");
+        assert_eq!(amount_text(-5, "EUR"), "-0.05");
+        for (minor, currency) in [(1i128, "ETH"), (123_456_789, "USDT"), (MAX, "ETH"), (99, "KWD")] {
+            assert_eq!(parse_amount(&amount_text(minor, currency), currency, MAX), Ok(minor));
+        }
+    }
+
+    #[test]
+    fn crypto_converts_from_amounts_beyond_64_bits() {
+        let table = RateTable::builtin();
+        // 10 ETH at 2,120 EUR is 21,200 EUR.
+        assert_eq!(table.to_reference_minor(10_000_000_000_000_000_000i128, "ETH"), Some(2_120_000));
+        assert_eq!(table.to_reference_minor(i128::MAX, "EUR"), Some(i64::MAX));
     }
 }

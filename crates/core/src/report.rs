@@ -7,8 +7,8 @@ use crate::{AgeBand, Category, ContactChannel, Country, PaymentMethod, Reference
 /// One payment the victim made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewPayment {
-    /// Amount in minor units of `currency`.
-    pub amount_minor: i64,
+    /// Amount in minor units of `currency`, exact (wei of ether need more than 64 bits).
+    pub amount_minor: i128,
     /// ISO 4217 code or crypto-asset ticker, upper case.
     pub currency: String,
     /// How the victim paid, if stated.

@@ -133,6 +133,7 @@ pub fn report(n: &Network, i: usize) -> pb::Report {
         beneficiaries: vec![id(&spaced(iban, i % 2 == 1), R::BeneficiaryAccount, K::Unspecified)],
         transaction_hash: String::new(),
         recall_requested: false,
+        amount: String::new(),
     }];
     if i % 3 == 2 {
         // A second, smaller payment to the network's next account.

@@ -1,7 +1,7 @@
 //! The wire form of clusters, queues and identifier decisions: the store's read models out, the
 //! triage requests in (validated, every bad field named).
 
-use scamtrail_core::{ClusterStatus, Country, Disposition, IdentifierState, LinkStep};
+use scamtrail_core::{ClusterStatus, Country, Disposition, IdentifierState, LinkStep, TAGS_PER_CLUSTER_MAX, Tag};
 use scamtrail_proto::v1 as pb;
 use scamtrail_store::{
     ClusterDetail, ClusterEventView, ClusterReportView, ClusterUpdate, ClusterView, EventKind, IdentifierView, Queue,
@@ -58,6 +58,8 @@ pub fn filter(v: &mut Violations, field: &str, f: Option<&pb::QueueFilter>) -> Q
             None => {}
         }
     }
+    v.max_items(format!("{field}.tags"), f.tags.len(), TAGS_PER_CLUSTER_MAX);
+    out.tags = tags(v, &format!("{field}.tags"), &f.tags);
     for (i, c) in f.victim_countries.iter().enumerate().take(300) {
         match Country::parse(c.trim()) {
             Some(country) => out.countries.push(country.as_str().to_owned()),
@@ -66,6 +68,18 @@ pub fn filter(v: &mut Violations, field: &str, f: Option<&pb::QueueFilter>) -> Q
                 "COUNTRY_UNKNOWN",
                 "not an ISO 3166-1 alpha-2 country code, e.g. GB",
             ),
+        }
+    }
+    out
+}
+
+/// Reads tags, naming each bad one (`field[i]`); at most `TAGS_PER_CLUSTER_MAX` are read.
+fn tags(v: &mut Violations, field: &str, texts: &[String]) -> Vec<Tag> {
+    let mut out = Vec::new();
+    for (i, text) in texts.iter().enumerate().take(TAGS_PER_CLUSTER_MAX) {
+        match Tag::parse(text) {
+            Ok(tag) => out.push(tag),
+            Err(e) => v.add(format!("{field}[{i}]"), e.code(), e.to_string()),
         }
     }
     out
@@ -110,6 +124,10 @@ pub fn cluster_update(req: &pb::UpdateClusterRequest, supervisor: bool) -> Resul
     let assignee = text(&mut v, "assignee", &req.assignee, SHORT_TEXT_MAX_CHARS);
     let referred_to = text(&mut v, "referred_to", &req.referred_to, SHORT_TEXT_MAX_CHARS);
     let note = free_text(&mut v, "note", &req.note, NOTE_MAX_CHARS);
+    v.max_items("add_tags", req.add_tags.len(), TAGS_PER_CLUSTER_MAX);
+    v.max_items("remove_tags", req.remove_tags.len(), TAGS_PER_CLUSTER_MAX);
+    let add_tags = tags(&mut v, "add_tags", &req.add_tags);
+    let remove_tags = tags(&mut v, "remove_tags", &req.remove_tags);
     match status {
         Some(ClusterStatus::Assigned) if assignee.is_empty() || assignee == "-" => {
             v.add("assignee", "REQUIRED", "an assigned cluster needs an assignee")
@@ -125,8 +143,14 @@ pub fn cluster_update(req: &pb::UpdateClusterRequest, supervisor: bool) -> Resul
     if disposition.is_some() && status != Some(ClusterStatus::Closed) {
         v.add("disposition", "NOT_ALLOWED", "a disposition is given when closing");
     }
-    if status.is_none() && assignee.is_empty() && referred_to.is_empty() && note.is_empty() {
-        v.add("status", "NOTHING_TO_CHANGE", "give a status, an assignee, a referral or a note");
+    if status.is_none()
+        && assignee.is_empty()
+        && referred_to.is_empty()
+        && note.is_empty()
+        && req.add_tags.is_empty()
+        && req.remove_tags.is_empty()
+    {
+        v.add("status", "NOTHING_TO_CHANGE", "give a status, an assignee, a referral, a note or tags");
     }
     v.finish(ClusterUpdate {
         supervisor,
@@ -141,6 +165,8 @@ pub fn cluster_update(req: &pb::UpdateClusterRequest, supervisor: bool) -> Resul
         disposition,
         referred_to: (!referred_to.is_empty()).then_some(referred_to),
         note: (!note.is_empty()).then_some(note),
+        add_tags,
+        remove_tags,
     })
 }
 
@@ -158,8 +184,14 @@ pub const SHORT_TEXT_MAX_CHARS: usize = 200;
 /// Reasons for identifier decisions.
 pub const REASON_MAX_CHARS: usize = 2_000;
 
-fn amount(currency: &str, minor: i64) -> pb::Amount {
-    pb::Amount { currency: currency.to_owned(), amount_minor: minor }
+/// An amount for the wire: exact as a decimal, and in minor units when they fit 64 bits.
+pub fn amount(currency: &str, minor: impl Into<i128>) -> pb::Amount {
+    let minor: i128 = minor.into();
+    pb::Amount {
+        currency: currency.to_owned(),
+        amount_minor: i64::try_from(minor).unwrap_or(0),
+        amount: scamtrail_core::amount_text(minor, currency),
+    }
 }
 
 /// A cluster for the wire.
@@ -173,6 +205,7 @@ pub fn cluster_out(c: &ClusterView) -> pb::ClusterSummary {
         total_loss: Some(amount(&c.reference_currency, c.total_loss_minor)),
         loss_by_currency: c.loss_by_currency.iter().map(|(cur, m)| amount(cur, *m)).collect(),
         recoverable: Some(amount(&c.reference_currency, c.recoverable_minor)),
+        unconverted_loss: c.unconverted_loss.iter().map(|(cur, m)| amount(cur, *m)).collect(),
         recall_window_closes_at: c.recall_closes_at.map(timestamp),
         first_seen: c.first_seen.map(timestamp),
         last_seen: c.last_seen.map(timestamp),
@@ -198,6 +231,7 @@ pub fn cluster_out(c: &ClusterView) -> pb::ClusterSummary {
         referred_to: c.referred_to.clone().unwrap_or_default(),
         merged_into_cluster_id: c.merged_into.unwrap_or_default(),
         hot_identifier_keys: c.hot_keys.clone(),
+        tags: c.tags.clone(),
     }
 }
 

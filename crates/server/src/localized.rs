@@ -127,6 +127,18 @@ pub fn field_message(language: Language, reason: &str, description: &str) -> Str
             ("The amount must be greater than zero.".into(), "Le montant doit être supérieur à zéro.".into())
         }
         "TOO_LARGE" => ("This amount is too large.".into(), "Ce montant est trop élevé.".into()),
+        "NOT_A_DECIMAL" => (
+            "Write the amount with digits and at most one point, such as 10 or 0.5.".into(),
+            "Écrivez le montant en chiffres avec au plus un point, par exemple 10 ou 0.5.".into(),
+        ),
+        "TOO_PRECISE" => (
+            "This amount has more decimals than the currency allows.".into(),
+            "Ce montant a plus de décimales que la devise n'en permet.".into(),
+        ),
+        "TOO_MANY_DIGITS" => ("This amount has too many digits.".into(), "Ce montant a trop de chiffres.".into()),
+        "AMOUNT_MISMATCH" => {
+            ("The two amounts given do not agree.".into(), "Les deux montants donnés ne concordent pas.".into())
+        }
         "CURRENCY_UNKNOWN" => (
             "Unknown currency: give a code such as EUR, GBP or BTC.".into(),
             "Devise inconnue : donnez un code comme EUR, USD ou BTC.".into(),

@@ -115,10 +115,8 @@ impl pb::lookup_service_server::LookupService for LookupApi {
                         state: cw::identifier_out(&k.identifier).state,
                         hot: k.identifier.hot,
                         cluster_id: k.identifier.cluster_id.unwrap_or_default(),
-                        total_loss: Some(pb::Amount {
-                            currency: k.reference_currency.clone(),
-                            amount_minor: k.total_loss_minor,
-                        }),
+                        total_loss: Some(cw::amount(&k.reference_currency, k.total_loss_minor)),
+                        unconverted_loss: k.unconverted_loss.iter().map(|(cur, m)| cw::amount(cur, *m)).collect(),
                         first_seen: k.identifier.first_seen.map(wire::timestamp),
                         last_seen: k.identifier.last_seen.map(wire::timestamp),
                         categories: k.categories.iter().map(|&c| wire::category_out(Some(c))).collect(),

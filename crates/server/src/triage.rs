@@ -111,7 +111,11 @@ impl pb::triage_service_server::TriageService for TriageApi {
             Some(detail) => {
                 who.target(format!("cluster:{id}"));
                 visible_to(&who, &detail.cluster)?;
-                Ok(Response::new(cw::detail_out(&detail)))
+                let mut out = cw::detail_out(&detail);
+                if !who.role.is_some_and(Role::reads_notes) {
+                    out.events.retain(|e| e.kind() != pb::ClusterEventKind::Note);
+                }
+                Ok(Response::new(out))
             }
             None => Err(Status::not_found("no such cluster")),
         }

@@ -2,9 +2,11 @@
 //! both directions. Going in, it validates: every bad field is collected, none is silently dropped.
 
 use prost_types::Timestamp;
+use scamtrail_core::AMOUNT_TEXT_MAX_CHARS;
 use scamtrail_core::{
     AgeBand, Category, ContactChannel, Country, IdentifierRole, KindHint, NewPayment, NewReport, NormalizedIdentifier,
-    ReportedIdentifier, StoredReport, UnixMicros, Unverified, Victim, format_amount, is_known_currency, limits,
+    ReportedIdentifier, StoredReport, UnixMicros, Unverified, Victim, amount_text, format_amount, is_known_currency,
+    limits, parse_amount,
 };
 use scamtrail_normalize::{Hint, Identifier, Ignored, IgnoredPart, Normalizer, ReadValue, Reading, mask_card_numbers};
 use scamtrail_proto::v1 as pb;
@@ -296,16 +298,7 @@ impl Intake<'_> {
         outcomes: &mut Vec<pb::IdentifierOutcome>,
     ) -> NewPayment {
         let currency = p.currency.trim().to_ascii_uppercase();
-        let max = limits::payment_amount_max_minor(&currency);
-        if p.amount_minor <= 0 {
-            v.add(format!("{field}.amount_minor"), "NOT_POSITIVE", "the amount must be greater than zero");
-        } else if p.amount_minor > max {
-            v.add(
-                format!("{field}.amount_minor"),
-                "TOO_LARGE",
-                format!("at most {max} minor units ({})", format_amount(max, &currency)),
-            );
-        }
+        let amount_minor = payment_amount(v, field, p, &currency);
         if currency.is_empty() {
             v.required(format!("{field}.currency"));
         } else if !is_known_currency(&currency) {
@@ -324,7 +317,7 @@ impl Intake<'_> {
             .collect();
         let beneficiaries = ReadField::store(fields, limits::BENEFICIARIES_MAX, outcomes);
         NewPayment {
-            amount_minor: p.amount_minor,
+            amount_minor,
             currency,
             method: read_enum(v, &format!("{field}.method"), p.method, method_in),
             paid_at: read_past_instant(v, &format!("{field}.paid_at"), p.paid_at.as_ref(), self.now),
@@ -430,6 +423,7 @@ fn trail_sizes(v: &mut Violations, prefix: &str, payments: &[pb::Payment], ident
         let field = format!("{prefix}payments[{i}]");
         v.max_chars(format!("{field}.currency"), &p.currency, limits::CODE_MAX_CHARS);
         v.max_chars(format!("{field}.transaction_hash"), &p.transaction_hash, limits::TRANSACTION_HASH_MAX_CHARS);
+        v.max_chars(format!("{field}.amount"), &p.amount, AMOUNT_TEXT_MAX_CHARS);
         v.max_items(format!("{field}.beneficiaries"), p.beneficiaries.len(), limits::BENEFICIARIES_MAX);
         for (j, b) in p.beneficiaries.iter().take(limits::BENEFICIARIES_MAX).enumerate() {
             v.max_chars(format!("{field}.beneficiaries[{j}].value"), &b.value, limits::IDENTIFIER_VALUE_MAX_CHARS);
@@ -579,6 +573,44 @@ fn identifier_out(id: &ReportedIdentifier) -> pb::ScammerIdentifier {
     pb::ScammerIdentifier { value: id.raw.clone(), role: role_out(id.role), kind_hint: kind_out(id.kind_hint) }
 }
 
+/// A payment's exact amount in minor units: the decimal `amount` when given (with `amount_minor`
+/// 0 or the same), else `amount_minor` as clients before `amount` send it; 0 after a violation.
+fn payment_amount(v: &mut Violations, field: &str, p: &pb::Payment, currency: &str) -> i128 {
+    if p.amount.is_empty() {
+        let max = limits::payment_amount_max_minor(currency);
+        if p.amount_minor <= 0 {
+            v.add(format!("{field}.amount_minor"), "NOT_POSITIVE", "the amount must be greater than zero");
+        } else if p.amount_minor > max {
+            v.add(
+                format!("{field}.amount_minor"),
+                "TOO_LARGE",
+                format!("at most {max} minor units ({})", format_amount(max, currency)),
+            );
+        }
+        return i128::from(p.amount_minor);
+    }
+    match parse_amount(&p.amount, currency, limits::payment_amount_max(currency)) {
+        Ok(minor) if p.amount_minor != 0 && i128::from(p.amount_minor) != minor => {
+            v.add(
+                format!("{field}.amount_minor"),
+                "AMOUNT_MISMATCH",
+                format!("must be 0 or {minor} minor units, the amount written in amount"),
+            );
+            0
+        }
+        Ok(minor) => minor,
+        Err(e) => {
+            v.add(format!("{field}.amount"), e.code(), e.to_string());
+            0
+        }
+    }
+}
+
+/// A payment's amount for the wire: the exact decimal, and the minor units when they fit 64 bits.
+fn amount_minor_out(minor: i128) -> i64 {
+    i64::try_from(minor).unwrap_or(0)
+}
+
 /// A stored report for the wire.
 pub fn stored_report_out(s: &StoredReport, cluster_id: Option<i64>) -> pb::StoredReport {
     let r = &s.report;
@@ -592,7 +624,8 @@ pub fn stored_report_out(s: &StoredReport, cluster_id: Option<i64>) -> pb::Store
             .payments
             .iter()
             .map(|p| pb::Payment {
-                amount_minor: p.amount_minor,
+                amount_minor: amount_minor_out(p.amount_minor),
+                amount: amount_text(p.amount_minor, &p.currency),
                 currency: p.currency.clone(),
                 method: method_out(p.method),
                 paid_at: p.paid_at.map(timestamp),

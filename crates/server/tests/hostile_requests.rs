@@ -146,9 +146,10 @@ fn payment() -> impl Strategy<Value = pb::Payment> {
         prop::collection::vec(identifier(), 0..limits::BENEFICIARIES_MAX + 3),
         text(limits::TRANSACTION_HASH_MAX_CHARS + 10),
         any::<bool>(),
+        prop_oneof![text(80), "[0-9]{0,40}(\\.[0-9]{0,25})?"],
     )
         .prop_map(
-            |(amount_minor, currency, method, paid_at, beneficiaries, transaction_hash, recall_requested)| {
+            |(amount_minor, currency, method, paid_at, beneficiaries, transaction_hash, recall_requested, amount)| {
                 pb::Payment {
                     amount_minor,
                     currency,
@@ -157,6 +158,7 @@ fn payment() -> impl Strategy<Value = pb::Payment> {
                     beneficiaries,
                     transaction_hash,
                     recall_requested,
+                    amount,
                 }
             },
         )
@@ -284,19 +286,37 @@ fn cluster_updates_never_panic_and_reject_cleanly() {
     let update = (
         (any::<i64>(), any::<i64>(), enum_number(), enum_number()),
         (text(210), text(210), text(cluster_wire::NOTE_MAX_CHARS + 100), any::<bool>()),
+        (prop::collection::vec(text(80), 0..40), prop::collection::vec(text(80), 0..40)),
     );
-    check(update, |((cluster_id, version, status, disposition), (assignee, referred_to, note, supervisor))| {
-        let request =
-            pb::UpdateClusterRequest { cluster_id, version, status, disposition, assignee, referred_to, note };
-        let size = request.encoded_len();
-        let (bytes, outcome) = allocated_by(|| cluster_wire::cluster_update(&request, supervisor).map_err(rejected));
-        prop_assert!(bytes <= allowance(size), "{bytes} bytes for a request of {size}");
-        match outcome {
-            Err(status) => assert_clean_rejection(&status),
-            Ok(update) => prop_assert!(update.cluster_id > 0 && update.version > 0),
-        }
-        Ok(())
-    });
+    check(
+        update,
+        |(
+            (cluster_id, version, status, disposition),
+            (assignee, referred_to, note, supervisor),
+            (add_tags, remove_tags),
+        )| {
+            let request = pb::UpdateClusterRequest {
+                cluster_id,
+                version,
+                status,
+                disposition,
+                assignee,
+                referred_to,
+                note,
+                add_tags,
+                remove_tags,
+            };
+            let size = request.encoded_len();
+            let (bytes, outcome) =
+                allocated_by(|| cluster_wire::cluster_update(&request, supervisor).map_err(rejected));
+            prop_assert!(bytes <= allowance(size), "{bytes} bytes for a request of {size}");
+            match outcome {
+                Err(status) => assert_clean_rejection(&status),
+                Ok(update) => prop_assert!(update.cluster_id > 0 && update.version > 0),
+            }
+            Ok(())
+        },
+    );
 }
 
 /// The largest request the server takes, filled with bad values: the answer stays small.

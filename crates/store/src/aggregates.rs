@@ -39,7 +39,8 @@ pub(crate) async fn recompute(
             facts.victim_count.into(),
             config.rates.reference().into(),
             facts.total_loss_reference_minor.into(),
-            pairs_text(&g.loss_by_currency.iter().map(|(k, v)| (k.clone(), *v)).collect::<Vec<_>>()).into(),
+            pairs_text(&g.loss_by_currency.iter().map(|(k, v)| (k.clone(), *v)).collect::<Vec<(String, i128)>>())
+                .into(),
             priority.recoverable_reference_minor.into(),
             priority.recall_window_closes_at.map(|t| t.0).into(),
             g.report_times.iter().min().map(|t| t.0).into(),
@@ -98,7 +99,7 @@ struct Gathered {
     ongoing: i64,
     total: i64,
     recoverable: Vec<RecoverablePayment>,
-    loss_by_currency: BTreeMap<String, i64>,
+    loss_by_currency: BTreeMap<String, i128>,
     categories: BTreeSet<String>,
     countries: BTreeSet<String>,
     identifiers_by_kind: Vec<(String, i64)>,
@@ -128,7 +129,7 @@ const RECALLABLE: [PaymentMethod; 3] =
 type GatheredReport = (i64, i64, i64, String, bool, Option<String>, Option<String>, Option<String>, Option<bool>);
 
 /// A payment row of [`gather`]: cluster, amount, currency, method, paid at.
-type GatheredPayment = (i64, i64, String, Option<String>, Option<i64>);
+type GatheredPayment = (i64, String, String, Option<String>, Option<i64>);
 
 /// Reads what the aggregates of `clusters` are computed from: three queries per chunk of
 /// clusters, whatever their number.
@@ -168,7 +169,7 @@ async fn gather(txn: &Tx<'_>, config: &ClusterConfig, clusters: &[i64]) -> Resul
         let payments: Vec<GatheredPayment> = txn
             .fetch(
                 &format!(
-                    "SELECT r.cluster_id, p.amount_minor, p.currency, p.method, p.paid_at FROM payments p \
+                    "SELECT r.cluster_id, p.amount_exact, p.currency, p.method, p.paid_at FROM payments p \
                      JOIN reports r ON r.id = p.report_id WHERE r.cluster_id IN ({marks})"
                 ),
                 ids.clone(),
@@ -176,6 +177,7 @@ async fn gather(txn: &Tx<'_>, config: &ClusterConfig, clusters: &[i64]) -> Resul
             .await?;
         for (cluster, amount, currency, method, paid_at) in payments {
             let Some(g) = out.get_mut(&cluster) else { continue };
+            let amount = crate::amounts::exact(&amount).map_err(|e| DbErr::Custom(e.to_string()))?;
             let in_reference = config.rates.to_reference_minor(amount, &currency);
             if let Some(r) = in_reference {
                 g.total = g.total.saturating_add(r);

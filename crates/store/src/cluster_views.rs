@@ -4,9 +4,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use scamtrail_core::{Category, ClusterStatus, Disposition, EventKind, LinkStep, UnixMicros, shortest_link};
+use scamtrail_core::{Category, ClusterStatus, Disposition, EventKind, LinkStep, RateTable, UnixMicros, shortest_link};
 use serde::{Deserialize, Serialize};
 
+use crate::amounts;
 use crate::config::ClusterConfig;
 use crate::db::entity::{cluster, cluster_event, identifier};
 use crate::db::{IN_CHUNK, Reader, Value, placeholders};
@@ -50,8 +51,12 @@ pub struct ClusterView {
     pub reference_currency: String,
     /// Total loss in the reference currency.
     pub total_loss_minor: i64,
-    /// Loss per currency as reported.
-    pub loss_by_currency: Vec<(String, i64)>,
+    /// Loss per currency as reported, exact in minor units.
+    pub loss_by_currency: Vec<(String, i128)>,
+    /// The part of `loss_by_currency` the rate table has no rate for, left out of the totals.
+    pub unconverted_loss: Vec<(String, i128)>,
+    /// Investigators' tags, sorted.
+    pub tags: Vec<String>,
     /// Money inside the recall window, in the reference currency (as of `priority_at`).
     pub recoverable_minor: i64,
     /// When the last recoverable payment leaves the recall window.
@@ -125,8 +130,8 @@ pub struct ClusterReportView {
     pub received_at: UnixMicros,
     /// Its category.
     pub category: Category,
-    /// Loss per currency.
-    pub loss: Vec<(String, i64)>,
+    /// Loss per currency, exact in minor units.
+    pub loss: Vec<(String, i128)>,
     /// Contact ongoing.
     pub contact_ongoing: bool,
     /// Keys of its linking identifiers.
@@ -164,12 +169,12 @@ fn split_commas(text: &str) -> impl Iterator<Item = &str> {
     text.split(',').filter(|s| !s.is_empty())
 }
 
-/// `name:count;name:count`.
-pub(crate) fn pairs_text(pairs: &[(String, i64)]) -> String {
+/// `name:count;name:count` (counts, or exact amounts in minor units).
+pub(crate) fn pairs_text<T: std::fmt::Display>(pairs: &[(String, T)]) -> String {
     pairs.iter().map(|(k, v)| format!("{k}:{v}")).collect::<Vec<_>>().join(";")
 }
 
-fn parse_pairs(column: &str, text: &str) -> Result<Vec<(String, i64)>, StoreError> {
+fn parse_pairs<T: std::str::FromStr>(column: &str, text: &str) -> Result<Vec<(String, T)>, StoreError> {
     text.split(';')
         .filter(|s| !s.is_empty())
         .map(|pair| {
@@ -181,7 +186,7 @@ fn parse_pairs(column: &str, text: &str) -> Result<Vec<(String, i64)>, StoreErro
 
 impl ClusterView {
     /// Reads a row; the claim is kept only if live at `now`.
-    pub(crate) fn from_row(row: &cluster::Model, now: UnixMicros) -> Result<Self, StoreError> {
+    pub(crate) fn from_row(row: &cluster::Model, rates: &RateTable, now: UnixMicros) -> Result<Self, StoreError> {
         let status = row.status.parse().map_err(|_| corrupt("clusters.status", &row.status))?;
         let disposition = match &row.disposition {
             Some(d) => Some(d.parse().map_err(|_| corrupt("clusters.disposition", d))?),
@@ -192,6 +197,7 @@ impl ClusterView {
             .collect::<Result<_, _>>()?;
         let priority_parts: Vec<PriorityPart> = serde_json::from_str(&row.priority_components)
             .map_err(|_| corrupt("clusters.priority_components", &row.priority_components))?;
+        let loss_by_currency: Vec<(String, i128)> = parse_pairs("clusters.loss_by_currency", &row.loss_by_currency)?;
         let claim = match (&row.claim_holder, row.claim_expires_at) {
             (Some(holder), Some(at)) if at > now.0 => {
                 Some(ClaimView { holder: holder.clone(), expires_at: UnixMicros(at) })
@@ -206,13 +212,15 @@ impl ClusterView {
             victim_count: row.victim_count,
             reference_currency: row.reference_currency.clone(),
             total_loss_minor: row.total_loss_minor,
-            loss_by_currency: parse_pairs("clusters.loss_by_currency", &row.loss_by_currency)?,
+            loss_by_currency: loss_by_currency.clone(),
+            unconverted_loss: loss_by_currency.into_iter().filter(|(c, _)| rates.rate(c).is_none()).collect(),
             recoverable_minor: row.recoverable_minor,
             recall_closes_at: row.recall_closes_at.map(UnixMicros),
             first_seen: row.first_seen.map(UnixMicros),
             last_seen: row.last_seen.map(UnixMicros),
             categories,
             countries: split_commas(&row.countries).map(str::to_owned).collect(),
+            tags: split_commas(&row.tags).map(str::to_owned).collect(),
             ongoing_reports: row.ongoing_reports,
             identifiers_by_kind: parse_pairs("clusters.identifiers_by_kind", &row.identifiers_by_kind)?,
             priority_total: row.priority_milli as f64 / 1000.0,
@@ -249,7 +257,8 @@ pub(crate) async fn views(
     rows: &[cluster::Model],
     now: UnixMicros,
 ) -> Result<Vec<ClusterView>, StoreError> {
-    let mut views: Vec<ClusterView> = rows.iter().map(|r| ClusterView::from_row(r, now)).collect::<Result<_, _>>()?;
+    let mut views: Vec<ClusterView> =
+        rows.iter().map(|r| ClusterView::from_row(r, &config.rates, now)).collect::<Result<_, _>>()?;
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut hot: HashMap<i64, Vec<String>> = HashMap::new();
     for chunk in ids.chunks(IN_CHUNK) {
@@ -316,17 +325,17 @@ pub(crate) async fn cluster_detail(
         });
     }
     let ids: Vec<i64> = reports.iter().map(|r| r.id).collect();
-    let mut loss: HashMap<i64, BTreeMap<String, i64>> = HashMap::new();
+    let mut loss: HashMap<i64, BTreeMap<String, i128>> = HashMap::new();
     let mut keys: HashMap<i64, Vec<String>> = HashMap::new();
     for chunk in ids.chunks(IN_CHUNK) {
         let values: Vec<Value> = chunk.iter().map(|&i| Value::from(i)).collect();
         let sql = format!(
-            "SELECT report_id, currency, amount_minor FROM payments WHERE report_id IN ({})",
+            "SELECT report_id, currency, amount_exact FROM payments WHERE report_id IN ({})",
             placeholders(chunk.len())
         );
-        for (report, currency, amount) in db.fetch::<(i64, String, i64)>(&sql, values.clone()).await? {
+        for (report, currency, amount) in db.fetch::<(i64, String, String)>(&sql, values.clone()).await? {
             let entry = loss.entry(report).or_default().entry(currency).or_default();
-            *entry = entry.saturating_add(amount);
+            *entry = entry.saturating_add(amounts::exact(&amount)?);
         }
         let sql = format!(
             "SELECT l.report_id, i.key FROM report_links l JOIN identifiers i ON i.id = l.identifier_id \
@@ -408,8 +417,11 @@ mod tests {
     fn lists_and_pairs_round_trip() {
         assert_eq!(comma_list(["investment", "romance"]), ",investment,romance,");
         assert_eq!(split_commas(",investment,romance,").collect::<Vec<_>>(), ["investment", "romance"]);
-        let pairs = vec![("EUR".to_owned(), 480_000), ("tx:btc".to_owned(), 2)];
+        let pairs: Vec<(String, i64)> = vec![("EUR".to_owned(), 480_000), ("tx:btc".to_owned(), 2)];
         assert_eq!(parse_pairs("c", &pairs_text(&pairs)).unwrap(), pairs);
-        assert!(parse_pairs("c", "EUR").is_err());
+        // Exact amounts beyond 64 bits (20 ETH in wei) keep every digit.
+        let amounts: Vec<(String, i128)> = vec![("ETH".to_owned(), 20_000_000_000_000_000_000)];
+        assert_eq!(parse_pairs("c", &pairs_text(&amounts)).unwrap(), amounts);
+        assert!(parse_pairs::<i64>("c", "EUR").is_err());
     }
 }

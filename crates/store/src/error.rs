@@ -47,6 +47,16 @@ pub enum StoreError {
     /// The caller holds no live claim on the cluster.
     #[error("you hold no live claim on cluster {0}")]
     NotClaimed(i64),
+    /// The change would leave the cluster with more tags than it may carry.
+    #[error("cluster {id} would carry {count} tags; at most {max}")]
+    TooManyTags {
+        /// The cluster.
+        id: i64,
+        /// How many it would carry.
+        count: usize,
+        /// The most it may carry.
+        max: usize,
+    },
     /// Too many competing claimers; the caller may retry.
     #[error("too many competing claims; retry")]
     Busy,

@@ -399,7 +399,7 @@ fn report_from_rows(
             .map(identifier_from_row)
             .collect::<Result<_, _>>()?;
         new_payments.push(NewPayment {
-            amount_minor: p.amount_minor,
+            amount_minor: crate::amounts::exact(&p.amount_exact)?,
             currency: p.currency.clone(),
             method: parse_opt("payments.method", p.method.as_deref())?,
             paid_at: p.paid_at.map(UnixMicros),
@@ -490,7 +490,7 @@ mod tests {
             category: if net == 0 { Category::Romance } else { Category::TechSupport },
             narrative: format!("report {n}"),
             payments: vec![NewPayment {
-                amount_minor: 10_000 + n as i64,
+                amount_minor: 10_000 + n as i128,
                 currency: "GBP".into(),
                 method: Some(PaymentMethod::BankTransfer),
                 paid_at: Some(UnixMicros(1_700_000_000_000_000)),

@@ -21,6 +21,7 @@
 
 mod access;
 mod aggregates;
+mod amounts;
 mod audit;
 mod cluster_views;
 mod clustering;

@@ -42,6 +42,8 @@ pub struct KeyLookup {
     pub identifier: IdentifierView,
     /// Its cluster's total loss in the reference currency, or its own reports' when it does not link.
     pub total_loss_minor: i64,
+    /// The losses `total_loss_minor` leaves out, by currency, for want of a rate.
+    pub unconverted_loss: Vec<(String, i128)>,
     /// The reference currency.
     pub reference_currency: String,
     /// Categories of the reports that carry it.
@@ -62,7 +64,8 @@ pub(crate) async fn lookup(
     unique.dedup();
     for chunk in unique.chunks(IN_CHUNK) {
         let sql = format!(
-            "SELECT i.*, c.total_loss_minor AS cluster_loss FROM identifiers i \
+            "SELECT i.*, c.total_loss_minor AS cluster_loss, c.loss_by_currency AS cluster_loss_by_currency \
+             FROM identifiers i \
              LEFT JOIN clusters c ON c.id = i.cluster_id WHERE i.key IN ({})",
             placeholders(chunk.len())
         );
@@ -71,39 +74,61 @@ pub(crate) async fn lookup(
             continue;
         }
         // An identifier that does not link has no cluster: its own reports' loss, summed per
-        // currency. The sum is taken in double precision, which never overflows (an integer SUM
-        // of two huge amounts fails the whole batch) and is exact up to 2^53 minor units.
+        // currency. The sum is taken in double precision over the exact amounts, which never
+        // overflows and keeps the answer to one row per currency however many reports carry the
+        // identifier; the total is converted at an indicative rate, so it is no less exact for it.
         let loose: Vec<Value> =
             rows.iter().filter(|r| r.row.cluster_id.is_none()).map(|r| Value::from(r.row.id)).collect();
         let mut own_loss: HashMap<i64, i64> = HashMap::new();
+        let mut own_unconverted: HashMap<i64, Vec<(String, i128)>> = HashMap::new();
         if !loose.is_empty() {
             let sql = format!(
-                "SELECT l.identifier_id, p.currency, SUM(CAST(p.amount_minor AS DOUBLE PRECISION)) FROM payments p \
+                "SELECT l.identifier_id, p.currency, SUM(CAST(p.amount_exact AS DOUBLE PRECISION)) FROM payments p \
                  JOIN report_links l ON l.report_id = p.report_id WHERE l.identifier_id IN ({}) \
                  GROUP BY l.identifier_id, p.currency",
                 placeholders(loose.len())
             );
             for (id, currency, sum) in db.fetch_unbounded::<(i64, String, f64)>(sql, loose).await? {
-                // `as` saturates at the bounds of i64.
-                let amount = config.rates.to_reference_minor(sum as i64, &currency).unwrap_or(0);
+                // `as` saturates at the bounds of i128.
+                let Some(amount) = config.rates.to_reference_minor(sum as i128, &currency) else {
+                    own_unconverted.entry(id).or_default().push((currency, sum as i128));
+                    continue;
+                };
                 let total = own_loss.entry(id).or_default();
                 *total = total.saturating_add(amount);
             }
         }
-        for WithLoss { row, cluster_loss } in rows {
-            let total_loss_minor = match row.cluster_id {
-                Some(_) => cluster_loss.unwrap_or(0),
-                None => own_loss.get(&row.id).copied().unwrap_or(0),
+        for WithLoss { row, cluster_loss, cluster_loss_by_currency } in rows {
+            let (total_loss_minor, unconverted_loss) = match row.cluster_id {
+                Some(_) => (cluster_loss.unwrap_or(0), unconverted(config, cluster_loss_by_currency.as_deref())?),
+                None => {
+                    (own_loss.get(&row.id).copied().unwrap_or(0), own_unconverted.remove(&row.id).unwrap_or_default())
+                }
             };
             out.insert(
                 row.key.clone(),
                 KeyLookup {
                     identifier: IdentifierView::from_row(&row, config.hot_threshold)?,
                     total_loss_minor,
+                    unconverted_loss,
                     reference_currency: config.rates.reference().to_owned(),
                     categories: Category::from_mask(row.category_mask),
                 },
             );
+        }
+    }
+    Ok(out)
+}
+
+/// The amounts of a cluster's `loss_by_currency` (`currency:minor;...`) the rate table cannot
+/// convert.
+fn unconverted(config: &ClusterConfig, loss_by_currency: Option<&str>) -> Result<Vec<(String, i128)>, StoreError> {
+    let mut out = Vec::new();
+    for pair in loss_by_currency.unwrap_or_default().split(';').filter(|s| !s.is_empty()) {
+        let (currency, minor) = pair.rsplit_once(':').ok_or_else(|| corrupt("clusters.loss_by_currency", pair))?;
+        if config.rates.rate(currency).is_none() {
+            let minor = minor.parse().map_err(|_| corrupt("clusters.loss_by_currency", pair))?;
+            out.push((currency.to_owned(), minor));
         }
     }
     Ok(out)

@@ -5,7 +5,7 @@
 //! triaging cluster back) and no live claim. Assigned, referred, recall-requested, monitoring,
 //! closed and merged clusters are in no queue.
 
-use scamtrail_core::{Category, ClusterStatus, UnixMicros};
+use scamtrail_core::{Category, ClusterStatus, Tag, UnixMicros};
 
 use crate::cluster_views::{ClusterView, views};
 use crate::config::ClusterConfig;
@@ -51,6 +51,8 @@ pub struct QueueFilter {
     pub categories: Vec<Category>,
     /// Only clusters with a victim in one of these countries (ISO alpha-2, upper case).
     pub countries: Vec<String>,
+    /// Only clusters carrying one of these tags.
+    pub tags: Vec<Tag>,
 }
 
 /// Where the next page of a queue starts: after this priority and id.
@@ -107,6 +109,7 @@ pub(crate) fn condition(
     };
     any_of("categories", filter.categories.iter().map(|c| c.as_str().to_owned()).collect());
     any_of("countries", filter.countries.clone());
+    any_of("tags", filter.tags.iter().map(|t| t.as_str().to_owned()).collect());
     (sql, values)
 }
 
@@ -171,8 +174,11 @@ mod tests {
 
     #[test]
     fn filters_add_one_placeholder_per_value() {
-        let filter =
-            QueueFilter { categories: vec![Category::Investment, Category::Romance], countries: vec!["GB".into()] };
+        let filter = QueueFilter {
+            categories: vec![Category::Investment, Category::Romance],
+            countries: vec!["GB".into()],
+            ..Default::default()
+        };
         let (sql, values) = condition(Queue::GoldenHour, &filter, UnixMicros(7), 25);
         assert_eq!(sql.matches('?').count(), values.len());
         assert!(sql.contains("c.categories LIKE ? OR c.categories LIKE ?"), "{sql}");

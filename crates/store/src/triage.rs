@@ -3,10 +3,11 @@
 //! cluster's version. Claims are conditional updates — "set the claim where nobody holds a live
 //! one" — so that two callers can never both win, on SQLite and on PostgreSQL alike.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use scamtrail_core::{
-    ClusterStatus, Disposition, EventKind, IdentifierState, LinkableIdentifier, UnixMicros, WorkflowChange,
+    ClusterStatus, Disposition, EventKind, IdentifierState, LinkableIdentifier, TAGS_PER_CLUSTER_MAX, Tag, UnixMicros,
+    WorkflowChange,
 };
 
 use crate::clustering::{Change, SYSTEM, ensure_identifiers, identifiers_by_key};
@@ -33,6 +34,10 @@ pub struct ClusterUpdate {
     pub referred_to: Option<String>,
     /// A note to add.
     pub note: Option<String>,
+    /// Tags to put on the cluster (those it carries already are left as they are).
+    pub add_tags: Vec<Tag>,
+    /// Tags to take off (those it does not carry are ignored).
+    pub remove_tags: Vec<Tag>,
     /// Whether the caller may reopen a closed cluster and assign or unassign others.
     pub supervisor: bool,
 }
@@ -381,22 +386,47 @@ pub(crate) async fn update_cluster(
                 changes.push(format!("referred to {r}"));
                 referred_to = Some(r.clone());
             }
+            let mut tags: BTreeSet<&str> = row.tags.split(',').filter(|t| !t.is_empty()).collect();
+            for t in &update.remove_tags {
+                if tags.remove(t.as_str()) {
+                    changes.push(format!("tag -{t}"));
+                }
+            }
+            for t in &update.add_tags {
+                if tags.insert(t.as_str()) {
+                    changes.push(format!("tag +{t}"));
+                }
+            }
+            if tags.len() > TAGS_PER_CLUSTER_MAX {
+                return Err(StoreError::TooManyTags { id: row.id, count: tags.len(), max: TAGS_PER_CLUSTER_MAX });
+            }
+            // Stored as `,a,b,` like a cluster's categories, so a filter matches `%,tag,%`.
+            let tags = tags.iter().fold(String::from(","), |mut list, t| {
+                list.push_str(t);
+                list.push(',');
+                list
+            });
             let affected = tx
                 .execute(
-                    "UPDATE clusters SET status = ?, assignee = ?, disposition = ?, referred_to = ?, version = version + 1 \
-                     WHERE id = ? AND version = ?",
+                    "UPDATE clusters SET status = ?, assignee = ?, disposition = ?, referred_to = ?, tags = ?, \
+                     version = version + 1 WHERE id = ? AND version = ?",
                     vec![
                         status.as_str().into(),
                         assignee.into(),
                         disposition.into(),
                         referred_to.into(),
+                        tags.into(),
                         row.id.into(),
                         update.version.into(),
                     ],
                 )
                 .await?;
             if affected != 1 {
-                return Err(StoreError::StaleVersion { id: row.id, expected: update.version, current: row.version + 1 });
+                return Err(StoreError::StaleVersion {
+                    id: row.id,
+                    expected: update.version,
+                    current: row.version + 1,
+                });
             }
             let mut change = Change::new(tx, &shared.clusters, now);
             if !changes.is_empty() {

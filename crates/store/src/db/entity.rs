@@ -73,6 +73,9 @@ pub mod payment {
         pub paid_at: Option<i64>,
         pub transaction_hash: String,
         pub recall_requested: bool,
+        /// The exact amount in minor units, as decimal digits (`amount_minor` holds it only when it
+        /// fits 64 bits, else saturates); migration `m0012`.
+        pub amount_exact: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -179,6 +182,8 @@ pub mod cluster {
         pub priority_components: String,
         pub priority_at: i64,
         pub rescore_at: Option<i64>,
+        /// Investigators' tags, `,a,b,` (`,` for none); migration `m0013`.
+        pub tags: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

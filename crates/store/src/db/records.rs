@@ -56,7 +56,9 @@ pub(crate) fn payment_row(report_id: i64, position: usize, p: &NewPayment) -> pa
         id: NotSet,
         report_id: Set(report_id),
         position: Set(position as i32),
-        amount_minor: Set(p.amount_minor),
+        // Readers use `amount_exact`; the 64-bit column keeps a saturated copy for older tools.
+        amount_minor: Set(i64::try_from(p.amount_minor).unwrap_or(i64::MAX)),
+        amount_exact: Set(p.amount_minor.to_string()),
         currency: Set(p.currency.clone()),
         method: Set(p.method.map(|m| m.as_str().to_owned())),
         paid_at: Set(p.paid_at.map(|t| t.0)),

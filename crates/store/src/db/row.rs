@@ -109,7 +109,7 @@ model_rows! {
         id, created_at, status, version, merged_into, assignee, disposition, referred_to, claim_holder,
         claim_expires_at, report_count, victim_count, reference_currency, total_loss_minor, loss_by_currency,
         recoverable_minor, recall_closes_at, first_seen, last_seen, categories, countries, ongoing_reports,
-        identifiers_by_kind, priority_milli, priority_components, priority_at, rescore_at,
+        identifiers_by_kind, priority_milli, priority_components, priority_at, rescore_at, tags,
     }
     identifier::Model {
         id, key, kind, display, state, state_reason, state_source, state_changed_at, report_count, first_seen,
@@ -118,26 +118,38 @@ model_rows! {
     cluster_event::Model { id, cluster_id, at, kind, other_cluster_id, actor, detail }
 }
 
-/// An identifier row with its cluster's total loss (`cluster_loss`), as a lookup reads it.
+/// An identifier row with its cluster's total loss (`cluster_loss`) and loss by currency
+/// (`cluster_loss_by_currency`), as a lookup reads it.
 pub(crate) struct IdentifierWithLoss {
     /// The identifier.
     pub row: identifier::Model,
     /// Its cluster's total loss, when it has a cluster.
     pub cluster_loss: Option<i64>,
+    /// Its cluster's `loss_by_currency`, when it has a cluster.
+    pub cluster_loss_by_currency: Option<String>,
 }
 
 impl FromRow for IdentifierWithLoss {
     fn from_orm(row: &QueryResult) -> Result<Self, DbErr> {
-        Ok(Self { row: identifier::Model::from_orm(row)?, cluster_loss: row.try_get("", "cluster_loss")? })
+        Ok(Self {
+            row: identifier::Model::from_orm(row)?,
+            cluster_loss: row.try_get("", "cluster_loss")?,
+            cluster_loss_by_currency: row.try_get("", "cluster_loss_by_currency")?,
+        })
     }
     fn sqlite_columns(statement: &rusqlite::Statement<'_>) -> rusqlite::Result<Vec<usize>> {
         let mut columns = identifier::Model::sqlite_columns(statement)?;
         columns.push(statement.column_index("cluster_loss")?);
+        columns.push(statement.column_index("cluster_loss_by_currency")?);
         Ok(columns)
     }
     fn from_sqlite(row: &rusqlite::Row<'_>, columns: &[usize]) -> rusqlite::Result<Self> {
-        let (own, loss) = columns.split_at(columns.len().saturating_sub(1));
-        let loss = loss.first().copied().ok_or(rusqlite::Error::InvalidColumnIndex(usize::MAX))?;
-        Ok(Self { row: identifier::Model::from_sqlite(row, own)?, cluster_loss: row.get(loss)? })
+        let (own, extra) = columns.split_at(columns.len().saturating_sub(2));
+        let [loss, by_currency] = extra else { return Err(rusqlite::Error::InvalidColumnIndex(usize::MAX)) };
+        Ok(Self {
+            row: identifier::Model::from_sqlite(row, own)?,
+            cluster_loss: row.get(*loss)?,
+            cluster_loss_by_currency: row.get(*by_currency)?,
+        })
     }
 }
