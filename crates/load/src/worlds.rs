@@ -109,6 +109,7 @@ impl World {
                 beneficiaries,
                 transaction_hash: String::new(),
                 recall_requested: false,
+                amount: String::new(),
             }],
             identifiers,
             victim: Some(pb::Victim { country: "GB".into(), ..Default::default() }),

@@ -108,6 +108,8 @@ enum Command {
         card_key_file: PathBuf,
         #[command(flatten)]
         audit_key: AuditKeyArgs,
+        #[command(flatten)]
+        data_key: DataKeyArgs,
     },
     /// Apply pending database migrations and exit.
     Migrate {

@@ -44,7 +44,7 @@ pub struct ExportPayment {
     /// Its position in the report.
     pub position: i32,
     /// The amount in minor units.
-    pub amount_minor: i64,
+    pub amount_minor: i128,
     /// ISO 4217 currency (or a crypto-asset's code).
     pub currency: String,
     /// How it was paid.
@@ -118,7 +118,7 @@ pub struct FeedFilter {
 const NEVER_EXPORTED: &str = "'card'";
 
 type ReportRow = (i64, String, i64, String, Option<i64>, Option<i64>, String, bool);
-type PaymentRow = (i64, i32, i64, String, Option<String>, Option<i64>, String, bool);
+type PaymentRow = (i64, i32, String, String, Option<String>, Option<i64>, String, bool);
 type LinkRow = (i64, String, String, Option<String>, Option<i32>);
 
 /// The reports of `cluster` after report id `after`, by id, at most `limit`, each with its
@@ -145,7 +145,7 @@ pub(crate) async fn report_page(
     let payments: Vec<PaymentRow> = db
         .fetch(
             &format!(
-                "SELECT report_id, position, amount_minor, currency, method, paid_at, transaction_hash, recall_requested \
+                "SELECT report_id, position, amount_exact, currency, method, paid_at, transaction_hash, recall_requested \
                  FROM payments WHERE report_id IN ({}) ORDER BY report_id, position",
                 placeholders(ids.len())
             ),
@@ -187,7 +187,7 @@ pub(crate) async fn report_page(
                 at,
                 ExportPayment {
                     position,
-                    amount_minor: amount,
+                    amount_minor: crate::amounts::exact(&amount)?,
                     currency,
                     method,
                     paid_at: paid_at.map(UnixMicros),

@@ -85,11 +85,11 @@ pub async fn cluster<O: Out>(out: &mut O, cluster: &Cluster) -> Result<(), Stopp
             data(out, "label", &r.reference)?;
             // Loss in the report's first currency, for a report paid in one (the usual case).
             let currency = r.payments.first().map(|p| p.currency.clone()).unwrap_or_default();
-            let loss: i64 = r
+            let loss: i128 = r
                 .payments
                 .iter()
                 .filter(|p| p.currency == currency)
-                .fold(0i64, |sum, p| sum.saturating_add(p.amount_minor));
+                .fold(0i128, |sum, p| sum.saturating_add(p.amount_minor));
             data(out, "loss", &loss.to_string())?;
             data(out, "currency", &currency)?;
             data(out, "received", &stamp(r.received_at))?;

@@ -185,7 +185,7 @@ pub async fn cluster<O: Out>(out: &mut O, cluster: &Cluster, tlp: Tlp) -> Result
     let header = json!({
         "uuid": uuid(&format!("cluster:{}", view.id)),
         "info": format!("scamtrail cluster {}: {} reports, {} {} lost", view.id, view.report_count,
-            decimal(view.total_loss_minor, &view.reference_currency), view.reference_currency),
+            decimal(view.total_loss_minor.into(), &view.reference_currency), view.reference_currency),
         "date": day, "threat_level_id": threat_level(view), "analysis": "1", "distribution": "0",
         "published": false, "Tag": [{ "name": format!("tlp:{}", tlp.name()) }],
     });

@@ -87,10 +87,10 @@ pub fn date(at: UnixMicros) -> String {
 }
 
 /// An amount in minor units as a decimal number in its currency's units (`1234` EUR → `12.34`).
-pub fn decimal(amount_minor: i64, currency: &str) -> String {
+pub fn decimal(amount_minor: i128, currency: &str) -> String {
     let places = scamtrail_core::decimals(currency);
     let sign = if amount_minor < 0 { "-" } else { "" };
-    let magnitude = u128::from(amount_minor.unsigned_abs());
+    let magnitude = amount_minor.unsigned_abs();
     if places == 0 {
         return format!("{sign}{magnitude}");
     }

@@ -114,7 +114,7 @@ async fn case_html(out: &mut Entry<'_>, cluster: &Cluster, tlp: Tlp) -> Result<(
         out,
         "<tr><th>{} (reference)</th><th>{}</th></tr></table>\n<p>Reports: {}; victims: {}; first report {}; latest {}.</p>\n",
         escape(&v.reference_currency),
-        decimal(v.total_loss_minor, &v.reference_currency),
+        decimal(v.total_loss_minor.into(), &v.reference_currency),
         v.report_count,
         v.victim_count,
         v.first_seen.map(date).unwrap_or_default(),
@@ -124,7 +124,7 @@ async fn case_html(out: &mut Entry<'_>, cluster: &Cluster, tlp: Tlp) -> Result<(
         Some(at) => writeln!(
             out,
             "<h2>Recall window</h2><p>{} {} can still be recalled; the window closes {}.</p>",
-            decimal(v.recoverable_minor, &v.reference_currency),
+            decimal(v.recoverable_minor.into(), &v.reference_currency),
             escape(&v.reference_currency),
             stamp(at)
         )?,

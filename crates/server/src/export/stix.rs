@@ -291,7 +291,7 @@ pub fn description(view: &scamtrail_store::ClusterView) -> String {
         "{} reports from {} victims; loss {} {} in total",
         view.report_count,
         view.victim_count,
-        decimal(view.total_loss_minor, &view.reference_currency),
+        decimal(view.total_loss_minor.into(), &view.reference_currency),
         view.reference_currency
     );
     for (currency, amount) in &view.loss_by_currency {
@@ -300,7 +300,7 @@ pub fn description(view: &scamtrail_store::ClusterView) -> String {
     if view.recoverable_minor > 0 {
         text.push_str(&format!(
             "; {} {} still recoverable",
-            decimal(view.recoverable_minor, &view.reference_currency),
+            decimal(view.recoverable_minor.into(), &view.reference_currency),
             view.reference_currency
         ));
     }
