@@ -19,6 +19,7 @@ use scamtrail_proto::v1::lookup_service_client::LookupServiceClient;
 use scamtrail_proto::v1::triage_service_client::TriageServiceClient;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
+use tonic_health::pb::health_check_response::ServingStatus;
 
 pub use scamtrail_load::{Authed, Bearer};
 /// A triage client calling as a signed-in user.
@@ -156,6 +157,11 @@ impl TestServer {
     }
 
     async fn launch(&mut self) -> anyhow::Result<()> {
+        self.spawn_process()?;
+        self.wait_ready(true).await
+    }
+
+    fn spawn_process(&mut self) -> anyhow::Result<()> {
         let port = free_port()?;
         self.addr = format!("127.0.0.1:{port}");
         let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path())?;
@@ -176,10 +182,12 @@ impl TestServer {
             .spawn()
             .with_context(|| format!("starting {} (run `make test`, which builds it)", binary().display()))?;
         self.child = Some(child);
-        self.wait_ready().await
+        Ok(())
     }
 
-    async fn wait_ready(&mut self) -> anyhow::Result<()> {
+    /// Waits until health answers SERVING (or, with `serving` false, answers at all: a server
+    /// still starting answers NOT_SERVING).
+    async fn wait_ready(&mut self, serving: bool) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(60);
         // A TLS server is ready when it says it listens (the harness's channels are plaintext).
         let tls = self.extra_args.iter().any(|a| a == "--tls-cert");
@@ -197,8 +205,11 @@ impl TestServer {
             if let Ok(channel) = Channel::from_shared(format!("http://{}", self.addr))?.connect().await {
                 let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
                 let req = tonic_health::pb::HealthCheckRequest { service: String::new() };
-                if health.check(req).await.is_ok() {
-                    return Ok(());
+                match health.check(req).await {
+                    Ok(answer) if !serving || answer.get_ref().status == ServingStatus::Serving as i32 => {
+                        return Ok(());
+                    }
+                    _ => {}
                 }
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -435,6 +446,14 @@ impl TestServer {
     pub async fn restart(&mut self) -> anyhow::Result<()> {
         self.kill9()?;
         self.launch().await
+    }
+
+    /// Starts the server again on the same database and returns as soon as its health answers,
+    /// whatever it says (a server still starting answers NOT_SERVING).
+    pub async fn restart_answering(&mut self) -> anyhow::Result<()> {
+        self.kill9()?;
+        self.spawn_process()?;
+        self.wait_ready(false).await
     }
 }
 

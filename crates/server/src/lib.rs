@@ -121,17 +121,20 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
     let reload: std::sync::Arc<scamtrail_store::ReloadKeys> =
         std::sync::Arc::new(move || key_file::existing_data_keys(&reload_from).map_err(|e| e.to_string()));
     let store_config = config.store.clone().with_data_keys(scamtrail_store::KeySource::reloading(data_keys, reload));
+
+    // Health answers NOT_SERVING from the moment the port is bound until the database is migrated
+    // and every start-up step is done: a load balancer (or a second instance's operator) sees a
+    // server that is starting, not a refused connection or a server that fails calls.
+    let (health, health_service) = tonic_health::server::health_reporter();
+    set_health(&health, tonic_health::ServingStatus::NotServing).await;
+    let listener = TcpListener::bind(config.listen).await?;
+    let local = listener.local_addr()?;
+    let starting = StartingServer::spawn(listener, health_service.clone(), config.tls.as_ref())?;
+    tracing::info!(address = %local, "starting: health answers NOT_SERVING until the database is ready");
+
     let store = Store::open(&store_config).await?;
     let changed = store.apply_safelist(&safelist).await?;
     tracing::info!(entries = safelist.len(), newly_safelisted = changed, "safelist applied");
-
-    let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_serving::<IntakeServiceServer<intake::IntakeApi>>().await;
-    health.set_serving::<TriageServiceServer<triage::TriageApi>>().await;
-    health.set_serving::<LookupServiceServer<lookup::LookupApi>>().await;
-    health.set_serving::<AuthServiceServer<auth::service::AuthApi>>().await;
-    health.set_serving::<AdminServiceServer<auth::service::AdminApi>>().await;
-    health.set_serving::<ExportServiceServer<export::ExportApi>>().await;
     let access = store.access(audit_key);
     open_audit_trail(&access, &config.audit_key_file, audit_key_is_new).await?;
     let guard = std::sync::Arc::new(auth::GuardState::new(access, config.guard.clone()));
@@ -160,8 +163,9 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
     let export = ExportServiceServer::new(export::ExportApi::new(store.clone(), guard.clone()))
         .max_decoding_message_size(limits::MESSAGE_MAX_BYTES);
 
-    let listener = TcpListener::bind(config.listen).await?;
-    let local = listener.local_addr()?;
+    starting.stop().await;
+    let listener = TcpListener::bind(local).await?;
+    set_health(&health, tonic_health::ServingStatus::Serving).await;
     tracing::info!(
         address = %local,
         database = %redact_url(&config.store.database_url),
@@ -175,13 +179,7 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
     let signal = async move {
         shutdown.await;
         // Load balancers watching health stop sending calls while the in-flight ones finish.
-        health.set_service_status("", tonic_health::ServingStatus::NotServing).await;
-        health.set_not_serving::<IntakeServiceServer<intake::IntakeApi>>().await;
-        health.set_not_serving::<TriageServiceServer<triage::TriageApi>>().await;
-        health.set_not_serving::<LookupServiceServer<lookup::LookupApi>>().await;
-        health.set_not_serving::<AuthServiceServer<auth::service::AuthApi>>().await;
-        health.set_not_serving::<AdminServiceServer<auth::service::AdminApi>>().await;
-        health.set_not_serving::<ExportServiceServer<export::ExportApi>>().await;
+        set_health(&health, tonic_health::ServingStatus::NotServing).await;
         tracing::info!(grace_seconds = grace.as_secs(), "shutting down: finishing in-flight calls");
         let _ = drained_tx.send(());
     };
@@ -233,6 +231,65 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Sets the whole server's health ("") and every service's to `status`.
+async fn set_health(health: &tonic_health::server::HealthReporter, status: tonic_health::ServingStatus) {
+    health.set_service_status("", status).await;
+    health.set_service_status(service_name::<IntakeServiceServer<intake::IntakeApi>>(), status).await;
+    health.set_service_status(service_name::<TriageServiceServer<triage::TriageApi>>(), status).await;
+    health.set_service_status(service_name::<LookupServiceServer<lookup::LookupApi>>(), status).await;
+    health.set_service_status(service_name::<AuthServiceServer<auth::service::AuthApi>>(), status).await;
+    health.set_service_status(service_name::<AdminServiceServer<auth::service::AdminApi>>(), status).await;
+    health.set_service_status(service_name::<ExportServiceServer<export::ExportApi>>(), status).await;
+}
+
+fn service_name<S: tonic::server::NamedService>() -> &'static str {
+    S::NAME
+}
+
+/// The health service alone, on the server's port while it starts (migrations, sealing, the
+/// safelist): it answers NOT_SERVING. Stopped (or dropped on a failed start) before the server
+/// proper binds the same address.
+struct StartingServer {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
+}
+
+impl StartingServer {
+    fn spawn(
+        listener: TcpListener,
+        health: tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>,
+        tls: Option<&TlsFiles>,
+    ) -> anyhow::Result<Self> {
+        let mut builder = tonic::transport::Server::builder();
+        if let Some(tls) = tls {
+            builder = builder.tls_config(tls.config()?)?;
+        }
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+        let task = tokio::spawn(builder.add_service(health).serve_with_incoming_shutdown(incoming, async move {
+            let _ = stopped.await;
+        }));
+        Ok(Self { stop: Some(stop), task })
+    }
+
+    /// Closes the port: calls in flight get a second to finish (a health `Watch` never does).
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if tokio::time::timeout(Duration::from_secs(1), &mut self.task).await.is_err() {
+            self.task.abort();
+            let _ = (&mut self.task).await;
+        }
+    }
+}
+
+impl Drop for StartingServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 /// Checks, as a server or command opens the audit trail, that its newest event is signed with the
