@@ -123,6 +123,36 @@ def test_counters_move_with_the_calls_made(server, stubs, channel, intake):
     assert not any("DropEverything" in str(labels) for _, labels in after)
 
 
+def test_the_store_is_measured(server, stubs, intake):
+    """The writers' batches and commits, live clusters by status, queue depths and the pool: the
+    batch counter moves with a stored report, and the counts (read every 5 s) see its cluster."""
+    import time
+
+    def reports_batches(scraped) -> float:
+        return scraped.get(("scamtrail_writer_batch_size_count", frozenset({"writer": "reports"}.items())), 0.0)
+
+    before = scrape(server)
+    for name in ("scamtrail_writer_commit_seconds_count", "scamtrail_audit_append_seconds_count",
+                 "scamtrail_clusters", "scamtrail_queue_clusters", "scamtrail_identifiers_not_linking",
+                 "scamtrail_db_pool_connections"):
+        assert any(n == name for n, _ in before), f"{name} is exported from the start"
+    report = stubs.report_pb2.Report(
+        category=stubs.report_pb2.SCAM_CATEGORY_ROMANCE,
+        narrative="A soldier on a peacekeeping mission needed money for his leave papers.",
+    )
+    intake.SubmitReport(stubs.intake_pb2.SubmitReportRequest(report=report), timeout=30)
+    deadline = time.monotonic() + 15
+    while True:
+        after = scrape(server)
+        new = after.get(("scamtrail_clusters", frozenset({"status": "new"}.items())), 0.0)
+        waiting = after.get(("scamtrail_queue_clusters", frozenset({"queue": "new"}.items())), 0.0)
+        if reports_batches(after) > reports_batches(before) and new >= 1 and waiting >= 1:
+            break
+        assert time.monotonic() < deadline, (reports_batches(before), reports_batches(after), new, waiting)
+        time.sleep(0.2)
+    assert after[("scamtrail_db_pool_connections", frozenset({"state": "idle"}.items()))] >= 0
+
+
 def test_the_dashboard_refers_only_to_exported_series(server):
     """deploy/grafana-dashboard.json is valid JSON and every series its queries name is one the
     server exports (a renamed metric must not leave an empty panel behind)."""
@@ -136,7 +166,7 @@ def test_the_dashboard_refers_only_to_exported_series(server):
     exprs += [v["query"] for v in dashboard["templating"]["list"] if v["type"] == "query"]
     assert len(exprs) >= 8
     functions = {"sum", "rate", "by", "histogram_quantile", "label_values", "job", "le", "grpc_type", "grpc_code",
-                 "grpc_service", "grpc_method", "category", "limit"}
+                 "grpc_service", "grpc_method", "category", "limit", "max", "writer", "status", "queue", "state"}
     named = set()
     for expr in exprs:
         for word in re.findall(r"[a-zA-Z_][a-zA-Z0-9_]*", re.sub(r'"[^"]*"|\$\w+|\[[^\]]*\]', "", expr)):

@@ -137,6 +137,7 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
     tracing::info!(entries = safelist.len(), newly_safelisted = changed, "safelist applied");
     let access = store.access(audit_key);
     open_audit_trail(&access, &config.audit_key_file, audit_key_is_new).await?;
+    let counting = config.metrics_listen.map(|_| telemetry::watch_store(store.clone()));
     let guard = std::sync::Arc::new(auth::GuardState::new(access, config.guard.clone()));
 
     // Error details (google.rpc) are registered so that grpcurl can decode BadRequest.
@@ -224,6 +225,9 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
             let _ = drained_rx.await;
             tokio::time::sleep(grace).await;
         } => tracing::warn!("grace period over; closing remaining calls"),
+    }
+    if let Some(counting) = counting {
+        counting.abort();
     }
     // Submissions' events are queued, not awaited: the stop's own event is written after them.
     if let Err(e) = guard.record_stop().await {

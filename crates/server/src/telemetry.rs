@@ -22,6 +22,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::OnceLock;
 use std::task::{Context, Poll};
+use std::time::Duration;
 use std::time::Instant;
 
 use http_body::{Body, Frame};
@@ -129,6 +130,7 @@ pub fn install_metrics(listen: SocketAddr) -> anyhow::Result<()> {
     PrometheusBuilder::new()
         .with_http_listener(listen)
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), DURATION_BUCKETS)?
+        .set_buckets_for_metric(Matcher::Full("scamtrail_writer_batch_size".into()), BATCH_SIZE_BUCKETS)?
         .install()
         .map_err(|e| anyhow::anyhow!("cannot serve metrics on {listen}: {e}"))?;
     describe();
@@ -148,8 +150,75 @@ pub fn install_metrics(listen: SocketAddr) -> anyhow::Result<()> {
         counter!("scamtrail_rate_limited_total", "limit" => limit.label()).absolute(0);
     }
     metrics::gauge!("scamtrail_watch_streams").set(0.0);
+    // The store's series, before their first batch or count.
+    for writer in ["reports", "audit"] {
+        let _registered = metrics::histogram!("scamtrail_writer_batch_size", "writer" => writer);
+        let _registered = metrics::histogram!("scamtrail_writer_commit_seconds", "writer" => writer);
+    }
+    let _registered = metrics::histogram!("scamtrail_audit_append_seconds");
+    for status in scamtrail_core::ClusterStatus::ALL.iter().filter(|s| **s != scamtrail_core::ClusterStatus::Merged) {
+        metrics::gauge!("scamtrail_clusters", "status" => status.as_str()).set(0.0);
+    }
+    for state in scamtrail_core::IdentifierState::ALL.iter().filter(|s| **s != scamtrail_core::IdentifierState::Normal)
+    {
+        metrics::gauge!("scamtrail_identifiers_not_linking", "state" => state.as_str()).set(0.0);
+    }
+    for queue in scamtrail_store::Queue::ALL {
+        metrics::gauge!("scamtrail_queue_clusters", "queue" => queue_label(queue)).set(0.0);
+    }
+    for state in ["idle", "in_use"] {
+        metrics::gauge!("scamtrail_db_pool_connections", "state" => state).set(0.0);
+    }
     tracing::info!(address = %listen, "metrics listening");
     Ok(())
+}
+
+/// Upper bounds of the writer batch-size buckets, in items.
+const BATCH_SIZE_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
+
+/// How often the store's counts (clusters by status, queue depths, identifiers by state, the
+/// pool) are read for the gauges: each read counts rows, so not on every scrape.
+const COUNTS_EVERY: Duration = Duration::from_secs(5);
+
+/// Reads the store's counts into their gauges now and every [`COUNTS_EVERY`] until the task is
+/// aborted; a failed read is logged and tried again next time.
+pub fn watch_store(store: scamtrail_store::Store) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(COUNTS_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            if let Err(e) = record_counts(&store).await {
+                tracing::warn!(error = %e, "cannot read the store's counts for the metrics");
+            }
+        }
+    })
+}
+
+async fn record_counts(store: &scamtrail_store::Store) -> Result<(), scamtrail_store::StoreError> {
+    let counts = store.operational_counts().await?;
+    for (status, n) in counts.clusters_by_status {
+        metrics::gauge!("scamtrail_clusters", "status" => status.as_str()).set(n as f64);
+    }
+    for (state, n) in counts.identifiers_by_state {
+        metrics::gauge!("scamtrail_identifiers_not_linking", "state" => state.as_str()).set(n as f64);
+    }
+    let idle = f64::from(counts.pool_idle);
+    metrics::gauge!("scamtrail_db_pool_connections", "state" => "idle").set(idle);
+    metrics::gauge!("scamtrail_db_pool_connections", "state" => "in_use").set(f64::from(counts.pool_open) - idle);
+    for (queue, n) in store.queue_counts(&scamtrail_store::QueueFilter::default()).await? {
+        metrics::gauge!("scamtrail_queue_clusters", "queue" => queue_label(queue)).set(n as f64);
+    }
+    Ok(())
+}
+
+fn queue_label(queue: scamtrail_store::Queue) -> &'static str {
+    match queue {
+        scamtrail_store::Queue::GoldenHour => "golden_hour",
+        scamtrail_store::Queue::AtRisk => "at_risk",
+        scamtrail_store::Queue::New => "new",
+        scamtrail_store::Queue::HotIdentifiers => "hot_identifiers",
+    }
 }
 
 fn describe() {
@@ -166,6 +235,24 @@ fn describe() {
         "Calls refused for their rate, by limit (intake per key, intake per peer, sign-in per peer)."
     );
     describe_gauge!("scamtrail_watch_streams", "WatchQueue streams open now.");
+    describe_histogram!("scamtrail_writer_batch_size", "Items in each commit of a serial writer (reports, audit).");
+    describe_histogram!(
+        "scamtrail_writer_commit_seconds",
+        metrics::Unit::Seconds,
+        "Time to commit one batch of a serial writer (reports, audit), fsync included."
+    );
+    describe_histogram!(
+        "scamtrail_audit_append_seconds",
+        metrics::Unit::Seconds,
+        "Time an audited call waits for its audit event to be durable."
+    );
+    describe_gauge!("scamtrail_clusters", "Live clusters by triage status (read every 5 s).");
+    describe_gauge!("scamtrail_queue_clusters", "Clusters waiting in each triage queue (read every 5 s).");
+    describe_gauge!("scamtrail_identifiers_not_linking", "Identifiers that do not link, by state (read every 5 s).");
+    describe_gauge!(
+        "scamtrail_db_pool_connections",
+        "The database pool's connections, idle and in use (read every 5 s)."
+    );
 }
 
 /// Counts every call through it and opens its span; see the module documentation.

@@ -54,9 +54,13 @@ impl AuditLog {
     /// Appends one event and answers with its sequence after the commit that holds it (a referral
     /// package names the event that recorded it).
     pub async fn append_numbered(&self, event: AuditEvent) -> Result<i64, StoreError> {
+        let started = std::time::Instant::now();
         let (reply, answer) = oneshot::channel();
         self.tx.send((event, reply)).await.map_err(|_| StoreError::Closed)?;
-        answer.await.map_err(|_| StoreError::Closed)?.map_err(StoreError::Audit)
+        let sequence = answer.await.map_err(|_| StoreError::Closed)?.map_err(StoreError::Audit)?;
+        // What an audited call waits for its event to be durable (the group commit included).
+        metrics::histogram!("scamtrail_audit_append_seconds").record(started.elapsed().as_secs_f64());
+        Ok(sequence)
     }
 
     /// Queues one event for the next batch without waiting for its commit (waiting only while
@@ -102,7 +106,7 @@ impl Committer for TrailWriter {
 /// `writer`; it stops when every handle is dropped.
 pub(crate) fn spawn(writer: Writer, key: AuditKey) -> AuditLog {
     let batching = Batching { max: AUDIT_BATCH_MAX, linger: Some(AUDIT_LINGER) };
-    match group_commit::spawn("scamtrail-audit", batching, TrailWriter { writer, key }) {
+    match group_commit::spawn("audit", batching, TrailWriter { writer, key }) {
         Ok(tx) => AuditLog { tx },
         Err(e) => {
             tracing::error!(error = %e, "cannot start the audit writer: audited calls will fail");

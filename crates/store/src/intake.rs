@@ -54,7 +54,7 @@ pub(crate) struct Job {
 pub(crate) fn spawn(shared: Arc<Shared>, max_batch: usize) -> Result<mpsc::Sender<Job>, StoreError> {
     let writer = shared.pool.writer(Checkpoints::Background, "reports")?;
     let batching = Batching { max: max_batch, linger: None };
-    Ok(group_commit::spawn("scamtrail-writer", batching, ReportWriter { shared, writer })?)
+    Ok(group_commit::spawn("reports", batching, ReportWriter { shared, writer })?)
 }
 
 /// The report writer's commit: a batch in one transaction, or report by report if it fails.

@@ -35,6 +35,7 @@ mod group_commit;
 mod instances;
 mod intake;
 mod lookups;
+mod operations;
 mod personal_data;
 mod queues;
 mod recluster;
@@ -55,6 +56,7 @@ pub use exports::{ExportIdentifier, ExportLink, ExportPayment, ExportReport, Fee
 pub use follow_up::{FollowUp, NewDetails};
 pub use intake::Submitted;
 pub use lookups::{IdentifierView, KeyLookup};
+pub use operations::OperationalCounts;
 pub use personal_data::ResealSummary;
 pub use queues::{PageToken, Queue, QueueFilter};
 pub use recluster::ReclusterSummary;

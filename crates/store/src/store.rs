@@ -19,6 +19,7 @@ use crate::follow_up::{self, FollowUp, NewDetails};
 use crate::instances;
 use crate::intake::{self, Job, Submitted};
 use crate::lookups::{self, IdentifierView, KeyLookup};
+use crate::operations::{self, OperationalCounts};
 use crate::personal_data::{self, Pass, ResealSummary};
 use crate::queues::{self, PageToken, Queue, QueueFilter};
 use crate::recluster::{self, ReclusterSummary};
@@ -340,6 +341,11 @@ impl Store {
         let summary = recluster::recluster(&pool, &config.clusters, Checkpoints::Automatic, progress).await?;
         pool.close().await?;
         Ok(summary)
+    }
+
+    /// Live clusters by status, identifiers by state and the pool's connections, for metrics.
+    pub async fn operational_counts(&self) -> Result<OperationalCounts, StoreError> {
+        operations::counts(&self.shared.reader, &self.shared.pool).await
     }
 
     /// Checks that the database answers (for health probes).

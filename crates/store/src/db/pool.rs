@@ -80,6 +80,22 @@ impl Pool {
         Reader::new(&self.db, self.file.clone())
     }
 
+    /// The pool's connections: (open, idle). The serial writers' and readers' own connections to
+    /// a SQLite file are not the pool's.
+    pub(crate) fn connections(&self) -> (u32, u32) {
+        let (size, idle) = match self.db.get_database_backend() {
+            DbBackend::Postgres => {
+                let pool = self.db.get_postgres_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            _ => {
+                let pool = self.db.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+        };
+        (size, u32::try_from(idle).unwrap_or(u32::MAX))
+    }
+
     /// Checks that the database answers.
     pub(crate) async fn ping(&self) -> Result<(), DbErr> {
         self.db.ping().await
