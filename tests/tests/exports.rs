@@ -262,3 +262,124 @@ async fn the_cli_saves_an_export_through_the_server() {
         assert!(std::fs::read_to_string(&feed).unwrap().contains("iban:GB82WEST12345698765432"));
     }
 }
+
+/// Copies a zip (argv 1) to argv 2 with another `data/case.html`.
+const FORGE: &str = "import sys, zipfile
+src = zipfile.ZipFile(sys.argv[1])
+with zipfile.ZipFile(sys.argv[2], 'w') as out:
+    for name in src.namelist():
+        out.writestr(name, b'<html><body>Nothing to see</body></html>' if name == 'data/case.html' else src.read(name))";
+/// Prints a package's `bag-info.txt`.
+const BAG_INFO: &str = "import sys, zipfile; print(zipfile.ZipFile(sys.argv[1]).read('bag-info.txt').decode())";
+
+/// Runs a Python script on files; answers what it printed.
+fn python(script: &str, files: &[&std::path::Path]) -> String {
+    let done = std::process::Command::new("python3").arg("-c").arg(script).args(files).output().unwrap();
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    String::from_utf8(done.stdout).unwrap()
+}
+
+/// Whether `pdf` is a PDF with at least one page (Chromium writes its page tree uncompressed).
+fn has_a_page(pdf: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(pdf);
+    let pages = text.matches("/Type /Page").count() - text.matches("/Type /Pages").count();
+    pdf.starts_with(b"%PDF-") && pages >= 1 && text.contains("/Count ")
+}
+
+#[tokio::test]
+async fn the_cli_prints_the_case_to_pdf_with_headless_chromium() {
+    for backend in BACKENDS {
+        let server = TestServer::start(backend).await.unwrap();
+        let report = server.intake().await.submit_report(request(sample_report(), "")).await.unwrap().into_inner();
+        let token = server.token("ivan", "investigator").await;
+        let dir = tempfile::tempdir().unwrap();
+        let package = dir.path().join("case.zip");
+        let url = format!("http://{}", server.addr);
+        let id = report.cluster_id.to_string();
+        let args = ["export", "cluster", &id, "--format", "package", "--out", package.to_str().unwrap(), "--pdf"];
+        let done = server
+            .command()
+            .args(args)
+            .args(["--server", &url, "--tlp", "red"])
+            .env("SCAMTRAIL_TOKEN", &token)
+            .env_remove("SCAMTRAIL_CHROMIUM")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&done.stderr);
+        assert!(done.status.success(), "{backend:?}: {stderr}");
+        let pdf = std::fs::read(dir.path().join("case.pdf")).unwrap();
+        assert!(has_a_page(&pdf), "{backend:?}: not a PDF with a page: {:?}", &pdf[..pdf.len().min(200)]);
+        assert!(stderr.contains("printed "), "{stderr}");
+        // --tlp reaches the server: the package is marked RED.
+        assert!(python(BAG_INFO, &[&package]).contains("Scamtrail-Marking: TLP:RED"));
+
+        // A saved package prints again on its own, with the browser named.
+        let again = dir.path().join("again.pdf");
+        let chromium = ["chromium", "chromium-browser", "google-chrome"]
+            .iter()
+            .find_map(|name| {
+                std::env::split_paths(&std::env::var_os("PATH").unwrap()).map(|d| d.join(name)).find(|p| p.is_file())
+            })
+            .expect("a chromium on PATH (scripts/install-test-deps installs Debian's)");
+        let done = server
+            .command()
+            .args(["export", "pdf", package.to_str().unwrap(), "--out", again.to_str().unwrap()])
+            .env("PATH", "")
+            .env("SCAMTRAIL_CHROMIUM", &chromium)
+            .output()
+            .unwrap();
+        assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+        assert!(has_a_page(&std::fs::read(&again).unwrap()));
+
+        // Without a browser the operator is told what is missing, before anything is exported.
+        let empty = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.zip");
+        let done = server
+            .command()
+            .args(["export", "cluster", &id, "--format", "package", "--out", missing.to_str().unwrap(), "--pdf"])
+            .args(["--server", &url])
+            .env("SCAMTRAIL_TOKEN", &token)
+            .env("PATH", empty.path())
+            .env_remove("SCAMTRAIL_CHROMIUM")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&done.stderr);
+        assert!(!done.status.success());
+        assert!(
+            stderr.contains("no headless Chromium on PATH (looked for chromium, chromium-browser, google-chrome)")
+                && stderr.contains("--chromium (SCAMTRAIL_CHROMIUM)"),
+            "{stderr}"
+        );
+        assert!(!missing.exists(), "nothing is exported when the PDF cannot be printed");
+        let done = server
+            .command()
+            .args(["export", "pdf", package.to_str().unwrap()])
+            .env("PATH", empty.path())
+            .env_remove("SCAMTRAIL_CHROMIUM")
+            .output()
+            .unwrap();
+        assert!(!done.status.success());
+        assert!(String::from_utf8_lossy(&done.stderr).contains("no headless Chromium on PATH"));
+        // --pdf is for packages only.
+        let done = server
+            .command()
+            .args(["export", "cluster", &id, "--format", "stix", "--pdf", "--server", &url])
+            .env("SCAMTRAIL_TOKEN", &token)
+            .output()
+            .unwrap();
+        assert!(!done.status.success());
+        assert!(String::from_utf8_lossy(&done.stderr).contains("--pdf prints a referral package's case"));
+
+        // A package changed after its export is refused rather than printed.
+        let forged = dir.path().join("forged.zip");
+        python(FORGE, &[&package, &forged]);
+        let done = server
+            .command()
+            .args(["export", "pdf", forged.to_str().unwrap()])
+            .env("SCAMTRAIL_CHROMIUM", &chromium)
+            .output()
+            .unwrap();
+        assert!(!done.status.success());
+        assert!(String::from_utf8_lossy(&done.stderr).contains("does not match the package's manifest-sha256.txt"));
+    }
+}

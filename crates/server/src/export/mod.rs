@@ -15,6 +15,7 @@ pub mod graphml;
 pub mod misp;
 pub mod model;
 pub mod package;
+pub mod pdf;
 pub mod stix;
 pub mod stream;
 
