@@ -244,10 +244,19 @@ pub(crate) async fn feed_page(
     filter: &FeedFilter,
     limit: u64,
 ) -> Result<Vec<ExportIdentifier>, StoreError> {
-    let mut values: Vec<Value> =
-        vec![cursor.last_seen.into(), cursor.last_seen.into(), cursor.id.into(), filter.min_reports.max(1).into()];
+    let (sql, values) = feed_statement(cursor, filter, limit);
+    let rows: Vec<identifier::Model> = db.fetch(&sql, values).await?;
+    rows.iter().map(export_identifier).collect()
+}
+
+/// The feed's statement. The cursor is a row-value comparison, which both databases turn into a
+/// range of the `(last_seen, id)` index: PostgreSQL cannot start an index scan from
+/// `last_seen > ? OR (last_seen = ? AND id > ?)`, and read the index from its start on every
+/// page (600,000 rows skipped for a page 600,000 identifiers in).
+pub(crate) fn feed_statement(cursor: FeedCursor, filter: &FeedFilter, limit: u64) -> (String, Vec<Value>) {
+    let mut values: Vec<Value> = vec![cursor.last_seen.into(), cursor.id.into(), filter.min_reports.max(1).into()];
     let mut sql = format!(
-        "SELECT * FROM identifiers WHERE last_seen IS NOT NULL AND (last_seen > ? OR (last_seen = ? AND id > ?)) \
+        "SELECT * FROM identifiers WHERE last_seen IS NOT NULL AND (last_seen, id) > (?, ?) \
          AND report_count >= ? AND kind NOT IN ({NEVER_EXPORTED})"
     );
     if !filter.kinds.is_empty() {
@@ -255,8 +264,7 @@ pub(crate) async fn feed_page(
         values.extend(filter.kinds.iter().map(|k| Value::from(k.as_str())));
     }
     sql.push_str(&format!(" ORDER BY last_seen, id LIMIT {limit}"));
-    let rows: Vec<identifier::Model> = db.fetch(&sql, values).await?;
-    rows.iter().map(export_identifier).collect()
+    (sql, values)
 }
 
 fn export_identifier(row: &identifier::Model) -> Result<ExportIdentifier, StoreError> {
