@@ -116,7 +116,7 @@ fn prefixes(kind: pb::IdentifierKind) -> Option<&'static [&'static str]> {
         K::BankAccount => &["acct"],
         K::Phone | K::Whatsapp => &["tel"],
         K::Email => &["email"],
-        K::Website => &["domain"],
+        K::Website => &["domain", "url"],
         K::CryptoWallet => &["btc", "evm", "trx", "ltc", "xrp", "sol", "ton"],
         K::CryptoTransaction => &["tx"],
         K::Telegram => &["telegram"],

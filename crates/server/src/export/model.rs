@@ -44,6 +44,13 @@ pub fn value_of(key: &str) -> &str {
     key.split_once(':').map_or(key, |(_, value)| value)
 }
 
+/// A link's key as a URL (`url:bit.ly/abc` → `https://bit.ly/abc`): the key keeps the host and
+/// the path that names the site, and the links it stands for (shorteners, link pages, site
+/// hosts) are served over HTTPS.
+pub fn url_of(key: &str) -> String {
+    format!("https://{}", value_of(key))
+}
+
 /// The ticker of a wallet kind, or `None` for kinds that are not wallets.
 pub fn chain_of(kind: &str) -> Option<&'static str> {
     Some(match kind {
