@@ -72,7 +72,9 @@ def case(stubs, intake):
                 )
             ],
             identifiers=identifiers,
-            victim=r.Victim(name=VICTIM_NAME, email=VICTIM_EMAIL, phone=VICTIM_PHONE, country="FR"),
+            # The third victim does not consent to share the report with the police.
+            victim=r.Victim(name=VICTIM_NAME, email=VICTIM_EMAIL, phone=VICTIM_PHONE, country="FR",
+                            consent_to_share_with_police=n < 2),
         )
         answers.append(submit(stubs, intake, report))
     cluster = answers[0].cluster_id
@@ -249,7 +251,11 @@ def test_referral_package_manifest_checks(stubs, exports, case, accounts, channe
     assert f"cluster:{cluster}" in events[0].targets and "format:package" in events[0].targets
     size = int(info["Payload-Oxum"].split(".")[0])
     assert f"bytes:{size}" in events[0].targets
+    # A referral carries the reports of the victims who consented to share them with the police.
+    reports = read_csv(package.read("data/reports.csv"))
+    assert sorted(row[0] for row in reports[1:]) == sorted(case["references"][:2])
     html = package.read("data/case.html")
+    assert b"2 of 3 reports are listed" in html
     # Self-contained: no scripts and nothing loaded from elsewhere (links reported by victims are
     # text in it).
     assert b"<script" not in html and not re.search(rb"\b(src|href)\s*=|url\(|@import", html)

@@ -383,3 +383,89 @@ async fn the_cli_prints_the_case_to_pdf_with_headless_chromium() {
         assert!(String::from_utf8_lossy(&done.stderr).contains("does not match the package's manifest-sha256.txt"));
     }
 }
+
+/// Refers `cluster` to the test agency, as a supervisor does (new → assigned → referred).
+async fn refer(server: &TestServer, cluster: i64) {
+    let mut sup = server.triage().await;
+    let get = pb::GetClusterRequest { cluster_id: cluster, max_reports: 0 };
+    let version = sup.get_cluster(get).await.unwrap().into_inner().cluster.unwrap().version;
+    let assign = pb::UpdateClusterRequest {
+        cluster_id: cluster,
+        version,
+        status: pb::ClusterStatus::Assigned as i32,
+        assignee: "supervisor".into(),
+        ..Default::default()
+    };
+    let version = sup.update_cluster(assign).await.unwrap().into_inner().cluster.unwrap().version;
+    let referral = pb::UpdateClusterRequest {
+        cluster_id: cluster,
+        version,
+        status: pb::ClusterStatus::Referred as i32,
+        referred_to: TEST_AGENCY.into(),
+        ..Default::default()
+    };
+    sup.update_cluster(referral).await.unwrap();
+}
+
+/// The references of a STIX bundle's `observed-data`.
+fn observed_references(bundle: &[u8]) -> Vec<String> {
+    let bundle: serde_json::Value = serde_json::from_slice(bundle).unwrap();
+    let mut references: Vec<String> = bundle["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["type"] == "observed-data")
+        .map(|o| o["external_references"][0]["external_id"].as_str().unwrap().to_owned())
+        .collect();
+    references.sort();
+    references
+}
+
+/// Prints a package's `data/reports.csv` and `data/case.html`.
+const PACKAGE_REPORTS: &str = "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); print(z.read('data/reports.csv').decode()); \
+     print(z.read('data/case.html').decode())";
+
+#[tokio::test]
+async fn reports_of_victims_without_consent_leave_neither_to_liaisons_nor_in_a_referral() {
+    for backend in BACKENDS {
+        let server = TestServer::start(backend).await.unwrap();
+        let mut intake = server.intake().await;
+        let consenting = intake.submit_report(request(sample_report(), "")).await.unwrap().into_inner();
+        let mut refusing = sample_report();
+        refusing.victim.as_mut().unwrap().consent_to_share_with_police = false;
+        let refusing = intake.submit_report(request(refusing, "")).await.unwrap().into_inner();
+        let cluster = consenting.cluster_id;
+        assert_eq!(refusing.cluster_id, cluster, "{backend:?}: both reports share the scammers' IBAN");
+        refer(&server, cluster).await;
+        let mut both = vec![consenting.reference.clone(), refusing.reference.clone()];
+        both.sort();
+
+        // The investigator works the case with every report; the police see the consenting one.
+        let mut ivan = client(&server, "ivan", "investigator").await;
+        let stix = joined(&export(&mut ivan, cluster_request(cluster, pb::ExportFormat::Stix)).await.unwrap());
+        assert_eq!(observed_references(&stix), both, "{backend:?}");
+        let mut police = client(&server, "police", "liaison").await;
+        let stix = joined(&export(&mut police, cluster_request(cluster, pb::ExportFormat::Stix)).await.unwrap());
+        assert_eq!(observed_references(&stix), [consenting.reference.clone()], "{backend:?}");
+        for format in [pb::ExportFormat::Misp, pb::ExportFormat::Graphml, pb::ExportFormat::Csv] {
+            let data = joined(&export(&mut police, cluster_request(cluster, format)).await.unwrap());
+            let text = String::from_utf8_lossy(&data);
+            if format != pb::ExportFormat::Csv {
+                assert!(text.contains(&consenting.reference), "{backend:?} {format:?}");
+            }
+            assert!(!text.contains(&refusing.reference), "{backend:?} {format:?} names the refusing victim's report");
+        }
+
+        // A referral package is for the police, whoever makes it; its totals count both reports.
+        let dir = tempfile::tempdir().unwrap();
+        for (who, mut c) in [("investigator", ivan), ("liaison", police)] {
+            let package = joined(&export(&mut c, cluster_request(cluster, pb::ExportFormat::Package)).await.unwrap());
+            let path = dir.path().join(format!("{who}.zip"));
+            std::fs::write(&path, package).unwrap();
+            let text = python(PACKAGE_REPORTS, &[&path]);
+            assert!(text.contains(&consenting.reference), "{backend:?} {who}");
+            assert!(!text.contains(&refusing.reference), "{backend:?} {who}: {text}");
+            assert!(text.contains("1 of 2 reports are listed"), "{backend:?} {who}");
+        }
+    }
+}

@@ -121,6 +121,15 @@ type ReportRow = (i64, String, i64, String, Option<i64>, Option<i64>, String, bo
 type PaymentRow = (i64, i32, String, String, Option<String>, Option<i64>, String, bool);
 type LinkRow = (i64, String, String, Option<String>, Option<i32>);
 
+/// Which reports of a cluster an export shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportsShown {
+    /// Every report.
+    All,
+    /// Only those whose victim consented to share the report with the police.
+    ConsentingOnly,
+}
+
 /// The reports of `cluster` after report id `after`, by id, at most `limit`, each with its
 /// payments and identifiers.
 pub(crate) async fn report_page(
@@ -128,12 +137,20 @@ pub(crate) async fn report_page(
     cluster: i64,
     after: i64,
     limit: u64,
+    shown: ReportsShown,
 ) -> Result<Vec<ExportReport>, StoreError> {
+    // Read here, not filtered later: a page is the next `limit` reports the caller may see.
+    let consent = match shown {
+        ReportsShown::All => "",
+        ReportsShown::ConsentingOnly => {
+            " AND EXISTS (SELECT 1 FROM report_victims v WHERE v.report_id = reports.id AND v.consent_to_share_police)"
+        }
+    };
     let rows: Vec<ReportRow> = db
         .fetch(
             &format!(
                 "SELECT id, reference, received_at, category, first_contact_at, last_contact_at, contact_channels, \
-                 contact_ongoing FROM reports WHERE cluster_id = ? AND id > ? ORDER BY id LIMIT {limit}"
+                 contact_ongoing FROM reports WHERE cluster_id = ? AND id > ?{consent} ORDER BY id LIMIT {limit}"
             ),
             vec![cluster.into(), after.into()],
         )

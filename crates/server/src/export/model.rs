@@ -2,7 +2,7 @@
 //! and a kind the receiving tools know, deterministic ids, and timestamps.
 
 use scamtrail_core::UnixMicros;
-use scamtrail_store::{ClusterView, ExportIdentifier, ExportReport, Store};
+use scamtrail_store::{ClusterView, ExportIdentifier, ExportReport, ReportsShown, Store};
 use uuid::Uuid;
 
 use super::stream::Stopped;
@@ -25,12 +25,14 @@ pub struct Cluster {
     pub store: Store,
     /// Its summary (aggregates, priority, referral).
     pub view: ClusterView,
+    /// Which of its reports the export shows (the victims' consent, the caller's role).
+    pub shown: ReportsShown,
 }
 
 impl Cluster {
     /// Reports after report id `after`.
     pub async fn reports(&self, after: i64) -> Result<Vec<ExportReport>, Stopped> {
-        Ok(self.store.export_reports(self.view.id, after, PAGE).await?)
+        Ok(self.store.export_reports(self.view.id, after, PAGE, self.shown).await?)
     }
 
     /// Identifiers after identifier id `after`.
