@@ -260,6 +260,18 @@ async fn the_cli_saves_an_export_through_the_server() {
         assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
         assert!(String::from_utf8_lossy(&done.stderr).contains("next cursor: "));
         assert!(std::fs::read_to_string(&feed).unwrap().contains("iban:GB82WEST12345698765432"));
+        // --kind narrows the feed to the kinds a bank blocks.
+        let phones = dir.path().join("phones.csv");
+        let args = ["export", "feed", "--format", "csv", "--kind", "phone", "--out", phones.to_str().unwrap()];
+        let done =
+            server.command().args(args).args(["--server", &url]).env("SCAMTRAIL_TOKEN", &liaison).output().unwrap();
+        assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+        let phones = std::fs::read_to_string(&phones).unwrap();
+        assert!(phones.contains("tel:+442079460958") && !phones.contains("iban:"), "{backend:?}: {phones}");
+        let args = ["export", "feed", "--format", "csv", "--kind", "pager", "--server", &url];
+        let refused = server.command().args(args).env("SCAMTRAIL_TOKEN", &liaison).output().unwrap();
+        assert!(!refused.status.success());
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("an identifier kind: iban"));
     }
 }
 

@@ -148,6 +148,10 @@ pub enum ExportCommand {
         /// Only identifiers carried by at least this many reports.
         #[arg(long, default_value_t = 1)]
         min_reports: i64,
+        /// Only identifiers of this kind (`iban`, `bank-account`, `phone`, `email`, `website`,
+        /// `crypto-wallet`, ...); repeat for several; every kind when absent.
+        #[arg(long = "kind", value_parser = kind_of)]
+        kinds: Vec<pb::IdentifierKind>,
         /// The TLP 2.0 marking of STIX and MISP output.
         #[arg(long, value_enum, default_value_t = Marking::AmberStrict)]
         tlp: Marking,
@@ -158,6 +162,17 @@ pub enum ExportCommand {
         #[command(flatten)]
         server: ServerArgs,
     },
+}
+
+/// An identifier kind as the proto names it, without its prefix, in lower case (`crypto-wallet`).
+fn kind_of(name: &str) -> Result<pb::IdentifierKind, String> {
+    let wire = format!("IDENTIFIER_KIND_{}", name.trim().to_ascii_uppercase().replace('-', "_"));
+    match pb::IdentifierKind::from_str_name(&wire) {
+        Some(kind) if kind != pb::IdentifierKind::Unspecified => Ok(kind),
+        _ => Err("an identifier kind: iban, bic, bank-account, phone, whatsapp, email, website, crypto-wallet, \
+                  crypto-transaction, telegram, instagram, tiktok, facebook or x"
+            .to_owned()),
+    }
 }
 
 async fn client(
@@ -203,11 +218,12 @@ pub async fn run(command: ExportCommand) -> anyhow::Result<()> {
         ExportCommand::Pdf { package, out, browser } => {
             print_pdf(&package, out.as_deref(), &browser.find()?).await?;
         }
-        ExportCommand::Feed { since, format, min_reports, tlp, out, server } => {
+        ExportCommand::Feed { since, format, min_reports, kinds, tlp, out, server } => {
             let req = pb::ExportIdentifiersRequest {
                 since,
                 format: format.wire() as i32,
                 min_reports,
+                kinds: kinds.into_iter().map(|k| k as i32).collect(),
                 options: Some(tlp.options()),
                 ..Default::default()
             };
