@@ -458,7 +458,7 @@ async fn reports_of_victims_without_consent_leave_neither_to_liaisons_nor_in_a_r
         assert_eq!(observed_references(&stix), both, "{backend:?}");
         let mut police = client(&server, "police", "liaison").await;
         let stix = joined(&export(&mut police, cluster_request(cluster, pb::ExportFormat::Stix)).await.unwrap());
-        assert_eq!(observed_references(&stix), [consenting.reference.clone()], "{backend:?}");
+        assert_eq!(observed_references(&stix), std::slice::from_ref(&consenting.reference), "{backend:?}");
         for format in [pb::ExportFormat::Misp, pb::ExportFormat::Graphml, pb::ExportFormat::Csv] {
             let data = joined(&export(&mut police, cluster_request(cluster, format)).await.unwrap());
             let text = String::from_utf8_lossy(&data);

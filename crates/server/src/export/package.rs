@@ -179,10 +179,10 @@ async fn case_html(out: &mut Entry<'_>, cluster: &Cluster, tlp: Tlp) -> Result<(
     }
     out.write_all(b"</table>\n")?;
     if listed < v.report_count {
-        write!(
+        writeln!(
             out,
             "<p>{listed} of {} reports are listed: the victims of the others did not consent to share them with \
-             the police. The totals count every report.</p>\n",
+             the police. The totals count every report.</p>",
             v.report_count
         )?;
     }
