@@ -2,8 +2,9 @@
 //! and the referral package are written from, read a page at a time (keyset on ids, or on
 //! `(last_seen, id)` for the feed), so that an export of any size holds one page in memory.
 //!
-//! Nothing here reads `report_victims` or a report's narrative: no victim personal data can leave
-//! through an export, whatever the format.
+//! Nothing here reads a victim's personal data or a report's narrative, so none can leave through
+//! an export, whatever the format; of `report_victims` only the consent to share with the police
+//! is read, to leave out the reports of victims who did not give it ([`ReportsShown`]).
 
 use scamtrail_core::{Category, IdentifierState, UnixMicros};
 

@@ -39,19 +39,27 @@ fn executable(path: &Path) -> bool {
 // Hand-written: std's `split_paths` is the whole of a PATH search on Unix, and the `which`
 // crate's extra rules are for Windows, where the server does not run.
 pub fn find_browser(explicit: Option<&Path>, path: Option<&std::ffi::OsStr>) -> anyhow::Result<PathBuf> {
+    let on_path = |names: &[&Path]| {
+        path.map(std::env::split_paths)
+            .into_iter()
+            .flatten()
+            .flat_map(|dir| names.iter().map(move |name| dir.join(name)))
+            .find(|candidate| executable(candidate))
+    };
     if let Some(browser) = explicit {
         if executable(browser) {
             return Ok(browser.to_owned());
         }
+        // A bare name (`--chromium chromium-beta`) is looked for on PATH, as a shell would.
+        let bare = browser.components().count() == 1;
+        if let Some(found) = on_path(&[browser]).filter(|_| bare) {
+            return Ok(found);
+        }
         bail!("--chromium {}: not an executable file", browser.display());
     }
-    for dir in path.map(std::env::split_paths).into_iter().flatten() {
-        for name in BROWSERS {
-            let candidate = dir.join(name);
-            if executable(&candidate) {
-                return Ok(candidate);
-            }
-        }
+    let names: Vec<&Path> = BROWSERS.iter().map(Path::new).collect();
+    if let Some(found) = on_path(&names) {
+        return Ok(found);
     }
     bail!(
         "cannot print case.html to PDF: no headless Chromium on PATH (looked for {}); install one \
@@ -171,5 +179,7 @@ mod tests {
         let e = find_browser(Some(&dir.path().join("nothing")), Some(&path)).unwrap_err().to_string();
         assert!(e.starts_with("--chromium "), "{e}");
         assert_eq!(find_browser(Some(&chrome), None).unwrap(), chrome);
+        assert_eq!(find_browser(Some(Path::new("google-chrome")), Some(&path)).unwrap(), chrome);
+        assert!(find_browser(Some(Path::new("google-chrome")), None).is_err());
     }
 }
