@@ -8,8 +8,11 @@ import csv
 import hashlib
 import io
 import json
+import pathlib
+import re
 import shutil
 import subprocess
+import tempfile
 import uuid
 import zipfile
 
@@ -37,15 +40,18 @@ def unique_evm() -> str:
 @pytest.fixture(scope="module")
 def case(stubs, intake):
     """A cluster of three reports sharing an IBAN, with a number, a wallet, an e-mail address, a
-    domain and a Telegram handle, and victims with names, e-mails, phones and narratives."""
+    domain, a shortened link and a Telegram handle, and victims with names, e-mails, phones and
+    narratives."""
     r = stubs.report_pb2
     iban, domain, wallet = unique_iban(), unique_domain(), unique_evm()
+    link = f"https://bit.ly/{uuid.uuid4().hex[:9]}"
     mule = f"mule-{uuid.uuid4().hex[:10]}@scam-mail.net"
     phone = "+4479%08d" % (uuid.uuid4().int % 10**8)
     answers = []
     for n in range(3):
         identifiers = [
             r.ScammerIdentifier(value=domain, role=r.IDENTIFIER_ROLE_WEBSITE),
+            r.ScammerIdentifier(value=link, role=r.IDENTIFIER_ROLE_WEBSITE),
             r.ScammerIdentifier(value=phone, role=r.IDENTIFIER_ROLE_CALLER_NUMBER),
             r.ScammerIdentifier(value=mule, role=r.IDENTIFIER_ROLE_EMAIL),
             r.ScammerIdentifier(value=wallet, role=r.IDENTIFIER_ROLE_WALLET),
@@ -66,13 +72,15 @@ def case(stubs, intake):
                 )
             ],
             identifiers=identifiers,
-            victim=r.Victim(name=VICTIM_NAME, email=VICTIM_EMAIL, phone=VICTIM_PHONE, country="FR"),
+            # The third victim does not consent to share the report with the police.
+            victim=r.Victim(name=VICTIM_NAME, email=VICTIM_EMAIL, phone=VICTIM_PHONE, country="FR",
+                            consent_to_share_with_police=n < 2),
         )
         answers.append(submit(stubs, intake, report))
     cluster = answers[0].cluster_id
     assert all(a.cluster_id == cluster for a in answers)
     return {"cluster": cluster, "iban": iban, "domain": domain, "wallet": wallet.lower(), "mule": mule,
-            "phone": phone, "references": [a.reference for a in answers]}
+            "link": link, "phone": phone, "references": [a.reference for a in answers]}
 
 
 @pytest.fixture(scope="module")
@@ -119,13 +127,14 @@ def test_stix_bundle_validates_and_parses(stubs, exports, case):
     objects = bundle.objects
     types = [o["type"] for o in objects]
     for t in ["identity", "marking-definition", "extension-definition", "bank-account", "phone-number",
-              "cryptocurrency-wallet", "domain-name", "email-addr", "grouping"]:
+              "cryptocurrency-wallet", "domain-name", "url", "email-addr", "grouping"]:
         assert t in types, f"{t} missing from {sorted(set(types))}"
     assert types.count("observed-data") == 3
     by_type = {o["type"]: o for o in objects}
     # SCO ids as stix2 computes them (UUIDv5 over the id-contributing properties).
     assert by_type["domain-name"]["id"] == stix2.DomainName(value=case["domain"]).id
     assert by_type["email-addr"]["id"] == stix2.EmailAddress(value=case["mule"]).id
+    assert by_type["url"]["id"] == stix2.URL(value=case["link"]).id
     assert by_type["bank-account"]["iban"] == case["iban"]
     assert by_type["phone-number"]["value"] == case["phone"]
     assert by_type["cryptocurrency-wallet"]["value"] == case["wallet"]
@@ -165,6 +174,7 @@ def test_misp_event_loads_in_strict_template_mode(stubs, exports, case):
         strict._validate()
     values = {a.value for a in event.attributes}
     assert case["domain"] in values and case["mule"] in values
+    assert [a.type for a in event.attributes if a.value == case["link"]] == ["url"]
     reports = [o for o in event.objects if o.name == "report"]
     uuids = {o.uuid for o in event.objects} | {a.uuid for a in event.attributes}
     for report in reports:
@@ -241,18 +251,25 @@ def test_referral_package_manifest_checks(stubs, exports, case, accounts, channe
     assert f"cluster:{cluster}" in events[0].targets and "format:package" in events[0].targets
     size = int(info["Payload-Oxum"].split(".")[0])
     assert f"bytes:{size}" in events[0].targets
+    # A referral carries the reports of the victims who consented to share them with the police.
+    reports = read_csv(package.read("data/reports.csv"))
+    assert sorted(row[0] for row in reports[1:]) == sorted(case["references"][:2])
     html = package.read("data/case.html")
-    assert b"<script" not in html and b"http" not in html.replace(b"http://graphml", b"")
+    assert b"2 of 3 reports are listed" in html
+    # Self-contained: no scripts and nothing loaded from elsewhere (links reported by victims are
+    # text in it).
+    assert b"<script" not in html and not re.search(rb"\b(src|href)\s*=|url\(|@import", html)
+    assert case["link"].encode() in html
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium:
-        import tempfile, pathlib
-        with tempfile.TemporaryDirectory() as tmp:
-            page = pathlib.Path(tmp) / "case.html"
-            page.write_bytes(html)
-            shot = pathlib.Path(tmp) / "case.png"
-            subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={shot}",
-                            "--window-size=1024,1400", page.as_uri()], check=True, capture_output=True, timeout=120)
-            assert shot.stat().st_size > 1000
+    assert chromium, "headless chromium is missing: scripts/install-test-deps installs Debian's"
+    with tempfile.TemporaryDirectory() as tmp:
+        page = pathlib.Path(tmp) / "case.html"
+        page.write_bytes(html)
+        shot = pathlib.Path(tmp) / "case.png"
+        subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={shot}",
+                        f"--user-data-dir={tmp}/profile", "--window-size=1024,1400", page.as_uri()],
+                       check=True, capture_output=True, timeout=120)
+        assert shot.read_bytes().startswith(b"\x89PNG") and shot.stat().st_size > 1000
 
 
 def test_exports_are_identical_twice(stubs, exports, case):
@@ -285,6 +302,9 @@ def test_feed_pages_with_a_cursor(stubs, channel, accounts, case):
     later, data = page(cursor, f.EXPORT_FORMAT_CSV, kinds=[stubs.report_pb2.IDENTIFIER_KIND_IBAN], min_reports=3)
     assert f"iban:{case['iban']}".encode() not in data, "the next page starts after the cursor"
     assert later == cursor
+    _, links = page("", f.EXPORT_FORMAT_CSV, kinds=[stubs.report_pb2.IDENTIFIER_KIND_WEBSITE], min_reports=3)
+    kinds = {row[1] for row in read_csv(links)[1:]}
+    assert kinds <= {"domain", "url"} and f"url:{case['link'][len('https://'):]}" in links.decode(), kinds
     _, stix = page("", f.EXPORT_FORMAT_STIX)
     stix_valid(stix)
     _, misp = page("", f.EXPORT_FORMAT_MISP, page_size=50)

@@ -260,5 +260,224 @@ async fn the_cli_saves_an_export_through_the_server() {
         assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
         assert!(String::from_utf8_lossy(&done.stderr).contains("next cursor: "));
         assert!(std::fs::read_to_string(&feed).unwrap().contains("iban:GB82WEST12345698765432"));
+        // --kind narrows the feed to the kinds a bank blocks.
+        let phones = dir.path().join("phones.csv");
+        let args = ["export", "feed", "--format", "csv", "--kind", "phone", "--out", phones.to_str().unwrap()];
+        let done =
+            server.command().args(args).args(["--server", &url]).env("SCAMTRAIL_TOKEN", &liaison).output().unwrap();
+        assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+        let phones = std::fs::read_to_string(&phones).unwrap();
+        assert!(phones.contains("tel:+442079460958") && !phones.contains("iban:"), "{backend:?}: {phones}");
+        let args = ["export", "feed", "--format", "csv", "--kind", "pager", "--server", &url];
+        let refused = server.command().args(args).env("SCAMTRAIL_TOKEN", &liaison).output().unwrap();
+        assert!(!refused.status.success());
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("an identifier kind: iban"));
+    }
+}
+
+/// Copies a zip (argv 1) to argv 2 with another `data/case.html`.
+const FORGE: &str = "import sys, zipfile
+src = zipfile.ZipFile(sys.argv[1])
+with zipfile.ZipFile(sys.argv[2], 'w') as out:
+    for name in src.namelist():
+        out.writestr(name, b'<html><body>Nothing to see</body></html>' if name == 'data/case.html' else src.read(name))";
+/// Prints a package's `bag-info.txt`.
+const BAG_INFO: &str = "import sys, zipfile; print(zipfile.ZipFile(sys.argv[1]).read('bag-info.txt').decode())";
+
+/// Runs a Python script on files; answers what it printed.
+fn python(script: &str, files: &[&std::path::Path]) -> String {
+    let done = std::process::Command::new("python3").arg("-c").arg(script).args(files).output().unwrap();
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    String::from_utf8(done.stdout).unwrap()
+}
+
+/// Whether `pdf` is a PDF with at least one page (Chromium writes its page tree uncompressed).
+fn has_a_page(pdf: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(pdf);
+    let pages = text.matches("/Type /Page").count() - text.matches("/Type /Pages").count();
+    pdf.starts_with(b"%PDF-") && pages >= 1 && text.contains("/Count ")
+}
+
+#[tokio::test]
+async fn the_cli_prints_the_case_to_pdf_with_headless_chromium() {
+    for backend in BACKENDS {
+        let server = TestServer::start(backend).await.unwrap();
+        let report = server.intake().await.submit_report(request(sample_report(), "")).await.unwrap().into_inner();
+        let token = server.token("ivan", "investigator").await;
+        let dir = tempfile::tempdir().unwrap();
+        let package = dir.path().join("case.zip");
+        let url = format!("http://{}", server.addr);
+        let id = report.cluster_id.to_string();
+        let args = ["export", "cluster", &id, "--format", "package", "--out", package.to_str().unwrap(), "--pdf"];
+        let done = server
+            .command()
+            .args(args)
+            .args(["--server", &url, "--tlp", "red"])
+            .env("SCAMTRAIL_TOKEN", &token)
+            .env_remove("SCAMTRAIL_CHROMIUM")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&done.stderr);
+        assert!(done.status.success(), "{backend:?}: {stderr}");
+        let pdf = std::fs::read(dir.path().join("case.pdf")).unwrap();
+        assert!(has_a_page(&pdf), "{backend:?}: not a PDF with a page: {:?}", &pdf[..pdf.len().min(200)]);
+        assert!(stderr.contains("printed "), "{stderr}");
+        // --tlp reaches the server: the package is marked RED.
+        assert!(python(BAG_INFO, &[&package]).contains("Scamtrail-Marking: TLP:RED"));
+
+        // A saved package prints again on its own, with the browser named.
+        let again = dir.path().join("again.pdf");
+        let chromium = ["chromium", "chromium-browser", "google-chrome"]
+            .iter()
+            .find_map(|name| {
+                std::env::split_paths(&std::env::var_os("PATH").unwrap()).map(|d| d.join(name)).find(|p| p.is_file())
+            })
+            .expect("a chromium on PATH (scripts/install-test-deps installs Debian's)");
+        let done = server
+            .command()
+            .args(["export", "pdf", package.to_str().unwrap(), "--out", again.to_str().unwrap()])
+            .env("PATH", "")
+            .env("SCAMTRAIL_CHROMIUM", &chromium)
+            .output()
+            .unwrap();
+        assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+        assert!(has_a_page(&std::fs::read(&again).unwrap()));
+
+        // Without a browser the operator is told what is missing, before anything is exported.
+        let empty = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.zip");
+        let done = server
+            .command()
+            .args(["export", "cluster", &id, "--format", "package", "--out", missing.to_str().unwrap(), "--pdf"])
+            .args(["--server", &url])
+            .env("SCAMTRAIL_TOKEN", &token)
+            .env("PATH", empty.path())
+            .env_remove("SCAMTRAIL_CHROMIUM")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&done.stderr);
+        assert!(!done.status.success());
+        assert!(
+            stderr.contains("no headless Chromium on PATH (looked for chromium, chromium-browser, google-chrome)")
+                && stderr.contains("--chromium (SCAMTRAIL_CHROMIUM)"),
+            "{stderr}"
+        );
+        assert!(!missing.exists(), "nothing is exported when the PDF cannot be printed");
+        let done = server
+            .command()
+            .args(["export", "pdf", package.to_str().unwrap()])
+            .env("PATH", empty.path())
+            .env_remove("SCAMTRAIL_CHROMIUM")
+            .output()
+            .unwrap();
+        assert!(!done.status.success());
+        assert!(String::from_utf8_lossy(&done.stderr).contains("no headless Chromium on PATH"));
+        // --pdf is for packages only.
+        let done = server
+            .command()
+            .args(["export", "cluster", &id, "--format", "stix", "--pdf", "--server", &url])
+            .env("SCAMTRAIL_TOKEN", &token)
+            .output()
+            .unwrap();
+        assert!(!done.status.success());
+        assert!(String::from_utf8_lossy(&done.stderr).contains("--pdf prints a referral package's case"));
+
+        // A package changed after its export is refused rather than printed.
+        let forged = dir.path().join("forged.zip");
+        python(FORGE, &[&package, &forged]);
+        let done = server
+            .command()
+            .args(["export", "pdf", forged.to_str().unwrap()])
+            .env("SCAMTRAIL_CHROMIUM", &chromium)
+            .output()
+            .unwrap();
+        assert!(!done.status.success());
+        assert!(String::from_utf8_lossy(&done.stderr).contains("does not match the package's manifest-sha256.txt"));
+    }
+}
+
+/// Refers `cluster` to the test agency, as a supervisor does (new → assigned → referred).
+async fn refer(server: &TestServer, cluster: i64) {
+    let mut sup = server.triage().await;
+    let get = pb::GetClusterRequest { cluster_id: cluster, max_reports: 0 };
+    let version = sup.get_cluster(get).await.unwrap().into_inner().cluster.unwrap().version;
+    let assign = pb::UpdateClusterRequest {
+        cluster_id: cluster,
+        version,
+        status: pb::ClusterStatus::Assigned as i32,
+        assignee: "supervisor".into(),
+        ..Default::default()
+    };
+    let version = sup.update_cluster(assign).await.unwrap().into_inner().cluster.unwrap().version;
+    let referral = pb::UpdateClusterRequest {
+        cluster_id: cluster,
+        version,
+        status: pb::ClusterStatus::Referred as i32,
+        referred_to: TEST_AGENCY.into(),
+        ..Default::default()
+    };
+    sup.update_cluster(referral).await.unwrap();
+}
+
+/// The references of a STIX bundle's `observed-data`.
+fn observed_references(bundle: &[u8]) -> Vec<String> {
+    let bundle: serde_json::Value = serde_json::from_slice(bundle).unwrap();
+    let mut references: Vec<String> = bundle["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["type"] == "observed-data")
+        .map(|o| o["external_references"][0]["external_id"].as_str().unwrap().to_owned())
+        .collect();
+    references.sort();
+    references
+}
+
+/// Prints a package's `data/reports.csv` and `data/case.html`.
+const PACKAGE_REPORTS: &str = "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); print(z.read('data/reports.csv').decode()); \
+     print(z.read('data/case.html').decode())";
+
+#[tokio::test]
+async fn reports_of_victims_without_consent_leave_neither_to_liaisons_nor_in_a_referral() {
+    for backend in BACKENDS {
+        let server = TestServer::start(backend).await.unwrap();
+        let mut intake = server.intake().await;
+        let consenting = intake.submit_report(request(sample_report(), "")).await.unwrap().into_inner();
+        let mut refusing = sample_report();
+        refusing.victim.as_mut().unwrap().consent_to_share_with_police = false;
+        let refusing = intake.submit_report(request(refusing, "")).await.unwrap().into_inner();
+        let cluster = consenting.cluster_id;
+        assert_eq!(refusing.cluster_id, cluster, "{backend:?}: both reports share the scammers' IBAN");
+        refer(&server, cluster).await;
+        let mut both = vec![consenting.reference.clone(), refusing.reference.clone()];
+        both.sort();
+
+        // The investigator works the case with every report; the police see the consenting one.
+        let mut ivan = client(&server, "ivan", "investigator").await;
+        let stix = joined(&export(&mut ivan, cluster_request(cluster, pb::ExportFormat::Stix)).await.unwrap());
+        assert_eq!(observed_references(&stix), both, "{backend:?}");
+        let mut police = client(&server, "police", "liaison").await;
+        let stix = joined(&export(&mut police, cluster_request(cluster, pb::ExportFormat::Stix)).await.unwrap());
+        assert_eq!(observed_references(&stix), std::slice::from_ref(&consenting.reference), "{backend:?}");
+        for format in [pb::ExportFormat::Misp, pb::ExportFormat::Graphml, pb::ExportFormat::Csv] {
+            let data = joined(&export(&mut police, cluster_request(cluster, format)).await.unwrap());
+            let text = String::from_utf8_lossy(&data);
+            if format != pb::ExportFormat::Csv {
+                assert!(text.contains(&consenting.reference), "{backend:?} {format:?}");
+            }
+            assert!(!text.contains(&refusing.reference), "{backend:?} {format:?} names the refusing victim's report");
+        }
+
+        // A referral package is for the police, whoever makes it; its totals count both reports.
+        let dir = tempfile::tempdir().unwrap();
+        for (who, mut c) in [("investigator", ivan), ("liaison", police)] {
+            let package = joined(&export(&mut c, cluster_request(cluster, pb::ExportFormat::Package)).await.unwrap());
+            let path = dir.path().join(format!("{who}.zip"));
+            std::fs::write(&path, package).unwrap();
+            let text = python(PACKAGE_REPORTS, &[&path]);
+            assert!(text.contains(&consenting.reference), "{backend:?} {who}");
+            assert!(!text.contains(&refusing.reference), "{backend:?} {who}: {text}");
+            assert!(text.contains("1 of 2 reports are listed"), "{backend:?} {who}");
+        }
     }
 }

@@ -76,6 +76,14 @@ impl Role {
         self.investigates()
     }
 
+    /// Whether an export made by this role carries the reports of victims who did not consent to
+    /// share them with the police: a referral package never does (it is made for the police,
+    /// whoever makes it), other formats only for the roles that work the cases. A liaison is the
+    /// police. The cluster's totals still count every report, without naming any.
+    pub fn exports_reports_without_consent(self, referral_package: bool) -> bool {
+        !referral_package && self.investigates()
+    }
+
     /// Whether the role is held by systems through API keys rather than by people signing in.
     pub fn is_for_systems(self) -> bool {
         matches!(self, Role::Intake | Role::Liaison)
@@ -105,5 +113,13 @@ mod tests {
         assert!(Role::Admin.holds(Permission::Administer));
         assert!(!Role::Supervisor.holds(Permission::Administer));
         assert!(Role::ALL.iter().all(|r| r.holds(Permission::SignedIn) && r.holds(Permission::Public)));
+    }
+
+    #[test]
+    fn only_case_workers_export_reports_without_consent_and_never_in_a_referral() {
+        let exporting: Vec<Role> =
+            Role::ALL.iter().copied().filter(|r| r.exports_reports_without_consent(false)).collect();
+        assert_eq!(exporting, vec![Role::Investigator, Role::Supervisor]);
+        assert!(Role::ALL.iter().all(|r| !r.exports_reports_without_consent(true)));
     }
 }

@@ -134,7 +134,8 @@ enum Command {
     },
     /// Export a cluster or the indicator feed from a running server, with a token:
     /// `export cluster 12 --format stix|misp|graphml|csv|package [--out FILE]`,
-    /// `export feed --since CURSOR --format csv|stix|misp`.
+    /// `export feed --since CURSOR --format csv|stix|misp`; `export pdf PACKAGE` prints a referral
+    /// package's case with headless Chromium.
     Export {
         #[command(subcommand)]
         command: scamtrail_server::export::client::ExportCommand,

@@ -52,7 +52,7 @@ pub use cluster_views::{
 pub use config::{ClusterConfig, KeySource, ReloadKeys, StoreConfig};
 pub use erasure::Erasure;
 pub use error::StoreError;
-pub use exports::{ExportIdentifier, ExportLink, ExportPayment, ExportReport, FeedCursor, FeedFilter};
+pub use exports::{ExportIdentifier, ExportLink, ExportPayment, ExportReport, FeedCursor, FeedFilter, ReportsShown};
 pub use follow_up::{FollowUp, NewDetails};
 pub use intake::Submitted;
 pub use lookups::{IdentifierView, KeyLookup};

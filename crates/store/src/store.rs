@@ -14,7 +14,7 @@ use crate::config::{KeySource, StoreConfig};
 use crate::db::{Checkpoints, Pool, ReportKey, spawn_checkpointer};
 use crate::erasure::{self, Erasure};
 use crate::error::StoreError;
-use crate::exports::{self, ExportIdentifier, ExportReport, FeedCursor, FeedFilter};
+use crate::exports::{self, ExportIdentifier, ExportReport, FeedCursor, FeedFilter, ReportsShown};
 use crate::follow_up::{self, FollowUp, NewDetails};
 use crate::instances;
 use crate::intake::{self, Job, Submitted};
@@ -147,8 +147,14 @@ impl Store {
 
     /// A page of a cluster's reports for export (after report id `after`, by id), with their
     /// payments and identifiers and without victim data.
-    pub async fn export_reports(&self, cluster: i64, after: i64, limit: u64) -> Result<Vec<ExportReport>, StoreError> {
-        exports::report_page(&self.shared.reader, cluster, after, limit).await
+    pub async fn export_reports(
+        &self,
+        cluster: i64,
+        after: i64,
+        limit: u64,
+        shown: ReportsShown,
+    ) -> Result<Vec<ExportReport>, StoreError> {
+        exports::report_page(&self.shared.reader, cluster, after, limit, shown).await
     }
 
     /// A page of the identifiers a cluster's reports carry, for export (after identifier id

@@ -2,6 +2,7 @@
 //! caller's token rather than to the database, so that an export from the command line passes
 //! the same role and record rules and lands in the audit trail under the same name as one made
 //! over gRPC. Chunks are written to the file as they arrive (a progress bar counts the bytes).
+//! A saved referral package's `case.html` can be printed to PDF here too ([`super::pdf`]).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -39,6 +40,51 @@ pub enum Format {
     Package,
 }
 
+/// A TLP 2.0 marking named on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Marking {
+    /// TLP:CLEAR.
+    Clear,
+    /// TLP:GREEN.
+    Green,
+    /// TLP:AMBER.
+    Amber,
+    /// TLP:AMBER+STRICT.
+    #[default]
+    #[value(name = "amber+strict", alias = "amber-strict")]
+    AmberStrict,
+    /// TLP:RED.
+    Red,
+}
+
+impl Marking {
+    fn options(self) -> pb::ExportOptions {
+        let tlp = match self {
+            Marking::Clear => pb::TlpMarking::Clear,
+            Marking::Green => pb::TlpMarking::Green,
+            Marking::Amber => pb::TlpMarking::Amber,
+            Marking::AmberStrict => pb::TlpMarking::AmberStrict,
+            Marking::Red => pb::TlpMarking::Red,
+        };
+        pb::ExportOptions { tlp: tlp as i32 }
+    }
+}
+
+/// Which browser prints a case to PDF.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BrowserArgs {
+    /// The headless Chromium to print with; `chromium`, `chromium-browser` or `google-chrome` on
+    /// PATH when absent.
+    #[arg(long, env = "SCAMTRAIL_CHROMIUM")]
+    pub chromium: Option<PathBuf>,
+}
+
+impl BrowserArgs {
+    fn find(&self) -> anyhow::Result<PathBuf> {
+        super::pdf::find_browser(self.chromium.as_deref(), std::env::var_os("PATH").as_deref())
+    }
+}
+
 impl Format {
     fn wire(self) -> pb::ExportFormat {
         match self {
@@ -64,9 +110,31 @@ pub enum ExportCommand {
         /// The file to write; the server's suggested name in the current directory when absent.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// The TLP 2.0 marking of STIX and MISP output (and of the package's case).
+        #[arg(long, value_enum, default_value_t = Marking::AmberStrict)]
+        tlp: Marking,
+        /// With `--format package`: also print its case.html to PDF beside it (same name, `.pdf`),
+        /// with headless Chromium.
+        #[arg(long)]
+        pdf: bool,
+        /// The browser, for `--pdf`.
+        #[command(flatten)]
+        browser: BrowserArgs,
         /// Where the server is and who calls.
         #[command(flatten)]
         server: ServerArgs,
+    },
+    /// Print the case.html of a saved referral package to PDF with headless Chromium, after
+    /// checking it against the package's manifest: `export pdf cluster-12-referral.zip`.
+    Pdf {
+        /// The referral package (a zip from `export cluster ID --format package`).
+        package: PathBuf,
+        /// The PDF to write; the package's name with `.pdf` when absent.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The browser.
+        #[command(flatten)]
+        browser: BrowserArgs,
     },
     /// The indicator feed: `export feed --since 2026-12-01T00:00:00Z --format csv`. The next
     /// cursor is printed on stderr.
@@ -80,6 +148,13 @@ pub enum ExportCommand {
         /// Only identifiers carried by at least this many reports.
         #[arg(long, default_value_t = 1)]
         min_reports: i64,
+        /// Only identifiers of this kind (`iban`, `bank-account`, `phone`, `email`, `website`,
+        /// `crypto-wallet`, ...); repeat for several; every kind when absent.
+        #[arg(long = "kind", value_parser = kind_of)]
+        kinds: Vec<pb::IdentifierKind>,
+        /// The TLP 2.0 marking of STIX and MISP output.
+        #[arg(long, value_enum, default_value_t = Marking::AmberStrict)]
+        tlp: Marking,
         /// The file to write; the server's suggested name when absent.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -87,6 +162,17 @@ pub enum ExportCommand {
         #[command(flatten)]
         server: ServerArgs,
     },
+}
+
+/// An identifier kind as the proto names it, without its prefix, in lower case (`crypto-wallet`).
+fn kind_of(name: &str) -> Result<pb::IdentifierKind, String> {
+    let wire = format!("IDENTIFIER_KIND_{}", name.trim().to_ascii_uppercase().replace('-', "_"));
+    match pb::IdentifierKind::from_str_name(&wire) {
+        Some(kind) if kind != pb::IdentifierKind::Unspecified => Ok(kind),
+        _ => Err("an identifier kind: iban, bic, bank-account, phone, whatsapp, email, website, crypto-wallet, \
+                  crypto-transaction, telegram, instagram, tiktok, facebook or x"
+            .to_owned()),
+    }
 }
 
 async fn client(
@@ -114,24 +200,52 @@ fn authorized<T>(message: T, token: &str) -> anyhow::Result<tonic::Request<T>> {
 /// Runs `scamtrail export ...`.
 pub async fn run(command: ExportCommand) -> anyhow::Result<()> {
     match command {
-        ExportCommand::Cluster { id, format, out, server } => {
-            let req = pb::ExportClusterRequest { cluster_id: id, format: format.wire() as i32, options: None };
-            let stream = client(&server).await?.export_cluster(authorized(req, &server.token)?).await?.into_inner();
-            save(stream, out.as_deref()).await?;
-        }
-        ExportCommand::Feed { since, format, min_reports, out, server } => {
+        ExportCommand::Cluster { id, format, out, tlp, pdf, browser, server } => {
+            // Known before the export starts, so that nobody waits for a package to learn it.
+            let browser = match (pdf, format) {
+                (false, _) => None,
+                (true, Format::Package) => Some(browser.find()?),
+                (true, _) => anyhow::bail!("--pdf prints a referral package's case: use it with --format package"),
+            };
             let req =
-                pb::ExportIdentifiersRequest { since, format: format.wire() as i32, min_reports, ..Default::default() };
+                pb::ExportClusterRequest { cluster_id: id, format: format.wire() as i32, options: Some(tlp.options()) };
+            let stream = client(&server).await?.export_cluster(authorized(req, &server.token)?).await?.into_inner();
+            let (path, _) = save(stream, out.as_deref()).await?;
+            if let Some(browser) = browser {
+                print_pdf(&path, None, &browser).await?;
+            }
+        }
+        ExportCommand::Pdf { package, out, browser } => {
+            print_pdf(&package, out.as_deref(), &browser.find()?).await?;
+        }
+        ExportCommand::Feed { since, format, min_reports, kinds, tlp, out, server } => {
+            let req = pb::ExportIdentifiersRequest {
+                since,
+                format: format.wire() as i32,
+                min_reports,
+                kinds: kinds.into_iter().map(|k| k as i32).collect(),
+                options: Some(tlp.options()),
+                ..Default::default()
+            };
             let stream = client(&server).await?.export_identifiers(authorized(req, &server.token)?).await?.into_inner();
-            let cursor = save(stream, out.as_deref()).await?;
+            let (_, cursor) = save(stream, out.as_deref()).await?;
             eprintln!("next cursor: {cursor}");
         }
     }
     Ok(())
 }
 
-/// Writes the chunks to `out` (or the suggested name) as they arrive; answers the feed's cursor.
-async fn save(mut stream: tonic::Streaming<pb::ExportChunk>, out: Option<&Path>) -> anyhow::Result<String> {
+/// Prints `package`'s case to `out` (the package's name with `.pdf` when absent).
+async fn print_pdf(package: &Path, out: Option<&Path>, browser: &Path) -> anyhow::Result<()> {
+    let out = out.map_or_else(|| package.with_extension("pdf"), Path::to_owned);
+    super::pdf::render(package, &out, browser).await?;
+    eprintln!("printed {} to {} with {}", package.display(), out.display(), browser.display());
+    Ok(())
+}
+
+/// Writes the chunks to `out` (or the suggested name) as they arrive; answers the file's path
+/// and the feed's cursor.
+async fn save(mut stream: tonic::Streaming<pb::ExportChunk>, out: Option<&Path>) -> anyhow::Result<(PathBuf, String)> {
     let Some(first) = stream.message().await? else { anyhow::bail!("the server sent nothing") };
     let path = match out {
         Some(path) => path.to_owned(),
@@ -159,5 +273,5 @@ async fn save(mut stream: tonic::Streaming<pb::ExportChunk>, out: Option<&Path>)
     file.flush()?;
     bar.finish();
     eprintln!("wrote {} ({}, {} bytes)", path.display(), first.content_type, bar.position());
-    Ok(cursor)
+    Ok((path, cursor))
 }

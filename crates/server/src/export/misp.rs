@@ -1,7 +1,7 @@
 //! MISP event JSON, for MISP and CSIRTs: the cluster is the Event (info, date, threat level,
 //! analysis, distribution, a `tlp:` tag, an `annotation` object with the summary); IBANs and
 //! accounts become `bank-account` objects, numbers `phone-number` objects, wallets `coin-address`
-//! objects, domains, e-mail addresses and handles plain attributes, each report a `report` object
+//! objects, domains, links, e-mail addresses and handles plain attributes, each report a `report` object
 //! (the reference as `case-number`, a summary without victim data) referring to its identifiers.
 //! Object names, relations, template ids and versions are those of the misp-objects templates
 //! PyMISP validates against.
@@ -14,7 +14,7 @@ use std::io::Write;
 use scamtrail_store::{ExportIdentifier, ExportReport};
 use serde_json::{Value, json};
 
-use super::model::{Cluster, chain_of, date, decimal, id_of, is_handle, value_of};
+use super::model::{Cluster, chain_of, date, decimal, id_of, is_handle, url_of, value_of};
 use super::stix::{Tlp, description};
 use super::stream::{Out, Stopped};
 
@@ -22,6 +22,7 @@ use super::stream::{Out, Stopped};
 fn attribute_type(kind: &str) -> Option<(&'static str, &'static str)> {
     match kind {
         "domain" => Some(("domain", "Network activity")),
+        "url" => Some(("url", "Network activity")),
         "email" => Some(("email-src", "Payload delivery")),
         k if is_handle(k) => Some(("text", "Social network")),
         _ => None,
@@ -99,7 +100,11 @@ fn identifier_object(i: &ExportIdentifier) -> Option<Value> {
 /// A plain attribute an identifier becomes, if it becomes one.
 fn identifier_attribute(i: &ExportIdentifier) -> Option<Value> {
     let (kind, category) = attribute_type(&i.kind)?;
-    let value = if is_handle(&i.kind) { i.key.clone() } else { value_of(&i.key).to_owned() };
+    let value = match i.kind.as_str() {
+        k if is_handle(k) => i.key.clone(),
+        "url" => url_of(&i.key),
+        _ => value_of(&i.key).to_owned(),
+    };
     Some(json!({
         "uuid": identifier_uuid(&i.key), "type": kind, "category": category, "value": value,
         "to_ids": kind != "text", "distribution": "5",

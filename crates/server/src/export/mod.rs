@@ -5,7 +5,9 @@
 //!
 //! Who may export: investigators and supervisors any cluster, a liaison only the clusters referred
 //! to its agency (others answer as unknown ones) and the feed. No export carries victim personal
-//! data or narratives. Every export is audited twice: the guard's event when the stream starts,
+//! data or narratives, and the reports of victims who did not consent to share them with the
+//! police are left out of a liaison's exports and of every referral package (core's
+//! `Role::exports_reports_without_consent`); the totals still count them. Every export is audited twice: the guard's event when the stream starts,
 //! and this service's event with the format and the size when it ends (for a package, before its
 //! manifest, which names that event's sequence).
 
@@ -15,6 +17,7 @@ pub mod graphml;
 pub mod misp;
 pub mod model;
 pub mod package;
+pub mod pdf;
 pub mod stix;
 pub mod stream;
 
@@ -23,7 +26,7 @@ use std::sync::Arc;
 
 use scamtrail_core::{AuditEvent, UnixMicros};
 use scamtrail_proto::v1 as pb;
-use scamtrail_store::{FeedCursor, FeedFilter, Store};
+use scamtrail_store::{FeedCursor, FeedFilter, ReportsShown, Store};
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
@@ -115,7 +118,7 @@ fn prefixes(kind: pb::IdentifierKind) -> Option<&'static [&'static str]> {
         K::BankAccount => &["acct"],
         K::Phone | K::Whatsapp => &["tel"],
         K::Email => &["email"],
-        K::Website => &["domain"],
+        K::Website => &["domain", "url"],
         K::CryptoWallet => &["btc", "evm", "trx", "ltc", "xrp", "sol", "ton"],
         K::CryptoTransaction => &["tx"],
         K::Telegram => &["telegram"],
@@ -251,7 +254,11 @@ impl pb::export_service_server::ExportService for ExportApi {
         let (content_type, file_name) = file_of(format, id);
         let (tx, rx) = tokio::sync::mpsc::channel(4);
         let mut sink = Sink::new(tx, head(content_type, file_name, generated));
-        let cluster = Cluster { store: self.store.clone(), view };
+        let shown = match who.role {
+            Some(role) if role.exports_reports_without_consent(format == F::Package) => ReportsShown::All,
+            _ => ReportsShown::ConsentingOnly,
+        };
+        let cluster = Cluster { store: self.store.clone(), view, shown };
         let mut audited = Audited {
             guard: self.guard.clone(),
             caller: who,

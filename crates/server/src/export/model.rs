@@ -2,7 +2,7 @@
 //! and a kind the receiving tools know, deterministic ids, and timestamps.
 
 use scamtrail_core::UnixMicros;
-use scamtrail_store::{ClusterView, ExportIdentifier, ExportReport, Store};
+use scamtrail_store::{ClusterView, ExportIdentifier, ExportReport, ReportsShown, Store};
 use uuid::Uuid;
 
 use super::stream::Stopped;
@@ -25,12 +25,14 @@ pub struct Cluster {
     pub store: Store,
     /// Its summary (aggregates, priority, referral).
     pub view: ClusterView,
+    /// Which of its reports the export shows (the victims' consent, the caller's role).
+    pub shown: ReportsShown,
 }
 
 impl Cluster {
     /// Reports after report id `after`.
     pub async fn reports(&self, after: i64) -> Result<Vec<ExportReport>, Stopped> {
-        Ok(self.store.export_reports(self.view.id, after, PAGE).await?)
+        Ok(self.store.export_reports(self.view.id, after, PAGE, self.shown).await?)
     }
 
     /// Identifiers after identifier id `after`.
@@ -42,6 +44,13 @@ impl Cluster {
 /// The value a key stands for, as tools outside write it (`iban:DE89...` → `DE89...`).
 pub fn value_of(key: &str) -> &str {
     key.split_once(':').map_or(key, |(_, value)| value)
+}
+
+/// A link's key as a URL (`url:bit.ly/abc` → `https://bit.ly/abc`): the key keeps the host and
+/// the path that names the site, and the links it stands for (shorteners, link pages, site
+/// hosts) are served over HTTPS.
+pub fn url_of(key: &str) -> String {
+    format!("https://{}", value_of(key))
 }
 
 /// The ticker of a wallet kind, or `None` for kinds that are not wallets.

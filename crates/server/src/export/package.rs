@@ -1,5 +1,5 @@
 //! The referral package: one zip a police unit receives, with `case.html` (a summary a person
-//! reads and prints), the CSVs, the STIX bundle, the MISP event and the GraphML under `data/`, and
+//! reads and prints; the reports of victims who consented to share them with the police), the CSVs, the STIX bundle, the MISP event and the GraphML under `data/`, and
 //! a BagIt bag around them (`bagit.txt`, `bag-info.txt` with the sequence of the audit event that
 //! recorded the export, `manifest-sha256.txt` over the files, `tagmanifest-sha256.txt` over the
 //! tag files), so that the receiver can check that nothing changed.
@@ -151,16 +151,18 @@ async fn case_html(out: &mut Entry<'_>, cluster: &Cluster, tlp: Tlp) -> Result<(
         }
         out.page_done().await?;
     }
-    // No victim personal data until consent to share is recorded per victim: the timeline shows
-    // what happened, never who it happened to.
+    // The timeline shows what happened, never who it happened to, and only the reports whose
+    // victims consented to share them with the police (the cluster's `shown`).
     out.write_all(
         b"</table>\n<h2>Timeline</h2><table><tr><th>Received</th><th>Reference</th><th>Category</th><th>Payments</th></tr>",
     )?;
     let mut after = 0;
+    let mut listed: i64 = 0;
     loop {
         let page = cluster.reports(after).await?;
         let Some(last) = page.last() else { break };
         after = last.id;
+        listed += page.len() as i64;
         for r in &page {
             let paid: Vec<String> =
                 r.payments.iter().map(|p| format!("{} {}", decimal(p.amount_minor, &p.currency), p.currency)).collect();
@@ -175,6 +177,15 @@ async fn case_html(out: &mut Entry<'_>, cluster: &Cluster, tlp: Tlp) -> Result<(
         }
         out.page_done().await?;
     }
-    write!(out, "</table>\n<p class=\"marking\">{marking}</p>\n</body></html>\n")?;
+    out.write_all(b"</table>\n")?;
+    if listed < v.report_count {
+        writeln!(
+            out,
+            "<p>{listed} of {} reports are listed: the victims of the others did not consent to share them with \
+             the police. The totals count every report.</p>",
+            v.report_count
+        )?;
+    }
+    write!(out, "<p class=\"marking\">{marking}</p>\n</body></html>\n")?;
     Ok(())
 }

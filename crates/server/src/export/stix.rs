@@ -1,5 +1,5 @@
 //! STIX 2.1 bundles, for OpenCTI and most CTI platforms: the producing service as an `identity`,
-//! the scammers' identifiers as SCOs (the standard `domain-name`, `email-addr`, `user-account`, and
+//! the scammers' identifiers as SCOs (the standard `domain-name`, `url`, `email-addr`, `user-account`, and
 //! OpenCTI's custom `bank-account`, `phone-number` and `cryptocurrency-wallet`, flagged with its
 //! new-SCO extension definition) with the ids the STIX specification defines (UUIDv5 over the
 //! id-contributing properties), one `observed-data` per report, the cluster as a `grouping`, and a
@@ -16,7 +16,7 @@ use scamtrail_store::{ExportIdentifier, ExportReport};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::model::{Cluster, chain_of, decimal, id_of, is_handle, stamp, value_of};
+use super::model::{Cluster, chain_of, decimal, id_of, is_handle, stamp, url_of, value_of};
 use super::stream::{Out, Stopped};
 
 /// The namespace the STIX specification gives for SCO ids.
@@ -84,6 +84,7 @@ fn sco_kind(kind: &str, key: &str) -> Option<(&'static str, Value)> {
         "tel" => ("phone-number", json!({ "value": value })),
         "email" => ("email-addr", json!({ "value": value })),
         "domain" => ("domain-name", json!({ "value": value })),
+        "url" => ("url", json!({ "value": url_of(key) })),
         k if is_handle(k) => ("user-account", json!({ "account_login": value, "account_type": k })),
         k => {
             chain_of(k)?;
@@ -335,5 +336,7 @@ mod tests {
             sco_id("iban", "iban:DE89370400440532013000").as_deref(),
             Some("bank-account--0b603584-22df-51b2-93f8-694ccbde2623")
         );
+        // stix2.URL(value="https://bit.ly/abc123").id
+        assert_eq!(sco_id("url", "url:bit.ly/abc123").as_deref(), Some("url--f39c0a75-e669-5d3b-b4da-1b5a09a4a700"));
     }
 }
