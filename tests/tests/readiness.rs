@@ -67,9 +67,14 @@ async fn health_is_not_serving_while_migrations_wait() {
     assert!(migrating.wait().unwrap().success(), "the locking session ends");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
-        let health = HealthClient::new(server.channel().await).check(HealthCheckRequest::default()).await;
-        if health.is_ok_and(|a| a.into_inner().status() == ServingStatus::Serving) {
-            break;
+        // The port is closed for a moment while the server proper takes it from the starting one.
+        let channel =
+            tonic::transport::Channel::from_shared(format!("http://{}", server.addr)).unwrap().connect().await;
+        if let Ok(channel) = channel {
+            let health = HealthClient::new(channel).check(HealthCheckRequest::default()).await;
+            if health.is_ok_and(|a| a.into_inner().status() == ServingStatus::Serving) {
+                break;
+            }
         }
         assert!(std::time::Instant::now() < deadline, "SERVING once the lock is free: {}", server.log());
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
