@@ -55,13 +55,23 @@ impl BridgeConfig {
     }
 
     /// Whether an identifier with `reports` reports, last judged when it had `judged_at`, is due
-    /// to be judged again: at [`Self::min_reports`], then each time its count doubles. The writer
-    /// judges only identifiers a batch adds reports to, on this schedule, so that the work spent
-    /// on one identifier over its life is a few times what judging it once at its final size
-    /// costs, and most batches judge nothing.
+    /// to be judged again as a batch adds reports to it: at [`Self::min_reports`], then each time
+    /// its count has grown by a quarter. The steps are geometric, so the reads an identifier
+    /// costs over its life stay within five times one judgement at its final size, and most
+    /// batches judge nothing.
     pub fn due(&self, reports: i64, judged_at: i64) -> bool {
-        let first = self.min_reports() as i64;
-        reports >= first && reports >= judged_at.saturating_mul(2)
+        reports >= self.min_reports() as i64 && reports.saturating_mul(4) >= judged_at.saturating_mul(5)
+    }
+
+    /// Whether an identifier is due when a batch's reports join, through it, clusters that were
+    /// apart: the moment a bridge fuses networks, so it is judged sooner, once its count has
+    /// grown by an eighth since it was last judged (within nine judgements at its final size).
+    /// Without this a hotline named a hundred times by one network would join the next networks
+    /// for as long as its count takes to grow by a quarter.
+    pub fn due_on_merge(&self, reports: i64, judged_at: i64) -> bool {
+        reports >= self.min_reports() as i64
+            && reports > judged_at
+            && reports.saturating_mul(8) >= judged_at.saturating_mul(9)
     }
 }
 
@@ -478,11 +488,13 @@ mod tests {
     }
 
     #[test]
-    fn judging_is_due_at_the_minimum_then_at_each_doubling() {
+    fn judging_is_due_at_the_minimum_then_at_each_quarter_sooner_on_a_merge() {
         let config = BridgeConfig::default();
         assert!(!config.due(3, 0) && config.due(4, 0));
-        assert!(!config.due(7, 4) && config.due(8, 4) && config.due(9, 4));
-        assert!(!config.due(10, 6) && config.due(12, 6));
+        assert!(!config.due(4, 4) && config.due(5, 4));
+        assert!(!config.due(124, 100) && config.due(125, 100));
+        assert!(!config.due_on_merge(3, 0) && config.due_on_merge(4, 0) && !config.due_on_merge(4, 4));
+        assert!(!config.due_on_merge(112, 100) && config.due_on_merge(113, 100));
     }
 
     #[test]

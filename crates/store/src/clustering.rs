@@ -251,7 +251,8 @@ impl Change<'_> {
         insert_edges(txn, &strong_edges, added, now).await?;
         // The bridge rule, before linking: an identifier held now does not join this batch's
         // reports to anything, so its clusters are not merged only to be split again.
-        let judged = self.judge_due(&mut idents, &batch_reports).await?;
+        let merging = merging_identifiers(reports, &edges, &idents);
+        let judged = self.judge_due(&mut idents, &batch_reports, &merging).await?;
 
         // Components over the new reports, their linking identifiers, and the clusters those already
         // belong to (each existing cluster enters as a node of its own, with a negative id).
@@ -347,6 +348,7 @@ impl Change<'_> {
         &mut self,
         idents: &mut HashMap<String, IdentRow>,
         batch_reports: &BTreeMap<i64, i64>,
+        merging: &BTreeSet<i64>,
     ) -> Result<Vec<Judged>, DbErr> {
         let tx = self.tx;
         let config = &self.config.bridges;
@@ -355,7 +357,9 @@ impl Change<'_> {
             .filter(|(_, r)| r.judged_by_rule())
             .filter(|(_, r)| {
                 let reports = r.report_count + batch_reports.get(&r.id).copied().unwrap_or(0);
-                batch_reports.contains_key(&r.id) && config.due(reports, r.bridge_judged_at)
+                batch_reports.contains_key(&r.id)
+                    && (config.due(reports, r.bridge_judged_at)
+                        || merging.contains(&r.id) && config.due_on_merge(reports, r.bridge_judged_at))
             })
             .collect();
         due.sort_by_key(|(_, r)| r.id);
@@ -443,6 +447,32 @@ impl Change<'_> {
         self.recompute(&[survivor]).await?;
         Ok(Some(survivor))
     }
+}
+
+/// The linking identifiers through which a batch's reports would join clusters that are apart:
+/// those its reports carry in a component of the batch's graph that holds two or more existing
+/// clusters (the same graph the link step builds).
+fn merging_identifiers(reports: &[ToLink], edges: &[(i64, i64)], idents: &HashMap<String, IdentRow>) -> BTreeSet<i64> {
+    let by_id: HashMap<i64, &IdentRow> = idents.values().map(|r| (r.id, r)).collect();
+    let mut graph: Vec<(i64, i64)> = Vec::new();
+    for &(report, ident) in edges {
+        if let Some(row) = by_id.get(&ident).filter(|r| r.links()) {
+            graph.push((report, ident));
+            if let Some(c) = row.cluster_id {
+                graph.push((-c, ident));
+            }
+        }
+    }
+    let nodes: Vec<i64> = reports.iter().map(|r| r.report).collect();
+    let mut merging = BTreeSet::new();
+    for component in components(&nodes, &graph) {
+        if component.iter().filter(|&&n| n < 0).count() < 2 {
+            continue;
+        }
+        let members: BTreeSet<i64> = component.into_iter().filter(|&n| n > 0).collect();
+        merging.extend(graph.iter().filter(|(r, _)| members.contains(r)).map(|&(_, i)| i));
+    }
+    merging
 }
 
 /// An identifier the bridge rule judged in a batch.

@@ -458,11 +458,13 @@ mod tests {
     use scamtrail_core::{Category, NewPayment, NewReport, NormalizedIdentifier, PaymentMethod, ReportedIdentifier};
     use scamtrail_core::{UnixMicros, Victim};
 
+    /// An identifier named as the caller's number: strong, so that the bridge rule leaves a
+    /// network's phone linking the two accounts its victims pay.
     fn wallet(key: &str) -> ReportedIdentifier {
         let kind = key.split(':').next().unwrap_or_default().to_owned();
         ReportedIdentifier {
             raw: key.to_owned(),
-            role: None,
+            role: Some(scamtrail_core::IdentifierRole::CallerNumber),
             kind_hint: None,
             outcome: Ok(NormalizedIdentifier {
                 kind,
