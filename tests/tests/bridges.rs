@@ -240,6 +240,9 @@ async fn a_hotline_across_networks_is_held_mules_link_and_a_supervisor_overrules
         let mut investigator = pb::triage_service_client::TriageServiceClient::new(server.authed(&token).await);
         let denied = investigator.set_identifier_state(link.clone()).await.unwrap_err();
         assert_eq!(denied.code(), tonic::Code::PermissionDenied, "{backend:?}");
+        let link_marked = pb::SetIdentifierStateRequest { key: format!("iban:{}", shared_mule()), ..link.clone() };
+        let denied = investigator.set_identifier_state(link_marked).await.unwrap_err();
+        assert_eq!(denied.code(), tonic::Code::PermissionDenied, "{backend:?}: linking a marked bridge for good");
         let linked = triage.set_identifier_state(link).await.unwrap().into_inner();
         let now = linked.identifier.unwrap();
         assert_eq!((now.state(), now.bridge()), (pb::IdentifierState::Normal, pb::BridgeStanding::Linked));

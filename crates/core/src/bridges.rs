@@ -24,7 +24,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::kinds::vocabulary;
-use crate::{IdentifierRole, LinkableIdentifier, NewPayment, ReportedIdentifier, components};
+use crate::{IdentifierRole, IdentifierState, LinkableIdentifier, NewPayment, ReportedIdentifier, components};
 
 /// The thresholds of the bridge rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +91,13 @@ impl BridgeStanding {
     /// Whether the rule may still judge an identifier standing so (not once a supervisor linked it).
     pub fn judged_by_rule(self) -> bool {
         self != BridgeStanding::Linked
+    }
+
+    /// Whether setting a bridge of this standing to `to` is a supervisor's decision: linking a
+    /// held or marked bridge says for good that it is a real shared account. (Any change to a
+    /// held identifier is a supervisor's: `IdentifierState::supervisor_decides`.)
+    pub fn supervisor_decides(self, to: IdentifierState) -> bool {
+        self != BridgeStanding::Linked && to == IdentifierState::Normal
     }
 }
 
@@ -506,6 +513,9 @@ mod tests {
             assert_eq!(s.as_str().parse::<BridgeStanding>(), Ok(*s));
         }
         assert!(!BridgeStanding::Linked.judged_by_rule() && BridgeStanding::Held.judged_by_rule());
+        assert!(BridgeStanding::Marked.supervisor_decides(IdentifierState::Normal));
+        assert!(!BridgeStanding::Marked.supervisor_decides(IdentifierState::Excluded));
+        assert!(!BridgeStanding::Linked.supervisor_decides(IdentifierState::Normal));
     }
 
     #[test]

@@ -213,11 +213,14 @@ impl pb::triage_service_server::TriageService for TriageApi {
                 Some(k) if k.key == key => Some(k),
                 _ => self.store.identifier(&key).await.map_err(error::store)?,
             };
-            if let Some(k) = current.filter(|k| k.state.supervisor_decides()) {
+            if let Some(k) = current.as_ref().filter(|k| k.state.supervisor_decides()) {
                 return Err(Status::permission_denied(format!(
                     "only a supervisor changes a {} identifier",
                     k.state.as_str()
                 )));
+            }
+            if current.and_then(|k| k.bridge).is_some_and(|b| b.supervisor_decides(state)) {
+                return Err(Status::permission_denied("only a supervisor links a bridge for good"));
             }
         }
         let decision = IdentifierDecision { key, kind, display, reason };
