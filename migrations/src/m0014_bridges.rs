@@ -5,7 +5,7 @@
 //! (toll-free, shared-cost, UAN, premium rate), `bridge` is where it stands with the rule (`''`,
 //! `held`, `marked`, or `linked` once a supervisor decided it links), with `bridge_detail` (the
 //! explanation shown) and `bridge_groups`; `bridge_judged_at` is its report count when the writer
-//! last judged it (it judges again when the count doubles). An index on `(bridge, report_count)`
+//! last judged it (it judges again once the count has grown enough). An index on `(bridge, report_count)`
 //! lists the bridges for review.
 //!
 //! Existing links and identifiers get their roles and kinds of number from `report_identifiers`;

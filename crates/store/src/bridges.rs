@@ -7,9 +7,10 @@
 //! Judging one identifier reads its own links, the links of its reports (the evidence) and, for
 //! evidence identifiers with at most `expand_max_reports` reports, the links of their other
 //! reports: bounded by its report count times `expand_max_reports` links, never a whole cluster.
-//! The writer judges an identifier only when a batch adds reports to it and its count reaches the
-//! next step of a doubling schedule ([`BridgeConfig::due`]), so the reads an identifier costs over
-//! its life stay within a small multiple of one judgement at its final size.
+//! The writer judges an identifier only when a batch adds reports to it and its count has grown by
+//! a quarter since it was last judged, or by an eighth when the batch joins clusters through it
+//! ([`BridgeConfig::due`], [`BridgeConfig::due_on_merge`]): geometric steps, so the reads an
+//! identifier costs over its life stay within a small multiple of one judgement at its final size.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -214,7 +214,7 @@ async fn rebuild(
 /// before is judged again with the rest, never what a supervisor linked or an investigator
 /// decided; the held identifiers stop linking, the rest of its decisions are cleared and written
 /// again (their explanations once clusters are known). Every identifier the rule could judge
-/// counts as judged at its present size, for the writer's doubling schedule.
+/// counts as judged at its present size, for the writer's schedule (`BridgeConfig::due`).
 async fn hold_bridges(txn: &Tx<'_>, config: &ClusterConfig, now: UnixMicros) -> Result<scamtrail_core::Settled, DbErr> {
     let settled = bridges::settle_stored(txn, &config.bridges).await?;
     let (normal, held) = (IdentifierState::Normal.as_str(), IdentifierState::Held.as_str());
