@@ -23,7 +23,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::{IdentifierRole, components};
+use crate::kinds::vocabulary;
+use crate::{IdentifierRole, IdentifierState, LinkableIdentifier, NewPayment, ReportedIdentifier, components};
 
 /// The thresholds of the bridge rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +53,101 @@ impl BridgeConfig {
     pub fn min_reports(&self) -> usize {
         2 * self.min_group_reports.max(1)
     }
+
+    /// Whether an identifier with `reports` reports, last judged when it had `judged_at`, is due
+    /// to be judged again as a batch adds reports to it: at [`Self::min_reports`], then each time
+    /// its count has grown by a quarter. The steps are geometric, so the reads an identifier
+    /// costs over its life stay within five times one judgement at its final size, and most
+    /// batches judge nothing.
+    pub fn due(&self, reports: i64, judged_at: i64) -> bool {
+        reports >= self.min_reports() as i64 && reports.saturating_mul(4) >= judged_at.saturating_mul(5)
+    }
+
+    /// Whether an identifier is due when a batch's reports join, through it, clusters that were
+    /// apart: the moment a bridge fuses networks, so it is judged sooner, once its count has
+    /// grown by an eighth since it was last judged (within nine judgements at its final size).
+    /// Without this a hotline named a hundred times by one network would join the next networks
+    /// for as long as its count takes to grow by a quarter.
+    pub fn due_on_merge(&self, reports: i64, judged_at: i64) -> bool {
+        reports >= self.min_reports() as i64
+            && reports > judged_at
+            && reports.saturating_mul(8) >= judged_at.saturating_mul(9)
+    }
+}
+
+vocabulary!(
+    /// Where an identifier stands with the bridge rule, as stored and shown.
+    BridgeStanding, "bridge standing" {
+        /// Held: does not link until a supervisor decides.
+        Held = "held",
+        /// Marked: links, and the cluster it joins is several groups joined by it.
+        Marked = "marked",
+        /// A supervisor decided it links (a real shared account): the rule never holds it again.
+        Linked = "linked",
+    }
+);
+
+impl BridgeStanding {
+    /// Whether the rule may still judge an identifier standing so (not once a supervisor linked it).
+    pub fn judged_by_rule(self) -> bool {
+        self != BridgeStanding::Linked
+    }
+
+    /// Whether setting a bridge of this standing to `to` is a supervisor's decision: linking a
+    /// held or marked bridge says for good that it is a real shared account. (Any change to a
+    /// held identifier is a supervisor's: `IdentifierState::supervisor_decides`.)
+    pub fn supervisor_decides(self, to: IdentifierState) -> bool {
+        self != BridgeStanding::Linked && to == IdentifierState::Normal
+    }
+}
+
+impl From<BridgeVerdict> for BridgeStanding {
+    fn from(verdict: BridgeVerdict) -> Self {
+        match verdict {
+            BridgeVerdict::Held => BridgeStanding::Held,
+            BridgeVerdict::Marked => BridgeStanding::Marked,
+        }
+    }
+}
+
+/// How a report names one of its linking identifiers: whether in a strong role, and whether the
+/// identifier is an institution's kind of number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Naming {
+    /// The identifier (and so each key it implies: they are named as it is).
+    pub identifier: LinkableIdentifier,
+    /// A payment's beneficiary, or named as the beneficiary account or the caller's number.
+    pub strong: bool,
+    /// A toll-free, shared-cost, UAN or premium-rate number ([`institutional_phone_type`]).
+    pub institutional: bool,
+}
+
+/// The linking identifiers of a report (or added details), by key, each once, with how the
+/// report names them ([`Naming`]): the keys of [`LinkableIdentifier::of_report`]. A key named
+/// both strongly and weakly is named strongly.
+pub fn namings_of_report(payments: &[NewPayment], identifiers: &[ReportedIdentifier]) -> Vec<Naming> {
+    let typed = payments
+        .iter()
+        .flat_map(|p| p.beneficiaries.iter().map(|i| (i, true)))
+        .chain(identifiers.iter().map(|i| (i, i.role.is_some_and(IdentifierRole::is_strong))));
+    let mut by_key: BTreeMap<String, Naming> = BTreeMap::new();
+    for (reported, strong) in typed {
+        let Ok(n) = &reported.outcome else { continue };
+        let institutional = n.phone_type.as_deref().is_some_and(institutional_phone_type);
+        let Some(linkable) = LinkableIdentifier::new(n.key.clone(), n.kind.clone(), n.display.clone()) else {
+            continue;
+        };
+        for identifier in linkable.with_implied() {
+            let naming = by_key.entry(identifier.key().to_owned()).or_insert(Naming {
+                identifier,
+                strong: false,
+                institutional: false,
+            });
+            naming.strong |= strong;
+            naming.institutional |= institutional;
+        }
+    }
+    by_key.into_values().collect()
 }
 
 impl IdentifierRole {
@@ -231,9 +327,28 @@ impl Settled {
 /// not on the order of `edges`; it is what `recluster` rebuilds. `institutional` lists the
 /// identifiers of an institution's kind.
 pub fn settle(config: &BridgeConfig, edges: &[Edge], institutional: &BTreeSet<i64>) -> Settled {
+    settle_except(config, edges, institutional, &BTreeSet::new())
+}
+
+/// [`settle`], never judging the identifiers of `linked` (a supervisor decided they link: real
+/// shared accounts, [`BridgeStanding::Linked`]); they still count as evidence for the others.
+pub fn settle_except(
+    config: &BridgeConfig,
+    edges: &[Edge],
+    institutional: &BTreeSet<i64>,
+    linked: &BTreeSet<i64>,
+) -> Settled {
     let mut sorted = edges.to_vec();
     sorted.sort_unstable();
-    sorted.dedup_by(|a, b| a.report == b.report && a.identifier == b.identifier);
+    // A report naming an identifier twice names it strongly if either time is strong (sorted,
+    // the strong edge comes last).
+    sorted.dedup_by(|later, kept| {
+        let same = later.report == kept.report && later.identifier == kept.identifier;
+        if same {
+            kept.strong |= later.strong;
+        }
+        same
+    });
     let mut by_identifier: BTreeMap<i64, Vec<Mention>> = BTreeMap::new();
     let mut by_report: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
     for e in &sorted {
@@ -247,8 +362,11 @@ pub fn settle(config: &BridgeConfig, edges: &[Edge], institutional: &BTreeSet<i6
         .filter(|(_, m)| m.iter().filter(|m| m.strong).count() * 100 < m.len() * config.strong_share_percent)
         .map(|(&i, _)| i)
         .collect();
-    let candidates: Vec<i64> =
-        by_identifier.iter().filter(|(_, m)| m.len() >= config.min_reports()).map(|(&i, _)| i).collect();
+    let candidates: Vec<i64> = by_identifier
+        .iter()
+        .filter(|(i, m)| m.len() >= config.min_reports() && !linked.contains(i))
+        .map(|(&i, _)| i)
+        .collect();
     // One identifier judged against the identifiers held so far.
     let judge_one = |identifier: i64, held: &BTreeMap<i64, Bridge>| -> Option<Bridge> {
         let mentions = &by_identifier[&identifier];
@@ -374,6 +492,86 @@ mod tests {
         let edges: Vec<Edge> = (0..10).map(|r| edge(r, 1, false)).collect();
         assert!(settle(&BridgeConfig::default(), &edges, &BTreeSet::new()).bridges.is_empty());
         assert!(IdentifierRole::CallerNumber.is_strong() && !IdentifierRole::Other.is_strong());
+    }
+
+    #[test]
+    fn judging_is_due_at_the_minimum_then_at_each_quarter_sooner_on_a_merge() {
+        let config = BridgeConfig::default();
+        assert!(!config.due(3, 0) && config.due(4, 0));
+        assert!(!config.due(4, 4) && config.due(5, 4));
+        assert!(!config.due(124, 100) && config.due(125, 100));
+        assert!(!config.due_on_merge(3, 0) && config.due_on_merge(4, 0) && !config.due_on_merge(4, 4));
+        assert!(!config.due_on_merge(112, 100) && config.due_on_merge(113, 100));
+    }
+
+    #[test]
+    fn a_linked_identifier_is_never_held() {
+        let edges = world(10, 5, 1, 2, false);
+        let settled = settle_except(&BridgeConfig::default(), &edges, &BTreeSet::new(), &BTreeSet::from([1]));
+        assert!(settled.bridges.is_empty());
+        for s in BridgeStanding::ALL {
+            assert_eq!(s.as_str().parse::<BridgeStanding>(), Ok(*s));
+        }
+        assert!(!BridgeStanding::Linked.judged_by_rule() && BridgeStanding::Held.judged_by_rule());
+        assert!(BridgeStanding::Marked.supervisor_decides(IdentifierState::Normal));
+        assert!(!BridgeStanding::Marked.supervisor_decides(IdentifierState::Excluded));
+        assert!(!BridgeStanding::Linked.supervisor_decides(IdentifierState::Normal));
+    }
+
+    #[test]
+    fn a_report_naming_an_identifier_strongly_once_names_it_strongly() {
+        // Two networks each pay the shared account strongly, and also mention it weakly.
+        let mut edges = world(2, 6, 1, 3, true);
+        edges.extend(world(2, 6, 1, 3, false));
+        let settled = settle(&BridgeConfig::default(), &edges, &BTreeSet::new());
+        assert_eq!(settled.bridges[&1].verdict, BridgeVerdict::Marked);
+    }
+
+    #[test]
+    fn namings_carry_the_strongest_role_and_the_kind_of_number_to_every_implied_key() {
+        use crate::{NormalizedIdentifier, ReportedIdentifier};
+        let named =
+            |key: &str, kind: &str, role: Option<IdentifierRole>, phone_type: Option<&str>| ReportedIdentifier {
+                raw: key.to_owned(),
+                role,
+                kind_hint: None,
+                outcome: Ok(NormalizedIdentifier {
+                    kind: kind.to_owned(),
+                    key: key.to_owned(),
+                    display: key.to_owned(),
+                    country: None,
+                    bank_code: None,
+                    phone_type: phone_type.map(str::to_owned),
+                    chain: None,
+                    checksum_verified: true,
+                }),
+            };
+        let iban = "iban:GB29NWBK60161331926819";
+        let payment = NewPayment {
+            amount_minor: 100,
+            currency: "GBP".into(),
+            method: None,
+            paid_at: None,
+            beneficiaries: vec![named(iban, "iban", None, None)],
+            transaction_hash: String::new(),
+            recall_requested: false,
+        };
+        let identifiers = [
+            named(iban, "iban", Some(IdentifierRole::Other), None),
+            named("tel:+448000280000", "phone", Some(IdentifierRole::Other), Some("TOLL_FREE")),
+        ];
+        let namings: Vec<(String, bool, bool)> = namings_of_report(&[payment], &identifiers)
+            .into_iter()
+            .map(|n| (n.identifier.key().to_owned(), n.strong, n.institutional))
+            .collect();
+        assert_eq!(
+            namings,
+            [
+                ("acct:gb:60161331926819".to_owned(), true, false),
+                (iban.to_owned(), true, false),
+                ("tel:+448000280000".to_owned(), false, true),
+            ]
+        );
     }
 
     proptest! {

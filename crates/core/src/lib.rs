@@ -45,7 +45,8 @@ mod triage;
 pub use access::{Permission, Role};
 pub use audit::{AUDIT_GENESIS, AuditEvent, AuditKey, AuditVerdict, ChainCheck, Checkpoint, CheckpointFormat};
 pub use bridges::{
-    Bridge, BridgeConfig, BridgeVerdict, Edge, Evidence, Mention, Settled, institutional_phone_type, judge, settle,
+    Bridge, BridgeConfig, BridgeStanding, BridgeVerdict, Edge, Evidence, Mention, Naming, Settled,
+    institutional_phone_type, judge, namings_of_report, settle, settle_except,
 };
 pub use currency::{CRYPTO_TICKERS, is_known_currency};
 pub use identifier::{IdentifierOutcome, NormalizedIdentifier, ReportedIdentifier, Unverified};

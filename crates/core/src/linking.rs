@@ -140,6 +140,7 @@ mod tests {
         assert_eq!(LinkableIdentifier::new("bic:X".into(), "bic".into(), "X".into()), None);
         assert!(IdentifierState::Normal.links());
         assert!(!IdentifierState::Excluded.links() && !IdentifierState::Safelisted.links());
+        assert!(!IdentifierState::Held.links());
     }
 
     #[test]

@@ -66,6 +66,9 @@ vocabulary!(
         Excluded = "excluded",
         /// Known to be legitimate (a real bank's helpline spoofed by scammers); never links.
         Safelisted = "safelisted",
+        /// Held by the bridge rule (`crate::bridges`): it joins groups of reports that stand on
+        /// their own, so it does not link until a supervisor links or safelists it.
+        Held = "held",
     }
 );
 
@@ -108,6 +111,20 @@ vocabulary!(
         Other = "other",
     }
 );
+
+impl IdentifierState {
+    /// Whether only a supervisor may take an identifier out of this state (or put one in it):
+    /// safelisting says an identifier is benign, and a held one waits for a supervisor to decide
+    /// whether it is benign or a real shared account.
+    pub fn supervisor_decides(self) -> bool {
+        matches!(self, IdentifierState::Safelisted | IdentifierState::Held)
+    }
+
+    /// Whether an investigator may ask for this state; `Held` is the bridge rule's alone.
+    pub fn chosen_by_hand(self) -> bool {
+        self != IdentifierState::Held
+    }
+}
 
 /// A status change the workflow does not allow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

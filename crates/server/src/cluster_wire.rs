@@ -1,7 +1,9 @@
 //! The wire form of clusters, queues and identifier decisions: the store's read models out, the
 //! triage requests in (validated, every bad field named).
 
-use scamtrail_core::{ClusterStatus, Country, Disposition, IdentifierState, LinkStep, TAGS_PER_CLUSTER_MAX, Tag};
+use scamtrail_core::{
+    BridgeStanding, ClusterStatus, Country, Disposition, IdentifierState, LinkStep, TAGS_PER_CLUSTER_MAX, Tag,
+};
 use scamtrail_proto::v1 as pb;
 use scamtrail_store::{
     ClusterDetail, ClusterEventView, ClusterReportView, ClusterUpdate, ClusterView, EventKind, IdentifierView, Queue,
@@ -20,7 +22,10 @@ enum_map!(disposition_in, disposition_out, pb::Disposition, Disposition {
     NotFraud => NotFraud, Duplicate => Duplicate, Other => Other,
 });
 enum_map!(state_in, state_out, pb::IdentifierState, IdentifierState {
-    Normal => Normal, Excluded => Excluded, Safelisted => Safelisted,
+    Normal => Normal, Excluded => Excluded, Safelisted => Safelisted, Held => Held,
+});
+enum_map!(bridge_in, bridge_out, pb::BridgeStanding, BridgeStanding {
+    Held => Held, Marked => Marked, Linked => Linked,
 });
 enum_map!(queue_in, queue_out, pb::Queue, Queue {
     GoldenHour => GoldenHour, AtRisk => AtRisk, New => New, HotIdentifiers => HotIdentifiers,
@@ -248,6 +253,9 @@ pub fn identifier_out(i: &IdentifierView) -> pb::IdentifierSummary {
         cluster_id: i.cluster_id.unwrap_or_default(),
         first_seen: i.first_seen.map(timestamp),
         last_seen: i.last_seen.map(timestamp),
+        bridge: bridge_out(i.bridge),
+        bridge_detail: i.bridge_detail.clone(),
+        bridge_groups: i.bridge_groups,
     }
 }
 
@@ -299,6 +307,7 @@ pub fn detail_out(d: &ClusterDetail) -> pb::GetClusterResponse {
         reports: d.reports.iter().map(report_out).collect(),
         identifiers: d.identifiers.iter().map(identifier_out).collect(),
         events: d.events.iter().map(event_out).collect(),
+        bridges: d.bridges.iter().map(identifier_out).collect(),
     }
 }
 
@@ -309,13 +318,23 @@ pub fn path_out(path: &[LinkStep]) -> Vec<pb::LinkStep> {
         .collect()
 }
 
-/// Reads a required identifier state.
+/// Reads a required identifier state that an investigator may choose (not HELD: the bridge rule's).
 pub fn state(v: &mut Violations, field: &str, value: i32) -> Option<IdentifierState> {
     let s = read_enum(v, field, value, state_in);
     if s.is_none() && value == 0 {
         v.required(field);
     }
-    s
+    match s {
+        Some(s) if !s.chosen_by_hand() => {
+            v.add(
+                field,
+                "NOT_ALLOWED",
+                "only the bridge rule holds identifiers: choose NORMAL, EXCLUDED or SAFELISTED",
+            );
+            None
+        }
+        s => s,
+    }
 }
 
 /// Reads an optional status (UNSPECIFIED leaves it unchanged).

@@ -108,19 +108,25 @@ impl pb::lookup_service_server::LookupService for LookupApi {
                 let known = shapes.iter().rev().filter_map(|k| found.get(k)).max_by_key(|k| k.identifier.report_count);
                 match known {
                     None => pb::IdentifierLookup { outcome, ..Default::default() },
-                    Some(k) => pb::IdentifierLookup {
-                        outcome,
-                        known: k.identifier.report_count > 0,
-                        report_count: k.identifier.report_count,
-                        state: cw::identifier_out(&k.identifier).state,
-                        hot: k.identifier.hot,
-                        cluster_id: k.identifier.cluster_id.unwrap_or_default(),
-                        total_loss: Some(cw::amount(&k.reference_currency, k.total_loss_minor)),
-                        unconverted_loss: k.unconverted_loss.iter().map(|(cur, m)| cw::amount(cur, *m)).collect(),
-                        first_seen: k.identifier.first_seen.map(wire::timestamp),
-                        last_seen: k.identifier.last_seen.map(wire::timestamp),
-                        categories: k.categories.iter().map(|&c| wire::category_out(Some(c))).collect(),
-                    },
+                    Some(k) => {
+                        let summary = cw::identifier_out(&k.identifier);
+                        pb::IdentifierLookup {
+                            outcome,
+                            known: k.identifier.report_count > 0,
+                            report_count: k.identifier.report_count,
+                            state: summary.state,
+                            bridge: summary.bridge,
+                            bridge_detail: summary.bridge_detail,
+                            bridge_groups: summary.bridge_groups,
+                            hot: k.identifier.hot,
+                            cluster_id: k.identifier.cluster_id.unwrap_or_default(),
+                            total_loss: Some(cw::amount(&k.reference_currency, k.total_loss_minor)),
+                            unconverted_loss: k.unconverted_loss.iter().map(|(cur, m)| cw::amount(cur, *m)).collect(),
+                            first_seen: k.identifier.first_seen.map(wire::timestamp),
+                            last_seen: k.identifier.last_seen.map(wire::timestamp),
+                            categories: k.categories.iter().map(|&c| wire::category_out(Some(c))).collect(),
+                        }
+                    }
                 }
             })
             .collect();

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use scamtrail_core::{PriorityWeights, RateTable};
+use scamtrail_core::{BridgeConfig, PriorityWeights, RateTable};
 use scamtrail_normalize::{Country, Hint, KindHint, Normalizer, NormalizerConfig, ReadValue};
 use scamtrail_server::{ServeConfig, TlsFiles, serve};
 use scamtrail_store::{ClusterConfig, Store, StoreConfig};
@@ -465,6 +465,20 @@ struct ClusterArgs {
     /// actionable_max, velocity_window_seconds (the others keep their defaults).
     #[arg(long, env = "SCAMTRAIL_PRIORITY_WEIGHTS_FILE")]
     priority_weights_file: Option<PathBuf>,
+    /// Bridge rule: reports a group needs to stand on its own evidence (see ARCHITECTURE.md, Bridges).
+    #[arg(long, default_value_t = 2, env = "SCAMTRAIL_BRIDGE_MIN_GROUP_REPORTS")]
+    bridge_min_group_reports: usize,
+    /// Bridge rule: the most groups a bridge named in strong roles may join and keep linking (marked);
+    /// one that joins more is held.
+    #[arg(long, default_value_t = 3, env = "SCAMTRAIL_BRIDGE_MAX_MARKED_GROUPS")]
+    bridge_max_marked_groups: usize,
+    /// Bridge rule: the share of a bridge's reports (percent) that must name it as a payment's
+    /// beneficiary or the caller's number for it to keep linking.
+    #[arg(long, default_value_t = 50, env = "SCAMTRAIL_BRIDGE_STRONG_SHARE_PERCENT")]
+    bridge_strong_share_percent: usize,
+    /// Bridge rule: evidence identifiers with at most this many reports are followed one step further.
+    #[arg(long, default_value_t = 100, env = "SCAMTRAIL_BRIDGE_EXPAND_MAX_REPORTS")]
+    bridge_expand_max_reports: usize,
 }
 
 impl ClusterArgs {
@@ -486,7 +500,20 @@ impl ClusterArgs {
         };
         // The recall window has a flag of its own, the one setting operators change most.
         weights.recall_window_seconds = self.recall_window_hours * 3_600;
-        Ok(ClusterConfig { rates, weights, hot_threshold: self.hot_threshold })
+        anyhow::ensure!((1..=1_000).contains(&self.bridge_min_group_reports), "--bridge-min-group-reports: 1 to 1000");
+        anyhow::ensure!((1..=1_000).contains(&self.bridge_max_marked_groups), "--bridge-max-marked-groups: 1 to 1000");
+        anyhow::ensure!(self.bridge_strong_share_percent <= 100, "--bridge-strong-share-percent: 0 to 100");
+        anyhow::ensure!(
+            (1..=10_000).contains(&self.bridge_expand_max_reports),
+            "--bridge-expand-max-reports: 1 to 10000"
+        );
+        let bridges = BridgeConfig {
+            min_group_reports: self.bridge_min_group_reports,
+            max_marked_groups: self.bridge_max_marked_groups,
+            strong_share_percent: self.bridge_strong_share_percent,
+            expand_max_reports: self.bridge_expand_max_reports,
+        };
+        Ok(ClusterConfig { rates, weights, hot_threshold: self.hot_threshold, bridges })
     }
 }
 

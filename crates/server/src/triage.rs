@@ -11,7 +11,7 @@ use std::pin::Pin;
 use scamtrail_core::{IdentifierState, Reference, Role, UnixMicros};
 use scamtrail_normalize::{Hint, Normalizer};
 use scamtrail_proto::v1 as pb;
-use scamtrail_store::{IdentifierDecision, PageToken, Store};
+use scamtrail_store::{BridgePageToken, IdentifierDecision, PageToken, Store};
 use tokio_stream::{Stream, StreamExt, wrappers::BroadcastStream};
 use tonic::{Request, Response, Status};
 
@@ -157,6 +157,7 @@ impl pb::triage_service_server::TriageService for TriageApi {
             path: explained.path.as_deref().map(cw::path_out).unwrap_or_default(),
             cluster_a: explained.cluster_a,
             cluster_b: explained.cluster_b,
+            bridges: explained.bridges.iter().map(cw::identifier_out).collect(),
         }))
     }
 
@@ -212,8 +213,14 @@ impl pb::triage_service_server::TriageService for TriageApi {
                 Some(k) if k.key == key => Some(k),
                 _ => self.store.identifier(&key).await.map_err(error::store)?,
             };
-            if current.is_some_and(|k| k.state == IdentifierState::Safelisted) {
-                return Err(Status::permission_denied("only a supervisor changes a safelisted identifier"));
+            if let Some(k) = current.as_ref().filter(|k| k.state.supervisor_decides()) {
+                return Err(Status::permission_denied(format!(
+                    "only a supervisor changes a {} identifier",
+                    k.state.as_str()
+                )));
+            }
+            if current.and_then(|k| k.bridge).is_some_and(|b| b.supervisor_decides(state)) {
+                return Err(Status::permission_denied("only a supervisor links a bridge for good"));
             }
         }
         let decision = IdentifierDecision { key, kind, display, reason };
@@ -277,6 +284,38 @@ impl pb::triage_service_server::TriageService for TriageApi {
         let (clusters, next) = self.store.queue_page(queue, &filter, page_size, after).await.map_err(error::store)?;
         Ok(Response::new(pb::ListQueueResponse {
             clusters: clusters.iter().map(cw::cluster_out).collect(),
+            next_page_token: next.map(|t| t.encode()).unwrap_or_default(),
+        }))
+    }
+
+    async fn list_bridges(
+        &self,
+        request: Request<pb::ListBridgesRequest>,
+    ) -> Result<Response<pb::ListBridgesResponse>, Status> {
+        let req = request.into_inner();
+        let mut v = Violations::default();
+        let page_size = match req.page_size {
+            0 => cw::PAGE_SIZE_DEFAULT,
+            n if (1..=cw::PAGE_SIZE_MAX).contains(&n) => n as u64,
+            _ => {
+                v.add("page_size", "OUT_OF_RANGE", format!("between 1 and {}", cw::PAGE_SIZE_MAX));
+                cw::PAGE_SIZE_DEFAULT
+            }
+        };
+        let after = match req.page_token.trim() {
+            "" => None,
+            t => {
+                let token = BridgePageToken::decode(t);
+                if token.is_none() {
+                    v.add("page_token", "INVALID_PAGE_TOKEN", "not a token this server handed out");
+                }
+                token
+            }
+        };
+        v.finish(()).map_err(error::invalid_argument)?;
+        let (identifiers, next) = self.store.bridges(page_size, after).await.map_err(error::store)?;
+        Ok(Response::new(pb::ListBridgesResponse {
+            identifiers: identifiers.iter().map(cw::identifier_out).collect(),
             next_page_token: next.map(|t| t.encode()).unwrap_or_default(),
         }))
     }

@@ -4,7 +4,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use scamtrail_core::{Category, ClusterStatus, Disposition, EventKind, LinkStep, RateTable, UnixMicros, shortest_link};
+use scamtrail_core::{
+    BridgeStanding, Category, ClusterStatus, Disposition, EventKind, LinkStep, RateTable, UnixMicros, shortest_link,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::amounts;
@@ -12,7 +14,7 @@ use crate::config::ClusterConfig;
 use crate::db::entity::{cluster, cluster_event, identifier};
 use crate::db::{IN_CHUNK, Reader, Value, placeholders};
 use crate::error::StoreError;
-use crate::lookups::IdentifierView;
+use crate::lookups::{self, IdentifierView};
 
 /// One named part of a stored priority.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -149,6 +151,9 @@ pub struct ClusterDetail {
     pub identifiers: Vec<IdentifierView>,
     /// Its history, oldest first.
     pub events: Vec<ClusterEventView>,
+    /// The bridges its reports carry (held, which no longer link, and marked, which join the
+    /// groups it is made of), most reported first, at most 100.
+    pub bridges: Vec<IdentifierView>,
 }
 
 fn corrupt(column: &str, value: &str) -> StoreError {
@@ -369,7 +374,8 @@ pub(crate) async fn cluster_detail(
         .map(ClusterEventView::from_row)
         .collect::<Result<Vec<_>, _>>()?;
     events.reverse();
-    Ok(Some(ClusterDetail { cluster, reports, identifiers, events }))
+    let bridges = lookups::bridges_of_cluster(db, config, id).await?;
+    Ok(Some(ClusterDetail { cluster, reports, identifiers, events, bridges }))
 }
 
 /// How two reports are linked.
@@ -381,6 +387,9 @@ pub struct LinkExplanation {
     pub cluster_b: i64,
     /// A shortest path of shared identifiers, when they are linked.
     pub path: Option<Vec<LinkStep>>,
+    /// The bridges that explain the answer: the marked ones the path goes through when they are
+    /// linked; otherwise the held ones that reports of both clusters carry (they would link them).
+    pub bridges: Vec<IdentifierView>,
 }
 
 /// The cluster a report is in; `None` for an unknown report.
@@ -391,12 +400,24 @@ pub(crate) async fn cluster_of_report(db: &Reader, report: i64) -> Result<Option
 }
 
 /// Explains the link between two reports; `None` when either report is unknown.
-pub(crate) async fn explain_link(db: &Reader, a: i64, b: i64) -> Result<Option<LinkExplanation>, StoreError> {
+pub(crate) async fn explain_link(
+    db: &Reader,
+    config: &ClusterConfig,
+    a: i64,
+    b: i64,
+) -> Result<Option<LinkExplanation>, StoreError> {
     let (Some(cluster_a), Some(cluster_b)) = (cluster_of_report(db, a).await?, cluster_of_report(db, b).await?) else {
         return Ok(None);
     };
     if cluster_a != cluster_b {
-        return Ok(Some(LinkExplanation { cluster_a, cluster_b, path: None }));
+        let of_b: Vec<String> =
+            lookups::bridges_of_cluster(db, config, cluster_b).await?.into_iter().map(|i| i.key).collect();
+        let bridges = lookups::bridges_of_cluster(db, config, cluster_a)
+            .await?
+            .into_iter()
+            .filter(|i| i.bridge == Some(BridgeStanding::Held) && of_b.contains(&i.key))
+            .collect();
+        return Ok(Some(LinkExplanation { cluster_a, cluster_b, path: None, bridges }));
     }
     let links: Vec<(i64, String)> = db
         .fetch_unbounded(
@@ -406,7 +427,14 @@ pub(crate) async fn explain_link(db: &Reader, a: i64, b: i64) -> Result<Option<L
             vec![cluster_a.into()],
         )
         .await?;
-    Ok(Some(LinkExplanation { cluster_a, cluster_b, path: shortest_link(&links, a, b) }))
+    let path = shortest_link(&links, a, b);
+    let via: Vec<&str> = path.iter().flatten().filter_map(|s| s.via_key.as_deref()).collect();
+    let bridges = lookups::bridges_of_cluster(db, config, cluster_a)
+        .await?
+        .into_iter()
+        .filter(|i| i.bridge == Some(BridgeStanding::Marked) && via.contains(&i.key.as_str()))
+        .collect();
+    Ok(Some(LinkExplanation { cluster_a, cluster_b, path, bridges }))
 }
 
 #[cfg(test)]

@@ -14,11 +14,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use scamtrail_core::{
-    Category, ClusterStatus, EventKind, IdentifierState, LinkableIdentifier, UnixMicros, components, merge_survivor,
-    split_keeper,
+    Bridge, BridgeStanding, Category, ClusterStatus, EventKind, IdentifierState, Naming, UnixMicros, components,
+    merge_survivor, split_keeper,
 };
 
-use crate::aggregates;
 use crate::cluster_views::ClusterEventView;
 use crate::config::ClusterConfig;
 use crate::db::entity::cluster_event;
@@ -27,6 +26,7 @@ use crate::db::{
     DbErr, IN_CHUNK, Tx, Value, execute_case_columns, execute_cases, execute_in, insert_chunked, lock_clusters,
     placeholders,
 };
+use crate::{aggregates, bridges};
 
 /// Who automatic changes are attributed to.
 pub(crate) const SYSTEM: &str = "system";
@@ -110,13 +110,31 @@ pub(crate) struct IdentRow {
     pub id: i64,
     pub state: String,
     pub cluster_id: Option<i64>,
+    /// Reports that carried it when read.
+    pub report_count: i64,
+    /// An institution's kind of number.
+    pub institutional: bool,
+    /// Where it stands with the bridge rule (`''` when it is no bridge).
+    pub bridge: String,
+    /// Its report count when the bridge rule last judged it.
+    pub bridge_judged_at: i64,
 }
 
 impl IdentRow {
     fn links(&self) -> bool {
         self.state.parse::<IdentifierState>().is_ok_and(IdentifierState::links)
     }
+
+    /// Whether the bridge rule may judge it: linking or held by the rule, and not linked by a supervisor.
+    fn judged_by_rule(&self) -> bool {
+        let state = self.state.parse::<IdentifierState>();
+        matches!(state, Ok(IdentifierState::Normal | IdentifierState::Held))
+            && self.bridge.parse::<BridgeStanding>().map_or(true, BridgeStanding::judged_by_rule)
+    }
 }
+
+/// Who the bridge rule's changes are attributed to, and the source of the states it sets.
+pub(crate) const BRIDGE_RULE: &str = "rule";
 
 /// Creates identifier rows for keys not seen before (state normal).
 pub(crate) async fn ensure_identifiers<'k>(
@@ -139,6 +157,27 @@ pub(crate) async fn ensure_identifiers<'k>(
     Ok(())
 }
 
+/// An identifier row as read: id, key, state, cluster, reports, institutional, bridge, judged at.
+type IdentTuple = (i64, String, String, Option<i64>, i64, bool, String, i64);
+
+/// Marks as an institution's kind of number the identifiers of `namings` that are named so and
+/// not yet marked (a row is made before anything knows its kind of number).
+async fn mark_institutional(
+    txn: &Tx<'_>,
+    namings: &[&Naming],
+    idents: &mut HashMap<String, IdentRow>,
+) -> Result<(), DbErr> {
+    let mut ids = Vec::new();
+    for n in namings.iter().filter(|n| n.institutional) {
+        if let Some(row) = idents.get_mut(n.identifier.key()).filter(|r| !r.institutional) {
+            row.institutional = true;
+            ids.push(row.id);
+        }
+    }
+    execute_in(txn, "UPDATE identifiers SET institutional = ? WHERE id IN ({ids})", vec![true.into()], &ids).await?;
+    Ok(())
+}
+
 /// Reads identifier rows by key, locking them on PostgreSQL (in key order).
 pub(crate) async fn identifiers_by_key(txn: &Tx<'_>, keys: &[&str]) -> Result<HashMap<String, IdentRow>, DbErr> {
     let lock = if txn.locks_rows() { " ORDER BY key FOR UPDATE" } else { "" };
@@ -148,13 +187,13 @@ pub(crate) async fn identifiers_by_key(txn: &Tx<'_>, keys: &[&str]) -> Result<Ha
     sorted.dedup();
     for chunk in sorted.chunks(IN_CHUNK) {
         let text = format!(
-            "SELECT id, key, state, cluster_id FROM identifiers WHERE key IN ({}){lock}",
+            "SELECT id, key, state, cluster_id, report_count, institutional, bridge, bridge_judged_at \
+             FROM identifiers WHERE key IN ({}){lock}",
             placeholders(chunk.len())
         );
-        let rows: Vec<(i64, String, String, Option<i64>)> =
-            txn.fetch(&text, chunk.iter().map(|k| Value::from(*k)).collect()).await?;
-        for (id, key, state, cluster_id) in rows {
-            out.insert(key, IdentRow { id, state, cluster_id });
+        let rows: Vec<IdentTuple> = txn.fetch(&text, chunk.iter().map(|k| Value::from(*k)).collect()).await?;
+        for (id, key, state, cluster_id, report_count, institutional, bridge, bridge_judged_at) in rows {
+            out.insert(key, IdentRow { id, state, cluster_id, report_count, institutional, bridge, bridge_judged_at });
         }
     }
     Ok(out)
@@ -167,32 +206,53 @@ impl Change<'_> {
         let tx = self.tx;
         let txn = &tx;
         let (config, now) = (self.config, self.now);
-        let all_keys: Vec<&LinkableIdentifier> = {
-            let mut seen = BTreeMap::new();
-            for ToLink { keys, .. } in reports {
-                for k in keys {
-                    seen.entry(k.key()).or_insert(k);
+        let all_keys: Vec<&Naming> = {
+            let mut seen: BTreeMap<&str, &Naming> = BTreeMap::new();
+            for ToLink { namings, .. } in reports {
+                for n in namings {
+                    let first = seen.entry(n.identifier.key()).or_insert(n);
+                    if n.institutional && !first.institutional {
+                        *first = n;
+                    }
                 }
             }
             seen.into_values().collect()
         };
-        ensure_identifiers(txn, all_keys.iter().map(|k| (k.key(), k.kind(), k.display()))).await?;
-        let key_names: Vec<&str> = all_keys.iter().map(|k| k.key()).collect();
-        let idents = identifiers_by_key(txn, &key_names).await?;
+        ensure_identifiers(
+            txn,
+            all_keys.iter().map(|n| (n.identifier.key(), n.identifier.kind(), n.identifier.display())),
+        )
+        .await?;
+        let key_names: Vec<&str> = all_keys.iter().map(|n| n.identifier.key()).collect();
+        let mut idents = identifiers_by_key(txn, &key_names).await?;
+        mark_institutional(txn, &all_keys, &mut idents).await?;
 
         // Edges, report counts, categories and first/last seen.
         let mut edges: Vec<(i64, i64)> = Vec::new();
+        let mut strong_edges: Vec<(i64, i64, bool)> = Vec::new();
         let mut added: BTreeMap<i64, Added> = BTreeMap::new();
-        for &ToLink { report, category, ref keys } in reports {
-            let mut ids: Vec<i64> = keys.iter().filter_map(|k| idents.get(k.key())).map(|r| r.id).collect();
+        for &ToLink { report, category, ref namings } in reports {
+            let mut ids: Vec<(i64, bool)> =
+                namings.iter().filter_map(|n| idents.get(n.identifier.key()).map(|r| (r.id, n.strong))).collect();
             ids.sort_unstable();
-            ids.dedup();
-            for id in ids {
+            // Two keys of one identifier row (never, but cheaply): strong wins, as `namings_of_report` does.
+            ids.dedup_by(|later, kept| {
+                let same = later.0 == kept.0;
+                kept.1 |= same && later.1;
+                same
+            });
+            for (id, strong) in ids {
                 edges.push((report, id));
-                added.entry(id).or_default().add(category);
+                strong_edges.push((report, id, strong));
+                added.entry(id).or_default().add(category, strong);
             }
         }
-        insert_edges(txn, &edges, added, now).await?;
+        let batch_reports: BTreeMap<i64, i64> = added.iter().map(|(&id, a)| (id, a.reports)).collect();
+        insert_edges(txn, &strong_edges, added, now).await?;
+        // The bridge rule, before linking: an identifier held now does not join this batch's
+        // reports to anything, so its clusters are not merged only to be split again.
+        let merging = merging_identifiers(reports, &edges, &idents);
+        let judged = self.judge_due(&mut idents, &batch_reports, &merging).await?;
 
         // Components over the new reports, their linking identifiers, and the clusters those already
         // belong to (each existing cluster enters as a node of its own, with a negative id).
@@ -261,52 +321,225 @@ impl Change<'_> {
         execute_cases(txn, "UPDATE identifiers SET cluster_id = {case} WHERE id IN ({ids})", &ident_cluster, vec![])
             .await?;
         aggregates::recompute(txn, config, &touched.into_iter().collect::<Vec<_>>(), now).await?;
+        if judged.is_empty() {
+            return Ok(assigned);
+        }
+        self.apply_judgements(judged).await?;
+        // Holding splits clusters and releasing merges them: the batch's reports may have moved.
+        let ids: Vec<i64> = assigned.keys().copied().collect();
+        for chunk in ids.chunks(IN_CHUNK) {
+            let sql = format!("SELECT id, cluster_id FROM reports WHERE id IN ({})", placeholders(chunk.len()));
+            let rows: Vec<(i64, Option<i64>)> =
+                txn.fetch(&sql, chunk.iter().map(|&r| Value::from(r)).collect()).await?;
+            for (report, cluster) in rows {
+                if let Some(c) = cluster {
+                    assigned.insert(report, c);
+                }
+            }
+        }
         Ok(assigned)
+    }
+
+    /// Judges, by the bridge rule, the identifiers of `idents` that are due (`batch_reports`:
+    /// the reports this batch adds to each; see `BridgeConfig::due`), holding or releasing them
+    /// (their state here and in `idents`, so that linking sees it). The clusters they held
+    /// together or kept apart are changed afterwards, by [`Self::apply_judgements`].
+    async fn judge_due(
+        &mut self,
+        idents: &mut HashMap<String, IdentRow>,
+        batch_reports: &BTreeMap<i64, i64>,
+        merging: &BTreeSet<i64>,
+    ) -> Result<Vec<Judged>, DbErr> {
+        let tx = self.tx;
+        let config = &self.config.bridges;
+        let mut due: Vec<(&String, &mut IdentRow)> = idents
+            .iter_mut()
+            .filter(|(_, r)| r.judged_by_rule())
+            .filter(|(_, r)| {
+                let reports = r.report_count + batch_reports.get(&r.id).copied().unwrap_or(0);
+                batch_reports.contains_key(&r.id)
+                    && (config.due(reports, r.bridge_judged_at)
+                        || merging.contains(&r.id) && config.due_on_merge(reports, r.bridge_judged_at))
+            })
+            .collect();
+        due.sort_by_key(|(_, r)| r.id);
+        let mut judged = Vec::with_capacity(due.len());
+        for (key, row) in due {
+            let reports = row.report_count + batch_reports.get(&row.id).copied().unwrap_or(0);
+            let bridge = bridges::judge_stored(&tx, config, row.id, row.institutional).await?;
+            let was_held = row.state == IdentifierState::Held.as_str();
+            let held = bridges::holds(bridge.as_ref());
+            let cluster = row.cluster_id;
+            if held != was_held {
+                let state = if held { IdentifierState::Held } else { IdentifierState::Normal };
+                tx.execute(
+                    "UPDATE identifiers SET state = ?, state_reason = '', state_source = ?, state_changed_at = ?, \
+                     cluster_id = NULL WHERE id = ?",
+                    vec![state.as_str().into(), BRIDGE_RULE.into(), self.now.0.into(), row.id.into()],
+                )
+                .await?;
+                row.state = state.as_str().to_owned();
+                row.cluster_id = None;
+            }
+            // Written now so that the next identifier judged in this batch sees it; the
+            // explanation names clusters, which are known once linking is done.
+            bridges::write_judgement(&tx, config, row.id, bridge.as_ref(), &[], reports).await?;
+            let change = match (was_held, held) {
+                (false, true) => Some(Turn::Held { was_in: cluster }),
+                (true, false) => Some(Turn::Released),
+                _ => None,
+            };
+            judged.push(Judged { id: row.id, key: key.clone(), bridge, change, reports });
+        }
+        Ok(judged)
+    }
+
+    /// Changes the clusters of judged identifiers: a newly held one splits the cluster it held
+    /// together (lineage events, as an exclusion does), a released one merges the clusters of its
+    /// reports; then every bridge's explanation names the clusters its groups are in.
+    async fn apply_judgements(&mut self, judged: Vec<Judged>) -> Result<(), DbErr> {
+        let tx = self.tx;
+        for j in &judged {
+            let groups = j.bridge.as_ref().map_or(0, |b| b.groups.len());
+            match j.change {
+                Some(Turn::Held { was_in: Some(cluster) }) => {
+                    // The cluster may have merged into another while this batch linked.
+                    let live: Vec<(Option<i64>,)> =
+                        tx.fetch("SELECT merged_into FROM clusters WHERE id = ?", vec![cluster.into()]).await?;
+                    let live = live.first().and_then(|r| r.0).unwrap_or(cluster);
+                    let why = format!("{} held by the bridge rule: a bridge between {groups} groups", j.key);
+                    self.split_cluster(live, SYSTEM, &why).await?;
+                }
+                Some(Turn::Released) => {
+                    let why = format!("{} released by the bridge rule: {groups} groups", j.key);
+                    self.relink(j.id, SYSTEM, &why).await?;
+                }
+                _ => {}
+            }
+        }
+        let found: BTreeMap<i64, Bridge> = judged.iter().filter_map(|j| j.bridge.clone().map(|b| (j.id, b))).collect();
+        let clusters = bridges::group_clusters(&tx, &found).await?;
+        for (id, bridge) in &found {
+            let reports = judged.iter().find(|j| j.id == *id).map_or(0, |j| j.reports);
+            let of = clusters.get(id).map(Vec::as_slice).unwrap_or_default();
+            bridges::write_judgement(&tx, &self.config.bridges, *id, Some(bridge), of, reports).await?;
+        }
+        Ok(())
+    }
+
+    /// Links an identifier that starts linking again: the clusters of its reports merge, and it
+    /// points at the survivor. Returns the survivor, if its reports have clusters.
+    pub(crate) async fn relink(&mut self, identifier: i64, actor: &str, why: &str) -> Result<Option<i64>, DbErr> {
+        let tx = self.tx;
+        let clusters = tx
+            .fetch_ids(
+                "SELECT DISTINCT r.cluster_id FROM report_links l JOIN reports r ON r.id = l.report_id \
+                 WHERE l.identifier_id = ? AND r.cluster_id IS NOT NULL",
+                vec![identifier.into()],
+            )
+            .await?;
+        if clusters.is_empty() {
+            return Ok(None);
+        }
+        let survivor = self.merge_clusters(&clusters, actor, why).await?;
+        tx.execute("UPDATE identifiers SET cluster_id = ? WHERE id = ?", vec![survivor.into(), identifier.into()])
+            .await?;
+        self.recompute(&[survivor]).await?;
+        Ok(Some(survivor))
     }
 }
 
-/// A report to link: its id, category and the keys it carries.
+/// The linking identifiers through which a batch's reports would join clusters that are apart:
+/// those its reports carry in a component of the batch's graph that holds two or more existing
+/// clusters (the same graph the link step builds).
+fn merging_identifiers(reports: &[ToLink], edges: &[(i64, i64)], idents: &HashMap<String, IdentRow>) -> BTreeSet<i64> {
+    let by_id: HashMap<i64, &IdentRow> = idents.values().map(|r| (r.id, r)).collect();
+    let mut graph: Vec<(i64, i64)> = Vec::new();
+    for &(report, ident) in edges {
+        if let Some(row) = by_id.get(&ident).filter(|r| r.links()) {
+            graph.push((report, ident));
+            if let Some(c) = row.cluster_id {
+                graph.push((-c, ident));
+            }
+        }
+    }
+    let nodes: Vec<i64> = reports.iter().map(|r| r.report).collect();
+    let mut merging = BTreeSet::new();
+    for component in components(&nodes, &graph) {
+        if component.iter().filter(|&&n| n < 0).count() < 2 {
+            continue;
+        }
+        let members: BTreeSet<i64> = component.into_iter().filter(|&n| n > 0).collect();
+        merging.extend(graph.iter().filter(|(r, _)| members.contains(r)).map(|&(_, i)| i));
+    }
+    merging
+}
+
+/// An identifier the bridge rule judged in a batch.
+struct Judged {
+    id: i64,
+    key: String,
+    /// What the rule found; `None` when it is no bridge.
+    bridge: Option<Bridge>,
+    /// Whether it stopped or started linking.
+    change: Option<Turn>,
+    /// Its report count when judged.
+    reports: i64,
+}
+
+/// A change of an identifier's linking by the bridge rule.
+enum Turn {
+    /// Held; it was linking the cluster `was_in`.
+    Held { was_in: Option<i64> },
+    /// Released: it links again.
+    Released,
+}
+
+/// A report to link: its id, category and the keys it carries, with how it names them.
 pub(crate) struct ToLink {
     pub report: i64,
     pub category: Category,
-    pub keys: Vec<LinkableIdentifier>,
+    pub namings: Vec<Naming>,
 }
 
-/// What new edges add to one identifier: reports, and the bits of their categories.
+/// What new edges add to one identifier: reports, strong reports, and the bits of their categories.
 #[derive(Default)]
 struct Added {
     reports: i64,
+    strong: i64,
     categories: i64,
 }
 
 impl Added {
-    fn add(&mut self, category: Category) {
+    fn add(&mut self, category: Category, strong: bool) {
         self.reports += 1;
+        self.strong += i64::from(strong);
         self.categories |= category.bit();
     }
 }
 
-/// Stores report–identifier edges and adds to each identifier's report count, categories and
-/// first/last seen (`added`: per identifier).
+/// Stores report–identifier edges `(report, identifier, strong)` and adds to each identifier's
+/// report count, strong count, categories and first/last seen (`added`: per identifier).
 async fn insert_edges(
     txn: &Tx<'_>,
-    edges: &[(i64, i64)],
+    edges: &[(i64, i64, bool)],
     added: BTreeMap<i64, Added>,
     now: UnixMicros,
 ) -> Result<(), DbErr> {
-    for chunk in edges.chunks(IN_CHUNK / 2) {
+    for chunk in edges.chunks(IN_CHUNK / 3) {
         let text = format!(
-            "INSERT INTO report_links (identifier_id, report_id) VALUES {} ON CONFLICT DO NOTHING",
-            vec!["(?, ?)"; chunk.len()].join(", ")
+            "INSERT INTO report_links (identifier_id, report_id, strong) VALUES {} ON CONFLICT DO NOTHING",
+            vec!["(?, ?, ?)"; chunk.len()].join(", ")
         );
-        let values = chunk.iter().flat_map(|&(r, i)| [Value::from(i), Value::from(r)]).collect();
+        let values = chunk.iter().flat_map(|&(r, i, s)| [Value::from(i), Value::from(r), Value::from(s)]).collect();
         txn.execute(&text, values).await?;
     }
-    let rows: Vec<(i64, [i64; 2])> = added.iter().map(|(&id, a)| (id, [a.reports, a.categories])).collect();
+    let rows: Vec<(i64, [i64; 3])> = added.iter().map(|(&id, a)| (id, [a.reports, a.strong, a.categories])).collect();
     execute_case_columns(
         txn,
-        "UPDATE identifiers SET report_count = report_count + {case0}, category_mask = category_mask | {case1}, \
-         first_seen = COALESCE(first_seen, ?), last_seen = ? WHERE id IN ({ids})",
+        "UPDATE identifiers SET report_count = report_count + {case0}, strong_count = strong_count + {case1}, \
+         category_mask = category_mask | {case2}, first_seen = COALESCE(first_seen, ?), last_seen = ? \
+         WHERE id IN ({ids})",
         &rows,
         vec![now.0.into(), now.0.into()],
     )
@@ -317,12 +550,7 @@ async fn insert_edges(
 impl Change<'_> {
     /// Links a stored report by keys it did not carry before (details a victim added): the report's
     /// cluster and the clusters of its new linking identifiers merge. Returns the report's cluster.
-    pub(crate) async fn add_links(
-        &mut self,
-        report: i64,
-        keys: &[LinkableIdentifier],
-        reopen: bool,
-    ) -> Result<i64, DbErr> {
+    pub(crate) async fn add_links(&mut self, report: i64, namings: &[Naming], reopen: bool) -> Result<i64, DbErr> {
         let tx = self.tx;
         let txn = &tx;
         let (config, now) = (self.config, self.now);
@@ -332,21 +560,30 @@ impl Change<'_> {
             rows.into_iter().next().ok_or_else(|| DbErr::RecordNotFound(format!("report {report}")))?;
         let category: Category =
             category.parse().map_err(|_| DbErr::Custom(format!("reports.category = {category:?} is not readable")))?;
-        ensure_identifiers(txn, keys.iter().map(|k| (k.key(), k.kind(), k.display()))).await?;
-        let names: Vec<&str> = keys.iter().map(|k| k.key()).collect();
-        let idents = identifiers_by_key(txn, &names).await?;
+        ensure_identifiers(
+            txn,
+            namings.iter().map(|n| (n.identifier.key(), n.identifier.kind(), n.identifier.display())),
+        )
+        .await?;
+        let names: Vec<&str> = namings.iter().map(|n| n.identifier.key()).collect();
+        let mut idents = identifiers_by_key(txn, &names).await?;
+        let all: Vec<&Naming> = namings.iter().collect();
+        mark_institutional(txn, &all, &mut idents).await?;
+        let strong: BTreeSet<&str> = namings.iter().filter(|n| n.strong).map(|n| n.identifier.key()).collect();
         let carried: BTreeSet<i64> = txn
             .fetch_ids("SELECT identifier_id FROM report_links WHERE report_id = ?", vec![report.into()])
             .await?
             .into_iter()
             .collect();
-        let new: Vec<&IdentRow> = idents.values().filter(|r| !carried.contains(&r.id)).collect();
-        let edges: Vec<(i64, i64)> = new.iter().map(|r| (report, r.id)).collect();
+        let new: Vec<(&String, &IdentRow)> = idents.iter().filter(|(_, r)| !carried.contains(&r.id)).collect();
+        let edges: Vec<(i64, i64, bool)> =
+            new.iter().map(|(key, r)| (report, r.id, strong.contains(key.as_str()))).collect();
         let mut added: BTreeMap<i64, Added> = BTreeMap::new();
-        for r in &new {
-            added.entry(r.id).or_default().add(category);
+        for &(_, id, strong) in &edges {
+            added.entry(id).or_default().add(category, strong);
         }
         insert_edges(txn, &edges, added, now).await?;
+        let new: Vec<&IdentRow> = new.into_iter().map(|(_, r)| r).collect();
 
         let linking: Vec<&&IdentRow> = new.iter().filter(|r| r.links()).collect();
         let mut clusters: BTreeSet<i64> = linking.iter().filter_map(|r| r.cluster_id).collect();

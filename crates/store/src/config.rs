@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use scamtrail_core::{DataKeys, OpenError, PersonalField, PriorityWeights, RateTable};
+use scamtrail_core::{BridgeConfig, DataKeys, OpenError, PersonalField, PriorityWeights, RateTable};
 
 /// How to reach the database.
 #[derive(Debug, Clone)]
@@ -138,10 +138,17 @@ pub struct ClusterConfig {
     pub weights: PriorityWeights,
     /// Reports at which an identifier is hot.
     pub hot_threshold: i64,
+    /// The thresholds of the bridge rule (`scamtrail_core::bridges`).
+    pub bridges: BridgeConfig,
 }
 
 impl Default for ClusterConfig {
     fn default() -> Self {
-        Self { rates: RateTable::builtin(), weights: PriorityWeights::default(), hot_threshold: 25 }
+        Self {
+            rates: RateTable::builtin(),
+            weights: PriorityWeights::default(),
+            hot_threshold: 25,
+            bridges: BridgeConfig::default(),
+        }
     }
 }

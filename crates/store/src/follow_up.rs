@@ -2,9 +2,7 @@
 //! server checks), and details added later: payments, identifiers and dated words, linked like a
 //! new report's, once per client request id.
 
-use scamtrail_core::{
-    ClusterStatus, LinkableIdentifier, NewPayment, PersonalField, Reference, ReportedIdentifier, UnixMicros,
-};
+use scamtrail_core::{ClusterStatus, NewPayment, PersonalField, Reference, ReportedIdentifier, UnixMicros};
 
 use crate::clustering::{Change, Pending};
 use crate::db::entity::{payment, report_identifier};
@@ -131,10 +129,10 @@ pub(crate) async fn add_details(
                 )
                 .await?;
             }
-            let keys = LinkableIdentifier::of_report(&details.payments, &details.identifiers);
+            let namings = scamtrail_core::namings_of_report(&details.payments, &details.identifiers);
             // New payments or identifiers put a resting cluster back into triage; words alone do not.
             let reopen = !details.payments.is_empty() || !details.identifiers.is_empty();
-            change.add_links(report_id, &keys, reopen).await?;
+            change.add_links(report_id, &namings, reopen).await?;
             Ok((false, change.pending))
         })
         .await?;

@@ -12,9 +12,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use scamtrail_core::{
-    AgeBand, Category, ContactChannel, Country, DataKeys, IdentifierRole, KindHint, LinkableIdentifier, NewPayment,
-    NewReport, NormalizedIdentifier, PersonalField, Reference, ReportedIdentifier, StoredReport, UnixMicros,
-    Unverified, Victim,
+    AgeBand, Category, ContactChannel, Country, DataKeys, IdentifierRole, KindHint, NewPayment, NewReport,
+    NormalizedIdentifier, PersonalField, Reference, ReportedIdentifier, StoredReport, UnixMicros, Unverified, Victim,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -246,8 +245,8 @@ pub(crate) async fn insert_reports(
         }
         let trail = (&new.payments[..], &new.identifiers[..], &new.suggested[..]);
         trail_rows(id, trail, FirstPositions::default(), &mut payments, &mut identifiers);
-        let keys = LinkableIdentifier::of_report(&new.payments, &new.identifiers);
-        to_link.push(ToLink { report: id, category: new.category, keys });
+        let namings = scamtrail_core::namings_of_report(&new.payments, &new.identifiers);
+        to_link.push(ToLink { report: id, category: new.category, namings });
         inserted.push(Inserted::New { report_id: id, reference });
     }
     insert_chunked::<report_victim::Entity, _>(txn, victims).await?;
@@ -459,11 +458,13 @@ mod tests {
     use scamtrail_core::{Category, NewPayment, NewReport, NormalizedIdentifier, PaymentMethod, ReportedIdentifier};
     use scamtrail_core::{UnixMicros, Victim};
 
+    /// An identifier named as the caller's number: strong, so that the bridge rule leaves a
+    /// network's phone linking the two accounts its victims pay.
     fn wallet(key: &str) -> ReportedIdentifier {
         let kind = key.split(':').next().unwrap_or_default().to_owned();
         ReportedIdentifier {
             raw: key.to_owned(),
-            role: None,
+            role: Some(scamtrail_core::IdentifierRole::CallerNumber),
             kind_hint: None,
             outcome: Ok(NormalizedIdentifier {
                 kind,

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use scamtrail_core::{Category, IdentifierState, UnixMicros};
+use scamtrail_core::{BridgeStanding, Category, IdentifierState, UnixMicros};
 
 use crate::config::ClusterConfig;
 use crate::db::entity::identifier;
@@ -33,6 +33,13 @@ pub struct IdentifierView {
     pub first_seen: Option<UnixMicros>,
     /// The latest report carrying it.
     pub last_seen: Option<UnixMicros>,
+    /// Where it stands with the bridge rule; `None` when it is no bridge.
+    pub bridge: Option<BridgeStanding>,
+    /// The bridge rule's explanation ("possible bridge to clusters 12, 40: 381 reports, 7 groups,
+    /// weak roles"); empty when it is no bridge.
+    pub bridge_detail: String,
+    /// The independent groups of reports it joins, when it is a bridge.
+    pub bridge_groups: i64,
 }
 
 /// What is known of one key, for police and bank lookups: no victim data.
@@ -152,8 +159,79 @@ impl IdentifierView {
             cluster_id: row.cluster_id,
             first_seen: row.first_seen.map(UnixMicros),
             last_seen: row.last_seen.map(UnixMicros),
+            bridge: match row.bridge.as_str() {
+                "" => None,
+                b => Some(b.parse().map_err(|_| corrupt("identifiers.bridge", b))?),
+            },
+            bridge_detail: row.bridge_detail.clone(),
+            bridge_groups: row.bridge_groups,
         })
     }
+}
+
+/// Where the next page of the bridges for review starts: after this report count and id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BridgePageToken {
+    /// The last listed identifier's report count.
+    pub report_count: i64,
+    /// The last listed identifier's id.
+    pub id: i64,
+}
+
+impl BridgePageToken {
+    /// The token as the API hands it out.
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.report_count, self.id)
+    }
+
+    /// Reads a token handed out by `encode`.
+    pub fn decode(text: &str) -> Option<Self> {
+        let (n, id) = text.split_once('.')?;
+        Some(Self { report_count: n.parse().ok()?, id: id.parse().ok()? })
+    }
+}
+
+/// One page of the bridges waiting for review (held and marked identifiers), most reported
+/// first, and the token of the next page.
+pub(crate) async fn bridges_page(
+    db: &Reader,
+    config: &ClusterConfig,
+    page_size: u64,
+    after: Option<BridgePageToken>,
+) -> Result<(Vec<IdentifierView>, Option<BridgePageToken>), StoreError> {
+    let mut sql = String::from("SELECT * FROM identifiers WHERE bridge IN (?, ?)");
+    let mut values: Vec<Value> = vec![BridgeStanding::Held.as_str().into(), BridgeStanding::Marked.as_str().into()];
+    if let Some(t) = after {
+        sql.push_str(" AND (report_count < ? OR (report_count = ? AND id > ?))");
+        values.extend([t.report_count.into(), t.report_count.into(), t.id.into()]);
+    }
+    sql.push_str(" ORDER BY report_count DESC, id ASC LIMIT ?");
+    values.push(((page_size + 1) as i64).into());
+    let mut rows: Vec<identifier::Model> = db.fetch(&sql, values).await?;
+    let next = if rows.len() as u64 > page_size {
+        rows.truncate(page_size as usize);
+        rows.last().map(|r| BridgePageToken { report_count: r.report_count, id: r.id })
+    } else {
+        None
+    };
+    let views = rows.iter().map(|r| IdentifierView::from_row(r, config.hot_threshold)).collect::<Result<_, _>>()?;
+    Ok((views, next))
+}
+
+/// The bridges (held or marked) that reports of `cluster` carry, most reported first (at most 100).
+pub(crate) async fn bridges_of_cluster(
+    db: &Reader,
+    config: &ClusterConfig,
+    cluster: i64,
+) -> Result<Vec<IdentifierView>, StoreError> {
+    let rows: Vec<identifier::Model> = db
+        .fetch(
+            "SELECT * FROM identifiers WHERE bridge IN (?, ?) AND id IN (SELECT l.identifier_id FROM report_links l \
+             JOIN reports r ON r.id = l.report_id WHERE r.cluster_id = ?) ORDER BY report_count DESC, id LIMIT 100",
+            vec![BridgeStanding::Held.as_str().into(), BridgeStanding::Marked.as_str().into(), cluster.into()],
+        )
+        .await?;
+    rows.iter().map(|r| IdentifierView::from_row(r, config.hot_threshold)).collect()
 }
 
 #[cfg(test)]

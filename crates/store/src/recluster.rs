@@ -9,14 +9,17 @@
 //! It also links reports stored before clustering existed (no `report_links` rows yet), and recounts
 //! every identifier's reports, first and last seen and categories from its links.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use scamtrail_core::{Category, ClusterStatus, LinkableIdentifier, UnixMicros, components};
+use scamtrail_core::{
+    BridgeStanding, Category, ClusterStatus, IdentifierRole, IdentifierState, LinkableIdentifier, UnixMicros,
+    components, institutional_phone_type,
+};
 
 use crate::config::ClusterConfig;
-use crate::db::{Checkpoints, DbErr, IN_CHUNK, Intent, Pool, Tx, Value};
+use crate::db::{Checkpoints, DbErr, IN_CHUNK, Intent, Pool, Tx, Value, execute_in};
 use crate::error::StoreError;
-use crate::{aggregates, clustering};
+use crate::{aggregates, bridges, clustering};
 
 /// What a recluster did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -77,6 +80,9 @@ async fn rebuild(
     let now = UnixMicros::now();
     backfill_links(txn, progress).await?;
     identifier_stats(txn).await?;
+    progress("judging bridges", 0, 1);
+    let settled = hold_bridges(txn, config, now).await?;
+    progress("judging bridges", 1, 1);
 
     progress("reading links", 0, 1);
     let reports: Vec<(i64, Option<i64>)> = txn.fetch("SELECT id, cluster_id FROM reports ORDER BY id", vec![]).await?;
@@ -187,6 +193,11 @@ async fn rebuild(
         txn.execute("UPDATE clusters SET merged_into = ? WHERE merged_into = ?", vec![into.into(), id.into()]).await?;
     }
     progress("writing", 3, 3);
+    let clusters = bridges::group_clusters(txn, &settled.bridges).await?;
+    for (id, bridge) in &settled.bridges {
+        let of = clusters.get(id).map(Vec::as_slice).unwrap_or_default();
+        bridges::write_judgement(txn, &config.bridges, *id, Some(bridge), of, bridge.reports as i64).await?;
+    }
     for (i, chunk) in live.chunks(256).enumerate() {
         aggregates::recompute(txn, config, chunk, now).await?;
         progress("recomputing aggregates", (i * 256 + chunk.len()) as u64, live.len() as u64);
@@ -197,6 +208,45 @@ async fn rebuild(
         clusters: live.len() as u64,
         moved_reports: moved,
     })
+}
+
+/// Applies the bridge rule to the whole graph (`scamtrail_core::settle`): what the rule held
+/// before is judged again with the rest, never what a supervisor linked or an investigator
+/// decided; the held identifiers stop linking, the rest of its decisions are cleared and written
+/// again (their explanations once clusters are known). Every identifier the rule could judge
+/// counts as judged at its present size, for the writer's schedule (`BridgeConfig::due`).
+async fn hold_bridges(txn: &Tx<'_>, config: &ClusterConfig, now: UnixMicros) -> Result<scamtrail_core::Settled, DbErr> {
+    let settled = bridges::settle_stored(txn, &config.bridges).await?;
+    let (normal, held) = (IdentifierState::Normal.as_str(), IdentifierState::Held.as_str());
+    txn.execute(
+        "UPDATE identifiers SET state = ?, state_reason = '', state_changed_at = ? WHERE state = ?",
+        vec![normal.into(), now.0.into(), held.into()],
+    )
+    .await?;
+    txn.execute(
+        "UPDATE identifiers SET bridge = '', bridge_detail = '', bridge_groups = 0 WHERE bridge IN (?, ?)",
+        vec![BridgeStanding::Held.as_str().into(), BridgeStanding::Marked.as_str().into()],
+    )
+    .await?;
+    let held_ids: Vec<i64> = settled.held().into_iter().collect();
+    execute_in(
+        txn,
+        "UPDATE identifiers SET state = ?, state_source = ?, state_changed_at = ? WHERE id IN ({ids})",
+        vec![held.into(), clustering::BRIDGE_RULE.into(), now.0.into()],
+        &held_ids,
+    )
+    .await?;
+    txn.execute(
+        "UPDATE identifiers SET bridge_judged_at = report_count WHERE state IN (?, ?) AND bridge <> ? AND report_count >= ?",
+        vec![
+            normal.into(),
+            held.into(),
+            BridgeStanding::Linked.as_str().into(),
+            (config.bridges.min_reports() as i64).into(),
+        ],
+    )
+    .await?;
+    Ok(settled)
 }
 
 /// Where most reports of an emptied cluster went.
@@ -210,14 +260,16 @@ fn most_reports_went(id: i64, old: &HashMap<i64, Option<i64>>, map: &[(i64, i64)
     votes.into_iter().max_by_key(|&(c, n)| (n, std::cmp::Reverse(c))).map(|(c, _)| c)
 }
 
-/// Recomputes every identifier's report count, first and last seen and categories from its links.
+/// Recomputes every identifier's report count, strong count, first and last seen and categories
+/// from its links.
 async fn identifier_stats(txn: &Tx<'_>) -> Result<(), DbErr> {
     // One set-based statement (UPDATE ... FROM, on SQLite and PostgreSQL alike): a correlated
     // subquery per identifier would scan the fresh links once per row where statistics are stale.
     let sql = format!(
-        "UPDATE identifiers SET report_count = s.n, first_seen = s.f, last_seen = s.l, category_mask = s.m FROM \
-         (SELECT l.identifier_id AS id, COUNT(*) AS n, MIN(r.received_at) AS f, MAX(r.received_at) AS l, \
-          {} AS m FROM report_links l JOIN reports r ON r.id = l.report_id GROUP BY l.identifier_id) AS s \
+        "UPDATE identifiers SET report_count = s.n, strong_count = s.k, first_seen = s.f, last_seen = s.l, \
+         category_mask = s.m FROM \
+         (SELECT l.identifier_id AS id, COUNT(*) AS n, SUM(CASE WHEN l.strong THEN 1 ELSE 0 END) AS k, \
+          MIN(r.received_at) AS f, MAX(r.received_at) AS l, {} AS m FROM report_links l JOIN reports r ON r.id = l.report_id GROUP BY l.identifier_id) AS s \
          WHERE identifiers.id = s.id",
         category_mask_sql("r.category")
     );
@@ -225,12 +277,17 @@ async fn identifier_stats(txn: &Tx<'_>) -> Result<(), DbErr> {
     Ok(())
 }
 
-/// Creates links (and identifier rows) for reports stored before clustering existed.
+/// A stored identifier as the backfill reads it: report, key, kind, display, role, payment, phone type.
+type BackfillRow = (i64, String, Option<String>, Option<String>, Option<String>, Option<i32>, Option<String>);
+
+/// Creates links (and identifier rows) for reports stored before clustering existed, and for
+/// reports a bulk import stored, with the strength of each report's naming and the identifiers
+/// that are an institution's kind of number.
 async fn backfill_links(txn: &Tx<'_>, progress: &mut dyn FnMut(&str, u64, u64)) -> Result<(), DbErr> {
-    let rows: Vec<(i64, String, Option<String>, Option<String>)> = txn
+    let rows: Vec<BackfillRow> = txn
         .fetch(
-            "SELECT ri.report_id, ri.key, ri.kind, ri.display FROM report_identifiers ri \
-             WHERE ri.key IS NOT NULL AND ri.suggested = ? \
+            "SELECT ri.report_id, ri.key, ri.kind, ri.display, ri.role, ri.payment_position, ri.phone_type \
+             FROM report_identifiers ri WHERE ri.key IS NOT NULL AND ri.suggested = ? \
              AND NOT EXISTS (SELECT 1 FROM report_links l WHERE l.report_id = ri.report_id) ORDER BY ri.report_id",
             vec![false.into()],
         )
@@ -238,41 +295,55 @@ async fn backfill_links(txn: &Tx<'_>, progress: &mut dyn FnMut(&str, u64, u64)) 
     if rows.is_empty() {
         return Ok(());
     }
-    let mut by_report: BTreeMap<i64, Vec<LinkableIdentifier>> = BTreeMap::new();
-    for (report, key, kind, display) in rows {
+    // Each report's keys (with every key each implies), named strongly if any naming is strong.
+    let mut by_report: BTreeMap<i64, BTreeMap<String, (LinkableIdentifier, bool)>> = BTreeMap::new();
+    let mut institutional: BTreeSet<String> = BTreeSet::new();
+    for (report, key, kind, display, role, payment, phone_type) in rows {
         let Some(linkable) = LinkableIdentifier::new(key, kind.unwrap_or_default(), display.unwrap_or_default()) else {
             continue;
         };
-        by_report.entry(report).or_default().extend(linkable.with_implied());
+        let role = role.and_then(|r| r.parse::<IdentifierRole>().ok());
+        let strong = payment.is_some() || role.is_some_and(IdentifierRole::is_strong);
+        let of_kind = phone_type.as_deref().is_some_and(institutional_phone_type);
+        for k in linkable.with_implied() {
+            if of_kind {
+                institutional.insert(k.key().to_owned());
+            }
+            let entry = by_report.entry(report).or_default().entry(k.key().to_owned()).or_insert((k, false));
+            entry.1 |= strong;
+        }
     }
     let total = by_report.len() as u64;
     progress("linking older reports", 0, total);
     let mut keys: BTreeMap<String, LinkableIdentifier> = BTreeMap::new();
     for list in by_report.values() {
-        for k in list {
+        for (k, _) in list.values() {
             keys.entry(k.key().to_owned()).or_insert_with(|| k.clone());
         }
     }
     clustering::ensure_identifiers(txn, keys.values().map(|k| (k.key(), k.kind(), k.display()))).await?;
     let names: Vec<&str> = keys.keys().map(String::as_str).collect();
     let idents = clustering::identifiers_by_key(txn, &names).await?;
-    let mut edges: Vec<(i64, i64)> = Vec::new();
+    let mut edges: Vec<(i64, i64, bool)> = Vec::new();
     for (report, list) in &by_report {
-        for k in list {
-            if let Some(row) = idents.get(k.key()) {
-                edges.push((row.id, *report));
+        for (key, (_, strong)) in list {
+            if let Some(row) = idents.get(key) {
+                edges.push((row.id, *report, *strong));
             }
         }
     }
     edges.sort_unstable();
     edges.dedup();
-    for chunk in edges.chunks(IN_CHUNK) {
+    for chunk in edges.chunks(IN_CHUNK / 3) {
         let sql = format!(
-            "INSERT INTO report_links (identifier_id, report_id) VALUES {} ON CONFLICT DO NOTHING",
-            vec!["(?, ?)"; chunk.len()].join(", ")
+            "INSERT INTO report_links (identifier_id, report_id, strong) VALUES {} ON CONFLICT DO NOTHING",
+            vec!["(?, ?, ?)"; chunk.len()].join(", ")
         );
-        txn.execute(&sql, chunk.iter().flat_map(|&(i, r)| [Value::from(i), Value::from(r)]).collect()).await?;
+        let values = chunk.iter().flat_map(|&(i, r, s)| [Value::from(i), Value::from(r), Value::from(s)]).collect();
+        txn.execute(&sql, values).await?;
     }
+    let marked: Vec<i64> = institutional.iter().filter_map(|k| idents.get(k)).map(|r| r.id).collect();
+    execute_in(txn, "UPDATE identifiers SET institutional = ? WHERE id IN ({ids})", vec![true.into()], &marked).await?;
     progress("linking older reports", total, total);
     Ok(())
 }

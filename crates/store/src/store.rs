@@ -18,7 +18,7 @@ use crate::exports::{self, ExportIdentifier, ExportReport, FeedCursor, FeedFilte
 use crate::follow_up::{self, FollowUp, NewDetails};
 use crate::instances;
 use crate::intake::{self, Job, Submitted};
-use crate::lookups::{self, IdentifierView, KeyLookup};
+use crate::lookups::{self, BridgePageToken, IdentifierView, KeyLookup};
 use crate::operations::{self, OperationalCounts};
 use crate::personal_data::{self, Pass, ResealSummary};
 use crate::queues::{self, PageToken, Queue, QueueFilter};
@@ -185,7 +185,7 @@ impl Store {
 
     /// Explains how two reports are linked; `None` when either is unknown.
     pub async fn explain_link(&self, a: i64, b: i64) -> Result<Option<LinkExplanation>, StoreError> {
-        cluster_views::explain_link(&self.shared.reader, a, b).await
+        cluster_views::explain_link(&self.shared.reader, &self.shared.clusters, a, b).await
     }
 
     /// Reads one identifier by canonical key.
@@ -199,6 +199,16 @@ impl Store {
     /// Looks canonical keys up; unknown keys are absent from the answer.
     pub async fn lookup(&self, keys: &[String]) -> Result<HashMap<String, KeyLookup>, StoreError> {
         lookups::lookup(&self.shared.reader, &self.shared.clusters, keys).await
+    }
+
+    /// One page of the bridges waiting for review (held and marked identifiers), most reported
+    /// first, and the token of the next page.
+    pub async fn bridges(
+        &self,
+        page_size: u64,
+        after: Option<BridgePageToken>,
+    ) -> Result<(Vec<IdentifierView>, Option<BridgePageToken>), StoreError> {
+        lookups::bridges_page(&self.shared.reader, &self.shared.clusters, page_size, after).await
     }
 
     /// Counts the clusters waiting in each queue.

@@ -6,8 +6,8 @@
 use std::collections::{BTreeSet, HashSet};
 
 use scamtrail_core::{
-    ClusterStatus, Disposition, EventKind, IdentifierState, LinkableIdentifier, TAGS_PER_CLUSTER_MAX, Tag, UnixMicros,
-    WorkflowChange,
+    BridgeStanding, ClusterStatus, Disposition, EventKind, IdentifierState, LinkableIdentifier, TAGS_PER_CLUSTER_MAX,
+    Tag, UnixMicros, WorkflowChange,
 };
 
 use crate::clustering::{Change, SYSTEM, ensure_identifiers, identifiers_by_key};
@@ -115,13 +115,21 @@ async fn set_one_state(
         .ok_or_else(|| DbErr::Custom(format!("identifier {key} vanished")))?;
     let was_linking = row.state.parse::<IdentifierState>().is_ok_and(IdentifierState::links);
     let links = state.links();
+    // A decision by hand settles the bridge rule's question: linking a held or marked bridge says
+    // it is a real shared account (the rule never holds it again); excluding or safelisting one
+    // answers it otherwise.
+    let was_bridge = row.bridge.parse::<BridgeStanding>().is_ok();
+    let bridge = if state == IdentifierState::Normal && was_bridge { BridgeStanding::Linked.as_str() } else { "" };
     tx.execute(
-        "UPDATE identifiers SET state = ?, state_reason = ?, state_source = ?, state_changed_at = ? WHERE id = ?",
+        "UPDATE identifiers SET state = ?, state_reason = ?, state_source = ?, state_changed_at = ?, bridge = ?, \
+         bridge_detail = CASE WHEN ? = '' THEN '' ELSE bridge_detail END WHERE id = ?",
         vec![
             state.as_str().into(),
             decision.reason.as_str().into(),
             source.as_str().into(),
             change.now.0.into(),
+            bridge.into(),
+            bridge.into(),
             row.id.into(),
         ],
     )
@@ -132,23 +140,7 @@ async fn set_one_state(
             tx.execute("UPDATE identifiers SET cluster_id = NULL WHERE id = ?", vec![row.id.into()]).await?;
             change.split_cluster(c, actor, &why).await
         }
-        (false, true, _) => {
-            let clusters = tx
-                .fetch_ids(
-                    "SELECT DISTINCT r.cluster_id FROM report_links l JOIN reports r ON r.id = l.report_id \
-                     WHERE l.identifier_id = ? AND r.cluster_id IS NOT NULL",
-                    vec![row.id.into()],
-                )
-                .await?;
-            if clusters.is_empty() {
-                return Ok(Vec::new());
-            }
-            let survivor = change.merge_clusters(&clusters, actor, &why).await?;
-            tx.execute("UPDATE identifiers SET cluster_id = ? WHERE id = ?", vec![survivor.into(), row.id.into()])
-                .await?;
-            change.recompute(&[survivor]).await?;
-            Ok(vec![survivor])
-        }
+        (false, true, _) => Ok(change.relink(row.id, actor, &why).await?.into_iter().collect()),
         _ => Ok(Vec::new()),
     }
 }

@@ -70,6 +70,7 @@ pub const RULES: &[Rule] = &[
     rule("/scamtrail.v1.TriageService/ReleaseClaim", P::WorkQueues, Change),
     rule("/scamtrail.v1.TriageService/UpdateCluster", P::WorkQueues, Change),
     rule("/scamtrail.v1.TriageService/WatchQueue", P::WorkQueues, No),
+    rule("/scamtrail.v1.TriageService/ListBridges", P::WorkQueues, No),
     rule("/scamtrail.v1.LookupService/LookupIdentifiers", P::LookupIdentifiers, Read),
     rule("/scamtrail.v1.AuthService/Login", P::Public, Read),
     rule("/scamtrail.v1.AuthService/Logout", P::SignedIn, Change),

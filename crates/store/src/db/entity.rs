@@ -139,6 +139,12 @@ pub mod identifier {
         pub last_seen: Option<i64>,
         pub cluster_id: Option<i64>,
         pub category_mask: i64,
+        pub strong_count: i64,
+        pub institutional: bool,
+        pub bridge: String,
+        pub bridge_detail: String,
+        pub bridge_groups: i64,
+        pub bridge_judged_at: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

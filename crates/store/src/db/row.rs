@@ -113,7 +113,8 @@ model_rows! {
     }
     identifier::Model {
         id, key, kind, display, state, state_reason, state_source, state_changed_at, report_count, first_seen,
-        last_seen, cluster_id, category_mask,
+        last_seen, cluster_id, category_mask, strong_count, institutional, bridge, bridge_detail, bridge_groups,
+        bridge_judged_at,
     }
     cluster_event::Model { id, cluster_id, at, kind, other_cluster_id, actor, detail }
 }
