@@ -172,6 +172,26 @@ async fn a_hotline_across_networks_is_held_mules_link_and_a_supervisor_overrules
             triage.get_cluster(pb::GetClusterRequest { cluster_id: ab, max_reports: 0 }).await.unwrap().into_inner();
         assert_eq!(detail.bridges.len(), 1, "{backend:?}");
         assert_eq!(detail.bridges[0].bridge(), pb::BridgeStanding::Marked, "{backend:?}");
+        // The cluster's GraphML marks the shared mule as the bridge it is, and nothing else.
+        let token = server.token("export-investigator", "investigator").await;
+        let mut exports =
+            scamtrail_proto::v1::export_service_client::ExportServiceClient::new(server.authed(&token).await);
+        let request =
+            pb::ExportClusterRequest { cluster_id: ab, format: pb::ExportFormat::Graphml as i32, options: None };
+        let mut stream = exports.export_cluster(request).await.unwrap().into_inner();
+        let mut graphml = vec![];
+        while let Some(chunk) = stream.message().await.unwrap() {
+            graphml.extend(chunk.data);
+        }
+        let graphml = String::from_utf8(graphml).unwrap();
+        let bridges: Vec<&str> = graphml
+            .split("<node id=\"")
+            .skip(1)
+            .filter(|node| node.contains("<data key=\"bridge\">true</data>"))
+            .map(|node| node.split('"').next().unwrap_or_default())
+            .collect();
+        assert_eq!(bridges, [format!("iban:{}", shared_mule())], "{backend:?}");
+        assert!(graphml.contains("<data key=\"standing\">marked</data>"), "{backend:?}");
         let apart = triage
             .explain_link(pb::ExplainLinkRequest { report_a: small[0][0].0, report_b: small[1][0].0 })
             .await

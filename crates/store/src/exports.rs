@@ -94,6 +94,10 @@ pub struct ExportIdentifier {
     pub cluster_id: Option<i64>,
     /// The categories of its reports.
     pub categories: Vec<Category>,
+    /// Where it stands with the bridge rule: empty (no bridge), `held` (it joined groups that
+    /// stand on their own evidence and no longer links), `marked` (such a bridge that still links)
+    /// or `linked` (a supervisor decided it links).
+    pub bridge: String,
 }
 
 /// Where the feed resumes: after this identifier, in `(last_seen, id)` order.
@@ -297,5 +301,6 @@ fn export_identifier(row: &identifier::Model) -> Result<ExportIdentifier, StoreE
         last_seen: row.last_seen.map(UnixMicros),
         cluster_id: row.cluster_id,
         categories: Category::from_mask(row.category_mask),
+        bridge: row.bridge.clone(),
     })
 }

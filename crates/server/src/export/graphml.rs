@@ -17,6 +17,7 @@ const KEYS: &[(&str, &str, &str, &str)] = &[
     ("state", "node", "state", "string"),
     ("links", "node", "links", "boolean"),
     ("bridge", "node", "bridge", "boolean"),
+    ("standing", "node", "bridge_standing", "string"),
     ("received", "node", "received_at", "string"),
     ("category", "node", "category", "string"),
     ("role", "edge", "role", "string"),
@@ -66,9 +67,10 @@ pub async fn cluster<O: Out>(out: &mut O, cluster: &Cluster) -> Result<(), Stopp
             data(out, "reports", &i.report_count.to_string())?;
             data(out, "state", i.state.as_str())?;
             data(out, "links", if i.state.links() { "true" } else { "false" })?;
-            // A bridge: linked to another cluster too (its reports are not all in this one).
-            let bridge = i.state.links() && i.cluster_id != Some(view.id);
-            data(out, "bridge", if bridge { "true" } else { "false" })?;
+            // A bridge: it joins groups of reports that stand on their own evidence (the bridge
+            // rule holds it, marks it, or a supervisor linked it).
+            data(out, "bridge", if i.bridge.is_empty() { "false" } else { "true" })?;
+            data(out, "standing", &i.bridge)?;
             out.write_all(b"</node>\n")?;
         }
         out.page_done().await?;
