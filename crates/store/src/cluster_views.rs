@@ -136,6 +136,8 @@ pub struct ClusterReportView {
     pub contact_ongoing: bool,
     /// Keys of its linking identifiers.
     pub identifier_keys: Vec<String>,
+    /// Whether its victim consented to share it with the police.
+    pub consent_to_share_with_police: bool,
 }
 
 /// A cluster with everything an investigator needs to judge it.
@@ -322,6 +324,7 @@ pub(crate) async fn cluster_detail(
             contact_ongoing,
             loss: Vec::new(),
             identifier_keys: Vec::new(),
+            consent_to_share_with_police: false,
         });
     }
     let ids: Vec<i64> = reports.iter().map(|r| r.id).collect();
@@ -346,7 +349,9 @@ pub(crate) async fn cluster_detail(
             keys.entry(report).or_default().push(key);
         }
     }
+    let consenting = crate::consent::consenting(db, &ids).await?;
     for r in &mut reports {
+        r.consent_to_share_with_police = consenting.contains(&r.id);
         r.loss = loss.remove(&r.id).map(|m| m.into_iter().collect()).unwrap_or_default();
         r.identifier_keys = keys.remove(&r.id).unwrap_or_default();
     }

@@ -26,6 +26,7 @@ mod audit;
 mod cluster_views;
 mod clustering;
 mod config;
+mod consent;
 mod db;
 mod erasure;
 mod error;
@@ -49,10 +50,10 @@ pub use cluster_views::{
     QueueEvent,
 };
 pub use config::{ClusterConfig, KeySource, ReloadKeys, StoreConfig};
-pub use erasure::Erasure;
+pub use erasure::{Erasure, RETENTION_BATCH, Retention};
 pub use error::StoreError;
-pub use exports::{ExportIdentifier, ExportLink, ExportPayment, ExportReport, FeedCursor, FeedFilter};
-pub use follow_up::{FollowUp, NewDetails};
+pub use exports::{ExportIdentifier, ExportLink, ExportPayment, ExportReport, ExportVictim, FeedCursor, FeedFilter};
+pub use follow_up::{FollowUp, MyData, NewDetails};
 pub use intake::Submitted;
 pub use lookups::{IdentifierView, KeyLookup};
 pub use personal_data::ResealSummary;

@@ -4,8 +4,10 @@
 //! model of the cluster ([`model`], the store's `exports`).
 //!
 //! Who may export: investigators and supervisors any cluster, a liaison only the clusters referred
-//! to its agency (others answer as unknown ones) and the feed. No export carries victim personal
-//! data or narratives. Every export is audited twice: the guard's event when the stream starts,
+//! to its agency (others answer as unknown ones) and the feed. A liaison's export leaves out the
+//! reports of victims who did not consent to share them with the police (the totals count them,
+//! anonymously). No export carries victim personal data or narratives, except the referral
+//! package's `case.html`, which names the victims who consented, with their account. Every export is audited twice: the guard's event when the stream starts,
 //! and this service's event with the format and the size when it ends (for a package, before its
 //! manifest, which names that event's sequence).
 
@@ -251,7 +253,8 @@ impl pb::export_service_server::ExportService for ExportApi {
         let (content_type, file_name) = file_of(format, id);
         let (tx, rx) = tokio::sync::mpsc::channel(4);
         let mut sink = Sink::new(tx, head(content_type, file_name, generated));
-        let cluster = Cluster { store: self.store.clone(), view };
+        let consenting_only = !who.role.is_some_and(|role| role.sees_report(false));
+        let cluster = Cluster { store: self.store.clone(), view, consenting_only };
         let mut audited = Audited {
             guard: self.guard.clone(),
             caller: who,

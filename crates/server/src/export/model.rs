@@ -2,7 +2,7 @@
 //! and a kind the receiving tools know, deterministic ids, and timestamps.
 
 use scamtrail_core::UnixMicros;
-use scamtrail_store::{ClusterView, ExportIdentifier, ExportReport, Store};
+use scamtrail_store::{ClusterView, ExportIdentifier, ExportReport, ExportVictim, Store};
 use uuid::Uuid;
 
 use super::stream::Stopped;
@@ -25,12 +25,20 @@ pub struct Cluster {
     pub store: Store,
     /// Its summary (aggregates, priority, referral).
     pub view: ClusterView,
+    /// Only the reports of victims who consented to share them with the police (an export for
+    /// a liaison, by core's `Role::sees_report`); the totals count every report.
+    pub consenting_only: bool,
 }
 
 impl Cluster {
     /// Reports after report id `after`.
     pub async fn reports(&self, after: i64) -> Result<Vec<ExportReport>, Stopped> {
-        Ok(self.store.export_reports(self.view.id, after, PAGE).await?)
+        Ok(self.store.export_reports(self.view.id, after, PAGE, self.consenting_only).await?)
+    }
+
+    /// The victims of `reports` who consented to share them with the police, for the referral.
+    pub async fn consenting_victims(&self, reports: &[i64]) -> Result<Vec<ExportVictim>, Stopped> {
+        Ok(self.store.export_victims(reports).await?)
     }
 
     /// Identifiers after identifier id `after`.
