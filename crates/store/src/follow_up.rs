@@ -174,6 +174,9 @@ pub struct MyData {
     pub erased_at: Option<UnixMicros>,
 }
 
+/// When erasure was asked for and done, the cluster's referral, and the victim's consent.
+type RightsRow = (Option<i64>, Option<i64>, Option<String>, Option<bool>);
+
 /// Everything stored about report `report_id`, or `None` for an unknown report.
 pub(crate) async fn my_data(
     pool: &Pool,
@@ -187,7 +190,7 @@ pub(crate) async fn my_data(
     let additions: Vec<(i64,)> = pool
         .fetch("SELECT added_at FROM report_additions WHERE report_id = ? ORDER BY added_at", vec![report_id.into()])
         .await?;
-    let rows: Vec<(Option<i64>, Option<i64>, Option<String>, Option<bool>)> = pool
+    let rows: Vec<RightsRow> = pool
         .fetch(
             "SELECT r.erasure_requested_at, r.erased_at, c.referred_to, v.consent_to_share_police \
              FROM reports r LEFT JOIN clusters c ON c.id = r.cluster_id LEFT JOIN report_victims v ON v.report_id = r.id \
