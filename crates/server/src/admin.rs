@@ -218,6 +218,11 @@ pub(crate) async fn retention(
     })
     .await;
     retention.close().await?;
-    println!("{} report(s) {verb} (retention {months} months)", total?);
+    let total = total?;
+    if dry_run {
+        println!("{total} report(s) due (retention {months} months); dry run: nothing erased");
+    } else {
+        println!("{total} report(s) erased (retention {months} months)");
+    }
     Ok(())
 }
