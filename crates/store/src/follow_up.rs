@@ -125,8 +125,9 @@ pub(crate) async fn add_details(
                     .map_err(|e| DbErr::Custom(format!("reports.narrative of report {report_id}: {e}")))?;
                 narrative.push_str(&details.narrative);
                 let keys = shared.keys.keys();
+                // Words added after an erasure are held again: a pending request applies to them.
                 tx.execute(
-                    "UPDATE reports SET narrative = ? WHERE id = ?",
+                    "UPDATE reports SET narrative = ?, erased_at = NULL WHERE id = ?",
                     vec![Value::from(keys.seal(PersonalField::Narrative, &reference, &narrative)), report_id.into()],
                 )
                 .await?;
