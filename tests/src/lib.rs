@@ -140,6 +140,8 @@ impl TestServer {
         let dir = tempfile::tempdir()?;
         std::fs::copy(self.dir.path().join("card.key"), dir.path().join("card.key"))?;
         std::fs::copy(self.audit_key_file(), dir.path().join("audit.key"))?;
+        // Instances on one database share its data keys, as they share the card and audit keys.
+        std::fs::copy(self.data_key_file(), dir.path().join("data.key"))?;
         let mut server = Self {
             child: None,
             addr: String::new(),

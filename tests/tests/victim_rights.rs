@@ -261,6 +261,18 @@ async fn a_victim_erases_their_data_at_once_or_when_the_legal_hold_ends() {
         let victim = report.victim.unwrap();
         assert_eq!((victim.name.as_str(), victim.email.as_str(), report.narrative.as_str()), ("", "", ""));
         assert_eq!((victim.country.as_str(), report.payments.len()), ("GB", 1), "{backend:?}: the rest stays");
+        // Words the victim adds afterwards are held again, and no longer shown as erased.
+        let more = pb::AddReportDetailsRequest {
+            reference: c.reference.clone(),
+            secret: c.follow_up_secret.clone(),
+            client_request_id: "after-erasure".into(),
+            narrative: "One more thing: the caller was called Nigel.".into(),
+            ..Default::default()
+        };
+        intake.add_report_details(more).await.unwrap();
+        let mine = intake.get_my_data(my_data(&c)).await.unwrap().into_inner();
+        assert!(mine.erased_at.is_none(), "{backend:?}");
+        assert!(mine.report.unwrap().report.unwrap().narrative.contains("Nigel"), "{backend:?}");
 
         // An open cluster is a legal hold: the request is recorded and the victim told so.
         let answer = intake.erase_my_data(erase(&a)).await.unwrap().into_inner();
