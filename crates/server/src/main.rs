@@ -684,6 +684,7 @@ async fn rotate_data_keys(
         version,
         narratives = summary.narratives,
         victims = summary.victims,
+        notes = summary.notes,
         remaining = summary.remaining,
         "personal data sealed under the newest data key"
     );

@@ -8,7 +8,7 @@ use scamtrail_core::{Category, ClusterStatus, Disposition, EventKind, LinkStep, 
 use serde::{Deserialize, Serialize};
 
 use crate::amounts;
-use crate::config::ClusterConfig;
+use crate::config::{ClusterConfig, KeySource};
 use crate::db::entity::{cluster, cluster_event, identifier};
 use crate::db::{IN_CHUNK, Reader, Value, placeholders};
 use crate::error::StoreError;
@@ -296,10 +296,27 @@ pub const DETAIL_IDENTIFIERS_MAX: u64 = 1_000;
 /// Events in a cluster's detail at most (the latest).
 pub const DETAIL_EVENTS_MAX: u64 = 500;
 
-/// A cluster with its reports (newest first, at most `max_reports`), identifiers and history.
+/// An investigator's note as stored (sealed under the data keys), opened; a note from before
+/// sealing reads as it is, and one that does not open (cut short in another instance's
+/// announcement) reads as empty: `GetCluster` reads it whole from the history.
+pub(crate) fn open_note(keys: &KeySource, cluster_id: i64, stored: &str) -> String {
+    let binding = scamtrail_core::note_binding(cluster_id);
+    match keys.open(scamtrail_core::PersonalField::InvestigatorNote, &binding, stored) {
+        Ok(note) => note,
+        Err(scamtrail_core::OpenError::NotSealed) => stored.to_owned(),
+        Err(e) => {
+            tracing::debug!(cluster_id, error = %e, "a note does not open here");
+            String::new()
+        }
+    }
+}
+
+/// A cluster with its reports (newest first, at most `max_reports`), identifiers and history
+/// (its notes opened with `data_keys`).
 pub(crate) async fn cluster_detail(
     db: &Reader,
     config: &ClusterConfig,
+    data_keys: &KeySource,
     id: i64,
     max_reports: u64,
 ) -> Result<Option<ClusterDetail>, StoreError> {
@@ -374,6 +391,9 @@ pub(crate) async fn cluster_detail(
         .map(ClusterEventView::from_row)
         .collect::<Result<Vec<_>, _>>()?;
     events.reverse();
+    for event in events.iter_mut().filter(|e| e.kind == EventKind::Note) {
+        event.detail = open_note(data_keys, event.cluster_id, &event.detail);
+    }
     Ok(Some(ClusterDetail { cluster, reports, identifiers, events }))
 }
 

@@ -44,11 +44,16 @@ impl Store {
             .clone()
             .ok_or_else(|| StoreError::DataKeys("a store that holds reports needs data keys".into()))?;
         let pool = Pool::open(config, Checkpoints::Background, true).await?;
-        let (narratives, victims) = personal_data::to_reseal(&pool, &keys.keys(), Pass::Clear).await?;
-        if narratives + victims > 0 {
-            tracing::info!(narratives, victims, "personal data in clear found: sealing it");
+        let (narratives, victims, notes) = personal_data::to_reseal(&pool, &keys.keys(), Pass::Clear).await?;
+        if narratives + victims + notes > 0 {
+            tracing::info!(narratives, victims, notes, "personal data in clear found: sealing it");
             let summary = personal_data::reseal(&pool, &keys, Pass::Clear, None, &mut |_, _, _| {}).await?;
-            tracing::info!(narratives = summary.narratives, victims = summary.victims, "personal data sealed");
+            tracing::info!(
+                narratives = summary.narratives,
+                victims = summary.victims,
+                notes = summary.notes,
+                "personal data sealed"
+            );
             // The sealed pages replace the clear ones in the database file before anything is served
             // (the overwritten text was zeroed: `secure_delete`); a no-op on PostgreSQL.
             pool.writer(Checkpoints::Background, "sealing")?.checkpoint()?;
@@ -136,7 +141,8 @@ impl Store {
 
     /// Reads a cluster with its reports (newest first, at most `max_reports`), identifiers and history.
     pub async fn cluster(&self, id: i64, max_reports: u64) -> Result<Option<ClusterDetail>, StoreError> {
-        cluster_views::cluster_detail(&self.shared.reader, &self.shared.clusters, id, max_reports).await
+        cluster_views::cluster_detail(&self.shared.reader, &self.shared.clusters, &self.shared.keys, id, max_reports)
+            .await
     }
 
     /// Reads a cluster's summary (aggregates, triage state, priority), without its reports,
