@@ -23,7 +23,9 @@ async fn instances_starting_at_once_migrate_once() {
     let url = format!("{base}/{database}");
 
     // Four opens polled together: their migrations race unless something makes them take turns.
-    let config = StoreConfig::new(url.clone());
+    // Instances on one database share its data keys.
+    let keys = scamtrail_store::KeySource::fixed(scamtrail_core::DataKeys::generate());
+    let config = StoreConfig::new(url.clone()).with_data_keys(keys);
     let (a, b, c, d) =
         tokio::join!(Store::open(&config), Store::open(&config), Store::open(&config), Store::open(&config));
     let stores = [a, b, c, d].map(|s| s.expect("every instance starts"));
