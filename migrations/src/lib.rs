@@ -19,6 +19,7 @@ mod m0011_identifier_feed;
 mod m0012_exact_amounts;
 mod m0013_cluster_tags;
 mod m0014_bridges;
+mod m0015_erasure_requests;
 
 /// The category names `m0004` filled identifiers' masks with, in the order of their bits.
 pub use m0004_identifier_categories::CATEGORIES as CATEGORY_BITS_AT_M0004;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0012_exact_amounts::Migration),
             Box::new(m0013_cluster_tags::Migration),
             Box::new(m0014_bridges::Migration),
+            Box::new(m0015_erasure_requests::Migration),
         ]
     }
 }

@@ -95,6 +95,9 @@ const MATRIX: &[(&str, May)] = &[
     ("/scamtrail.v1.AdminService/ListAuditEvents", May::Roles(&[Admin])),
     ("/scamtrail.v1.ExportService/ExportCluster", May::Roles(&[Investigator, Supervisor, Liaison])),
     ("/scamtrail.v1.ExportService/ExportIdentifiers", May::Roles(&[Investigator, Supervisor, Liaison])),
+    ("/scamtrail.v1.IntakeService/GetMyData", May::Roles(&[Intake])),
+    ("/scamtrail.v1.IntakeService/EraseMyData", May::Roles(&[Intake])),
+    ("/scamtrail.v1.IntakeService/SetMyConsent", May::Roles(&[Intake])),
 ];
 
 /// Every method the server's API declares, from the compiled descriptors, and whether it

@@ -1,6 +1,7 @@
 //! Victims' personal data at rest: after a load of reports and added details, no victim's name,
 //! e-mail, phone, vulnerability note or narrative word is in any table of the database (nor, on
-//! SQLite, anywhere in its files), while `GetReport` reads them all back. Rows written in clear
+//! SQLite, anywhere in its files), nor any word of investigators' notes, while `GetReport` and
+//! `GetCluster` read them all back. Rows written in clear
 //! before sealing are sealed at the next start, with the distinct-victim key made a keyed MAC.
 //! A data key rotation stopped half-way leaves every report readable, and resumed seals
 //! everything under the new key. An administrator erases a report's personal data once its
@@ -25,7 +26,13 @@ fn secrets(i: usize) -> Vec<String> {
         format!("bereavedmarmoset{i}"),
         format!("zanzibarquokka{i}"),
         format!("laterpelican{i}"),
+        format!("quietwombat{i}"),
     ]
+}
+
+/// The note an investigator writes on the cluster of report `i` (for even `i`), quoting the victim.
+fn note_text(i: usize) -> String {
+    format!("Spoke to the victim: she said quietwombat{i} twice.")
 }
 
 fn report(i: usize) -> pb::Report {
@@ -110,8 +117,32 @@ async fn load(server: &TestServer) -> Vec<i64> {
             .await
             .unwrap();
         ids.push(submitted.report_id);
+        if i % 2 == 0 {
+            let mut triage = server.triage().await;
+            let get = pb::GetClusterRequest { cluster_id: submitted.cluster_id, max_reports: 1 };
+            let version = triage.get_cluster(get).await.unwrap().into_inner().cluster.unwrap().version;
+            let noted = pb::UpdateClusterRequest {
+                cluster_id: submitted.cluster_id,
+                version,
+                note: note_text(i),
+                ..Default::default()
+            };
+            triage.update_cluster(noted).await.unwrap();
+        }
     }
     ids
+}
+
+/// The notes on the clusters of the load's reports, as a supervisor reads them.
+async fn notes_read(triage: &mut ActorClient, ids: &[i64]) -> Vec<String> {
+    let mut notes = vec![];
+    for id in ids.iter().step_by(2) {
+        let cluster_id = read(triage, *id).await.cluster_id;
+        let got = triage.get_cluster(pb::GetClusterRequest { cluster_id, max_reports: 1 }).await.unwrap();
+        let events = got.into_inner().events;
+        notes.extend(events.into_iter().filter(|e| e.kind == pb::ClusterEventKind::Note as i32).map(|e| e.detail));
+    }
+    notes
 }
 
 /// Every report reads back whole: the victim's data and the narrative with its addition.
@@ -140,6 +171,9 @@ async fn no_victim_data_is_stored_in_clear_and_every_report_reads_back() {
         let dump = dump(&server);
         assert_eq!(found(&dump, &all), Vec::<String>::new(), "{backend:?}: victims' data in clear");
         assert!(dump.contains("st1:1:"), "{backend:?}: sealed values are in the dump");
+        // Investigators' notes, sealed too, read back whole.
+        let expected: Vec<String> = (0..REPORTS).step_by(2).map(note_text).collect();
+        assert_eq!(notes_read(&mut triage, &ids).await, expected, "{backend:?}");
         // Distinct victims are still counted: twelve victims over six clusters of two.
         let counts =
             column(&server, "SELECT victim_count FROM clusters WHERE merged_into IS NULL AND report_count > 0");
@@ -231,6 +265,11 @@ async fn a_rotation_stopped_half_way_leaves_every_report_readable_and_resumes() 
         assert!(ok && out.contains("every value is sealed under data key version 2"), "{backend:?}: {out}");
         assert_eq!((under(1), under(2)), (0, 2 * REPORTS), "{backend:?}");
         assert_readable(backend, &mut triage, &ids).await;
+        let notes =
+            column(&server, "SELECT COUNT(*) FROM cluster_events WHERE kind = 'note' AND detail LIKE 'st1:2:%'");
+        assert_eq!(notes, vec![(REPORTS / 2).to_string()], "{backend:?}: the notes moved to the new key too");
+        let expected: Vec<String> = (0..REPORTS).step_by(2).map(note_text).collect();
+        assert_eq!(notes_read(&mut triage, &ids).await, expected, "{backend:?}");
         let key_file = std::fs::read_to_string(server.data_key_file()).unwrap();
         assert!(key_file.lines().any(|l| l.starts_with("2 ")), "{backend:?}: the file holds version 2");
 

@@ -84,6 +84,13 @@ impl Role {
         !referral_package && self.investigates()
     }
 
+    /// Whether the role sees a report whose victim gave (`consented`) or withheld consent to share
+    /// it with the police. A liaison is the police: the report of a victim who did not consent is
+    /// not shown to it at all, anywhere (it only counts, anonymously, in its cluster's totals).
+    pub fn sees_report(self, consented: bool) -> bool {
+        consented || self != Role::Liaison
+    }
+
     /// Whether the role is held by systems through API keys rather than by people signing in.
     pub fn is_for_systems(self) -> bool {
         matches!(self, Role::Intake | Role::Liaison)
@@ -93,6 +100,14 @@ impl Role {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn liaisons_see_only_the_reports_of_victims_who_consented() {
+        for role in Role::ALL.iter() {
+            assert!(role.sees_report(true));
+            assert_eq!(role.sees_report(false), *role != Role::Liaison, "{role:?}");
+        }
+    }
 
     #[test]
     fn only_investigators_and_supervisors_read_victim_data() {

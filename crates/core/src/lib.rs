@@ -60,7 +60,7 @@ pub use partition::{LinkStep, components, shortest_link};
 pub use priority::{
     ClusterFacts, Priority, PriorityComponent, PriorityWeights, RecoverablePayment, WeightsError, score,
 };
-pub use privacy::{DataKeyError, DataKeys, OpenError, PersonalField, SEALED_PREFIX, sealed_version};
+pub use privacy::{DataKeyError, DataKeys, OpenError, PersonalField, SEALED_PREFIX, note_binding, sealed_version};
 pub use reference::{Reference, ReferenceError};
 pub use report::{NewPayment, NewReport, StoredReport, Victim};
 pub use scamtrail_normalize::{Country, KindHint};

@@ -36,16 +36,25 @@ pub enum PersonalField {
     VictimPhone,
     /// `report_victims.vulnerability_note`.
     VulnerabilityNote,
+    /// `cluster_events.detail` of an investigator's note, which may quote the victim; bound to
+    /// the cluster ([`note_binding`]) rather than to a report.
+    InvestigatorNote,
+}
+
+/// What an investigator's note on cluster `cluster_id` is bound to, in place of a reference.
+pub fn note_binding(cluster_id: i64) -> String {
+    format!("cluster:{cluster_id}")
 }
 
 impl PersonalField {
     /// Every personal field.
-    pub const ALL: [PersonalField; 5] = [
+    pub const ALL: [PersonalField; 6] = [
         PersonalField::Narrative,
         PersonalField::VictimName,
         PersonalField::VictimEmail,
         PersonalField::VictimPhone,
         PersonalField::VulnerabilityNote,
+        PersonalField::InvestigatorNote,
     ];
 
     /// The field's column, `table.column`, which is also its name in the associated data.
@@ -56,6 +65,7 @@ impl PersonalField {
             PersonalField::VictimEmail => "report_victims.email",
             PersonalField::VictimPhone => "report_victims.phone",
             PersonalField::VulnerabilityNote => "report_victims.vulnerability_note",
+            PersonalField::InvestigatorNote => "cluster_events.detail",
         }
     }
 }

@@ -194,3 +194,35 @@ pub(crate) async fn verify(
     }
     Ok(())
 }
+
+/// Runs `scamtrail retention run`: the reports whose personal data is due for erasure (clusters
+/// closed more than `months` ago, and victims' requests whose hold has ended), each batch named in
+/// the audit trail and then erased; with `dry_run`, only listed.
+pub(crate) async fn retention(
+    database: DatabaseArgs,
+    audit_key: AuditKeyArgs,
+    months: u32,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    use scamtrail_server::retention::{Actor, closed_before, pass};
+    let access = open(&database, &audit_key).await?;
+    let config = StoreConfig::new(database.database_url.clone());
+    let retention =
+        scamtrail_store::Store::retention_of(&config, Some(closed_before(UnixMicros::now(), months))).await?;
+    let who = Actor { actor: "cli", action: "scamtrail retention run", peer: "cli" };
+    let verb = if dry_run { "would erase" } else { "erased" };
+    let total = pass(&retention, &access, who, dry_run, &mut |reports| {
+        for id in reports {
+            println!("{verb} report {id}");
+        }
+    })
+    .await;
+    retention.close().await?;
+    let total = total?;
+    if dry_run {
+        println!("{total} report(s) due (retention {months} months); dry run: nothing erased");
+    } else {
+        println!("{total} report(s) erased (retention {months} months)");
+    }
+    Ok(())
+}

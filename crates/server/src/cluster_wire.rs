@@ -297,6 +297,7 @@ fn report_out(r: &ClusterReportView) -> pb::ClusterReport {
         loss: r.loss.iter().map(|(c, m)| amount(c, *m)).collect(),
         contact_ongoing: r.contact_ongoing,
         identifier_keys: r.identifier_keys.clone(),
+        consent_to_share_with_police: r.consent_to_share_with_police,
     }
 }
 

@@ -1,12 +1,13 @@
 //! `IntakeService`: reports in from victim-support frontends, identifier previews, and the
-//! victim's follow-up (status and added details) with the secret returned at submission.
+//! victim's follow-up with the secret returned at submission: status, added details, and the
+//! victim's rights over their data (access, erasure, consent).
 
 use std::sync::Arc;
 
 use scamtrail_core::{ClusterStatus, Reference, UnixMicros};
 use scamtrail_normalize::Normalizer;
 use scamtrail_proto::v1 as pb;
-use scamtrail_store::{FollowUp, Store};
+use scamtrail_store::{Erasure, FollowUp, Store};
 use tonic::{Request, Response, Status};
 
 use crate::auth::guard::too_many;
@@ -79,6 +80,16 @@ impl IntakeApi {
         }
     }
 }
+
+/// What a victim is told when their data is erased at once.
+pub const ERASED_MESSAGE: &str = "Your name, contact details, vulnerability note and your account of what happened \
+    have been erased. The scammers' details, your payments and their dates are kept without your name, so that \
+    your report still helps to link and stop the scam.";
+
+/// What a victim is told when a legal hold keeps their data for now.
+pub const HELD_MESSAGE: &str = "Your report is part of an investigation or a referral to the police that is still \
+    open, and the law requires it to be kept until that ends. Your request is recorded: your name, contact details, \
+    vulnerability note and your account of what happened will be erased as soon as the investigation is closed.";
 
 /// Where a report stands, as a victim is told.
 fn progress(status: Option<ClusterStatus>) -> pb::ReportProgress {
@@ -217,5 +228,65 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
             identifiers: if replayed { vec![] } else { outcomes },
             status: Some(status_out(&after)),
         }))
+    }
+
+    async fn get_my_data(
+        &self,
+        request: Request<pb::GetMyDataRequest>,
+    ) -> Result<Response<pb::GetMyDataResponse>, Status> {
+        let who = caller(&request)?;
+        let req = request.into_inner();
+        let found = self.open(&req.reference, &req.secret, &who).await?;
+        who.target(format!("report:{}", found.report_id));
+        let data = self
+            .store
+            .my_data(found.report_id)
+            .await
+            .map_err(error::store)?
+            .ok_or_else(|| Status::not_found("no report with that reference and secret"))?;
+        Ok(Response::new(pb::GetMyDataResponse {
+            report: Some(wire::stored_report_out(&data.report, data.cluster_id)),
+            status: Some(status_out(&found)),
+            details_added_at: data.additions.iter().map(|&at| wire::timestamp(at)).collect(),
+            shared_with: data.shared_with.into_iter().collect(),
+            erasure_requested_at: data.erasure_requested_at.map(wire::timestamp),
+            erased_at: data.erased_at.map(wire::timestamp),
+        }))
+    }
+
+    async fn erase_my_data(
+        &self,
+        request: Request<pb::EraseMyDataRequest>,
+    ) -> Result<Response<pb::EraseMyDataResponse>, Status> {
+        let who = caller(&request)?;
+        let req = request.into_inner();
+        let found = self.open(&req.reference, &req.secret, &who).await?;
+        who.target(format!("report:{}", found.report_id));
+        let (outcome, message) = match self.store.request_erasure(found.report_id).await.map_err(error::store)? {
+            Erasure::Erased => {
+                who.target("erasure:erased");
+                (pb::ErasureOutcome::Erased, ERASED_MESSAGE)
+            }
+            Erasure::Held { .. } => {
+                who.target("erasure:pending-legal-hold");
+                (pb::ErasureOutcome::PendingLegalHold, HELD_MESSAGE)
+            }
+        };
+        tracing::info!(report_id = found.report_id, outcome = outcome.as_str_name(), "victim's erasure request");
+        Ok(Response::new(pb::EraseMyDataResponse { outcome: outcome as i32, message: message.to_owned() }))
+    }
+
+    async fn set_my_consent(
+        &self,
+        request: Request<pb::SetMyConsentRequest>,
+    ) -> Result<Response<pb::SetMyConsentResponse>, Status> {
+        let who = caller(&request)?;
+        let req = request.into_inner();
+        let found = self.open(&req.reference, &req.secret, &who).await?;
+        who.target(format!("report:{}", found.report_id));
+        let consent = req.consent_to_share_with_police;
+        self.store.set_consent(found.report_id, consent).await.map_err(error::store)?;
+        who.target(if consent { "consent:given" } else { "consent:withdrawn" });
+        Ok(Response::new(pb::SetMyConsentResponse { consent_to_share_with_police: consent }))
     }
 }

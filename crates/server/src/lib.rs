@@ -13,6 +13,7 @@ pub mod key_file;
 pub mod localized;
 pub mod lookup;
 pub mod progress;
+pub mod retention;
 pub mod safelist;
 pub mod shared_hosts;
 pub mod telemetry;
@@ -74,6 +75,8 @@ pub struct ServeConfig {
     pub metrics_listen: Option<SocketAddr>,
     /// Open a span per call (exported when the process set up an OTLP exporter).
     pub trace_calls: bool,
+    /// Months after a cluster's closing when its reports' personal data is erased.
+    pub retention_months: u32,
 }
 
 /// PEM files for TLS.
@@ -138,6 +141,7 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
     let access = store.access(audit_key);
     open_audit_trail(&access, &config.audit_key_file, audit_key_is_new).await?;
     let counting = config.metrics_listen.map(|_| telemetry::watch_store(store.clone()));
+    retention::spawn(&store, access.clone(), Some(config.retention_months));
     let guard = std::sync::Arc::new(auth::GuardState::new(access, config.guard.clone()));
 
     // Error details (google.rpc) are registered so that grpcurl can decode BadRequest.

@@ -65,6 +65,13 @@ enum Command {
         #[command(subcommand)]
         command: ReportCommand,
     },
+    /// The retention policy: `retention run [--dry-run]` erases (or lists) the personal data of
+    /// reports whose cluster was closed more than --retention-months ago, and of victims whose
+    /// erasure request waited for a legal hold to end.
+    Retention {
+        #[command(subcommand)]
+        command: RetentionCommand,
+    },
     /// Victims' data keys: `data-key rotate` adds a version and seals everything under it.
     DataKey {
         #[command(subcommand)]
@@ -205,6 +212,42 @@ struct ServeArgs {
     /// the gRPC port.
     #[arg(long, env = "SCAMTRAIL_WEB_DIR")]
     web_dir: Option<PathBuf>,
+    #[command(flatten)]
+    retention: RetentionArgs,
+}
+
+/// How long victims' personal data is kept.
+#[derive(clap::Args)]
+struct RetentionArgs {
+    /// Months after a cluster is closed when its reports' victim data and narratives are erased
+    /// (1 to 1,200; a month is 30.44 days). Clusters open or referred are a legal hold: nothing of
+    /// them is erased. Identifiers, payments, dates, category and country stay.
+    #[arg(
+        long,
+        default_value_t = scamtrail_server::retention::DEFAULT_RETENTION_MONTHS,
+        env = "SCAMTRAIL_RETENTION_MONTHS",
+        value_parser = clap::value_parser!(u32).range(1..=i64::from(scamtrail_server::retention::RETENTION_MONTHS_MAX))
+    )]
+    retention_months: u32,
+}
+
+#[derive(Subcommand)]
+enum RetentionCommand {
+    /// Erases, in batches of 500 each named in the audit trail first, the personal data and free
+    /// text now due: reports of clusters closed more than --retention-months ago, and reports
+    /// whose victim asked for erasure while their cluster was open. Servers do this every 10
+    /// minutes; the command runs it now.
+    Run {
+        /// List the reports that would be erased, and erase nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        retention: RetentionArgs,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        audit_key: AuditKeyArgs,
+    },
 }
 
 /// A new user or key.
@@ -570,6 +613,7 @@ fn run(cli: Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
             println!("tls = {}", config.tls.is_some());
             println!("metrics = {}", config.metrics_listen.map_or("off".to_owned(), |a| a.to_string()));
             println!("cors-origins = {:?}", config.cors_origins);
+            println!("retention-months = {}", config.retention_months);
             println!("configuration OK");
             Ok(())
         }
@@ -580,6 +624,9 @@ fn run(cli: Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
         }
         Command::DataKey { command: DataKeyCommand::Rotate { resume, limit, database, data_key, audit_key } } => {
             runtime.block_on(rotate_data_keys(database, audit_key, data_key.data_key_file, resume, limit))
+        }
+        Command::Retention { command: RetentionCommand::Run { dry_run, retention, database, audit_key } } => {
+            runtime.block_on(admin::retention(database, audit_key, retention.retention_months, dry_run))
         }
         Command::Report { command: ReportCommand::Erase { id, database, audit_key } } => {
             runtime.block_on(erase_report(database, audit_key, id))
@@ -665,6 +712,7 @@ async fn rotate_data_keys(
         version,
         narratives = summary.narratives,
         victims = summary.victims,
+        notes = summary.notes,
         remaining = summary.remaining,
         "personal data sealed under the newest data key"
     );
@@ -801,6 +849,7 @@ fn serve_config(args: ServeArgs) -> anyhow::Result<ServeConfig> {
         guard,
         tls,
         web_dir,
+        retention,
     } = args;
     let mut store = StoreConfig::new(database.database_url);
     store.clusters = clusters.config()?;
@@ -825,6 +874,7 @@ fn serve_config(args: ServeArgs) -> anyhow::Result<ServeConfig> {
             _ => None,
         },
         web_dir,
+        retention_months: retention.retention_months,
     })
 }
 

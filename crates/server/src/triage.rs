@@ -55,6 +55,11 @@ pub(crate) fn in_scope(caller: &Caller, cluster: &scamtrail_store::ClusterView) 
     cluster.referred_to.as_deref().is_some_and(|to| !agency.is_empty() && to.trim().eq_ignore_ascii_case(agency.trim()))
 }
 
+/// Whether the caller sees a report whose victim gave or withheld consent (core's rule).
+fn sees(caller: &Caller, consented: bool) -> bool {
+    caller.role.is_some_and(|role| role.sees_report(consented))
+}
+
 type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::WatchQueueResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -112,6 +117,9 @@ impl pb::triage_service_server::TriageService for TriageApi {
                 who.target(format!("cluster:{id}"));
                 visible_to(&who, &detail.cluster)?;
                 let mut out = cw::detail_out(&detail);
+                // A victim who did not consent to share with the police is not shown to a
+                // liaison; the cluster's totals still count the report, anonymously.
+                out.reports.retain(|r| sees(&who, r.consent_to_share_with_police));
                 if !who.role.is_some_and(Role::reads_notes) {
                     out.events.retain(|e| e.kind() != pb::ClusterEventKind::Note);
                 }
@@ -146,8 +154,26 @@ impl pb::triage_service_server::TriageService for TriageApi {
                     return Err(no_such_report());
                 }
             }
+            // A report whose victim did not consent answers as an unknown one does.
+            let consenting = self.store.consenting(&[a, b]).await.map_err(error::store)?;
+            if !consenting.contains(&a) || !consenting.contains(&b) {
+                return Err(no_such_report());
+            }
         }
-        let explained = self.store.explain_link(a, b).await.map_err(error::store)?.ok_or_else(no_such_report)?;
+        let mut explained = self.store.explain_link(a, b).await.map_err(error::store)?.ok_or_else(no_such_report)?;
+        // The reports the path goes through are named to a liaison only when their victims
+        // consented; the others are steps without a report id.
+        if who.role == Some(Role::Liaison)
+            && let Some(path) = explained.path.as_mut()
+        {
+            let ids: Vec<i64> = path.iter().map(|step| step.report_id).collect();
+            let consenting = self.store.consenting(&ids).await.map_err(error::store)?;
+            for step in path.iter_mut() {
+                if !consenting.contains(&step.report_id) {
+                    step.report_id = 0;
+                }
+            }
+        }
         who.target(format!("cluster:{}", explained.cluster_a));
         if explained.cluster_b != explained.cluster_a {
             who.target(format!("cluster:{}", explained.cluster_b));

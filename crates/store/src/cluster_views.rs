@@ -10,7 +10,7 @@ use scamtrail_core::{
 use serde::{Deserialize, Serialize};
 
 use crate::amounts;
-use crate::config::ClusterConfig;
+use crate::config::{ClusterConfig, KeySource};
 use crate::db::entity::{cluster, cluster_event, identifier};
 use crate::db::{IN_CHUNK, Reader, Value, placeholders};
 use crate::error::StoreError;
@@ -138,6 +138,8 @@ pub struct ClusterReportView {
     pub contact_ongoing: bool,
     /// Keys of its linking identifiers.
     pub identifier_keys: Vec<String>,
+    /// Whether its victim consented to share it with the police.
+    pub consent_to_share_with_police: bool,
 }
 
 /// A cluster with everything an investigator needs to judge it.
@@ -299,10 +301,27 @@ pub const DETAIL_IDENTIFIERS_MAX: u64 = 1_000;
 /// Events in a cluster's detail at most (the latest).
 pub const DETAIL_EVENTS_MAX: u64 = 500;
 
-/// A cluster with its reports (newest first, at most `max_reports`), identifiers and history.
+/// An investigator's note as stored (sealed under the data keys), opened; a note from before
+/// sealing reads as it is, and one that does not open (cut short in another instance's
+/// announcement) reads as empty: `GetCluster` reads it whole from the history.
+pub(crate) fn open_note(keys: &KeySource, cluster_id: i64, stored: &str) -> String {
+    let binding = scamtrail_core::note_binding(cluster_id);
+    match keys.open(scamtrail_core::PersonalField::InvestigatorNote, &binding, stored) {
+        Ok(note) => note,
+        Err(scamtrail_core::OpenError::NotSealed) => stored.to_owned(),
+        Err(e) => {
+            tracing::debug!(cluster_id, error = %e, "a note does not open here");
+            String::new()
+        }
+    }
+}
+
+/// A cluster with its reports (newest first, at most `max_reports`), identifiers and history
+/// (its notes opened with `data_keys`).
 pub(crate) async fn cluster_detail(
     db: &Reader,
     config: &ClusterConfig,
+    data_keys: &KeySource,
     id: i64,
     max_reports: u64,
 ) -> Result<Option<ClusterDetail>, StoreError> {
@@ -327,6 +346,7 @@ pub(crate) async fn cluster_detail(
             contact_ongoing,
             loss: Vec::new(),
             identifier_keys: Vec::new(),
+            consent_to_share_with_police: false,
         });
     }
     let ids: Vec<i64> = reports.iter().map(|r| r.id).collect();
@@ -351,7 +371,9 @@ pub(crate) async fn cluster_detail(
             keys.entry(report).or_default().push(key);
         }
     }
+    let consenting = crate::consent::consenting(db, &ids).await?;
     for r in &mut reports {
+        r.consent_to_share_with_police = consenting.contains(&r.id);
         r.loss = loss.remove(&r.id).map(|m| m.into_iter().collect()).unwrap_or_default();
         r.identifier_keys = keys.remove(&r.id).unwrap_or_default();
     }
@@ -374,6 +396,9 @@ pub(crate) async fn cluster_detail(
         .map(ClusterEventView::from_row)
         .collect::<Result<Vec<_>, _>>()?;
     events.reverse();
+    for event in events.iter_mut().filter(|e| e.kind == EventKind::Note) {
+        event.detail = open_note(data_keys, event.cluster_id, &event.detail);
+    }
     let bridges = lookups::bridges_of_cluster(db, config, id).await?;
     Ok(Some(ClusterDetail { cluster, reports, identifiers, events, bridges }))
 }

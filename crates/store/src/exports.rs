@@ -2,14 +2,18 @@
 //! and the referral package are written from, read a page at a time (keyset on ids, or on
 //! `(last_seen, id)` for the feed), so that an export of any size holds one page in memory.
 //!
-//! Nothing here reads a victim's personal data or a report's narrative, so none can leave through
-//! an export, whatever the format; of `report_victims` only the consent to share with the police
-//! is read, to leave out the reports of victims who did not give it ([`ReportsShown`]).
+//! The pages of reports carry no victim personal data or narrative; of `report_victims` only the
+//! consent to share with the police is read, to leave out the reports of victims who did not give
+//! it ([`ReportsShown`]). Only [`consenting_victims`] opens personal data, for the referral
+//! package, and only for victims who consented to share their report with the police.
 
 use scamtrail_core::{Category, IdentifierState, UnixMicros};
 
+use scamtrail_core::PersonalField;
+
+use crate::config::KeySource;
 use crate::db::entity::identifier;
-use crate::db::{Reader, Value, placeholders};
+use crate::db::{IN_CHUNK, Reader, Value, placeholders};
 use crate::error::StoreError;
 
 /// A report as exports show it: when and how the scam happened, its payments and the scammers'
@@ -37,6 +41,23 @@ pub struct ExportReport {
     /// The normalised identifiers the victim typed (no narrative finds, no cards), in the order
     /// reported.
     pub identifiers: Vec<ExportLink>,
+    /// Whether its victim consented to share it with the police.
+    pub consent_to_share_with_police: bool,
+}
+
+/// A victim who consented to share their report with the police, as a referral shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportVictim {
+    /// The report.
+    pub report_id: i64,
+    /// The victim's name.
+    pub name: String,
+    /// Their e-mail address.
+    pub email: String,
+    /// Their phone number.
+    pub phone: String,
+    /// What happened, in their words, with the details added later.
+    pub narrative: String,
 }
 
 /// One payment of a report.
@@ -136,7 +157,8 @@ pub enum ReportsShown {
 }
 
 /// The reports of `cluster` after report id `after`, by id, at most `limit`, each with its
-/// payments and identifiers.
+/// payments and identifiers; with `consenting_only`, only those whose victim consented to share
+/// them with the police.
 pub(crate) async fn report_page(
     db: &Reader,
     cluster: i64,
@@ -198,8 +220,14 @@ pub(crate) async fn report_page(
             contact_ongoing: ongoing,
             payments: vec![],
             identifiers: vec![],
+            consent_to_share_with_police: false,
         })
         .collect();
+    let ids: Vec<i64> = reports.iter().map(|r| r.id).collect();
+    let consenting = crate::consent::consenting(db, &ids).await?;
+    for r in &mut reports {
+        r.consent_to_share_with_police = consenting.contains(&r.id);
+    }
     // Both lists are ordered by report id like the page, so one walk files each row.
     let index = |reports: &[ExportReport], id: i64| reports.binary_search_by_key(&id, |r| r.id).ok();
     let mut filed = vec![];
@@ -235,6 +263,39 @@ pub(crate) async fn report_page(
         }
     }
     Ok(reports)
+}
+
+/// The victims of `reports` who consented to share their report with the police, their personal
+/// data and narrative opened; the others are absent.
+pub(crate) async fn consenting_victims(
+    db: &Reader,
+    keys: &KeySource,
+    reports: &[i64],
+) -> Result<Vec<ExportVictim>, StoreError> {
+    let mut out = vec![];
+    for chunk in reports.chunks(IN_CHUNK) {
+        let values: Vec<Value> = chunk.iter().map(|&i| Value::from(i)).collect();
+        let sql = format!(
+            "SELECT r.id, r.reference, v.name, v.email, v.phone, r.narrative FROM reports r \
+             JOIN report_victims v ON v.report_id = r.id WHERE v.consent_to_share_police AND r.id IN ({}) ORDER BY r.id",
+            placeholders(chunk.len())
+        );
+        let rows: Vec<(i64, String, String, String, String, String)> = db.fetch(&sql, values).await?;
+        for (report_id, reference, name, email, phone, narrative) in rows {
+            let open = |field: PersonalField, stored: &str| {
+                keys.open(field, &reference, stored)
+                    .map_err(|e| StoreError::DataKeys(format!("{} of report {report_id}: {e}", field.column())))
+            };
+            out.push(ExportVictim {
+                report_id,
+                name: open(PersonalField::VictimName, &name)?,
+                email: open(PersonalField::VictimEmail, &email)?,
+                phone: open(PersonalField::VictimPhone, &phone)?,
+                narrative: open(PersonalField::Narrative, &narrative)?,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// The identifiers the reports of `cluster` carry (whatever their state: excluded and safelisted

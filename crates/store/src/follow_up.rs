@@ -123,8 +123,9 @@ pub(crate) async fn add_details(
                     .map_err(|e| DbErr::Custom(format!("reports.narrative of report {report_id}: {e}")))?;
                 narrative.push_str(&details.narrative);
                 let keys = shared.keys.keys();
+                // Words added after an erasure are held again: a pending request applies to them.
                 tx.execute(
-                    "UPDATE reports SET narrative = ? WHERE id = ?",
+                    "UPDATE reports SET narrative = ?, erased_at = NULL WHERE id = ?",
                     vec![Value::from(keys.seal(PersonalField::Narrative, &reference, &narrative)), report_id.into()],
                 )
                 .await?;
@@ -152,4 +153,57 @@ async fn first_positions(tx: &Tx<'_>, report_id: i64) -> Result<FirstPositions, 
     let (payment, typed, suggested) = rows.into_iter().next().unwrap_or_default();
     let next = |max: Option<i32>| max.map_or(0, |m| usize::try_from(m).unwrap_or(0) + 1);
     Ok(FirstPositions { payment: next(payment), typed: next(typed), suggested: next(suggested) })
+}
+
+/// Everything stored about a victim's report, for the victim (the right of access).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MyData {
+    /// The report as stored, the victim's data and narrative opened (blank once erased).
+    pub report: scamtrail_core::StoredReport,
+    /// Its cluster, when it has one.
+    pub cluster_id: Option<i64>,
+    /// When details were added, oldest first.
+    pub additions: Vec<UnixMicros>,
+    /// The agency its cluster was referred to, when it was and the victim consented to share
+    /// the report with the police (without consent a referral carries nothing of it).
+    pub shared_with: Option<String>,
+    /// When the victim asked for erasure during a legal hold, if they did.
+    pub erasure_requested_at: Option<UnixMicros>,
+    /// When the personal data and free text were erased, if they were.
+    pub erased_at: Option<UnixMicros>,
+}
+
+/// When erasure was asked for and done, the cluster's referral, and the victim's consent.
+type RightsRow = (Option<i64>, Option<i64>, Option<String>, Option<bool>);
+
+/// Everything stored about report `report_id`, or `None` for an unknown report.
+pub(crate) async fn my_data(
+    pool: &Pool,
+    keys: &crate::config::KeySource,
+    report_id: i64,
+) -> Result<Option<MyData>, StoreError> {
+    let Some((report, cluster_id)) = crate::intake::report(pool, keys, crate::db::ReportKey::Id(report_id)).await?
+    else {
+        return Ok(None);
+    };
+    let additions: Vec<(i64,)> = pool
+        .fetch("SELECT added_at FROM report_additions WHERE report_id = ? ORDER BY added_at", vec![report_id.into()])
+        .await?;
+    let rows: Vec<RightsRow> = pool
+        .fetch(
+            "SELECT r.erasure_requested_at, r.erased_at, c.referred_to, v.consent_to_share_police \
+             FROM reports r LEFT JOIN clusters c ON c.id = r.cluster_id LEFT JOIN report_victims v ON v.report_id = r.id \
+             WHERE r.id = ?",
+            vec![report_id.into()],
+        )
+        .await?;
+    let (requested, erased, referred_to, consent) = rows.into_iter().next().unwrap_or_default();
+    Ok(Some(MyData {
+        report,
+        cluster_id,
+        additions: additions.into_iter().map(|(at,)| UnixMicros(at)).collect(),
+        shared_with: referred_to.filter(|_| consent == Some(true)),
+        erasure_requested_at: requested.map(UnixMicros),
+        erased_at: erased.map(UnixMicros),
+    }))
 }

@@ -27,6 +27,7 @@ mod bridges;
 mod cluster_views;
 mod clustering;
 mod config;
+mod consent;
 mod db;
 mod erasure;
 mod error;
@@ -51,10 +52,12 @@ pub use cluster_views::{
     QueueEvent,
 };
 pub use config::{ClusterConfig, KeySource, ReloadKeys, StoreConfig};
-pub use erasure::Erasure;
+pub use erasure::{Erasure, RETENTION_BATCH, Retention};
 pub use error::StoreError;
-pub use exports::{ExportIdentifier, ExportLink, ExportPayment, ExportReport, FeedCursor, FeedFilter, ReportsShown};
-pub use follow_up::{FollowUp, NewDetails};
+pub use exports::{
+    ExportIdentifier, ExportLink, ExportPayment, ExportReport, ExportVictim, FeedCursor, FeedFilter, ReportsShown,
+};
+pub use follow_up::{FollowUp, MyData, NewDetails};
 pub use intake::Submitted;
 pub use lookups::{BridgePageToken, IdentifierView, KeyLookup};
 pub use operations::OperationalCounts;

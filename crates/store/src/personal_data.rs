@@ -1,13 +1,13 @@
 //! Victims' personal data at rest: sealing the values written before sealing existed (a start-up
 //! step) and sealing everything again under the newest data key (`scamtrail data-key rotate`).
 //!
-//! Both walk the personal columns ([`PersonalField`]) in batches, in id order, each batch in one
+//! Both walk the personal columns ([`PersonalField`], investigators' notes among them) in batches, in id order, each batch in one
 //! short write transaction, so that they run beside a serving store. Every value names the key
 //! that sealed it, so a pass stopped anywhere leaves every value readable, and the next pass
 //! picks up what is left. A victim's row gets its distinct-victim key again from the opened
 //! e-mail or phone (a keyed MAC; rows from before sealing hold a plain hash).
 
-use scamtrail_core::{DataKeys, PersonalField, SEALED_PREFIX, Victim};
+use scamtrail_core::{DataKeys, PersonalField, SEALED_PREFIX, Victim, note_binding};
 
 use crate::config::KeySource;
 use crate::db::{DbErr, Intent, Pool, Value};
@@ -32,6 +32,8 @@ pub struct ResealSummary {
     pub narratives: u64,
     /// Victims' rows whose fields were sealed again.
     pub victims: u64,
+    /// Investigators' notes sealed again.
+    pub notes: u64,
     /// Values still to seal when the pass stopped at its limit (0 when it finished).
     pub remaining: u64,
 }
@@ -53,9 +55,18 @@ fn victims_condition() -> String {
     ["v.name", "v.email", "v.phone", "v.vulnerability_note"].map(needs).join(" OR ")
 }
 
-/// How many narratives and victims' rows a pass would seal.
-pub(crate) async fn to_reseal(pool: &Pool, keys: &DataKeys, pass: Pass) -> Result<(u64, u64), StoreError> {
+/// The notes a pass walks: investigators' notes on clusters.
+const NOTES: &str = "kind = 'note'";
+
+/// How many narratives, victims' rows and investigators' notes a pass would seal.
+pub(crate) async fn to_reseal(pool: &Pool, keys: &DataKeys, pass: Pass) -> Result<(u64, u64, u64), StoreError> {
     let pattern = kept(pass, keys);
+    let notes: Vec<(i64,)> = pool
+        .fetch(
+            &format!("SELECT COUNT(*) FROM cluster_events WHERE {NOTES} AND {}", needs("detail")),
+            vec![pattern.clone().into()],
+        )
+        .await?;
     let narratives: Vec<(i64,)> = pool
         .fetch(&format!("SELECT COUNT(*) FROM reports WHERE {}", needs("narrative")), vec![pattern.clone().into()])
         .await?;
@@ -63,7 +74,7 @@ pub(crate) async fn to_reseal(pool: &Pool, keys: &DataKeys, pass: Pass) -> Resul
         .fetch(&format!("SELECT COUNT(*) FROM report_victims v WHERE {}", victims_condition()), vec![pattern.into(); 4])
         .await?;
     let count = |rows: Vec<(i64,)>| rows.first().map_or(0, |(n,)| u64::try_from(*n).unwrap_or(0));
-    Ok((count(narratives), count(victims)))
+    Ok((count(narratives), count(victims), count(notes)))
 }
 
 /// Seals again, in batches, the values `pass` names, at most `limit` rows (narratives and
@@ -76,7 +87,7 @@ pub(crate) async fn reseal(
     progress: &mut dyn FnMut(&str, u64, u64),
 ) -> Result<ResealSummary, StoreError> {
     let keys = source.keys();
-    let (narratives, victims) = to_reseal(pool, &keys, pass).await?;
+    let (narratives, victims, notes) = to_reseal(pool, &keys, pass).await?;
     let mut summary = ResealSummary::default();
     let mut budget = limit.unwrap_or(u64::MAX);
     let pattern = kept(pass, &keys);
@@ -185,8 +196,46 @@ pub(crate) async fn reseal(
         budget -= done;
         progress("sealing victims", summary.victims, victims);
     }
-    let (left_narratives, left_victims) = to_reseal(pool, &keys, pass).await?;
-    summary.remaining = left_narratives + left_victims;
+    let mut after = 0i64;
+    while budget > 0 {
+        let take = budget.min(BATCH);
+        let rows: Vec<(i64, i64, String)> = pool
+            .fetch(
+                &format!(
+                    "SELECT id, cluster_id, detail FROM cluster_events WHERE id > ? AND {NOTES} AND {} \
+                     ORDER BY id LIMIT ?",
+                    needs("detail")
+                ),
+                vec![after.into(), pattern.clone().into(), (take as i64).into()],
+            )
+            .await?;
+        let Some((last, ..)) = rows.last() else { break };
+        after = *last;
+        let mut sealed = Vec::with_capacity(rows.len());
+        for (id, cluster_id, stored) in rows {
+            let fresh = keys
+                .reseal(PersonalField::InvestigatorNote, &note_binding(cluster_id), &stored)
+                .map_err(|e| StoreError::DataKeys(format!("note {id} of cluster {cluster_id}: {e}")))?;
+            sealed.push((id, stored, fresh));
+        }
+        let done = sealed.len() as u64;
+        pool.transaction(Intent::Write, async |tx| {
+            for (id, stored, fresh) in &sealed {
+                tx.execute(
+                    "UPDATE cluster_events SET detail = ? WHERE id = ? AND detail = ?",
+                    vec![fresh.clone().into(), (*id).into(), stored.clone().into()],
+                )
+                .await?;
+            }
+            Ok::<_, DbErr>(())
+        })
+        .await?;
+        summary.notes += done;
+        budget -= done;
+        progress("sealing notes", summary.notes, notes);
+    }
+    let (left_narratives, left_victims, left_notes) = to_reseal(pool, &keys, pass).await?;
+    summary.remaining = left_narratives + left_victims + left_notes;
     Ok(summary)
 }
 

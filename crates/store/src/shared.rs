@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 
 use tokio::sync::broadcast;
 
-use crate::cluster_views::{ClusterEventView, QueueEvent, cluster_view};
+use crate::cluster_views::{ClusterEventView, QueueEvent, cluster_view, open_note};
 use crate::config::{ClusterConfig, KeySource};
 use crate::db::{Pool, Reader};
 use crate::instances::FanOut;
@@ -51,7 +51,10 @@ impl Shared {
         if self.events.receiver_count() == 0 {
             return;
         }
-        for event in events {
+        for mut event in events {
+            if event.kind == scamtrail_core::EventKind::Note {
+                event.detail = open_note(&self.keys, event.cluster_id, &event.detail);
+            }
             match cluster_view(&self.reader, &self.clusters, event.cluster_id).await {
                 Ok(Some(cluster)) => {
                     let _ = self.events.send(Arc::new(QueueEvent { event, cluster }));

@@ -5,17 +5,18 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use scamtrail_core::{IdentifierState, NewReport, Reference, StoredReport};
+use scamtrail_core::{IdentifierState, NewReport, Reference, StoredReport, UnixMicros};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::access::Access;
 use crate::cluster_views::{self, ClusterDetail, ClusterView, LinkExplanation, QueueEvent};
 use crate::config::{KeySource, StoreConfig};
+use crate::consent;
 use crate::db::{Checkpoints, Pool, ReportKey, spawn_checkpointer};
-use crate::erasure::{self, Erasure};
+use crate::erasure::{self, Erasure, Retention};
 use crate::error::StoreError;
-use crate::exports::{self, ExportIdentifier, ExportReport, FeedCursor, FeedFilter, ReportsShown};
-use crate::follow_up::{self, FollowUp, NewDetails};
+use crate::exports::{self, ExportIdentifier, ExportReport, ExportVictim, FeedCursor, FeedFilter, ReportsShown};
+use crate::follow_up::{self, FollowUp, MyData, NewDetails};
 use crate::instances;
 use crate::intake::{self, Job, Submitted};
 use crate::lookups::{self, BridgePageToken, IdentifierView, KeyLookup};
@@ -44,11 +45,16 @@ impl Store {
             .clone()
             .ok_or_else(|| StoreError::DataKeys("a store that holds reports needs data keys".into()))?;
         let pool = Pool::open(config, Checkpoints::Background, true).await?;
-        let (narratives, victims) = personal_data::to_reseal(&pool, &keys.keys(), Pass::Clear).await?;
-        if narratives + victims > 0 {
-            tracing::info!(narratives, victims, "personal data in clear found: sealing it");
+        let (narratives, victims, notes) = personal_data::to_reseal(&pool, &keys.keys(), Pass::Clear).await?;
+        if narratives + victims + notes > 0 {
+            tracing::info!(narratives, victims, notes, "personal data in clear found: sealing it");
             let summary = personal_data::reseal(&pool, &keys, Pass::Clear, None, &mut |_, _, _| {}).await?;
-            tracing::info!(narratives = summary.narratives, victims = summary.victims, "personal data sealed");
+            tracing::info!(
+                narratives = summary.narratives,
+                victims = summary.victims,
+                notes = summary.notes,
+                "personal data sealed"
+            );
             // The sealed pages replace the clear ones in the database file before anything is served
             // (the overwritten text was zeroed: `secure_delete`); a no-op on PostgreSQL.
             pool.writer(Checkpoints::Background, "sealing")?.checkpoint()?;
@@ -136,7 +142,8 @@ impl Store {
 
     /// Reads a cluster with its reports (newest first, at most `max_reports`), identifiers and history.
     pub async fn cluster(&self, id: i64, max_reports: u64) -> Result<Option<ClusterDetail>, StoreError> {
-        cluster_views::cluster_detail(&self.shared.reader, &self.shared.clusters, id, max_reports).await
+        cluster_views::cluster_detail(&self.shared.reader, &self.shared.clusters, &self.shared.keys, id, max_reports)
+            .await
     }
 
     /// Reads a cluster's summary (aggregates, triage state, priority), without its reports,
@@ -155,6 +162,12 @@ impl Store {
         shown: ReportsShown,
     ) -> Result<Vec<ExportReport>, StoreError> {
         exports::report_page(&self.shared.reader, cluster, after, limit, shown).await
+    }
+
+    /// The victims of `reports` who consented to share their report with the police, with their
+    /// contact details and narrative opened (the referral package's); the others are absent.
+    pub async fn export_victims(&self, reports: &[i64]) -> Result<Vec<ExportVictim>, StoreError> {
+        exports::consenting_victims(&self.shared.reader, &self.shared.keys, reports).await
     }
 
     /// A page of the identifiers a cluster's reports carry, for export (after identifier id
@@ -342,9 +355,46 @@ impl Store {
     /// unless its cluster is not closed (a legal hold); `NotFound` for an unknown report.
     pub async fn erase_personal_data(config: &StoreConfig, report_id: i64) -> Result<Erasure, StoreError> {
         let pool = Pool::open(config, Checkpoints::Automatic, true).await?;
-        let erased = erasure::erase(&pool, report_id).await;
+        let erased = erasure::erase(&pool, report_id, false).await;
         pool.close().await?;
         erased
+    }
+
+    /// The retention policy's work on `config`'s database, on connections of its own
+    /// (`scamtrail retention run`): reports of clusters closed before `closed_before` (none
+    /// when `None`) and those whose victim asked for erasure during a hold now ended.
+    pub async fn retention_of(
+        config: &StoreConfig,
+        closed_before: Option<UnixMicros>,
+    ) -> Result<Retention, StoreError> {
+        let pool = Pool::open(config, Checkpoints::Automatic, true).await?;
+        Ok(Retention { pool, closed_before })
+    }
+
+    /// The retention policy's work on this store's database (the server's background task).
+    pub fn retention(&self, closed_before: Option<UnixMicros>) -> Retention {
+        Retention { pool: self.shared.pool.clone(), closed_before }
+    }
+
+    /// A victim's request to erase report `report_id`'s personal data: erased at once, or, while
+    /// its cluster is not closed (a legal hold), recorded and applied when the hold ends.
+    pub async fn request_erasure(&self, report_id: i64) -> Result<Erasure, StoreError> {
+        erasure::erase(&self.shared.pool, report_id, true).await
+    }
+
+    /// Everything stored about report `report_id`, for its victim; `None` for an unknown report.
+    pub async fn my_data(&self, report_id: i64) -> Result<Option<MyData>, StoreError> {
+        follow_up::my_data(&self.shared.pool, &self.shared.keys, report_id).await
+    }
+
+    /// Gives or withdraws the victim's consent to share report `report_id` with the police.
+    pub async fn set_consent(&self, report_id: i64, consent: bool) -> Result<(), StoreError> {
+        consent::set(&self.shared.pool, report_id, consent).await
+    }
+
+    /// Which of `reports` have a victim who consented to share them with the police.
+    pub async fn consenting(&self, reports: &[i64]) -> Result<std::collections::HashSet<i64>, StoreError> {
+        consent::consenting(&self.shared.reader, reports).await
     }
 
     /// Rebuilds every cluster from the links in bulk (`scamtrail recluster`); run it with no

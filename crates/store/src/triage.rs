@@ -425,7 +425,11 @@ pub(crate) async fn update_cluster(
                 change.record(change.event(EventKind::StatusChanged, row.id, None, actor, changes.join("; "))).await?;
             }
             if let Some(note) = &update.note {
-                change.record(change.event(EventKind::Note, row.id, None, actor, note.clone())).await?;
+                // Sealed like a narrative: a note may quote the victim. Readers open it
+                // (`cluster_views::open_note`).
+                let binding = scamtrail_core::note_binding(row.id);
+                let sealed = shared.keys.keys().seal(scamtrail_core::PersonalField::InvestigatorNote, &binding, note);
+                change.record(change.event(EventKind::Note, row.id, None, actor, sealed)).await?;
             }
             let row = tx.cluster(row.id).await?.ok_or(StoreError::NotFound("cluster"))?;
             Ok((row, change.pending))

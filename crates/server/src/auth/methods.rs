@@ -78,6 +78,9 @@ pub const RULES: &[Rule] = &[
     rule("/scamtrail.v1.AdminService/ListAuditEvents", P::Administer, Read),
     rule("/scamtrail.v1.ExportService/ExportCluster", P::ReadClusters, Read),
     rule("/scamtrail.v1.ExportService/ExportIdentifiers", P::LookupIdentifiers, Read),
+    rule("/scamtrail.v1.IntakeService/GetMyData", P::VictimFollowUp, Read),
+    rule("/scamtrail.v1.IntakeService/EraseMyData", P::VictimFollowUp, Change),
+    rule("/scamtrail.v1.IntakeService/SetMyConsent", P::VictimFollowUp, Change),
 ];
 
 /// Services that are not scamtrail's and answer anyone: probes and server reflection.

@@ -7,7 +7,8 @@
 //! to its agency (others answer as unknown ones) and the feed. No export carries victim personal
 //! data or narratives, and the reports of victims who did not consent to share them with the
 //! police are left out of a liaison's exports and of every referral package (core's
-//! `Role::exports_reports_without_consent`); the totals still count them. Every export is audited twice: the guard's event when the stream starts,
+//! `Role::exports_reports_without_consent`); the totals still count them. The referral package's
+//! `case.html` names the victims who consented, with their account. Every export is audited twice: the guard's event when the stream starts,
 //! and this service's event with the format and the size when it ends (for a package, before its
 //! manifest, which names that event's sequence).
 

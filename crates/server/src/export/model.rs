@@ -2,7 +2,7 @@
 //! and a kind the receiving tools know, deterministic ids, and timestamps.
 
 use scamtrail_core::UnixMicros;
-use scamtrail_store::{ClusterView, ExportIdentifier, ExportReport, ReportsShown, Store};
+use scamtrail_store::{ClusterView, ExportIdentifier, ExportReport, ExportVictim, ReportsShown, Store};
 use uuid::Uuid;
 
 use super::stream::Stopped;
@@ -33,6 +33,11 @@ impl Cluster {
     /// Reports after report id `after`.
     pub async fn reports(&self, after: i64) -> Result<Vec<ExportReport>, Stopped> {
         Ok(self.store.export_reports(self.view.id, after, PAGE, self.shown).await?)
+    }
+
+    /// The victims of `reports` who consented to share them with the police, for the referral.
+    pub async fn consenting_victims(&self, reports: &[i64]) -> Result<Vec<ExportVictim>, Stopped> {
+        Ok(self.store.export_victims(reports).await?)
     }
 
     /// Identifiers after identifier id `after`.

@@ -151,10 +151,11 @@ async fn case_html(out: &mut Entry<'_>, cluster: &Cluster, tlp: Tlp) -> Result<(
         }
         out.page_done().await?;
     }
-    // The timeline shows what happened, never who it happened to, and only the reports whose
-    // victims consented to share them with the police (the cluster's `shown`).
+    // The timeline shows what happened, only for the reports whose victims consented to share
+    // them with the police (the cluster's `shown`); who it happened to in the section after it.
     out.write_all(
-        b"</table>\n<h2>Timeline</h2><table><tr><th>Received</th><th>Reference</th><th>Category</th><th>Payments</th></tr>",
+        b"</table>\n<h2>Timeline</h2><table><tr><th>Received</th><th>Reference</th><th>Category</th><th>Payments</th>\
+          <th>Victim consents to share</th></tr>",
     )?;
     let mut after = 0;
     let mut listed: i64 = 0;
@@ -168,11 +169,37 @@ async fn case_html(out: &mut Entry<'_>, cluster: &Cluster, tlp: Tlp) -> Result<(
                 r.payments.iter().map(|p| format!("{} {}", decimal(p.amount_minor, &p.currency), p.currency)).collect();
             writeln!(
                 out,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 stamp(r.received_at),
                 escape(&r.reference),
                 escape(&r.category),
-                escape(&paid.join(", "))
+                escape(&paid.join(", ")),
+                if r.consent_to_share_with_police { "yes" } else { "no" }
+            )?;
+        }
+        out.page_done().await?;
+    }
+    out.write_all(
+        b"</table>\n<h2>Victims who consent to share with the police</h2><table><tr><th>Reference</th><th>Name</th>\
+          <th>E-mail</th><th>Phone</th><th>Account</th></tr>",
+    )?;
+    let mut after = 0;
+    loop {
+        let page = cluster.reports(after).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        let consenting: Vec<i64> = page.iter().filter(|r| r.consent_to_share_with_police).map(|r| r.id).collect();
+        let victims = cluster.consenting_victims(&consenting).await?;
+        for victim in &victims {
+            let reference = page.iter().find(|r| r.id == victim.report_id).map_or("", |r| r.reference.as_str());
+            writeln!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(reference),
+                escape(&victim.name),
+                escape(&victim.email),
+                escape(&victim.phone),
+                escape(&victim.narrative)
             )?;
         }
         out.page_done().await?;
