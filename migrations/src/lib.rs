@@ -18,6 +18,8 @@ mod m0007_key_origins;
 mod m0011_identifier_feed;
 mod m0012_exact_amounts;
 mod m0013_cluster_tags;
+mod m0017_search_indexes;
+mod m0018_manual_links;
 
 /// The category names `m0004` filled identifiers' masks with, in the order of their bits.
 pub use m0004_identifier_categories::CATEGORIES as CATEGORY_BITS_AT_M0004;
@@ -39,6 +41,8 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_identifier_feed::Migration),
             Box::new(m0012_exact_amounts::Migration),
             Box::new(m0013_cluster_tags::Migration),
+            Box::new(m0017_search_indexes::Migration),
+            Box::new(m0018_manual_links::Migration),
         ]
     }
 }

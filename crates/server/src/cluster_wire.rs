@@ -280,7 +280,8 @@ pub fn event_out(e: &ClusterEventView) -> pb::ClusterEvent {
     }
 }
 
-fn report_out(r: &ClusterReportView) -> pb::ClusterReport {
+/// A report as listed, for the wire.
+pub fn report_out(r: &ClusterReportView) -> pb::ClusterReport {
     pb::ClusterReport {
         report_id: r.id,
         reference: r.reference.clone(),

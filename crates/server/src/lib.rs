@@ -14,6 +14,7 @@ pub mod localized;
 pub mod lookup;
 pub mod progress;
 pub mod safelist;
+pub mod search_wire;
 pub mod shared_hosts;
 pub mod telemetry;
 pub mod triage;

@@ -17,6 +17,7 @@ use tonic::{Request, Response, Status};
 
 use crate::auth::{Caller, caller};
 use crate::cluster_wire as cw;
+use crate::search_wire as sw;
 use crate::error;
 use crate::violations::Violations;
 use crate::wire;
@@ -339,6 +340,83 @@ impl pb::triage_service_server::TriageService for TriageApi {
         who.target(format!("cluster:{}", update.cluster_id));
         let cluster = self.store.update_cluster(&update, &who.actor).await.map_err(error::store)?;
         Ok(Response::new(pb::UpdateClusterResponse { cluster: Some(cw::cluster_out(&cluster)) }))
+    }
+
+    async fn search_reports(
+        &self,
+        request: Request<pb::SearchReportsRequest>,
+    ) -> Result<Response<pb::SearchReportsResponse>, Status> {
+        let who = caller(&request)?;
+        let (search, page) = sw::report_search(request.get_ref()).map_err(error::invalid_argument)?;
+        // The trail keeps what was searched for, not what was found.
+        who.target(format!("search:reports {}", search.describe()));
+        let (hits, next) =
+            self.store.search_reports(&search, page.size, page.after.as_ref()).await.map_err(error::store)?;
+        Ok(Response::new(pb::SearchReportsResponse {
+            reports: hits.iter().map(sw::hit_out).collect(),
+            next_page_token: next.map(|c| c.encode()).unwrap_or_default(),
+        }))
+    }
+
+    async fn search_clusters(
+        &self,
+        request: Request<pb::SearchClustersRequest>,
+    ) -> Result<Response<pb::SearchClustersResponse>, Status> {
+        let who = caller(&request)?;
+        let (search, page) = sw::cluster_search(request.get_ref(), self.store.reference_currency())
+            .map_err(error::invalid_argument)?;
+        who.target(format!("search:clusters {}", search.describe()));
+        let (clusters, next) =
+            self.store.search_clusters(&search, page.size, page.after).await.map_err(error::store)?;
+        Ok(Response::new(pb::SearchClustersResponse {
+            clusters: clusters.iter().map(cw::cluster_out).collect(),
+            next_page_token: next.map(|t| t.encode()).unwrap_or_default(),
+        }))
+    }
+
+    async fn link_clusters(
+        &self,
+        request: Request<pb::LinkClustersRequest>,
+    ) -> Result<Response<pb::LinkClustersResponse>, Status> {
+        let who = caller(&request)?;
+        let req = request.into_inner();
+        let mut v = Violations::default();
+        let a = cw::id(&mut v, "cluster_a", req.cluster_a);
+        let b = cw::id(&mut v, "cluster_b", req.cluster_b);
+        if a > 0 && a == b {
+            v.add("cluster_b", "SAME_CLUSTER", "a cluster is linked to itself already");
+        }
+        let reason = sw::reason(&mut v, &req.reason);
+        v.finish(()).map_err(error::invalid_argument)?;
+        who.target(format!("cluster:{a}"));
+        who.target(format!("cluster:{b}"));
+        let (link, cluster) = self.store.link_clusters([a, b], &reason, &who.actor).await.map_err(error::store)?;
+        who.target(format!("link:{link}"));
+        tracing::info!(link, cluster_a = a, cluster_b = b, into = cluster.id, actor = %who.actor, "clusters linked");
+        Ok(Response::new(pb::LinkClustersResponse { link_id: link, cluster: Some(cw::cluster_out(&cluster)) }))
+    }
+
+    async fn unlink_clusters(
+        &self,
+        request: Request<pb::UnlinkClustersRequest>,
+    ) -> Result<Response<pb::UnlinkClustersResponse>, Status> {
+        let who = caller(&request)?;
+        let req = request.into_inner();
+        let mut v = Violations::default();
+        let link = cw::id(&mut v, "link_id", req.link_id);
+        let reason = sw::reason(&mut v, &req.reason);
+        v.finish(()).map_err(error::invalid_argument)?;
+        who.target(format!("link:{link}"));
+        let (cluster, split) = self.store.unlink_clusters(link, &reason, &who.actor).await.map_err(error::store)?;
+        who.target(format!("cluster:{}", cluster.id));
+        for id in &split {
+            who.target(format!("cluster:{id}"));
+        }
+        tracing::info!(link, cluster = cluster.id, split = ?split, actor = %who.actor, "manual link removed");
+        Ok(Response::new(pb::UnlinkClustersResponse {
+            cluster: Some(cw::cluster_out(&cluster)),
+            split_cluster_ids: split,
+        }))
     }
 
     type WatchQueueStream = WatchStream;

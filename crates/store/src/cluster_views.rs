@@ -303,15 +303,44 @@ pub(crate) async fn cluster_detail(
 ) -> Result<Option<ClusterDetail>, StoreError> {
     let Some(cluster) = cluster_view(db, config, id).await? else { return Ok(None) };
     // A merged cluster has no reports of its own: its detail is its history.
-    let report_rows: Vec<(i64, String, i64, String, bool)> = db
+    let report_rows: Vec<ReportRow> = db
         .fetch(
             "SELECT id, reference, received_at, category, contact_ongoing FROM reports WHERE cluster_id = ? \
              ORDER BY id DESC LIMIT ?",
             vec![id.into(), (max_reports as i64).into()],
         )
         .await?;
-    let mut reports = Vec::with_capacity(report_rows.len());
-    for (id, reference, received_at, category, contact_ongoing) in report_rows {
+    let reports = report_views(db, report_rows).await?;
+    let identifiers = db
+        .fetch::<identifier::Model>(
+            "SELECT * FROM identifiers WHERE cluster_id = ? ORDER BY report_count DESC, key LIMIT ?",
+            vec![id.into(), (DETAIL_IDENTIFIERS_MAX as i64).into()],
+        )
+        .await?
+        .iter()
+        .map(|r| IdentifierView::from_row(r, config.hot_threshold))
+        .collect::<Result<_, _>>()?;
+    let mut events = db
+        .fetch::<cluster_event::Model>(
+            "SELECT * FROM cluster_events WHERE cluster_id = ? ORDER BY id DESC LIMIT ?",
+            vec![id.into(), (DETAIL_EVENTS_MAX as i64).into()],
+        )
+        .await?
+        .iter()
+        .map(ClusterEventView::from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    events.reverse();
+    Ok(Some(ClusterDetail { cluster, reports, identifiers, events }))
+}
+
+/// A report row as listed: id, reference, received at, category, contact ongoing.
+pub(crate) type ReportRow = (i64, String, i64, String, bool);
+
+/// Reports as listed (no victim data), in the order of `rows`, with their loss per currency and
+/// the keys they carry.
+pub(crate) async fn report_views(db: &Reader, rows: Vec<ReportRow>) -> Result<Vec<ClusterReportView>, StoreError> {
+    let mut reports = Vec::with_capacity(rows.len());
+    for (id, reference, received_at, category, contact_ongoing) in rows {
         reports.push(ClusterReportView {
             id,
             reference,
@@ -350,26 +379,7 @@ pub(crate) async fn cluster_detail(
         r.loss = loss.remove(&r.id).map(|m| m.into_iter().collect()).unwrap_or_default();
         r.identifier_keys = keys.remove(&r.id).unwrap_or_default();
     }
-    let identifiers = db
-        .fetch::<identifier::Model>(
-            "SELECT * FROM identifiers WHERE cluster_id = ? ORDER BY report_count DESC, key LIMIT ?",
-            vec![id.into(), (DETAIL_IDENTIFIERS_MAX as i64).into()],
-        )
-        .await?
-        .iter()
-        .map(|r| IdentifierView::from_row(r, config.hot_threshold))
-        .collect::<Result<_, _>>()?;
-    let mut events = db
-        .fetch::<cluster_event::Model>(
-            "SELECT * FROM cluster_events WHERE cluster_id = ? ORDER BY id DESC LIMIT ?",
-            vec![id.into(), (DETAIL_EVENTS_MAX as i64).into()],
-        )
-        .await?
-        .iter()
-        .map(ClusterEventView::from_row)
-        .collect::<Result<Vec<_>, _>>()?;
-    events.reverse();
-    Ok(Some(ClusterDetail { cluster, reports, identifiers, events }))
+    Ok(reports)
 }
 
 /// How two reports are linked.
@@ -398,7 +408,7 @@ pub(crate) async fn explain_link(db: &Reader, a: i64, b: i64) -> Result<Option<L
     if cluster_a != cluster_b {
         return Ok(Some(LinkExplanation { cluster_a, cluster_b, path: None }));
     }
-    let links: Vec<(i64, String)> = db
+    let mut links: Vec<(i64, String)> = db
         .fetch_unbounded(
             "SELECT l.report_id, i.key FROM report_links l JOIN reports r ON r.id = l.report_id \
              JOIN identifiers i ON i.id = l.identifier_id WHERE r.cluster_id = ? AND i.state = 'normal'"
@@ -406,6 +416,17 @@ pub(crate) async fn explain_link(db: &Reader, a: i64, b: i64) -> Result<Option<L
             vec![cluster_a.into()],
         )
         .await?;
+    // A manual link is a step too, named `link:ID`.
+    let manual: Vec<(i64, i64, i64)> = db
+        .fetch(
+            "SELECT m.id, m.report_a, m.report_b FROM manual_links m \
+             WHERE m.removed_at IS NULL AND m.report_a IN (SELECT id FROM reports WHERE cluster_id = ?)",
+            vec![cluster_a.into()],
+        )
+        .await?;
+    for (id, from, to) in manual {
+        links.extend([(from, format!("link:{id}")), (to, format!("link:{id}"))]);
+    }
     Ok(Some(LinkExplanation { cluster_a, cluster_b, path: shortest_link(&links, a, b) }))
 }
 

@@ -9,7 +9,8 @@
 //! queue and lookup reads (`cluster_views`, `queues`, `lookups`) to the reader, which on a SQLite
 //! file steps its own read-only connections on the caller's thread. Every change to a cluster is
 //! broadcast after its commit to queue watchers ([`Store::watch`]). Users, keys and the audit
-//! trail are `access` and `audit`; a victim's follow-up `follow_up`; the bulk rebuild `recluster`.
+//! trail are `access` and `audit`; a victim's follow-up `follow_up`; the bulk rebuild `recluster`;
+//! investigators' searches `search`.
 //!
 //! Only `db` speaks to the database drivers; the domain modules call its typed functions. The
 //! rules of the domain (which identifiers link, which cluster survives a merge, who may change
@@ -38,6 +39,7 @@ mod lookups;
 mod personal_data;
 mod queues;
 mod recluster;
+mod search;
 mod shared;
 mod store;
 mod triage;
@@ -58,6 +60,7 @@ pub use lookups::{IdentifierView, KeyLookup};
 pub use personal_data::ResealSummary;
 pub use queues::{PageToken, Queue, QueueFilter};
 pub use recluster::ReclusterSummary;
+pub use search::{ClusterSearch, ReportHit, ReportSearch, SearchCursor, SearchOrder};
 pub use scamtrail_core::EventKind;
 pub use store::Store;
 pub use triage::{ClusterUpdate, IdentifierDecision};
