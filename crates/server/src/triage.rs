@@ -8,7 +8,7 @@
 
 use std::pin::Pin;
 
-use scamtrail_core::{IdentifierState, Reference, Role, UnixMicros};
+use scamtrail_core::{IdentifierState, Reference, Role, TagVocabulary, UnixMicros};
 use scamtrail_normalize::{Hint, Normalizer};
 use scamtrail_proto::v1 as pb;
 use scamtrail_store::{IdentifierDecision, PageToken, Store};
@@ -30,13 +30,19 @@ pub struct TriageApi {
     store: Store,
     normalizer: Normalizer,
     guard: std::sync::Arc<crate::auth::GuardState>,
+    vocabulary: TagVocabulary,
 }
 
 impl TriageApi {
     /// A service reading from and writing to `store`; `normalizer` reads identifiers typed as raw values.
     /// `guard` checks the credentials of open watches again.
     pub fn new(store: Store, normalizer: Normalizer, guard: std::sync::Arc<crate::auth::GuardState>) -> Self {
-        Self { store, normalizer, guard }
+        Self { store, normalizer, guard, vocabulary: TagVocabulary::default() }
+    }
+
+    /// The same service, taking only the tags of `vocabulary` (an empty one takes every tag).
+    pub fn with_tag_vocabulary(self, vocabulary: TagVocabulary) -> Self {
+        Self { vocabulary, ..self }
     }
 }
 
@@ -336,7 +342,8 @@ impl pb::triage_service_server::TriageService for TriageApi {
     ) -> Result<Response<pb::UpdateClusterResponse>, Status> {
         let who = caller(&request)?;
         let req = request.into_inner();
-        let update = cw::cluster_update(&req, who.is_supervisor()).map_err(error::invalid_argument)?;
+        let update =
+            cw::cluster_update(&req, who.is_supervisor(), &self.vocabulary).map_err(error::invalid_argument)?;
         who.target(format!("cluster:{}", update.cluster_id));
         let cluster = self.store.update_cluster(&update, &who.actor).await.map_err(error::store)?;
         Ok(Response::new(pb::UpdateClusterResponse { cluster: Some(cw::cluster_out(&cluster)) }))

@@ -308,7 +308,7 @@ fn cluster_updates_never_panic_and_reject_cleanly() {
             };
             let size = request.encoded_len();
             let (bytes, outcome) =
-                allocated_by(|| cluster_wire::cluster_update(&request, supervisor).map_err(rejected));
+                allocated_by(|| cluster_wire::cluster_update(&request, supervisor, &Default::default()).map_err(rejected));
             prop_assert!(bytes <= allowance(size), "{bytes} bytes for a request of {size}");
             match outcome {
                 Err(status) => assert_clean_rejection(&status),
