@@ -25,7 +25,8 @@
 # SubmitReport from report.json (and its replay), NormalizeIdentifiers, GetReport by id and by
 # reference, health, and an invalid request. Then clusters and triage: GetCluster, a second report
 # joining the cluster, ExplainLink, ListQueues, ListQueue, ClaimNext / RenewClaim / ReleaseClaim,
-# UpdateCluster (assigning the investigator) and a stale version, the history's actors,
+# UpdateCluster (assigning the investigator) and a stale version, the history's actors, the notes
+# thread (ListClusterNotes),
 # LookupIdentifiers, SetIdentifierState (a split, and a missing reason), SearchReports by the split
 # IBAN's key and SearchClusters by assignee and tag, LinkClusters of the two parts (ExplainLink via
 # link:ID) and UnlinkClusters (split again), and WatchQueue streaming a new cluster.
@@ -546,11 +547,11 @@ fi
 if out=$(gc "$ADDR" list scamtrail.v1.TriageService 2>&1); then
   missing=()
   for rpc in GetReport GetCluster ExplainLink SetIdentifierState ListQueues ListQueue ClaimNext RenewClaim \
-             ReleaseClaim UpdateCluster WatchQueue SearchReports SearchClusters LinkClusters UnlinkClusters; do
+             ReleaseClaim UpdateCluster WatchQueue SearchReports SearchClusters LinkClusters UnlinkClusters ListClusterNotes; do
     grep -qx "scamtrail.v1.TriageService.$rpc" <<<"$out" || missing+=("$rpc")
   done
   if [[ ${#missing[@]} -eq 0 ]]; then
-    pass "list scamtrail.v1.TriageService shows GetReport and the fifteen triage RPCs"
+    pass "list scamtrail.v1.TriageService shows GetReport and the sixteen triage RPCs"
   else
     fail "list scamtrail.v1.TriageService shows every RPC" "missing: ${missing[*]}" "$out"
   fi
@@ -903,6 +904,14 @@ if [[ "$(json_eval '[e["kind"] for e in d["events"]]' <<<"$out")" == "$want_even
   pass "GetCluster events: created, reports added (by system), claimed, released, status changed, note (by $SUP_NAME)"
 else
   fail "GetCluster events after the triage calls" "want $want_events, all but the first two by $SUP_NAME" "got (kind, actor): $got_events"
+fi
+
+# The notes thread, as the investigator reads it.
+if out=$(gc "${INV[@]}" -d "{\"cluster_id\": \"$CLUSTER_ID\"}" "$ADDR" scamtrail.v1.TriageService/ListClusterNotes 2>&1) &&
+   [[ "$(json_eval '[(n["author"], n["text"]) for n in d.get("notes", [])]' <<<"$out")" == "[[\"$SUP_NAME\", \"run $RUN_TAG\"]]" ]]; then
+  pass "ListClusterNotes $CLUSTER_ID by the investigator: the note by $SUP_NAME"
+else
+  fail "ListClusterNotes of the cluster" "want one note by $SUP_NAME: run $RUN_TAG" "${out:-}"
 fi
 
 # ----------------------------------------------------------------- LookupIdentifiers

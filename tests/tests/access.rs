@@ -91,6 +91,7 @@ const MATRIX: &[(&str, May)] = &[
     ("/scamtrail.v1.TriageService/SearchClusters", May::Roles(INVESTIGATING)),
     ("/scamtrail.v1.TriageService/LinkClusters", May::Roles(INVESTIGATING)),
     ("/scamtrail.v1.TriageService/UnlinkClusters", May::Roles(INVESTIGATING)),
+    ("/scamtrail.v1.TriageService/ListClusterNotes", May::Roles(INVESTIGATING)),
     ("/scamtrail.v1.LookupService/LookupIdentifiers", May::Roles(&[Investigator, Supervisor, Liaison])),
     ("/scamtrail.v1.AuthService/Login", May::Anyone),
     ("/scamtrail.v1.AuthService/Logout", May::Roles(EVERY_ROLE)),

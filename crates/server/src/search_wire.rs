@@ -1,14 +1,14 @@
-//! The wire form of investigators' searches and manual links: requests in (validated, every bad
-//! field named), pages out.
+//! The wire form of investigators' searches, manual links and note threads: requests in
+//! (validated, every bad field named), pages out.
 
 use prost_types::Timestamp;
 use scamtrail_core::{Country, UnixMicros, is_known_currency, limits, parse_amount};
 use scamtrail_proto::v1 as pb;
-use scamtrail_store::{ClusterSearch, PageToken, ReportHit, ReportSearch, SearchCursor, SearchOrder};
+use scamtrail_store::{ClusterNote, ClusterSearch, PageToken, ReportHit, ReportSearch, SearchCursor, SearchOrder};
 
 use crate::cluster_wire::{self as cw, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX};
 use crate::violations::Violations;
-use crate::wire::{category_in, channel_in, method_in, read_enum};
+use crate::wire::{category_in, channel_in, method_in, read_enum, timestamp};
 
 /// The longest identifier key or key prefix a search takes.
 pub const KEY_MAX_CHARS: usize = 512;
@@ -244,4 +244,22 @@ pub fn reason(v: &mut Violations, value: &str) -> String {
         v.add("reason", "REQUIRED", "say what outside evidence links them, or why it no longer does");
     }
     reason
+}
+
+/// Reads the page of a notes thread: its size and the note it starts after.
+pub fn notes_page(v: &mut Violations, size: i32, token: &str) -> Page<i64> {
+    let size = page_size(v, size);
+    let after = page_token(v, token, |t| t.parse::<i64>().ok().filter(|&n| n > 0));
+    Page { size, after }
+}
+
+/// A note for the wire.
+pub fn note_out(n: &ClusterNote) -> pb::ClusterNote {
+    pb::ClusterNote {
+        note_id: n.id,
+        cluster_id: n.cluster_id,
+        at: Some(timestamp(n.at)),
+        author: n.author.clone(),
+        text: n.text.clone(),
+    }
 }

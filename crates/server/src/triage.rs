@@ -426,6 +426,29 @@ impl pb::triage_service_server::TriageService for TriageApi {
         }))
     }
 
+    async fn list_cluster_notes(
+        &self,
+        request: Request<pb::ListClusterNotesRequest>,
+    ) -> Result<Response<pb::ListClusterNotesResponse>, Status> {
+        let who = caller(&request)?;
+        let req = request.into_inner();
+        let mut v = Violations::default();
+        let id = cw::id(&mut v, "cluster_id", req.cluster_id);
+        let page = sw::notes_page(&mut v, req.page_size, &req.page_token);
+        v.finish(()).map_err(error::invalid_argument)?;
+        who.target(format!("cluster:{id}"));
+        let (notes, next) = self
+            .store
+            .cluster_notes(id, page.after.unwrap_or(0), page.size)
+            .await
+            .map_err(error::store)?
+            .ok_or_else(|| Status::not_found("no such cluster"))?;
+        Ok(Response::new(pb::ListClusterNotesResponse {
+            notes: notes.iter().map(sw::note_out).collect(),
+            next_page_token: next.map(|n| n.to_string()).unwrap_or_default(),
+        }))
+    }
+
     type WatchQueueStream = WatchStream;
 
     async fn watch_queue(

@@ -382,6 +382,60 @@ pub(crate) async fn report_views(db: &Reader, rows: Vec<ReportRow>) -> Result<Ve
     Ok(reports)
 }
 
+/// A note in a cluster's thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterNote {
+    /// The note's id (its event's).
+    pub id: i64,
+    /// The cluster it was written on.
+    pub cluster_id: i64,
+    /// When.
+    pub at: UnixMicros,
+    /// Who wrote it.
+    pub author: String,
+    /// What they wrote.
+    pub text: String,
+}
+
+/// A page of a cluster's notes after note `after` (0: from the first), oldest first, with the
+/// notes of the clusters merged into it (merges re-point earlier ones, so that is one hop), and
+/// the id to read on from; `None` for an unknown cluster.
+pub(crate) async fn cluster_notes(
+    db: &Reader,
+    cluster: i64,
+    after: i64,
+    limit: u64,
+) -> Result<Option<(Vec<ClusterNote>, Option<i64>)>, StoreError> {
+    let known: Vec<(i64,)> = db.fetch("SELECT id FROM clusters WHERE id = ?", vec![cluster.into()]).await?;
+    if known.is_empty() {
+        return Ok(None);
+    }
+    let mut rows: Vec<(i64, i64, i64, String, String)> = db
+        .fetch(
+            "SELECT id, cluster_id, at, actor, detail FROM cluster_events WHERE kind = ? AND id > ? \
+             AND cluster_id IN (SELECT id FROM clusters WHERE merged_into = ? UNION ALL SELECT ?) ORDER BY id LIMIT ?",
+            vec![
+                EventKind::Note.as_str().into(),
+                after.into(),
+                cluster.into(),
+                cluster.into(),
+                ((limit + 1) as i64).into(),
+            ],
+        )
+        .await?;
+    let next = if rows.len() as u64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| r.0)
+    } else {
+        None
+    };
+    let notes = rows
+        .into_iter()
+        .map(|(id, cluster_id, at, author, text)| ClusterNote { id, cluster_id, at: UnixMicros(at), author, text })
+        .collect();
+    Ok(Some((notes, next)))
+}
+
 /// How two reports are linked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkExplanation {

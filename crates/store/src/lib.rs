@@ -47,8 +47,8 @@ mod triage;
 pub use access::{Access, ApiKey, Credential, CredentialKind, User};
 pub use audit::{AuditLog, AuditSeal};
 pub use cluster_views::{
-    ClaimView, ClusterDetail, ClusterEventView, ClusterReportView, ClusterView, LinkExplanation, PriorityPart,
-    QueueEvent,
+    ClaimView, ClusterDetail, ClusterEventView, ClusterNote, ClusterReportView, ClusterView, LinkExplanation,
+    PriorityPart, QueueEvent,
 };
 pub use config::{ClusterConfig, KeySource, ReloadKeys, StoreConfig};
 pub use erasure::Erasure;

@@ -9,7 +9,7 @@ use scamtrail_core::{IdentifierState, NewReport, Reference, StoredReport};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::access::Access;
-use crate::cluster_views::{self, ClusterDetail, ClusterView, LinkExplanation, QueueEvent};
+use crate::cluster_views::{self, ClusterDetail, ClusterNote, ClusterView, LinkExplanation, QueueEvent};
 use crate::config::{KeySource, StoreConfig};
 use crate::db::{Checkpoints, Pool, ReportKey, spawn_checkpointer};
 use crate::erasure::{self, Erasure};
@@ -259,6 +259,17 @@ impl Store {
     pub async fn release_claim(&self, cluster_id: i64, holder: &str) -> Result<ClusterView, StoreError> {
         let row = triage::change_claim(&self.shared, cluster_id, holder, None).await?;
         self.view(row).await
+    }
+
+    /// A page of a cluster's notes after note `after`, oldest first (with those of clusters merged
+    /// into it), and the note to read on from; `None` for an unknown cluster.
+    pub async fn cluster_notes(
+        &self,
+        cluster: i64,
+        after: i64,
+        limit: u64,
+    ) -> Result<Option<(Vec<ClusterNote>, Option<i64>)>, StoreError> {
+        cluster_views::cluster_notes(&self.shared.reader, cluster, after, limit).await
     }
 
     /// The currency clusters' totals are in.

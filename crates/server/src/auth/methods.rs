@@ -74,6 +74,7 @@ pub const RULES: &[Rule] = &[
     rule("/scamtrail.v1.TriageService/SearchClusters", P::WorkQueues, Read),
     rule("/scamtrail.v1.TriageService/LinkClusters", P::WorkQueues, Change),
     rule("/scamtrail.v1.TriageService/UnlinkClusters", P::WorkQueues, Change),
+    rule("/scamtrail.v1.TriageService/ListClusterNotes", P::WorkQueues, Read),
     rule("/scamtrail.v1.LookupService/LookupIdentifiers", P::LookupIdentifiers, Read),
     rule("/scamtrail.v1.AuthService/Login", P::Public, Read),
     rule("/scamtrail.v1.AuthService/Logout", P::SignedIn, Change),
