@@ -25,9 +25,10 @@ const INDEXES: &[(&str, &str)] = &[
     ("payments_paid", "payments (paid_at, report_id)"),
     // Currency with an amount range, and the largest-amount order.
     ("payments_currency_amount", "payments (currency, amount_key, report_id)"),
-    ("clusters_status_priority", "clusters (status, priority_milli, id)"),
-    ("clusters_assignee", "clusters (assignee, priority_milli, id)"),
-    ("clusters_referred_to", "clusters (referred_to, priority_milli, id)"),
+    // Clusters are listed most urgent first, ties by id: the index holds them in that order.
+    ("clusters_status_priority", "clusters (status, priority_milli DESC, id)"),
+    ("clusters_assignee", "clusters (assignee, priority_milli DESC, id)"),
+    ("clusters_referred_to", "clusters (referred_to, priority_milli DESC, id)"),
 ];
 
 #[async_trait::async_trait]

@@ -87,7 +87,12 @@ async fn the_thread_is_read_in_pages_and_follows_merges() {
         let write = async |client: &mut scamtrail_e2e::ActorClient, cluster: i64, text: &str| {
             let read = pb::GetClusterRequest { cluster_id: cluster, max_reports: 0 };
             let c = client.get_cluster(read).await.unwrap().into_inner().cluster.unwrap();
-            let note = pb::UpdateClusterRequest { cluster_id: cluster, version: c.version, note: text.into(), ..Default::default() };
+            let note = pb::UpdateClusterRequest {
+                cluster_id: cluster,
+                version: c.version,
+                note: text.into(),
+                ..Default::default()
+            };
             client.update_cluster(note).await.unwrap();
         };
         write(&mut olga, first.cluster_id, "one").await;

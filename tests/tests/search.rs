@@ -222,8 +222,7 @@ async fn every_report_filter_alone_and_combined() {
             ..Default::default()
         };
         triage.update_cluster(update).await.unwrap();
-        let triaging =
-            pb::SearchReportsRequest { cluster_statuses: vec![pb::ClusterStatus::Triaging as i32], ..all() };
+        let triaging = pb::SearchReportsRequest { cluster_statuses: vec![pb::ClusterStatus::Triaging as i32], ..all() };
         assert_eq!(found_set(&server, &f, triaging).await, ["A"], "{backend:?}");
 
         // Combined: every filter must hold.
@@ -250,7 +249,9 @@ async fn every_report_filter_alone_and_combined() {
         let events = audit_events_of(&server, "supervisor").await;
         assert!(
             events.iter().any(|e| e.action.ends_with("/SearchReports")
-                && e.targets.iter().any(|t| t.contains("currency=ETH") && t.contains("min_minor=10000000000000000000"))),
+                && e.targets
+                    .iter()
+                    .any(|t| t.contains("currency=ETH") && t.contains("min_minor=10000000000000000000"))),
             "{backend:?}"
         );
     }

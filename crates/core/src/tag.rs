@@ -124,12 +124,8 @@ impl TagVocabulary {
     /// The vocabulary in words, for a refusal: its first entries (families with their `*`).
     pub fn describe(&self) -> String {
         const SHOWN: usize = 8;
-        let entries: Vec<String> = self
-            .families
-            .iter()
-            .map(|f| format!("{f}*"))
-            .chain(self.whole.iter().map(|t| t.0.clone()))
-            .collect();
+        let entries: Vec<String> =
+            self.families.iter().map(|f| format!("{f}*")).chain(self.whole.iter().map(|t| t.0.clone())).collect();
         let more = entries.len().saturating_sub(SHOWN);
         let mut text = entries.into_iter().take(SHOWN).collect::<Vec<_>>().join(", ");
         if more > 0 {

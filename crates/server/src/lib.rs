@@ -157,7 +157,7 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
     let triage = TriageServiceServer::new(
         triage::TriageApi::new(store.clone(), normalizer.clone(), guard.clone()).with_tag_vocabulary(vocabulary),
     )
-        .max_decoding_message_size(limits::MESSAGE_MAX_BYTES);
+    .max_decoding_message_size(limits::MESSAGE_MAX_BYTES);
     let lookup = LookupServiceServer::new(lookup::LookupApi::new(store.clone(), normalizer))
         .max_decoding_message_size(limits::MESSAGE_MAX_BYTES);
     let auth_service = AuthServiceServer::new(auth::service::AuthApi::new(guard.clone()))

@@ -104,7 +104,9 @@ fn countries(v: &mut Violations, field: &str, values: &[String]) -> Vec<String> 
     for (i, c) in values.iter().enumerate().take(COUNTRIES_MAX) {
         match Country::parse(c.trim()) {
             Some(country) => out.push(country.as_str().to_owned()),
-            None => v.add(format!("{field}[{i}]"), "COUNTRY_UNKNOWN", "not an ISO 3166-1 alpha-2 country code, e.g. GB"),
+            None => {
+                v.add(format!("{field}[{i}]"), "COUNTRY_UNKNOWN", "not an ISO 3166-1 alpha-2 country code, e.g. GB")
+            }
         }
     }
     out

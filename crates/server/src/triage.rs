@@ -17,8 +17,8 @@ use tonic::{Request, Response, Status};
 
 use crate::auth::{Caller, caller};
 use crate::cluster_wire as cw;
-use crate::search_wire as sw;
 use crate::error;
+use crate::search_wire as sw;
 use crate::violations::Violations;
 use crate::wire;
 
@@ -370,8 +370,8 @@ impl pb::triage_service_server::TriageService for TriageApi {
         request: Request<pb::SearchClustersRequest>,
     ) -> Result<Response<pb::SearchClustersResponse>, Status> {
         let who = caller(&request)?;
-        let (search, page) = sw::cluster_search(request.get_ref(), self.store.reference_currency())
-            .map_err(error::invalid_argument)?;
+        let (search, page) =
+            sw::cluster_search(request.get_ref(), self.store.reference_currency()).map_err(error::invalid_argument)?;
         who.target(format!("search:clusters {}", search.describe()));
         let (clusters, next) =
             self.store.search_clusters(&search, page.size, page.after).await.map_err(error::store)?;

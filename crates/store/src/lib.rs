@@ -60,7 +60,7 @@ pub use lookups::{IdentifierView, KeyLookup};
 pub use personal_data::ResealSummary;
 pub use queues::{PageToken, Queue, QueueFilter};
 pub use recluster::ReclusterSummary;
-pub use search::{ClusterSearch, ReportHit, ReportSearch, SearchCursor, SearchOrder};
 pub use scamtrail_core::EventKind;
+pub use search::{ClusterSearch, ReportHit, ReportSearch, SearchCursor, SearchOrder};
 pub use store::Store;
 pub use triage::{ClusterUpdate, IdentifierDecision};

@@ -29,7 +29,8 @@ pub enum SearchOrder {
     NewestFirst,
     /// Oldest received first.
     OldestFirst,
-    /// Largest matching payment first (in the search's currency, which it then needs).
+    /// Largest matching payment first (in the search's currency, which it then needs); equal
+    /// amounts newest report first.
     LargestAmountFirst,
 }
 
@@ -290,7 +291,7 @@ pub(crate) async fn search_reports(
             values.extend([at.into(), at.into(), a.id.into()]);
         }
         (SearchOrder::LargestAmountFirst, Some(a)) => {
-            sql.push_str(" AND (p.amount_key < ? OR (p.amount_key = ? AND r.id > ?))");
+            sql.push_str(" AND (p.amount_key < ? OR (p.amount_key = ? AND p.report_id < ?))");
             values.extend([a.sort.as_str().into(), a.sort.as_str().into(), a.id.into()]);
         }
         (_, None) => {}
@@ -298,7 +299,8 @@ pub(crate) async fn search_reports(
     sql.push_str(match search.order {
         SearchOrder::NewestFirst => " ORDER BY r.received_at DESC, r.id DESC",
         SearchOrder::OldestFirst => " ORDER BY r.received_at ASC, r.id ASC",
-        SearchOrder::LargestAmountFirst => " ORDER BY p.amount_key DESC, r.id ASC",
+        // Both descending, so the (currency, amount_key, report_id) index is read backwards as it is.
+        SearchOrder::LargestAmountFirst => " ORDER BY p.amount_key DESC, p.report_id DESC",
     });
     sql.push_str(" LIMIT ?");
     values.push(((page_size + 1) as i64).into());

@@ -496,7 +496,9 @@ pub(crate) async fn link_clusters(
             let mut anchors = Vec::with_capacity(2);
             for id in clusters {
                 open_cluster(&tx, id).await?;
-                let oldest = tx.fetch_ids("SELECT id FROM reports WHERE cluster_id = ? ORDER BY id LIMIT 1", vec![id.into()]).await?;
+                let oldest = tx
+                    .fetch_ids("SELECT id FROM reports WHERE cluster_id = ? ORDER BY id LIMIT 1", vec![id.into()])
+                    .await?;
                 anchors.push(oldest.first().copied().ok_or(StoreError::NotFound("cluster"))?);
             }
             let link = tx
