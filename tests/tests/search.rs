@@ -410,3 +410,37 @@ async fn bad_searches_are_refused_naming_the_field() {
         [("min_reports".to_owned(), "OUT_OF_RANGE".to_owned()), ("page_size".to_owned(), "OUT_OF_RANGE".to_owned())]
     );
 }
+
+/// Payments stored before the search migration get their amount keys from it: amounts beyond 64
+/// bits are found and ordered exactly afterwards.
+#[tokio::test]
+async fn the_migration_gives_stored_payments_their_amount_keys() {
+    for backend in BACKENDS {
+        let mut server = TestServer::start(backend).await.unwrap();
+        let f = fixture(&server).await;
+        server.terminate().unwrap();
+        // Back to the schema before m0017.
+        for index in [
+            "reports_received",
+            "reports_category_received",
+            "report_victims_country",
+            "payments_paid",
+            "payments_currency_amount",
+            "clusters_status_priority",
+            "clusters_assignee",
+            "clusters_referred_to",
+        ] {
+            server.sql(&format!("DROP INDEX {index}")).unwrap();
+        }
+        server.sql("ALTER TABLE payments DROP COLUMN amount_key").unwrap();
+        server.sql("DELETE FROM seaql_migrations WHERE version = 'm0017_search_indexes'").unwrap();
+        server.restart().await.unwrap();
+        let largest = pb::SearchReportsRequest {
+            currency: "ETH".into(),
+            min_amount: "9.5".into(),
+            order: pb::SearchOrder::LargestAmountFirst as i32,
+            ..Default::default()
+        };
+        assert_eq!(found(&server, &f, largest).await, ["B", "E"], "{backend:?}");
+    }
+}
