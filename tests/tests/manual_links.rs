@@ -92,6 +92,17 @@ async fn a_manual_link_merges_survives_recluster_and_is_undone() {
         let via: Vec<&str> = explained.path.iter().map(|s| s.via_key.as_str()).collect();
         assert_eq!(via, [format!("link:{}", linked.link_id).as_str(), ""], "{backend:?}");
 
+        // A split keeps it too: excluding the only identifier of one report leaves it linked.
+        let exclude = pb::SetIdentifierStateRequest {
+            key: "iban:DE89370400440532013000".into(),
+            state: pb::IdentifierState::Excluded as i32,
+            reason: "a shared account".into(),
+            ..Default::default()
+        };
+        let excluded = server.triage().await.set_identifier_state(exclude).await.unwrap().into_inner();
+        assert!(excluded.changed_cluster_ids.is_empty(), "{backend:?}: {excluded:?}");
+        assert_eq!(clusters_of(&server, &reports).await, both, "{backend:?}: after a split");
+
         // The link is an edge of the graph: a full rebuild keeps the reports together.
         server.terminate().unwrap();
         server.run_command(&["recluster"]).unwrap();
