@@ -20,6 +20,8 @@ mod m0012_exact_amounts;
 mod m0013_cluster_tags;
 mod m0014_bridges;
 mod m0015_erasure_requests;
+mod m0017_search_indexes;
+mod m0018_manual_links;
 
 /// The category names `m0004` filled identifiers' masks with, in the order of their bits.
 pub use m0004_identifier_categories::CATEGORIES as CATEGORY_BITS_AT_M0004;
@@ -43,6 +45,8 @@ impl MigratorTrait for Migrator {
             Box::new(m0013_cluster_tags::Migration),
             Box::new(m0014_bridges::Migration),
             Box::new(m0015_erasure_requests::Migration),
+            Box::new(m0017_search_indexes::Migration),
+            Box::new(m0018_manual_links::Migration),
         ]
     }
 }

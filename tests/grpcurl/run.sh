@@ -25,9 +25,11 @@
 # SubmitReport from report.json (and its replay), NormalizeIdentifiers, GetReport by id and by
 # reference, health, and an invalid request. Then clusters and triage: GetCluster, a second report
 # joining the cluster, ExplainLink, ListQueues, ListQueue, ClaimNext / RenewClaim / ReleaseClaim,
-# UpdateCluster (assigning the investigator) and a stale version, the history's actors,
-# LookupIdentifiers, SetIdentifierState (a split, and a missing reason), and WatchQueue streaming
-# a new cluster.
+# UpdateCluster (assigning the investigator) and a stale version, the history's actors, the notes
+# thread (ListClusterNotes),
+# LookupIdentifiers, SetIdentifierState (a split, and a missing reason), SearchReports by the split
+# IBAN's key and SearchClusters by assignee and tag, LinkClusters of the two parts (ExplainLink via
+# link:ID) and UnlinkClusters (split again), and WatchQueue streaming a new cluster.
 #
 # Authorisation (PermissionDenied unless said): GetReport with the intake key; SubmitReport with the
 # supervisor's token; RenewClaim of the supervisor's claim by the investigator (FailedPrecondition);
@@ -545,11 +547,11 @@ fi
 if out=$(gc "$ADDR" list scamtrail.v1.TriageService 2>&1); then
   missing=()
   for rpc in GetReport GetCluster ExplainLink SetIdentifierState ListQueues ListQueue ClaimNext RenewClaim \
-             ReleaseClaim UpdateCluster WatchQueue; do
+             ReleaseClaim UpdateCluster WatchQueue SearchReports SearchClusters LinkClusters UnlinkClusters ListClusterNotes; do
     grep -qx "scamtrail.v1.TriageService.$rpc" <<<"$out" || missing+=("$rpc")
   done
   if [[ ${#missing[@]} -eq 0 ]]; then
-    pass "list scamtrail.v1.TriageService shows GetReport and the eleven triage RPCs"
+    pass "list scamtrail.v1.TriageService shows GetReport and the sixteen triage RPCs"
   else
     fail "list scamtrail.v1.TriageService shows every RPC" "missing: ${missing[*]}" "$out"
   fi
@@ -904,6 +906,14 @@ else
   fail "GetCluster events after the triage calls" "want $want_events, all but the first two by $SUP_NAME" "got (kind, actor): $got_events"
 fi
 
+# The notes thread, as the investigator reads it.
+if out=$(gc "${INV[@]}" -d "{\"cluster_id\": \"$CLUSTER_ID\"}" "$ADDR" scamtrail.v1.TriageService/ListClusterNotes 2>&1) &&
+   [[ "$(json_eval '[(n["author"], n["text"]) for n in d.get("notes", [])]' <<<"$out")" == "[[\"$SUP_NAME\", \"run $RUN_TAG\"]]" ]]; then
+  pass "ListClusterNotes $CLUSTER_ID by the investigator: the note by $SUP_NAME"
+else
+  fail "ListClusterNotes of the cluster" "want one note by $SUP_NAME: run $RUN_TAG" "${out:-}"
+fi
+
 # ----------------------------------------------------------------- LookupIdentifiers
 if out=$(gc "${SUP[@]}" -d "{\"values\": [{\"value\": \"$RUN_IBAN_OTHER_FORM\"}]}" "$ADDR" scamtrail.v1.LookupService/LookupIdentifiers 2>&1) &&
    [[ "$(json_get results.0.outcome.normalized.key <<<"$out")" == "iban:$RUN_IBAN" ]] &&
@@ -976,6 +986,44 @@ if out=$(gc "${SUP[@]}" -d "{\"values\": [{\"value\": \"$RUN_IBAN_OTHER_FORM\"}]
   pass "LookupIdentifiers of the excluded IBAN: known, state EXCLUDED, no cluster"
 else
   fail "LookupIdentifiers of the excluded IBAN" "want known, EXCLUDED, no cluster_id" "${out:-}"
+fi
+
+# ----------------------------------------------------------------- SearchReports, SearchClusters
+# The excluded IBAN no longer links, but its key still finds both reports; the tagged cluster is
+# found by its tag and its assignee (this run's investigator).
+if out=$(gc "${SUP[@]}" -d "{\"identifier_key_prefix\": \"iban:$RUN_IBAN\", \"order\": \"SEARCH_ORDER_OLDEST_FIRST\"}" "$ADDR" scamtrail.v1.TriageService/SearchReports 2>&1) &&
+   [[ "$(json_eval '[h["report"]["report_id"] for h in d.get("reports", [])]' <<<"$out")" == "[\"$REPORT_ID\", \"$SECOND_ID\"]" ]]; then
+  pass "SearchReports by the key iban:$RUN_IBAN: reports $REPORT_ID and $SECOND_ID, oldest first"
+else
+  fail "SearchReports by identifier key prefix" "want reports [$REPORT_ID, $SECOND_ID]" "${out:-}"
+fi
+if out=$(gc "${SUP[@]}" -d "{\"assignee\": \"$INV_NAME\", \"filter\": {\"tags\": [\"campaign:operation-tulip\"]}}" "$ADDR" scamtrail.v1.TriageService/SearchClusters 2>&1) &&
+   [[ "$(json_eval '[c["cluster_id"] for c in d.get("clusters", [])]' <<<"$out")" == "[\"$CLUSTER_ID\"]" ]]; then
+  pass "SearchClusters by assignee $INV_NAME and tag campaign:operation-tulip: cluster $CLUSTER_ID"
+else
+  fail "SearchClusters by assignee and tag" "want [$CLUSTER_ID]" "${out:-}"
+fi
+
+# ----------------------------------------------------------------- LinkClusters, UnlinkClusters
+# The investigator links the two clusters the exclusion parted, on outside evidence, and undoes it.
+out=$(gc "${SUP[@]}" -d "{\"report_a\": \"$REPORT_ID\", \"report_b\": \"$SECOND_ID\"}" "$ADDR" scamtrail.v1.TriageService/ExplainLink 2>&1)
+PART_A=$(json_get cluster_a <<<"$out")
+PART_B=$(json_get cluster_b <<<"$out")
+LINK_ID=""
+if out=$(gc "${INV[@]}" -d "{\"cluster_a\": \"$PART_A\", \"cluster_b\": \"$PART_B\", \"reason\": \"bank reply $RUN_TAG\"}" "$ADDR" scamtrail.v1.TriageService/LinkClusters 2>&1) &&
+   LINK_ID=$(json_get link_id <<<"$out") && [[ -n "$LINK_ID" ]] &&
+   [[ "$(json_get cluster.report_count <<<"$out")" == "2" ]] &&
+   out=$(gc "${SUP[@]}" -d "{\"report_a\": \"$REPORT_ID\", \"report_b\": \"$SECOND_ID\"}" "$ADDR" scamtrail.v1.TriageService/ExplainLink 2>&1) &&
+   [[ "$(json_get path.0.via_key <<<"$out")" == "link:$LINK_ID" ]]; then
+  pass "LinkClusters $PART_A + $PART_B by the investigator: one cluster of 2 reports, ExplainLink via link:$LINK_ID"
+else
+  fail "LinkClusters of the two parted clusters" "want a link id, 2 reports, ExplainLink via link:ID" "${out:-}"
+fi
+if [[ -n "$LINK_ID" ]] && out=$(gc "${INV[@]}" -d "{\"link_id\": \"$LINK_ID\", \"reason\": \"retracted $RUN_TAG\"}" "$ADDR" scamtrail.v1.TriageService/UnlinkClusters 2>&1) &&
+   [[ "$(json_eval 'len(d.get("split_cluster_ids", []))' <<<"$out")" == "1" ]]; then
+  pass "UnlinkClusters $LINK_ID: the cluster split again"
+else
+  fail "UnlinkClusters of the manual link" "want one cluster split off" "${out:-}"
 fi
 
 # Only a supervisor safelists.

@@ -88,6 +88,11 @@ const MATRIX: &[(&str, May)] = &[
     ("/scamtrail.v1.TriageService/UpdateCluster", May::Roles(INVESTIGATING)),
     ("/scamtrail.v1.TriageService/WatchQueue", May::Roles(INVESTIGATING)),
     ("/scamtrail.v1.TriageService/ListBridges", May::Roles(INVESTIGATING)),
+    ("/scamtrail.v1.TriageService/SearchReports", May::Roles(INVESTIGATING)),
+    ("/scamtrail.v1.TriageService/SearchClusters", May::Roles(INVESTIGATING)),
+    ("/scamtrail.v1.TriageService/LinkClusters", May::Roles(INVESTIGATING)),
+    ("/scamtrail.v1.TriageService/UnlinkClusters", May::Roles(INVESTIGATING)),
+    ("/scamtrail.v1.TriageService/ListClusterNotes", May::Roles(INVESTIGATING)),
     ("/scamtrail.v1.LookupService/LookupIdentifiers", May::Roles(&[Investigator, Supervisor, Liaison])),
     ("/scamtrail.v1.AuthService/Login", May::Anyone),
     ("/scamtrail.v1.AuthService/Logout", May::Roles(EVERY_ROLE)),
@@ -135,7 +140,9 @@ async fn call_empty(server: &TestServer, path: &str, token: &str, streaming: boo
 /// field and say so; these accept the empty request.
 fn permitted_status(path: &str, role: Role) -> Code {
     match path.rsplit('/').next().unwrap() {
-        "WhoAmI" | "ListQueues" | "ListAuditEvents" | "WatchQueue" | "ListBridges" => Code::Ok,
+        // A search without filters lists everything, a page at a time.
+        "WhoAmI" | "ListQueues" | "ListAuditEvents" | "WatchQueue" | "SearchReports" | "SearchClusters"
+        | "ListBridges" => Code::Ok,
         // API keys (intake, liaison) do not sign out; a session does.
         "Logout" if matches!(role, Intake | Liaison) => Code::FailedPrecondition,
         "Logout" => Code::Ok,

@@ -68,3 +68,68 @@ async fn notes_form_a_thread_that_only_investigators_and_supervisors_read() {
         assert_eq!(notes(&ivan.get_cluster(read()).await.unwrap().into_inner()), thread, "{backend:?}");
     }
 }
+
+/// ListClusterNotes reads a thread a page at a time, oldest first, and after a merge the
+/// survivor's thread holds the notes written on the cluster merged into it.
+#[tokio::test]
+async fn the_thread_is_read_in_pages_and_follows_merges() {
+    for backend in BACKENDS {
+        let server = TestServer::start(backend).await.unwrap();
+        let mut intake = server.intake().await;
+        let first = intake.submit_report(request(sample_report(), "")).await.unwrap().into_inner();
+        let mut other = sample_report();
+        other.payments[0].beneficiaries[0].value = "DE89 3704 0044 0532 0130 00".into();
+        other.identifiers.clear();
+        let second = intake.submit_report(request(other, "")).await.unwrap().into_inner();
+        assert_ne!(first.cluster_id, second.cluster_id, "{backend:?}");
+        let mut olga = server.triage_as("olga").await;
+        let mut ivan = server.triage_as("ivan").await;
+        let write = async |client: &mut scamtrail_e2e::ActorClient, cluster: i64, text: &str| {
+            let read = pb::GetClusterRequest { cluster_id: cluster, max_reports: 0 };
+            let c = client.get_cluster(read).await.unwrap().into_inner().cluster.unwrap();
+            let note = pb::UpdateClusterRequest {
+                cluster_id: cluster,
+                version: c.version,
+                note: text.into(),
+                ..Default::default()
+            };
+            client.update_cluster(note).await.unwrap();
+        };
+        write(&mut olga, first.cluster_id, "one").await;
+        write(&mut ivan, second.cluster_id, "two").await;
+        write(&mut olga, first.cluster_id, "three").await;
+        let linked = olga
+            .link_clusters(pb::LinkClustersRequest {
+                cluster_a: first.cluster_id,
+                cluster_b: second.cluster_id,
+                reason: "one operation".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let survivor = linked.cluster.unwrap().cluster_id;
+        let mut thread = Vec::new();
+        let mut token = String::new();
+        loop {
+            let req = pb::ListClusterNotesRequest { cluster_id: survivor, page_size: 1, page_token: token.clone() };
+            let page = ivan.list_cluster_notes(req).await.unwrap().into_inner();
+            assert!(page.notes.len() <= 1, "{backend:?}");
+            for n in &page.notes {
+                assert!(n.at.is_some(), "{backend:?}");
+                thread.push((n.author.clone(), n.text.clone(), n.cluster_id));
+            }
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            token = page.next_page_token;
+        }
+        let expected = vec![
+            ("olga".to_owned(), "one".to_owned(), first.cluster_id),
+            ("ivan".to_owned(), "two".to_owned(), second.cluster_id),
+            ("olga".to_owned(), "three".to_owned(), first.cluster_id),
+        ];
+        assert_eq!(thread, expected, "{backend:?}");
+        let unknown = pb::ListClusterNotesRequest { cluster_id: 999_999, ..Default::default() };
+        assert_eq!(ivan.list_cluster_notes(unknown).await.unwrap_err().code(), tonic::Code::NotFound);
+    }
+}

@@ -5,6 +5,7 @@
 use scamtrail_e2e::{BACKENDS, Backend, TestServer, id, request, ts, violations};
 use scamtrail_proto::v1::{self as pb, IdentifierKind as K, IdentifierRole as R};
 use tonic::Code;
+use tonic_types::StatusExt;
 
 /// A report paying `iban`, in its own cluster unless another report pays the same account.
 fn report(iban: &str) -> pb::Report {
@@ -144,4 +145,40 @@ async fn malformed_tags_and_too_many_are_refused() {
     let err = triage.update_cluster(tagging(&c, &["t32"], &[])).await.unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
     assert!(err.message().contains("at most 32"), "{}", err.message());
+}
+
+/// With a vocabulary configured, only its tags and families are put on clusters; a tag outside
+/// it is refused naming the field, and taking a tag off is always allowed.
+#[tokio::test]
+async fn a_deployment_vocabulary_limits_the_tags_put_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tags.txt");
+    std::fs::write(&file, "# this deployment's tags\ncampaign:*\nbank:reply-awaited\n").unwrap();
+    let server =
+        TestServer::start_with(Backend::Sqlite, &["--tag-vocabulary-file", file.to_str().unwrap()]).await.unwrap();
+    let submitted = server
+        .intake()
+        .await
+        .submit_report(request(report("DE89 3704 0044 0532 0130 00"), ""))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut triage = server.triage().await;
+    let read = pb::GetClusterRequest { cluster_id: submitted.cluster_id, max_reports: 0 };
+    let c = triage.get_cluster(read).await.unwrap().into_inner().cluster.unwrap();
+    let err = triage.update_cluster(tagging(&c, &["campaign:operation-tulip", "urgent"], &[])).await.unwrap_err();
+    assert_eq!(violations(&err), [("add_tags[1]".to_owned(), "NOT_IN_VOCABULARY".to_owned())]);
+    let described = &err.get_details_bad_request().unwrap().field_violations[0].description;
+    assert!(described.contains("campaign:*, bank:reply-awaited"), "{described}");
+    let c = triage
+        .update_cluster(tagging(&c, &["campaign:operation-tulip", "bank:reply-awaited"], &[]))
+        .await
+        .unwrap()
+        .into_inner()
+        .cluster
+        .unwrap();
+    assert_eq!(c.tags, ["bank:reply-awaited", "campaign:operation-tulip"]);
+    // Off is always allowed, in or out of the vocabulary.
+    let c = triage.update_cluster(tagging(&c, &[], &["bank:reply-awaited", "urgent"])).await.unwrap();
+    assert_eq!(c.into_inner().cluster.unwrap().tags, ["campaign:operation-tulip"]);
 }

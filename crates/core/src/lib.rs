@@ -64,7 +64,7 @@ pub use privacy::{DataKeyError, DataKeys, OpenError, PersonalField, SEALED_PREFI
 pub use reference::{Reference, ReferenceError};
 pub use report::{NewPayment, NewReport, StoredReport, Victim};
 pub use scamtrail_normalize::{Country, KindHint};
-pub use tag::{TAG_MAX_CHARS, TAGS_PER_CLUSTER_MAX, Tag, TagError};
+pub use tag::{TAG_MAX_CHARS, TAGS_PER_CLUSTER_MAX, Tag, TagError, TagVocabulary, VocabularyError};
 pub use time::UnixMicros;
 pub use triage::{
     ClusterStatus, Disposition, EventKind, IdentifierState, SupervisorOnly, TransitionError, WorkflowChange,

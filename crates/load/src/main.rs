@@ -34,6 +34,16 @@ enum Workload {
     Lookup,
     /// ListQueue: the first page of the new queue.
     ListQueue,
+    /// SearchReports: the first page of one category's reports, newest first.
+    SearchCategory,
+    /// SearchReports: the reports paying one seeded account (its full key as the prefix).
+    SearchKey,
+    /// SearchReports: EUR payments of at least 1,000, largest first.
+    SearchAmount,
+    /// SearchReports by a payment method no index serves (cash: none of the seeded reports).
+    SearchUnindexed,
+    /// SearchClusters: the first page of new clusters, most urgent first.
+    SearchClusters,
 }
 
 #[derive(Subcommand)]
@@ -68,7 +78,7 @@ enum Command {
         #[arg(long, default_value = "")]
         label: String,
         /// The bearer token the calls carry: an intake key for submit, a liaison key for lookup,
-        /// an investigator's session for list-queue.
+        /// an investigator's session for list-queue and the searches.
         #[arg(long, env = "SCAMTRAIL_TOKEN", default_value = "", hide_env_values = true)]
         token: String,
     },
@@ -207,6 +217,51 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
                 let mut client = pb::triage_service_client::TriageServiceClient::new(authed(n));
                 let req = pb::ListQueueRequest { queue: pb::Queue::New as i32, page_size: 50, ..Default::default() };
                 async move { client.list_queue(req).await.map(|_| ()).map_err(|e| e.to_string()) }
+            })
+            .await
+        }
+        Workload::SearchCategory
+        | Workload::SearchKey
+        | Workload::SearchAmount
+        | Workload::SearchUnindexed
+        | Workload::SearchClusters => {
+            let workload = args.workload;
+            drive(args.concurrency, args.duration, move |n| {
+                let mut client = pb::triage_service_client::TriageServiceClient::new(authed(n));
+                let net = scenario::network((n as usize * 7919) % networks, networks);
+                let reports = match workload {
+                    Workload::SearchCategory => pb::SearchReportsRequest {
+                        categories: vec![pb::ScamCategory::TechSupport as i32],
+                        ..Default::default()
+                    },
+                    Workload::SearchKey => pb::SearchReportsRequest {
+                        identifier_key_prefix: format!("iban:{}", net.ibans[0]),
+                        ..Default::default()
+                    },
+                    Workload::SearchAmount => pb::SearchReportsRequest {
+                        currency: "EUR".into(),
+                        min_amount: "1000".into(),
+                        order: pb::SearchOrder::LargestAmountFirst as i32,
+                        ..Default::default()
+                    },
+                    _ => pb::SearchReportsRequest {
+                        payment_methods: vec![pb::PaymentMethod::Cash as i32],
+                        ..Default::default()
+                    },
+                };
+                let reports = pb::SearchReportsRequest { page_size: 50, ..reports };
+                let clusters = pb::SearchClustersRequest {
+                    statuses: vec![pb::ClusterStatus::New as i32],
+                    page_size: 50,
+                    ..Default::default()
+                };
+                async move {
+                    if workload == Workload::SearchClusters {
+                        client.search_clusters(clusters).await.map(|_| ()).map_err(|e| e.to_string())
+                    } else {
+                        client.search_reports(reports).await.map(|_| ()).map_err(|e| e.to_string())
+                    }
+                }
             })
             .await
         }

@@ -3,6 +3,7 @@
 
 use scamtrail_core::{
     BridgeStanding, ClusterStatus, Country, Disposition, IdentifierState, LinkStep, TAGS_PER_CLUSTER_MAX, Tag,
+    TagVocabulary,
 };
 use scamtrail_proto::v1 as pb;
 use scamtrail_store::{
@@ -114,8 +115,12 @@ pub fn text(v: &mut Violations, field: &str, value: &str, max: usize) -> String 
 }
 
 /// Validates `UpdateCluster` into the change it asks for (`supervisor`: whether the caller is
-/// one); or names every bad field.
-pub fn cluster_update(req: &pb::UpdateClusterRequest, supervisor: bool) -> Result<ClusterUpdate, Violations> {
+/// one; tags added must be in the deployment's `vocabulary`); or names every bad field.
+pub fn cluster_update(
+    req: &pb::UpdateClusterRequest,
+    supervisor: bool,
+    vocabulary: &TagVocabulary,
+) -> Result<ClusterUpdate, Violations> {
     let mut v = Violations::default();
     let id = id(&mut v, "cluster_id", req.cluster_id);
     if req.version <= 0 {
@@ -132,6 +137,12 @@ pub fn cluster_update(req: &pb::UpdateClusterRequest, supervisor: bool) -> Resul
     v.max_items("add_tags", req.add_tags.len(), TAGS_PER_CLUSTER_MAX);
     v.max_items("remove_tags", req.remove_tags.len(), TAGS_PER_CLUSTER_MAX);
     let add_tags = tags(&mut v, "add_tags", &req.add_tags);
+    for (i, tag) in add_tags.iter().enumerate() {
+        if !vocabulary.allows(tag) {
+            let known = vocabulary.describe();
+            v.add(format!("add_tags[{i}]"), "NOT_IN_VOCABULARY", format!("not a tag of this deployment: {known}"));
+        }
+    }
     let remove_tags = tags(&mut v, "remove_tags", &req.remove_tags);
     match status {
         Some(ClusterStatus::Assigned) if assignee.is_empty() || assignee == "-" => {
@@ -288,7 +299,8 @@ pub fn event_out(e: &ClusterEventView) -> pb::ClusterEvent {
     }
 }
 
-fn report_out(r: &ClusterReportView) -> pb::ClusterReport {
+/// A report as listed, for the wire.
+pub fn report_out(r: &ClusterReportView) -> pb::ClusterReport {
     pb::ClusterReport {
         report_id: r.id,
         reference: r.reference.clone(),

@@ -67,9 +67,12 @@ pub fn store(err: scamtrail_store::StoreError) -> Status {
         E::AlreadyExists(_) => Status::already_exists(err.to_string()),
         E::Forbidden(why) => Status::permission_denied(why),
         E::NotFound(_) => Status::not_found(err.to_string()),
-        E::StaleVersion { .. } | E::Merged { .. } | E::Transition(_) | E::NotClaimed(_) | E::TooManyTags { .. } => {
-            Status::failed_precondition(err.to_string())
-        }
+        E::StaleVersion { .. }
+        | E::Merged { .. }
+        | E::Transition(_)
+        | E::NotClaimed(_)
+        | E::TooManyTags { .. }
+        | E::LinkRemoved(_) => Status::failed_precondition(err.to_string()),
         other => {
             tracing::error!(error = %other, "store failure");
             Status::internal("internal storage error")

@@ -15,7 +15,9 @@ pub mod lookup;
 pub mod progress;
 pub mod retention;
 pub mod safelist;
+pub mod search_wire;
 pub mod shared_hosts;
+pub mod tag_vocabulary;
 pub mod telemetry;
 pub mod triage;
 pub mod violations;
@@ -61,6 +63,8 @@ pub struct ServeConfig {
     pub safelist_file: Option<PathBuf>,
     /// A shared-hosts file (shorteners, link pages, site hosts) read beside the shipped list.
     pub shared_hosts_file: Option<PathBuf>,
+    /// The tags investigators may put on clusters (`--tag-vocabulary-file`); none: every tag.
+    pub tag_vocabulary_file: Option<PathBuf>,
     /// Authentication, limits and timeouts.
     pub guard: auth::GuardConfig,
     /// Concurrent streams (calls) per HTTP/2 connection at most.
@@ -117,6 +121,7 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
     let (audit_key, audit_key_is_new) = key_file::audit_key(&config.audit_key_file)?;
     let normalizer = Normalizer::new(NormalizerConfig { card_mac_key })
         .with_shared_hosts(shared_hosts::load(config.shared_hosts_file.as_deref())?);
+    let vocabulary = tag_vocabulary::load(config.tag_vocabulary_file.as_deref())?;
     // Read the safelist before touching the database: a bad file stops the start cleanly.
     let safelist = safelist::load(config.safelist_file.as_deref(), &normalizer)?;
     let data_keys = key_file::data_keys(&config.data_key_file)?;
@@ -157,8 +162,10 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
 
     let intake = IntakeServiceServer::new(intake::IntakeApi::new(store.clone(), normalizer.clone(), guard.clone()))
         .max_decoding_message_size(limits::MESSAGE_MAX_BYTES);
-    let triage = TriageServiceServer::new(triage::TriageApi::new(store.clone(), normalizer.clone(), guard.clone()))
-        .max_decoding_message_size(limits::MESSAGE_MAX_BYTES);
+    let triage = TriageServiceServer::new(
+        triage::TriageApi::new(store.clone(), normalizer.clone(), guard.clone()).with_tag_vocabulary(vocabulary),
+    )
+    .max_decoding_message_size(limits::MESSAGE_MAX_BYTES);
     let lookup = LookupServiceServer::new(lookup::LookupApi::new(store.clone(), normalizer))
         .max_decoding_message_size(limits::MESSAGE_MAX_BYTES);
     let auth_service = AuthServiceServer::new(auth::service::AuthApi::new(guard.clone()))

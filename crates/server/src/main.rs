@@ -201,6 +201,10 @@ struct ServeArgs {
     /// A shared-hosts file (tab-separated host, path, case, note) read beside the shipped list.
     #[arg(long, env = "SCAMTRAIL_SHARED_HOSTS_FILE")]
     shared_hosts_file: Option<PathBuf>,
+    /// The tags investigators may put on clusters: one tag or family (`campaign:*`) a line.
+    /// Without it, every well-formed tag is taken.
+    #[arg(long, env = "SCAMTRAIL_TAG_VOCABULARY_FILE")]
+    tag_vocabulary_file: Option<PathBuf>,
     /// Seconds between rescoring clusters whose priority changes with time.
     #[arg(long, default_value_t = 30, env = "SCAMTRAIL_RESCORE_INTERVAL_SECONDS")]
     rescore_interval_seconds: u64,
@@ -845,6 +849,7 @@ fn serve_config(args: ServeArgs) -> anyhow::Result<ServeConfig> {
         clusters,
         safelist_file,
         shared_hosts_file,
+        tag_vocabulary_file,
         rescore_interval_seconds,
         guard,
         tls,
@@ -867,6 +872,7 @@ fn serve_config(args: ServeArgs) -> anyhow::Result<ServeConfig> {
         shutdown_grace: Duration::from_secs(shutdown_grace_seconds),
         safelist_file,
         shared_hosts_file,
+        tag_vocabulary_file,
         guard: guard.config()?,
         max_streams_per_connection: guard.max_streams_per_connection.max(1),
         tls: match (tls.tls_cert, tls.tls_key) {

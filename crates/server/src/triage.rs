@@ -8,7 +8,7 @@
 
 use std::pin::Pin;
 
-use scamtrail_core::{IdentifierState, Reference, Role, UnixMicros};
+use scamtrail_core::{IdentifierState, Reference, Role, TagVocabulary, UnixMicros};
 use scamtrail_normalize::{Hint, Normalizer};
 use scamtrail_proto::v1 as pb;
 use scamtrail_store::{BridgePageToken, IdentifierDecision, PageToken, Store};
@@ -18,6 +18,7 @@ use tonic::{Request, Response, Status};
 use crate::auth::{Caller, caller};
 use crate::cluster_wire as cw;
 use crate::error;
+use crate::search_wire as sw;
 use crate::violations::Violations;
 use crate::wire;
 
@@ -29,13 +30,19 @@ pub struct TriageApi {
     store: Store,
     normalizer: Normalizer,
     guard: std::sync::Arc<crate::auth::GuardState>,
+    vocabulary: TagVocabulary,
 }
 
 impl TriageApi {
     /// A service reading from and writing to `store`; `normalizer` reads identifiers typed as raw values.
     /// `guard` checks the credentials of open watches again.
     pub fn new(store: Store, normalizer: Normalizer, guard: std::sync::Arc<crate::auth::GuardState>) -> Self {
-        Self { store, normalizer, guard }
+        Self { store, normalizer, guard, vocabulary: TagVocabulary::default() }
+    }
+
+    /// The same service, taking only the tags of `vocabulary` (an empty one takes every tag).
+    pub fn with_tag_vocabulary(self, vocabulary: TagVocabulary) -> Self {
+        Self { vocabulary, ..self }
     }
 }
 
@@ -400,10 +407,111 @@ impl pb::triage_service_server::TriageService for TriageApi {
     ) -> Result<Response<pb::UpdateClusterResponse>, Status> {
         let who = caller(&request)?;
         let req = request.into_inner();
-        let update = cw::cluster_update(&req, who.is_supervisor()).map_err(error::invalid_argument)?;
+        let update =
+            cw::cluster_update(&req, who.is_supervisor(), &self.vocabulary).map_err(error::invalid_argument)?;
         who.target(format!("cluster:{}", update.cluster_id));
         let cluster = self.store.update_cluster(&update, &who.actor).await.map_err(error::store)?;
         Ok(Response::new(pb::UpdateClusterResponse { cluster: Some(cw::cluster_out(&cluster)) }))
+    }
+
+    async fn search_reports(
+        &self,
+        request: Request<pb::SearchReportsRequest>,
+    ) -> Result<Response<pb::SearchReportsResponse>, Status> {
+        let who = caller(&request)?;
+        let (search, page) = sw::report_search(request.get_ref()).map_err(error::invalid_argument)?;
+        // The trail keeps what was searched for, not what was found.
+        who.target(format!("search:reports {}", search.describe()));
+        let (hits, next) =
+            self.store.search_reports(&search, page.size, page.after.as_ref()).await.map_err(error::store)?;
+        Ok(Response::new(pb::SearchReportsResponse {
+            reports: hits.iter().map(sw::hit_out).collect(),
+            next_page_token: next.map(|c| c.encode()).unwrap_or_default(),
+        }))
+    }
+
+    async fn search_clusters(
+        &self,
+        request: Request<pb::SearchClustersRequest>,
+    ) -> Result<Response<pb::SearchClustersResponse>, Status> {
+        let who = caller(&request)?;
+        let (search, page) =
+            sw::cluster_search(request.get_ref(), self.store.reference_currency()).map_err(error::invalid_argument)?;
+        who.target(format!("search:clusters {}", search.describe()));
+        let (clusters, next) =
+            self.store.search_clusters(&search, page.size, page.after).await.map_err(error::store)?;
+        Ok(Response::new(pb::SearchClustersResponse {
+            clusters: clusters.iter().map(cw::cluster_out).collect(),
+            next_page_token: next.map(|t| t.encode()).unwrap_or_default(),
+        }))
+    }
+
+    async fn link_clusters(
+        &self,
+        request: Request<pb::LinkClustersRequest>,
+    ) -> Result<Response<pb::LinkClustersResponse>, Status> {
+        let who = caller(&request)?;
+        let req = request.into_inner();
+        let mut v = Violations::default();
+        let a = cw::id(&mut v, "cluster_a", req.cluster_a);
+        let b = cw::id(&mut v, "cluster_b", req.cluster_b);
+        if a > 0 && a == b {
+            v.add("cluster_b", "SAME_CLUSTER", "a cluster is linked to itself already");
+        }
+        let reason = sw::reason(&mut v, &req.reason);
+        v.finish(()).map_err(error::invalid_argument)?;
+        who.target(format!("cluster:{a}"));
+        who.target(format!("cluster:{b}"));
+        let (link, cluster) = self.store.link_clusters([a, b], &reason, &who.actor).await.map_err(error::store)?;
+        who.target(format!("link:{link}"));
+        tracing::info!(link, cluster_a = a, cluster_b = b, into = cluster.id, actor = %who.actor, "clusters linked");
+        Ok(Response::new(pb::LinkClustersResponse { link_id: link, cluster: Some(cw::cluster_out(&cluster)) }))
+    }
+
+    async fn unlink_clusters(
+        &self,
+        request: Request<pb::UnlinkClustersRequest>,
+    ) -> Result<Response<pb::UnlinkClustersResponse>, Status> {
+        let who = caller(&request)?;
+        let req = request.into_inner();
+        let mut v = Violations::default();
+        let link = cw::id(&mut v, "link_id", req.link_id);
+        let reason = sw::reason(&mut v, &req.reason);
+        v.finish(()).map_err(error::invalid_argument)?;
+        who.target(format!("link:{link}"));
+        let (cluster, split) = self.store.unlink_clusters(link, &reason, &who.actor).await.map_err(error::store)?;
+        who.target(format!("cluster:{}", cluster.id));
+        for id in &split {
+            who.target(format!("cluster:{id}"));
+        }
+        tracing::info!(link, cluster = cluster.id, split = ?split, actor = %who.actor, "manual link removed");
+        Ok(Response::new(pb::UnlinkClustersResponse {
+            cluster: Some(cw::cluster_out(&cluster)),
+            split_cluster_ids: split,
+        }))
+    }
+
+    async fn list_cluster_notes(
+        &self,
+        request: Request<pb::ListClusterNotesRequest>,
+    ) -> Result<Response<pb::ListClusterNotesResponse>, Status> {
+        let who = caller(&request)?;
+        let req = request.into_inner();
+        let mut v = Violations::default();
+        let id = cw::id(&mut v, "cluster_id", req.cluster_id);
+        let page = sw::notes_page(&mut v, req.page_size, &req.page_token);
+        v.finish(()).map_err(error::invalid_argument)?;
+        who.target(format!("cluster:{id}"));
+        let (notes, next) = self
+            .store
+            .cluster_notes(id, page.after.unwrap_or(0), page.size)
+            .await
+            .map_err(error::store)?
+            .ok_or_else(|| Status::not_found("no such cluster"))?;
+        Ok(Response::new(pb::ListClusterNotesResponse {
+            notes: notes.iter().map(sw::note_out).collect(),
+            next_page_token: next.map(|n| n.to_string()).unwrap_or_default(),
+        }))
     }
 
     type WatchQueueStream = WatchStream;

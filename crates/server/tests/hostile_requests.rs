@@ -307,8 +307,9 @@ fn cluster_updates_never_panic_and_reject_cleanly() {
                 remove_tags,
             };
             let size = request.encoded_len();
-            let (bytes, outcome) =
-                allocated_by(|| cluster_wire::cluster_update(&request, supervisor).map_err(rejected));
+            let (bytes, outcome) = allocated_by(|| {
+                cluster_wire::cluster_update(&request, supervisor, &Default::default()).map_err(rejected)
+            });
             prop_assert!(bytes <= allowance(size), "{bytes} bytes for a request of {size}");
             match outcome {
                 Err(status) => assert_clean_rejection(&status),

@@ -327,15 +327,48 @@ pub(crate) async fn cluster_detail(
 ) -> Result<Option<ClusterDetail>, StoreError> {
     let Some(cluster) = cluster_view(db, config, id).await? else { return Ok(None) };
     // A merged cluster has no reports of its own: its detail is its history.
-    let report_rows: Vec<(i64, String, i64, String, bool)> = db
+    let report_rows: Vec<ReportRow> = db
         .fetch(
             "SELECT id, reference, received_at, category, contact_ongoing FROM reports WHERE cluster_id = ? \
              ORDER BY id DESC LIMIT ?",
             vec![id.into(), (max_reports as i64).into()],
         )
         .await?;
-    let mut reports = Vec::with_capacity(report_rows.len());
-    for (id, reference, received_at, category, contact_ongoing) in report_rows {
+    let reports = report_views(db, report_rows).await?;
+    let identifiers = db
+        .fetch::<identifier::Model>(
+            "SELECT * FROM identifiers WHERE cluster_id = ? ORDER BY report_count DESC, key LIMIT ?",
+            vec![id.into(), (DETAIL_IDENTIFIERS_MAX as i64).into()],
+        )
+        .await?
+        .iter()
+        .map(|r| IdentifierView::from_row(r, config.hot_threshold))
+        .collect::<Result<_, _>>()?;
+    let mut events = db
+        .fetch::<cluster_event::Model>(
+            "SELECT * FROM cluster_events WHERE cluster_id = ? ORDER BY id DESC LIMIT ?",
+            vec![id.into(), (DETAIL_EVENTS_MAX as i64).into()],
+        )
+        .await?
+        .iter()
+        .map(ClusterEventView::from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    events.reverse();
+    for event in events.iter_mut().filter(|e| e.kind == EventKind::Note) {
+        event.detail = open_note(data_keys, event.cluster_id, &event.detail);
+    }
+    let bridges = lookups::bridges_of_cluster(db, config, id).await?;
+    Ok(Some(ClusterDetail { cluster, reports, identifiers, events, bridges }))
+}
+
+/// A report row as listed: id, reference, received at, category, contact ongoing.
+pub(crate) type ReportRow = (i64, String, i64, String, bool);
+
+/// Reports as listed (no victim data), in the order of `rows`, with their loss per currency, the
+/// keys they carry and their victims' consent to share with the police.
+pub(crate) async fn report_views(db: &Reader, rows: Vec<ReportRow>) -> Result<Vec<ClusterReportView>, StoreError> {
+    let mut reports = Vec::with_capacity(rows.len());
+    for (id, reference, received_at, category, contact_ongoing) in rows {
         reports.push(ClusterReportView {
             id,
             reference,
@@ -377,30 +410,69 @@ pub(crate) async fn cluster_detail(
         r.loss = loss.remove(&r.id).map(|m| m.into_iter().collect()).unwrap_or_default();
         r.identifier_keys = keys.remove(&r.id).unwrap_or_default();
     }
-    let identifiers = db
-        .fetch::<identifier::Model>(
-            "SELECT * FROM identifiers WHERE cluster_id = ? ORDER BY report_count DESC, key LIMIT ?",
-            vec![id.into(), (DETAIL_IDENTIFIERS_MAX as i64).into()],
-        )
-        .await?
-        .iter()
-        .map(|r| IdentifierView::from_row(r, config.hot_threshold))
-        .collect::<Result<_, _>>()?;
-    let mut events = db
-        .fetch::<cluster_event::Model>(
-            "SELECT * FROM cluster_events WHERE cluster_id = ? ORDER BY id DESC LIMIT ?",
-            vec![id.into(), (DETAIL_EVENTS_MAX as i64).into()],
-        )
-        .await?
-        .iter()
-        .map(ClusterEventView::from_row)
-        .collect::<Result<Vec<_>, _>>()?;
-    events.reverse();
-    for event in events.iter_mut().filter(|e| e.kind == EventKind::Note) {
-        event.detail = open_note(data_keys, event.cluster_id, &event.detail);
+    Ok(reports)
+}
+
+/// A note in a cluster's thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterNote {
+    /// The note's id (its event's).
+    pub id: i64,
+    /// The cluster it was written on.
+    pub cluster_id: i64,
+    /// When.
+    pub at: UnixMicros,
+    /// Who wrote it.
+    pub author: String,
+    /// What they wrote (opened with the data keys).
+    pub text: String,
+}
+
+/// A page of a cluster's notes after note `after` (0: from the first), oldest first, with the
+/// notes of the clusters merged into it (merges re-point earlier ones, so that is one hop), and
+/// the id to read on from; `None` for an unknown cluster. Notes are stored sealed, each bound to
+/// the cluster it was written on, and opened here.
+pub(crate) async fn cluster_notes(
+    db: &Reader,
+    data_keys: &KeySource,
+    cluster: i64,
+    after: i64,
+    limit: u64,
+) -> Result<Option<(Vec<ClusterNote>, Option<i64>)>, StoreError> {
+    let known: Vec<(i64,)> = db.fetch("SELECT id FROM clusters WHERE id = ?", vec![cluster.into()]).await?;
+    if known.is_empty() {
+        return Ok(None);
     }
-    let bridges = lookups::bridges_of_cluster(db, config, id).await?;
-    Ok(Some(ClusterDetail { cluster, reports, identifiers, events, bridges }))
+    let mut rows: Vec<(i64, i64, i64, String, String)> = db
+        .fetch(
+            "SELECT id, cluster_id, at, actor, detail FROM cluster_events WHERE kind = ? AND id > ? \
+             AND cluster_id IN (SELECT id FROM clusters WHERE merged_into = ? UNION ALL SELECT ?) ORDER BY id LIMIT ?",
+            vec![
+                EventKind::Note.as_str().into(),
+                after.into(),
+                cluster.into(),
+                cluster.into(),
+                ((limit + 1) as i64).into(),
+            ],
+        )
+        .await?;
+    let next = if rows.len() as u64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| r.0)
+    } else {
+        None
+    };
+    let notes = rows
+        .into_iter()
+        .map(|(id, cluster_id, at, author, text)| ClusterNote {
+            id,
+            cluster_id,
+            at: UnixMicros(at),
+            author,
+            text: open_note(data_keys, cluster_id, &text),
+        })
+        .collect();
+    Ok(Some((notes, next)))
 }
 
 /// How two reports are linked.
@@ -444,7 +516,7 @@ pub(crate) async fn explain_link(
             .collect();
         return Ok(Some(LinkExplanation { cluster_a, cluster_b, path: None, bridges }));
     }
-    let links: Vec<(i64, String)> = db
+    let mut links: Vec<(i64, String)> = db
         .fetch_unbounded(
             "SELECT l.report_id, i.key FROM report_links l JOIN reports r ON r.id = l.report_id \
              JOIN identifiers i ON i.id = l.identifier_id WHERE r.cluster_id = ? AND i.state = 'normal'"
@@ -452,6 +524,17 @@ pub(crate) async fn explain_link(
             vec![cluster_a.into()],
         )
         .await?;
+    // A manual link is a step too, named `link:ID`.
+    let manual: Vec<(i64, i64, i64)> = db
+        .fetch(
+            "SELECT m.id, m.report_a, m.report_b FROM manual_links m \
+             WHERE m.removed_at IS NULL AND m.report_a IN (SELECT id FROM reports WHERE cluster_id = ?)",
+            vec![cluster_a.into()],
+        )
+        .await?;
+    for (id, from, to) in manual {
+        links.extend([(from, format!("link:{id}")), (to, format!("link:{id}"))]);
+    }
     let path = shortest_link(&links, a, b);
     let via: Vec<&str> = path.iter().flatten().filter_map(|s| s.via_key.as_deref()).collect();
     let bridges = lookups::bridges_of_cluster(db, config, cluster_a)

@@ -612,6 +612,24 @@ impl Change<'_> {
     }
 }
 
+/// The manual links in force (an investigator's `LinkClusters`) as edges of the report graph:
+/// each link is a hub of its own joining its two reports, numbered `-link_id` so that it never
+/// meets an identifier's id. Those of one cluster's reports, or of every report.
+pub(crate) async fn manual_edges(txn: &Tx<'_>, cluster: Option<i64>) -> Result<Vec<(i64, i64)>, DbErr> {
+    let rows: Vec<(i64, i64, i64)> = match cluster {
+        Some(c) => {
+            txn.fetch(
+                "SELECT m.id, m.report_a, m.report_b FROM manual_links m \
+                 WHERE m.removed_at IS NULL AND m.report_a IN (SELECT id FROM reports WHERE cluster_id = ?)",
+                vec![c.into()],
+            )
+            .await?
+        }
+        None => txn.fetch("SELECT id, report_a, report_b FROM manual_links WHERE removed_at IS NULL", vec![]).await?,
+    };
+    Ok(rows.into_iter().flat_map(|(id, a, b)| [(a, -id), (b, -id)]).collect())
+}
+
 /// Inserts an empty cluster (status new) and returns its id; `recompute` fills it in.
 pub(crate) async fn create_cluster(txn: &Tx<'_>, config: &ClusterConfig, now: UnixMicros) -> Result<i64, DbErr> {
     let ids = create_clusters(txn, config, now, 1).await?;
@@ -786,7 +804,10 @@ impl Change<'_> {
                 vec![cluster_id.into()],
             )
             .await?;
-        let mut parts = components(&reports, &links);
+        // Manual links hold the cluster together as identifiers do.
+        let mut graph = links.clone();
+        graph.extend(manual_edges(txn, Some(cluster_id)).await?);
+        let mut parts = components(&reports, &graph);
         if parts.len() <= 1 {
             aggregates::recompute(txn, config, &[cluster_id], now).await?;
             return Ok(Vec::new());

@@ -57,6 +57,9 @@ pub enum StoreError {
         /// The most it may carry.
         max: usize,
     },
+    /// The manual link was removed already.
+    #[error("manual link {0} was removed already")]
+    LinkRemoved(i64),
     /// Too many competing claimers; the caller may retry.
     #[error("too many competing claims; retry")]
     Busy,

@@ -9,7 +9,8 @@
 //! queue and lookup reads (`cluster_views`, `queues`, `lookups`) to the reader, which on a SQLite
 //! file steps its own read-only connections on the caller's thread. Every change to a cluster is
 //! broadcast after its commit to queue watchers ([`Store::watch`]). Users, keys and the audit
-//! trail are `access` and `audit`; a victim's follow-up `follow_up`; the bulk rebuild `recluster`.
+//! trail are `access` and `audit`; a victim's follow-up `follow_up`; the bulk rebuild `recluster`;
+//! investigators' searches `search`.
 //!
 //! Only `db` speaks to the database drivers; the domain modules call its typed functions. The
 //! rules of the domain (which identifiers link, which cluster survives a merge, who may change
@@ -41,6 +42,7 @@ mod operations;
 mod personal_data;
 mod queues;
 mod recluster;
+mod search;
 mod shared;
 mod store;
 mod triage;
@@ -48,8 +50,8 @@ mod triage;
 pub use access::{Access, ApiKey, Credential, CredentialKind, User};
 pub use audit::{AuditLog, AuditSeal};
 pub use cluster_views::{
-    ClaimView, ClusterDetail, ClusterEventView, ClusterReportView, ClusterView, LinkExplanation, PriorityPart,
-    QueueEvent,
+    ClaimView, ClusterDetail, ClusterEventView, ClusterNote, ClusterReportView, ClusterView, LinkExplanation,
+    PriorityPart, QueueEvent,
 };
 pub use config::{ClusterConfig, KeySource, ReloadKeys, StoreConfig};
 pub use erasure::{Erasure, RETENTION_BATCH, Retention};
@@ -65,5 +67,6 @@ pub use personal_data::ResealSummary;
 pub use queues::{PageToken, Queue, QueueFilter};
 pub use recluster::ReclusterSummary;
 pub use scamtrail_core::EventKind;
+pub use search::{ClusterSearch, ReportHit, ReportSearch, SearchCursor, SearchOrder};
 pub use store::Store;
 pub use triage::{ClusterUpdate, IdentifierDecision};

@@ -99,6 +99,13 @@ pub(crate) fn condition(
             values.push(hot_threshold.into());
         }
     }
+    filter_condition(filter, &mut sql, &mut values);
+    (sql, values)
+}
+
+/// Appends a filter's conditions (over `clusters c`) to `sql`, and their values: the queues'
+/// filters, which cluster searches share.
+pub(crate) fn filter_condition(filter: &QueueFilter, sql: &mut String, values: &mut Vec<Value>) {
     let mut any_of = |column: &str, items: Vec<String>| {
         if items.is_empty() {
             return;
@@ -110,7 +117,6 @@ pub(crate) fn condition(
     any_of("categories", filter.categories.iter().map(|c| c.as_str().to_owned()).collect());
     any_of("countries", filter.countries.clone());
     any_of("tags", filter.tags.iter().map(|t| t.as_str().to_owned()).collect());
-    (sql, values)
 }
 
 /// One page of a queue, most urgent first, and the token of the next page.

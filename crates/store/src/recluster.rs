@@ -86,13 +86,15 @@ async fn rebuild(
 
     progress("reading links", 0, 1);
     let reports: Vec<(i64, Option<i64>)> = txn.fetch("SELECT id, cluster_id FROM reports ORDER BY id", vec![]).await?;
-    let links: Vec<(i64, i64)> = txn
+    let mut links: Vec<(i64, i64)> = txn
         .fetch(
             "SELECT l.report_id, l.identifier_id FROM report_links l JOIN identifiers i ON i.id = l.identifier_id \
              WHERE i.state = 'normal'",
             vec![],
         )
         .await?;
+    // Investigators' manual links survive the rebuild: they are edges of the graph too.
+    links.extend(clustering::manual_edges(txn, None).await?);
     progress("reading links", 1, 1);
 
     progress("computing components", 0, 1);

@@ -9,7 +9,7 @@ use scamtrail_core::{IdentifierState, NewReport, Reference, StoredReport, UnixMi
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::access::Access;
-use crate::cluster_views::{self, ClusterDetail, ClusterView, LinkExplanation, QueueEvent};
+use crate::cluster_views::{self, ClusterDetail, ClusterNote, ClusterView, LinkExplanation, QueueEvent};
 use crate::config::{KeySource, StoreConfig};
 use crate::consent;
 use crate::db::{Checkpoints, Pool, ReportKey, spawn_checkpointer};
@@ -24,6 +24,7 @@ use crate::operations::{self, OperationalCounts};
 use crate::personal_data::{self, Pass, ResealSummary};
 use crate::queues::{self, PageToken, Queue, QueueFilter};
 use crate::recluster::{self, ReclusterSummary};
+use crate::search::{self, ClusterSearch, ReportHit, ReportSearch, SearchCursor};
 use crate::shared::Shared;
 use crate::triage::{self, ClusterUpdate, IdentifierDecision, StateSource};
 
@@ -288,6 +289,66 @@ impl Store {
     pub async fn release_claim(&self, cluster_id: i64, holder: &str) -> Result<ClusterView, StoreError> {
         let row = triage::change_claim(&self.shared, cluster_id, holder, None).await?;
         self.view(row).await
+    }
+
+    /// A page of a cluster's notes after note `after`, oldest first (with those of clusters merged
+    /// into it), and the note to read on from; `None` for an unknown cluster.
+    pub async fn cluster_notes(
+        &self,
+        cluster: i64,
+        after: i64,
+        limit: u64,
+    ) -> Result<Option<(Vec<ClusterNote>, Option<i64>)>, StoreError> {
+        cluster_views::cluster_notes(&self.shared.reader, &self.shared.keys, cluster, after, limit).await
+    }
+
+    /// The currency clusters' totals are in.
+    pub fn reference_currency(&self) -> &str {
+        self.shared.clusters.rates.reference()
+    }
+
+    /// One page of reports matching `search`, and the cursor of the next page.
+    pub async fn search_reports(
+        &self,
+        search: &ReportSearch,
+        page_size: u64,
+        after: Option<&SearchCursor>,
+    ) -> Result<(Vec<ReportHit>, Option<SearchCursor>), StoreError> {
+        search::search_reports(&self.shared.reader, search, page_size, after).await
+    }
+
+    /// One page of clusters matching `search`, most urgent first, and the token of the next page.
+    pub async fn search_clusters(
+        &self,
+        search: &ClusterSearch,
+        page_size: u64,
+        after: Option<PageToken>,
+    ) -> Result<(Vec<ClusterView>, Option<PageToken>), StoreError> {
+        search::search_clusters(&self.shared.reader, &self.shared.clusters, search, page_size, after).await
+    }
+
+    /// Links two clusters on outside evidence (`reason`): they merge, and the link is kept as an
+    /// edge of its own. Returns the link's id and the merged cluster.
+    pub async fn link_clusters(
+        &self,
+        clusters: [i64; 2],
+        reason: &str,
+        actor: &str,
+    ) -> Result<(i64, ClusterView), StoreError> {
+        let (link, row) = triage::link_clusters(&self.shared, clusters, reason, actor).await?;
+        Ok((link, self.view(row).await?))
+    }
+
+    /// Removes a manual link; its cluster splits where nothing else links it. Returns the cluster
+    /// and the clusters split off it.
+    pub async fn unlink_clusters(
+        &self,
+        link: i64,
+        reason: &str,
+        actor: &str,
+    ) -> Result<(ClusterView, Vec<i64>), StoreError> {
+        let (row, created) = triage::unlink_clusters(&self.shared, link, reason, actor).await?;
+        Ok((self.view(row).await?, created))
     }
 
     /// Applies a workflow change if the cluster's version still matches.

@@ -471,3 +471,97 @@ pub(crate) async fn rescore_due(shared: &Shared, limit: u64) -> Result<usize, St
     shared.publish(pending.events).await;
     Ok(changed)
 }
+
+/// Links two live clusters on an investigator's outside evidence: the link is stored as an edge
+/// of its own between the oldest report of each (so it outlives their ids and `recluster`), and
+/// the clusters merge, the merge in the history of both with the investigator and the reason.
+/// Returns the link's id and the merged cluster.
+pub(crate) async fn link_clusters(
+    shared: &Shared,
+    clusters: [i64; 2],
+    reason: &str,
+    actor: &str,
+) -> Result<(i64, cluster::Model), StoreError> {
+    let now = UnixMicros::now();
+    let (link, row, pending) = shared
+        .pool
+        .transaction(Intent::Cluster, async |tx| {
+            let mut sorted = clusters;
+            sorted.sort_unstable();
+            lock_clusters(&tx, &sorted).await?;
+            let mut anchors = Vec::with_capacity(2);
+            for id in clusters {
+                open_cluster(&tx, id).await?;
+                let oldest = tx
+                    .fetch_ids("SELECT id FROM reports WHERE cluster_id = ? ORDER BY id LIMIT 1", vec![id.into()])
+                    .await?;
+                anchors.push(oldest.first().copied().ok_or(StoreError::NotFound("cluster"))?);
+            }
+            let link = tx
+                .fetch_ids(
+                    "INSERT INTO manual_links (report_a, report_b, created_at, actor, reason) VALUES (?, ?, ?, ?, ?) \
+                     RETURNING id",
+                    vec![anchors[0].into(), anchors[1].into(), now.0.into(), actor.into(), reason.into()],
+                )
+                .await?
+                .first()
+                .copied()
+                .ok_or_else(|| DbErr::Custom("no manual link id returned".into()))?;
+            let mut change = Change::new(tx, &shared.clusters, now);
+            let why = format!("manual link {link}: {reason}");
+            let survivor = change.merge_clusters(&clusters, actor, &why).await?;
+            change.recompute(&[survivor]).await?;
+            let row = tx.cluster(survivor).await?.ok_or(StoreError::NotFound("cluster"))?;
+            Ok::<_, StoreError>((link, row, change.pending))
+        })
+        .await?;
+    shared.publish(pending.events).await;
+    Ok((link, row))
+}
+
+/// Removes a manual link: the row stays, with who removed it, when and why, and its cluster
+/// splits into what still links (the split machinery of identifier decisions). Returns the
+/// cluster that held the link and the clusters split off it.
+pub(crate) async fn unlink_clusters(
+    shared: &Shared,
+    link: i64,
+    reason: &str,
+    actor: &str,
+) -> Result<(cluster::Model, Vec<i64>), StoreError> {
+    let now = UnixMicros::now();
+    let (row, created, pending) = shared
+        .pool
+        .transaction(Intent::Cluster, async |tx| {
+            let found: Vec<(i64, Option<i64>)> =
+                tx.fetch("SELECT report_a, removed_at FROM manual_links WHERE id = ?", vec![link.into()]).await?;
+            let (report, removed) = found.first().copied().ok_or(StoreError::NotFound("manual link"))?;
+            if removed.is_some() {
+                return Err(StoreError::LinkRemoved(link));
+            }
+            tx.execute(
+                "UPDATE manual_links SET removed_at = ?, removed_by = ?, removed_reason = ? WHERE id = ?",
+                vec![now.0.into(), actor.into(), reason.into(), link.into()],
+            )
+            .await?;
+            let cluster = tx
+                .fetch_ids("SELECT cluster_id FROM reports WHERE id = ?", vec![report.into()])
+                .await?
+                .first()
+                .copied()
+                .ok_or(StoreError::NotFound("cluster"))?;
+            let mut change = Change::new(tx, &shared.clusters, now);
+            let why = format!("manual link {link} removed: {reason}");
+            let created = change.split_cluster(cluster, actor, &why).await?;
+            if created.is_empty() {
+                // Other evidence still links the cluster: the removal is in its history all the same.
+                tx.execute("UPDATE clusters SET version = version + 1 WHERE id = ?", vec![cluster.into()]).await?;
+                let detail = format!("{why}; other links hold the cluster together");
+                change.record(change.event(EventKind::StatusChanged, cluster, None, actor, detail)).await?;
+            }
+            let row = tx.cluster(cluster).await?.ok_or(StoreError::NotFound("cluster"))?;
+            Ok::<_, StoreError>((row, created, change.pending))
+        })
+        .await?;
+    shared.publish(pending.events).await;
+    Ok((row, created))
+}

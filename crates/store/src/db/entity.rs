@@ -76,6 +76,9 @@ pub mod payment {
         /// The exact amount in minor units, as decimal digits (`amount_minor` holds it only when it
         /// fits 64 bits, else saturates); migration `m0012`.
         pub amount_exact: String,
+        /// `amount_exact` zero-padded to 39 digits, so that text order is numeric order (searches);
+        /// migration `m0017`.
+        pub amount_key: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -59,6 +59,7 @@ pub(crate) fn payment_row(report_id: i64, position: usize, p: &NewPayment) -> pa
         // Readers use `amount_exact`; the 64-bit column keeps a saturated copy for older tools.
         amount_minor: Set(i64::try_from(p.amount_minor).unwrap_or(i64::MAX)),
         amount_exact: Set(p.amount_minor.to_string()),
+        amount_key: Set(amount_key(p.amount_minor)),
         currency: Set(p.currency.clone()),
         method: Set(p.method.map(|m| m.as_str().to_owned())),
         paid_at: Set(p.paid_at.map(|t| t.0)),
@@ -157,4 +158,10 @@ pub(crate) fn cluster_event_row(
         actor: Set(actor.to_owned()),
         detail: Set(detail.to_owned()),
     }
+}
+
+/// A payment's `amount_key`: its minor units zero-padded to 39 digits (an `i128`'s most), so
+/// that comparing the text compares the amounts.
+pub(crate) fn amount_key(minor: i128) -> String {
+    format!("{:039}", minor.max(0))
 }
