@@ -59,7 +59,12 @@ async fn serves(port: u16) -> bool {
             tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{port}")).unwrap().connect().await
         {
             let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
-            if health.check(tonic_health::pb::HealthCheckRequest::default()).await.is_ok() {
+            // SERVING, not merely answering: a starting server answers NOT_SERVING while it
+            // migrates, and killing it then would leave a half-migrated file for the next start.
+            let answer = health.check(tonic_health::pb::HealthCheckRequest::default()).await;
+            if answer.is_ok_and(|a| {
+                a.into_inner().status() == tonic_health::pb::health_check_response::ServingStatus::Serving
+            }) {
                 return true;
             }
         }
