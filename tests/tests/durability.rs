@@ -202,6 +202,7 @@ async fn no_acknowledged_report_is_lost_or_changed_across_kill_9() {
         let mut server = TestServer::start(backend).await.unwrap();
         let token = server.token("durability", "intake").await;
         let acked: Acked = Arc::default();
+        let mut rounds_that_cut = 0;
         for round in 0..KILLS {
             let until = Instant::now() + LOAD_BEFORE_KILL + Duration::from_secs(5);
             let loader = tokio::spawn(load(server.addr.clone(), token.clone(), work.clone(), acked.clone(), until));
@@ -214,12 +215,15 @@ async fn no_acknowledged_report_is_lost_or_changed_across_kill_9() {
             let cut = tally.lost.iter().filter(|&&sent_at| sent_at < killed_at).count();
             let acknowledged = tally.acknowledged;
             assert!(acknowledged > 0, "{backend:?}: round {round} acknowledged nothing; log:\n{}", server.log());
-            assert!(
-                cut > 0,
-                "{backend:?}: the kill of round {round} cut no call in flight ({acknowledged} acknowledged)"
-            );
             eprintln!("{backend:?}: round {round}: {acknowledged} calls acknowledged, {cut} cut by the kill");
+            rounds_that_cut += usize::from(cut > 0);
         }
+        // Kills must land on calls in flight, or the test proves nothing; one round in a few has
+        // been seen to find every writer between calls, so two rounds of three must cut.
+        assert!(
+            rounds_that_cut >= KILLS - 1,
+            "{backend:?}: only {rounds_that_cut} of {KILLS} kills cut calls in flight"
+        );
         // Every acknowledged report is there, as sent.
         let acked = acked.lock().unwrap().clone();
         let incremental = read_back(backend, &server, &acked, &sent).await;
